@@ -1,0 +1,38 @@
+{
+  "targets": [
+    {
+      "target_name": "pipewright",
+      "sources": [
+        "native/addon.cc",
+        "native/addr.cc",
+        "native/args.cc",
+        "native/errors.cc",
+        "native/events.cc",
+        "native/js_value.cc",
+        "native/link.cc",
+        "native/link_kinds.cc",
+        "native/message.cc",
+        "native/neigh.cc",
+        "native/netns.cc",
+        "native/ops.cc",
+        "native/route.cc",
+        "native/route_socket.cc",
+        "native/rule.cc",
+        "native/socket.cc",
+        "native/value.cc",
+        "native/worker.cc"
+      ],
+      "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
+      "defines": ["NAPI_VERSION=8", "NAPI_CPP_EXCEPTIONS", "NODE_ADDON_API_DISABLE_DEPRECATED"],
+      "cflags!": ["-fno-exceptions"],
+      "cflags_cc!": ["-fno-exceptions", "-fno-rtti"],
+      "cflags_cc": ["-std=c++17", "-fexceptions", "-fvisibility=hidden", "-Wall", "-Wextra", "-Wno-unused-parameter", "-Wno-missing-field-initializers"],
+      "conditions": [
+        ["OS=='linux' and '<!(echo $PW_SANITIZE)'!=''", {
+          "cflags_cc": ["-fsanitize=address,undefined", "-fno-omit-frame-pointer", "-g"],
+          "ldflags": ["-fsanitize=address,undefined"]
+        }]
+      ]
+    }
+  ]
+}

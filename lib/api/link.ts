@@ -1,0 +1,184 @@
+// handle.link: create, change, delete, read links.
+import type { Handle } from '../handle';
+import { Netns } from '../netns';
+import { invalidArgument, isNetlinkError, PipewrightError } from '../errors';
+import type { Link, LinkChanges, LinkRef, LinkSpec, VethPeer } from '../types';
+import * as v from '../validate';
+import { netnsArgs } from './netns-target';
+
+const COMMON = ['kind', 'name', 'mtu', 'address', 'up', 'master', 'group', 'alias', 'netns', 'txqlen'] as const;
+const KIND_FIELDS: Record<string, readonly string[]> = {
+  veth: ['peer'],
+  bridge: ['stp', 'forwardDelay', 'ageingTime', 'priority', 'vlanFiltering', 'multicastSnooping'],
+  macvlan: ['parent', 'mode'],
+  macvtap: ['parent', 'mode'],
+  vxlan: ['vni', 'port', 'local', 'remote', 'multicastGroup', 'dev', 'learning', 'ttl', 'ageing'],
+  vlan: ['parent', 'vlanId', 'protocol'],
+  dummy: [],
+  ifb: [],
+};
+const MACVLAN_MODES = ['private', 'vepa', 'bridge', 'passthru', 'source'] as const;
+
+/** Validates the options links share and converts them to the addon's arguments. */
+function commonArgs(field: string, o: Record<string, unknown>, forSet: boolean): Record<string, unknown> {
+  const a: Record<string, unknown> = {};
+  const p = field ? `${field}.` : '';
+  if (o.mtu !== undefined) a.mtu = v.mtu(`${p}mtu`, o.mtu);
+  if (o.address !== undefined) a.address = v.mac(`${p}address`, o.address);
+  if (o.up !== undefined) a.up = v.bool(`${p}up`, o.up);
+  if (o.master !== undefined) {
+    if (o.master === null) {
+      if (!forSet) throw invalidArgument(`${p}master`, null, 'can only be null when changing a link (to release it)');
+      a.master = 0;
+    } else a.master = v.linkRef(`${p}master`, o.master);
+  }
+  if (o.group !== undefined) a.group = v.uint(`${p}group`, o.group, 0, 0xffffffff);
+  if (o.alias !== undefined) a.alias = v.str(`${p}alias`, o.alias, 255);
+  if (o.txqlen !== undefined) a.txqlen = v.uint(`${p}txqlen`, o.txqlen, 0, 0xffffffff);
+  Object.assign(a, netnsArgs(`${p}netns`, o.netns as never));
+  return a;
+}
+
+function peerArgs(peer: unknown): Record<string, unknown> {
+  const o = v.object('peer', peer) as VethPeer & Record<string, unknown>;
+  v.knownKeys('peer', o, ['name', 'mtu', 'address', 'up', 'group', 'alias', 'netns']);
+  const a = commonArgs('peer', o, false);
+  if (o.name !== undefined) a.name = v.ifname('peer.name', o.name);
+  return a;
+}
+
+/** Validates a link spec and returns the addon's arguments for link.add. */
+export function linkAddArgs(spec: LinkSpec): Record<string, unknown> {
+  const o = v.object('spec', spec) as Record<string, unknown>;
+  const kind = v.oneOf('kind', o.kind, Object.keys(KIND_FIELDS) as LinkSpec['kind'][]);
+  v.knownKeys('', o, [...COMMON, ...KIND_FIELDS[kind]!]);
+  const a: Record<string, unknown> = { kind, name: v.ifname('name', o.name), ...commonArgs('', o, false) };
+  switch (kind) {
+    case 'veth':
+      if (o.peer !== undefined) a.peer = peerArgs(o.peer);
+      break;
+    case 'bridge':
+      if (o.stp !== undefined) a.stp = v.bool('stp', o.stp);
+      if (o.forwardDelay !== undefined) a.forwardDelay = v.uint('forwardDelay', o.forwardDelay, 0, 0xffffffff);
+      if (o.ageingTime !== undefined) a.ageingTime = v.uint('ageingTime', o.ageingTime, 0, 0xffffffff);
+      if (o.priority !== undefined) a.priority = v.uint('priority', o.priority, 0, 65535);
+      if (o.vlanFiltering !== undefined) a.vlanFiltering = v.bool('vlanFiltering', o.vlanFiltering);
+      if (o.multicastSnooping !== undefined) a.multicastSnooping = v.bool('multicastSnooping', o.multicastSnooping);
+      break;
+    case 'macvlan':
+    case 'macvtap':
+      a.parent = v.linkRef('parent', o.parent);
+      if (o.mode !== undefined) a.mode = v.oneOf('mode', o.mode, MACVLAN_MODES);
+      break;
+    case 'vxlan': {
+      a.vni = v.vni('vni', o.vni);
+      if (o.port !== undefined) a.port = v.uint('port', o.port, 1, 65535);
+      if (o.remote !== undefined && o.multicastGroup !== undefined)
+        throw invalidArgument('multicastGroup', o.multicastGroup, 'cannot be combined with remote');
+      const local = o.local === undefined ? undefined : v.ip('local', o.local);
+      if (local) a.local = local.address;
+      for (const key of ['remote', 'multicastGroup'] as const) {
+        if (o[key] === undefined) continue;
+        const dst = v.ip(key, o[key], local?.family);
+        if (key === 'multicastGroup' && !(dst.family === 4 ? /^2(2[4-9]|3\d)\./.test(dst.address) : dst.address.startsWith('ff')))
+          throw invalidArgument(key, o[key], 'is not a multicast address (use remote for a unicast VTEP)');
+        a[key] = dst.address;
+      }
+      if (o.dev !== undefined) a.dev = v.linkRef('dev', o.dev);
+      if (o.learning !== undefined) a.learning = v.bool('learning', o.learning);
+      if (o.ttl !== undefined) a.ttl = v.uint('ttl', o.ttl, 0, 255);
+      if (o.ageing !== undefined) a.ageing = v.uint('ageing', o.ageing, 0, 0xffffffff);
+      break;
+    }
+    case 'vlan':
+      a.parent = v.linkRef('parent', o.parent);
+      a.vlanId = v.vlanId('vlanId', o.vlanId);
+      if (o.protocol !== undefined) a.protocol = v.oneOf('protocol', o.protocol, ['802.1Q', '802.1ad'] as const);
+      break;
+  }
+  return a;
+}
+
+export function linkSetArgs(ref: LinkRef, changes: LinkChanges): Record<string, unknown> {
+  const o = v.object('changes', changes) as Record<string, unknown>;
+  v.knownKeys('', o, ['name', 'up', 'mtu', 'address', 'master', 'group', 'alias', 'netns', 'txqlen']);
+  const a: Record<string, unknown> = { index: v.linkRef('link', ref), ...commonArgs('', o, true) };
+  if (o.name !== undefined) a.name = v.ifname('name', o.name);
+  return a;
+}
+
+export class LinkApi {
+  constructor(private readonly h: Handle) {}
+
+  /**
+   * Creates a link in one request. A veth's peer can be born inside another
+   * namespace under its final name, and the link can be created UP and
+   * enslaved at once: the kernel applies all of it or none of it.
+   */
+  async add(spec: LinkSpec): Promise<Link> {
+    const args = linkAddArgs(spec);
+    const echoed = await this.h.run<Link | undefined>('link.add', args);
+    if (echoed) return echoed;
+    // Created in another namespace: the kernel echoes it there, not here.
+    if (spec.netns !== undefined) return this.readElsewhere(spec.netns, spec.name);
+    return this.get(spec.name);
+  }
+
+  /** Changes a link; every field given is applied in one request. */
+  async set(ref: LinkRef, changes: LinkChanges): Promise<void> {
+    await this.h.run('link.set', linkSetArgs(ref, changes));
+  }
+
+  /** Deletes a link (a veth takes its peer with it). */
+  async del(ref: LinkRef): Promise<void> {
+    await this.h.run('link.del', { index: v.linkRef('link', ref) });
+  }
+
+  /** Deletes every link of a group in one request: the kernel's batched teardown. */
+  async delGroup(group: number): Promise<void> {
+    await this.h.run('link.delGroup', { group: v.uint('group', group, 1, 0xffffffff) });
+  }
+
+  /** Reads one link with a targeted request. Throws ERR_PW_LINK_NOT_FOUND. */
+  async get(ref: LinkRef): Promise<Link> {
+    const link = await this.find(ref);
+    if (!link) {
+      throw new PipewrightError('ERR_PW_LINK_NOT_FOUND', `no link ${typeof ref === 'number' ? `with index ${ref}` : `named '${ref}'`} in ${this.h.describe()}`, { field: 'link', value: ref });
+    }
+    return link;
+  }
+
+  /** Like get, but null when there is no such link. */
+  async find(ref: LinkRef): Promise<Link | null> {
+    const r = v.linkRef('link', ref);
+    try {
+      return await this.h.run<Link>('link.get', typeof r === 'number' ? { index: r } : { name: r });
+    } catch (e) {
+      if (isNetlinkError(e, 'ENODEV')) return null;
+      throw e;
+    }
+  }
+
+  /** Every link, or those of one master and/or kind (filtered by the kernel). */
+  async list(filter: { master?: LinkRef; kind?: string } = {}): Promise<Link[]> {
+    v.knownKeys('', v.object('filter', filter), ['master', 'kind']);
+    const args: Record<string, unknown> = {};
+    if (filter.master !== undefined) args.master = v.linkRef('master', filter.master);
+    if (filter.kind !== undefined) args.kind = v.str('kind', filter.kind, 64);
+    const links = await this.h.run<Link[]>('link.list', args);
+    // Older kernels ignore dump filters: apply them again.
+    return links.filter(
+      (l) => (args.kind === undefined || l.kind === args.kind) && (typeof args.master !== 'number' || l.master === args.master),
+    );
+  }
+
+  private async readElsewhere(target: NonNullable<LinkSpec['netns']>, name: string): Promise<Link> {
+    const { Handle } = await import('../handle');
+    const h = target instanceof Netns ? await Handle.open(target) : await Handle.open({ pid: target.pid });
+    try {
+      return await h.link.get(name);
+    } finally {
+      await h.close();
+    }
+  }
+}

@@ -1,0 +1,92 @@
+// handle.neigh (ARP/NDP entries) and handle.fdb (bridge forwarding database,
+// including a VXLAN device's remote entries and its all-zeros flood entry).
+import type { Handle } from '../handle';
+import type { FdbSpec, LinkRef, NeighSpec, Neighbour } from '../types';
+import * as v from '../validate';
+
+const STATES = ['incomplete', 'reachable', 'stale', 'delay', 'probe', 'failed', 'noarp', 'permanent'] as const;
+
+export function neighArgs(spec: NeighSpec): Record<string, unknown> {
+  const o = v.object('neighbour', spec) as Record<string, unknown>;
+  v.knownKeys('', o, ['dev', 'address', 'lladdr', 'state']);
+  const ip = v.ip('address', o.address);
+  const a: Record<string, unknown> = { family: ip.family, index: v.linkRef('dev', o.dev), address: ip.address };
+  if (o.lladdr !== undefined) a.lladdr = v.mac('lladdr', o.lladdr, { allowMulticast: true });
+  if (o.state !== undefined) a.state = v.oneOf('state', o.state, STATES);
+  return a;
+}
+
+export function fdbArgs(spec: FdbSpec): Record<string, unknown> {
+  const o = v.object('fdb', spec) as Record<string, unknown>;
+  v.knownKeys('', o, ['dev', 'lladdr', 'dst', 'vlan', 'vni', 'port', 'master']);
+  const a: Record<string, unknown> = {
+    family: 'bridge',
+    index: v.linkRef('dev', o.dev),
+    lladdr: v.mac('lladdr', o.lladdr, { allowMulticast: true, allowZero: true }),
+  };
+  if (o.dst !== undefined) a.address = v.ip('dst', o.dst).address;
+  if (o.vlan !== undefined) a.vlan = v.vlanId('vlan', o.vlan);
+  if (o.vni !== undefined) a.vni = v.vni('vni', o.vni);
+  if (o.port !== undefined) a.port = v.uint('port', o.port, 1, 65535);
+  const master = o.master === undefined ? false : v.bool('master', o.master);
+  a.flags = master ? { master: true } : { self: true };
+  return a;
+}
+
+export class NeighApi {
+  constructor(private readonly h: Handle) {}
+
+  async add(spec: NeighSpec): Promise<void> {
+    await this.h.run('neigh.add', neighArgs(spec));
+  }
+
+  async replace(spec: NeighSpec): Promise<void> {
+    await this.h.run('neigh.replace', neighArgs(spec));
+  }
+
+  async del(spec: Pick<NeighSpec, 'dev' | 'address'>): Promise<void> {
+    await this.h.run('neigh.del', neighArgs(spec));
+  }
+
+  async list(filter: { dev?: LinkRef; family?: 4 | 6 } = {}): Promise<Neighbour[]> {
+    v.knownKeys('', v.object('filter', filter), ['dev', 'family']);
+    const args: Record<string, unknown> = {};
+    if (filter.dev !== undefined) args.index = v.linkRef('dev', filter.dev);
+    if (filter.family !== undefined) args.family = Number(v.oneOf('family', String(filter.family), ['4', '6'] as const));
+    return this.h.run<Neighbour[]>('neigh.list', args);
+  }
+}
+
+export class FdbApi {
+  constructor(private readonly h: Handle) {}
+
+  /** Adds an entry; EEXIST if the MAC is already there. */
+  async add(spec: FdbSpec): Promise<void> {
+    await this.h.run('neigh.add', fdbArgs(spec));
+  }
+
+  /**
+   * Appends another destination for the same MAC: how a VXLAN device floods
+   * to several remote VTEPs (lladdr 00:00:00:00:00:00, one append per remote).
+   */
+  async append(spec: FdbSpec): Promise<void> {
+    await this.h.run('neigh.append', fdbArgs(spec));
+  }
+
+  async replace(spec: FdbSpec): Promise<void> {
+    await this.h.run('neigh.replace', fdbArgs(spec));
+  }
+
+  async del(spec: FdbSpec): Promise<void> {
+    await this.h.run('neigh.del', fdbArgs(spec));
+  }
+
+  /** FDB entries, optionally of one device or of one bridge's ports. */
+  async list(filter: { dev?: LinkRef; master?: LinkRef } = {}): Promise<Neighbour[]> {
+    v.knownKeys('', v.object('filter', filter), ['dev', 'master']);
+    const args: Record<string, unknown> = { family: 'bridge' };
+    if (filter.dev !== undefined) args.index = v.linkRef('dev', filter.dev);
+    if (filter.master !== undefined) args.master = v.linkRef('master', filter.master);
+    return this.h.run<Neighbour[]>('neigh.list', args);
+  }
+}

@@ -1,0 +1,73 @@
+// handle.route: IPv4/IPv6 routes.
+import type { Handle } from '../handle';
+import type { Route, RouteFilter, RouteSpec } from '../types';
+import * as v from '../validate';
+import { invalidArgument } from '../errors';
+
+const SCOPES = ['universe', 'site', 'link', 'host', 'nowhere'] as const;
+const TYPES = ['unicast', 'blackhole', 'unreachable', 'prohibit', 'local'] as const;
+const PROTOS = ['boot', 'static', 'kernel'] as const;
+
+export function routeArgs(spec: RouteSpec): Record<string, unknown> {
+  const o = v.object('route', spec) as Record<string, unknown>;
+  v.knownKeys('', o, ['dst', 'gateway', 'dev', 'src', 'table', 'metric', 'scope', 'proto', 'type', 'onlink', 'mtu']);
+  const a: Record<string, unknown> = {};
+  let family: 4 | 6 | undefined;
+  if (o.gateway !== undefined) {
+    const gw = v.ip('gateway', o.gateway);
+    a.gateway = gw.address;
+    family = gw.family;
+  }
+  if (o.dst === 'default' || o.dst === undefined) {
+    if (o.dst === undefined) throw invalidArgument('dst', undefined, "is required ('default' or a prefix such as 10.1.0.0/16)");
+    a.dst = 'default';
+    a.dstLen = 0;
+  } else {
+    const c = v.cidr('dst', o.dst, { 4: 32, 6: 128 });
+    if (family && c.family !== family) throw invalidArgument('gateway', o.gateway, `is IPv${family} but dst is IPv${c.family}`);
+    family = c.family;
+    a.dst = c.address;
+    a.dstLen = c.prefixLen;
+  }
+  if (family === undefined) family = 4;
+  a.family = family;
+  if (o.dev !== undefined) a.dev = v.linkRef('dev', o.dev);
+  if (a.gateway === undefined && a.dev === undefined && o.type === undefined)
+    throw invalidArgument('route', spec, 'needs a gateway, a dev, or a type such as blackhole');
+  if (o.src !== undefined) a.src = v.ip('src', o.src, family).address;
+  if (o.table !== undefined) a.table = v.uint('table', o.table, 1, 0xffffffff);
+  if (o.metric !== undefined) a.metric = v.uint('metric', o.metric, 0, 0xffffffff);
+  if (o.scope !== undefined) a.scope = v.oneOf('scope', o.scope, SCOPES);
+  if (o.proto !== undefined) a.proto = typeof o.proto === 'number' ? v.uint('proto', o.proto, 0, 255) : v.oneOf('proto', o.proto, PROTOS);
+  if (o.type !== undefined) a.type = v.oneOf('type', o.type, TYPES);
+  if (o.onlink !== undefined) a.onlink = v.bool('onlink', o.onlink);
+  if (o.mtu !== undefined) a.mtu = v.mtu('mtu', o.mtu);
+  return a;
+}
+
+export class RouteApi {
+  constructor(private readonly h: Handle) {}
+
+  /** Adds a route; EEXIST if an identical one exists. */
+  async add(spec: RouteSpec): Promise<void> {
+    await this.h.run('route.add', routeArgs(spec));
+  }
+
+  /** Adds or replaces (e.g. a default route that may already exist). */
+  async replace(spec: RouteSpec): Promise<void> {
+    await this.h.run('route.replace', routeArgs(spec));
+  }
+
+  async del(spec: RouteSpec): Promise<void> {
+    await this.h.run('route.del', routeArgs(spec));
+  }
+
+  /** Routes of the main table by default; {table} for another. */
+  async list(filter: RouteFilter = {}): Promise<Route[]> {
+    v.knownKeys('', v.object('filter', filter), ['family', 'table']);
+    const args: Record<string, unknown> = {};
+    if (filter.family !== undefined) args.family = v.oneOf('family', String(filter.family), ['4', '6'] as const) === '4' ? 4 : 6;
+    args.table = filter.table === undefined ? 254 : v.uint('table', filter.table, 0, 0xffffffff);
+    return this.h.run<Route[]>('route.list', args);
+  }
+}

@@ -1,0 +1,132 @@
+// handle.watch(): kernel events as an async iterator. The subscription socket
+// is polled by the event loop (no thread, no blocking); events queue until
+// the consumer takes them.
+import { addon, NativeEvent, NativeSubscription } from '../native';
+import { invalidArgument, PipewrightError } from '../errors';
+import type { Address, Link, NetEvent, Neighbour, Route, WatchKind } from '../types';
+
+const KINDS: readonly WatchKind[] = ['link', 'addr', 'route', 'neigh'];
+
+export interface WatchOptions {
+  /** Stops the watcher (the iterator ends) when aborted. */
+  signal?: AbortSignal;
+}
+
+function toEvent(e: NativeEvent): NetEvent | null {
+  switch (e.kind) {
+    case 'link': return { kind: 'link', action: e.action!, link: e.object as unknown as Link };
+    case 'addr': return { kind: 'addr', action: e.action!, addr: e.object as unknown as Address };
+    case 'route': return { kind: 'route', action: e.action!, route: e.object as unknown as Route };
+    case 'neigh': return { kind: 'neigh', action: e.action!, neigh: e.object as unknown as Neighbour };
+    case 'overrun': return { kind: 'overrun' };
+    default: return null;
+  }
+}
+
+export class Watcher implements AsyncIterableIterator<NetEvent> {
+  /** Resolves once the subscription is in place: events from then on are seen. */
+  readonly ready: Promise<void>;
+  #sub: NativeSubscription | null = null;
+  #queue: NetEvent[] = [];
+  #waiting: ((r: IteratorResult<NetEvent>) => void) | null = null;
+  #failWaiting: ((e: unknown) => void) | null = null;
+  #error: unknown = null;
+  #done = false;
+  readonly #onAbort = () => void this.close();
+
+  constructor(nsfd: number, kinds: WatchKind[], opts: WatchOptions) {
+    if (!Array.isArray(kinds) || kinds.length === 0) throw invalidArgument('kinds', kinds, `must be a non-empty array of ${KINDS.join(', ')}`);
+    for (const k of kinds) if (!KINDS.includes(k)) throw invalidArgument('kinds', k, `is not one of ${KINDS.join(', ')}`);
+    opts.signal?.addEventListener('abort', this.#onAbort, { once: true });
+    this.ready = addon()
+      .subscribe(nsfd, kinds, (events) => this.#push(events))
+      .then(
+        (sub) => {
+          if (this.#done) sub.close();
+          else this.#sub = sub;
+        },
+        (err) => {
+          this.#error = err;
+          this.#finish();
+          throw err;
+        },
+      );
+    // An unobserved failure still reaches the iterator; don't also crash the process.
+    this.ready.catch(() => {});
+  }
+
+  #push(events: NativeEvent[]): void {
+    for (const raw of events) {
+      const ev = toEvent(raw);
+      if (!ev) continue;
+      if (this.#waiting) {
+        const w = this.#waiting;
+        this.#waiting = this.#failWaiting = null;
+        w({ value: ev, done: false });
+      } else this.#queue.push(ev);
+    }
+  }
+
+  #finish(): void {
+    this.#done = true;
+    if (this.#waiting) {
+      const w = this.#waiting;
+      const f = this.#failWaiting!;
+      this.#waiting = this.#failWaiting = null;
+      if (this.#error) f(this.#error);
+      else w({ value: undefined, done: true });
+    }
+  }
+
+  next(): Promise<IteratorResult<NetEvent>> {
+    const ev = this.#queue.shift();
+    if (ev) return Promise.resolve({ value: ev, done: false });
+    if (this.#error) return Promise.reject(this.#error);
+    if (this.#done) return Promise.resolve({ value: undefined, done: true });
+    if (this.#waiting) return Promise.reject(new PipewrightError('ERR_PW_INVALID_ARGUMENT', 'watch: next() called again before the previous call settled'));
+    return new Promise((resolve, reject) => {
+      this.#waiting = resolve;
+      this.#failWaiting = reject;
+    });
+  }
+
+  /**
+   * Waits for the first event that matches, up to timeoutMs; throws
+   * ERR_PW_TIMEOUT otherwise. Events before it are consumed.
+   */
+  async waitFor(match: (ev: NetEvent) => boolean, timeoutMs: number): Promise<NetEvent> {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new PipewrightError('ERR_PW_TIMEOUT', `no matching event within ${timeoutMs} ms`)), timeoutMs);
+    });
+    try {
+      for (;;) {
+        const r = await Promise.race([this.next(), timeout]);
+        if (r.done) throw new PipewrightError('ERR_PW_TIMEOUT', 'the watcher closed before a matching event');
+        if (match(r.value)) return r.value;
+      }
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  async return(): Promise<IteratorResult<NetEvent>> {
+    await this.close();
+    return { value: undefined, done: true };
+  }
+
+  [Symbol.asyncIterator](): AsyncIterableIterator<NetEvent> {
+    return this;
+  }
+
+  async close(): Promise<void> {
+    if (this.#sub) this.#sub.close();
+    this.#sub = null;
+    this.#queue = [];
+    this.#finish();
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+}

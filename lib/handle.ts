@@ -1,0 +1,100 @@
+// A Handle talks to one network namespace through one netlink socket that was
+// created inside it. Calls never switch namespace; the socket is reused for
+// every request; each call is a hop to a pool thread and back.
+import { addon, NativeOp, NativeSocket } from './native';
+import { PipewrightError } from './errors';
+import { Netns, NetnsRef } from './netns';
+import { LinkApi } from './api/link';
+import { AddrApi } from './api/addr';
+import { RouteApi } from './api/route';
+import { NeighApi, FdbApi } from './api/neigh';
+import { RuleApi } from './api/rule';
+import { Watcher, WatchOptions } from './api/watch';
+import type { WatchKind } from './types';
+
+export class Handle {
+  /** The namespace this handle works in; null for the process's own. */
+  readonly netns: Netns | null;
+  readonly link: LinkApi;
+  readonly addr: AddrApi;
+  readonly route: RouteApi;
+  readonly neigh: NeighApi;
+  readonly fdb: FdbApi;
+  readonly rule: RuleApi;
+  #sock: NativeSocket | null;
+  readonly #ownsNetns: boolean;
+
+  private constructor(sock: NativeSocket, netns: Netns | null, ownsNetns: boolean) {
+    this.#sock = sock;
+    this.netns = netns;
+    this.#ownsNetns = ownsNetns;
+    this.link = new LinkApi(this);
+    this.addr = new AddrApi(this);
+    this.route = new RouteApi(this);
+    this.neigh = new NeighApi(this);
+    this.fdb = new FdbApi(this);
+    this.rule = new RuleApi(this);
+  }
+
+  /**
+   * Opens a handle in a namespace: a Netns (borrowed: closing the handle
+   * leaves it open), a reference to open one (owned: closed with the handle),
+   * or nothing for the process's own namespace.
+   */
+  static async open(target?: Netns | NetnsRef): Promise<Handle> {
+    if (target === undefined) return new Handle(await addon().openSocket(-1), null, false);
+    if (target instanceof Netns) return new Handle(await addon().openSocket(target.fd), target, false);
+    const ns = await Netns.open(target);
+    try {
+      return new Handle(await addon().openSocket(ns.fd), ns, true);
+    } catch (e) {
+      await ns.close();
+      throw e;
+    }
+  }
+
+  get closed(): boolean {
+    return this.#sock === null;
+  }
+
+  /** Runs one operation. Internal to the API objects. */
+  async run<T = unknown>(op: string, args: Record<string, unknown>): Promise<T> {
+    const results = await this.socket().run([{ op, args }]);
+    return results[0] as T;
+  }
+
+  /**
+   * Runs operations in order in one hop. On failure the NetlinkError says
+   * which completed (`completed`) and which failed (`failedIndex`), so the
+   * caller can undo exactly what exists.
+   */
+  async runBatch(ops: NativeOp[]): Promise<unknown[]> {
+    return this.socket().run(ops);
+  }
+
+  /** Subscribes to events in this namespace. Iterate it; close it (or break) when done. */
+  watch(kinds: WatchKind[], opts: WatchOptions = {}): Watcher {
+    return new Watcher(this.netns ? this.netns.fd : -1, kinds, opts);
+  }
+
+  async close(): Promise<void> {
+    const sock = this.#sock;
+    if (!sock) return;
+    this.#sock = null;
+    sock.close();
+    if (this.#ownsNetns && this.netns) await this.netns.close();
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+
+  describe(): string {
+    return this.netns ? `namespace ${this.netns.describe()}` : 'the current namespace';
+  }
+
+  private socket(): NativeSocket {
+    if (!this.#sock) throw new PipewrightError('ERR_PW_CLOSED', `the handle for ${this.describe()} is closed`);
+    return this.#sock;
+  }
+}

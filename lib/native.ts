@@ -1,0 +1,73 @@
+// The only file that loads the addon. It describes the addon's surface in
+// types and hands the addon the NetlinkError class, so native failures are
+// thrown as that class with their code, errno and extended-ACK text.
+import bindings from 'bindings';
+import { NetlinkError } from './errors';
+
+/** What the addon returns for an opened namespace: the fd is ours to close. */
+export interface NativeNsInfo {
+  fd: number;
+  dev: number;
+  ino: number;
+  path?: string;
+  pid?: number;
+}
+
+export interface NativeNamedNs {
+  name: string;
+  path: string;
+  valid: boolean;
+  reason?: string;
+  dev?: number;
+  ino?: number;
+}
+
+export interface NativeOp {
+  op: string;
+  args: Record<string, unknown>;
+}
+
+export interface NativeSocket {
+  /** Runs the operations in order in one hop; rejects at the first failure. */
+  run(ops: NativeOp[]): Promise<unknown[]>;
+  close(): void;
+}
+
+export interface NativeEvent {
+  kind: 'link' | 'addr' | 'route' | 'neigh' | 'overrun';
+  action?: 'new' | 'del';
+  object?: Record<string, unknown>;
+}
+
+export interface NativeSubscription {
+  close(): void;
+}
+
+export interface Addon {
+  init(errorClass: typeof NetlinkError): void;
+  encode(op: string, args: Record<string, unknown>): Buffer;
+  decode(messages: Buffer): NativeEvent[];
+  opNames(): string[];
+  openSocket(nsfd: number): Promise<NativeSocket>;
+  subscribe(nsfd: number, groups: string[], onEvents: (events: NativeEvent[]) => void): Promise<NativeSubscription>;
+  netnsCreate(name: string | null, runDir: string): Promise<NativeNsInfo>;
+  netnsOpenPath(path: string): Promise<NativeNsInfo>;
+  netnsOpenPid(pid: number): Promise<NativeNsInfo>;
+  netnsOpenSelf(): Promise<NativeNsInfo>;
+  netnsDelete(name: string, runDir: string): Promise<{ path: string; wasMounted: boolean }>;
+  netnsList(runDir: string): Promise<NativeNamedNs[]>;
+  netnsIdentify(fd: number): Promise<NativeNsInfo>;
+  fdClose(fd: number): Promise<void>;
+}
+
+let loaded: Addon | undefined;
+
+/** The addon, loaded on first use (never at import time). */
+export function addon(): Addon {
+  if (!loaded) {
+    const a = bindings('pipewright') as Addon;
+    a.init(NetlinkError);
+    loaded = a;
+  }
+  return loaded;
+}

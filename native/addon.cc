@@ -1,0 +1,171 @@
+// Module registration only: every function here forwards to the file that
+// owns the concern.
+#include <napi.h>
+
+#include <linux/netlink.h>
+
+#include "addon_data.h"
+#include "events.h"
+#include "js_value.h"
+#include "netns.h"
+#include "ops.h"
+#include "route_socket.h"
+#include "worker.h"
+
+namespace pw {
+
+AddonData* GetAddonData(Napi::Env env) { return env.GetInstanceData<AddonData>(); }
+
+Napi::Error MakeJsError(Napi::Env env, const NlError& e) {
+  std::string message = FormatMessage(e);
+  AddonData* data = GetAddonData(env);
+  Napi::Object err;
+  if (data && !data->errorClass.IsEmpty())
+    err = data->errorClass.New({Napi::String::New(env, message)});
+  else
+    err = Napi::Error::New(env, message).Value();
+  std::string code = !e.code.empty() ? e.code : (e.errnum ? ErrnoName(e.errnum) : "ERR_PW_INTERNAL");
+  err.Set("code", code);
+  if (e.errnum) err.Set("errno", e.errnum);
+  if (!e.syscall.empty()) err.Set("syscall", e.syscall);
+  if (!e.op.empty()) err.Set("op", e.op);
+  if (!e.extack.empty()) err.Set("extack", e.extack);
+  if (e.offset >= 0) err.Set("offset", Napi::Number::New(env, double(e.offset)));
+  if (!e.field.empty()) err.Set("field", e.field);
+  if (!e.object.empty()) err.Set("object", e.object);
+  if (!e.detail.empty()) err.Set("detail", e.detail);
+  if (e.extra.IsObject())
+    for (const auto& kv : e.extra.AsObject()) err.Set(kv.first, ToJs(env, kv.second));
+  return Napi::Error(env, err);
+}
+
+namespace {
+
+std::string StringArg(const Napi::CallbackInfo& info, size_t i, const char* name) {
+  if (!info[i].IsString()) throw Napi::TypeError::New(info.Env(), std::string(name) + " must be a string");
+  return info[i].As<Napi::String>().Utf8Value();
+}
+
+int IntArg(const Napi::CallbackInfo& info, size_t i, const char* name) {
+  if (!info[i].IsNumber()) throw Napi::TypeError::New(info.Env(), std::string(name) + " must be a number");
+  return info[i].As<Napi::Number>().Int32Value();
+}
+
+Napi::Value Init(const Napi::CallbackInfo& info) {
+  if (!info[0].IsFunction()) throw Napi::TypeError::New(info.Env(), "init(NetlinkError): a class is required");
+  GetAddonData(info.Env())->errorClass = Napi::Persistent(info[0].As<Napi::Function>());
+  return info.Env().Undefined();
+}
+
+// encode(op, args) -> Buffer: the request bytes, without touching the kernel.
+Napi::Value Encode(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  std::string name = StringArg(info, 0, "op");
+  const OpSpec* spec = FindOp(name);
+  if (!spec) throw Napi::TypeError::New(env, "op: unknown operation '" + name + "'");
+  Value args = FromJs(info[1], name);
+  try {
+    auto bytes = EncodeOp(*spec, args);
+    return Napi::Buffer<uint8_t>::Copy(env, bytes.data(), bytes.size());
+  } catch (...) {
+    throw MakeJsError(env, CurrentExceptionToError(name));
+  }
+}
+
+// decode(Buffer) -> events[]: parses a run of rtnetlink messages (for tests
+// and fuzzing of the decoders).
+Napi::Value Decode(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!info[0].IsBuffer()) throw Napi::TypeError::New(env, "decode(buffer): a Buffer is required");
+  auto buf = info[0].As<Napi::Buffer<uint8_t>>();
+  // Copy into aligned storage: nlmsghdr access needs 4-byte alignment.
+  std::vector<uint32_t> aligned((buf.Length() + 3) / 4);
+  std::memcpy(aligned.data(), buf.Data(), buf.Length());
+  Value out = Value::MakeArray();
+  size_t left = buf.Length();
+  for (auto* h = reinterpret_cast<nlmsghdr*>(aligned.data()); NLMSG_OK(h, left); h = NLMSG_NEXT(h, left)) {
+    Value ev = DecodeAny(h);
+    if (!ev.IsUndefined()) out.Push(ev);
+  }
+  return ToJs(env, out);
+}
+
+Napi::Value OpNamesJs(const Napi::CallbackInfo& info) {
+  Value out = Value::MakeArray();
+  for (auto& n : OpNames()) out.Push(n);
+  return ToJs(info.Env(), out);
+}
+
+Napi::Value NetnsCreate(const Napi::CallbackInfo& info) {
+  std::string name = info[0].IsString() ? info[0].As<Napi::String>().Utf8Value() : "";
+  std::string dir = StringArg(info, 1, "runDir");
+  return TaskWorker::Start(info.Env(), "netns.create", [name, dir] { return CreateNetns(name, dir); });
+}
+
+Napi::Value NetnsOpenPath(const Napi::CallbackInfo& info) {
+  std::string path = StringArg(info, 0, "path");
+  return TaskWorker::Start(info.Env(), "netns.open", [path] { return OpenNetnsPath(path); });
+}
+
+Napi::Value NetnsOpenPid(const Napi::CallbackInfo& info) {
+  int pid = IntArg(info, 0, "pid");
+  return TaskWorker::Start(info.Env(), "netns.open", [pid] { return OpenNetnsPid(pid); });
+}
+
+Napi::Value NetnsOpenSelf(const Napi::CallbackInfo& info) {
+  return TaskWorker::Start(info.Env(), "netns.open", [] { return OpenNetnsSelf(); });
+}
+
+Napi::Value NetnsDelete(const Napi::CallbackInfo& info) {
+  std::string name = StringArg(info, 0, "name");
+  std::string dir = StringArg(info, 1, "runDir");
+  return TaskWorker::Start(info.Env(), "netns.delete", [name, dir] { return DeleteNamedNetns(name, dir); });
+}
+
+Napi::Value NetnsList(const Napi::CallbackInfo& info) {
+  std::string dir = StringArg(info, 0, "runDir");
+  return TaskWorker::Start(info.Env(), "netns.list", [dir] { return ListNamedNetns(dir); });
+}
+
+Napi::Value NetnsIdentify(const Napi::CallbackInfo& info) {
+  int fd = IntArg(info, 0, "fd");
+  return TaskWorker::Start(info.Env(), "netns.identify", [fd] { return IdentifyNetnsFd(fd); });
+}
+
+Napi::Value FdClose(const Napi::CallbackInfo& info) {
+  int fd = IntArg(info, 0, "fd");
+  return TaskWorker::Start(info.Env(), "netns.close", [fd] { return CloseFd(fd); });
+}
+
+Napi::Object Register(Napi::Env env, Napi::Object exports) {
+  auto* data = new AddonData();
+  env.SetInstanceData(data);
+  Napi::Function socketClass = RouteSocket::Define(env);
+  data->socketCtor = Napi::Persistent(socketClass);
+  Napi::Function subClass = Subscription::Define(env);
+  data->subscriptionCtor = Napi::Persistent(subClass);
+
+  exports.Set("init", Napi::Function::New(env, Init));
+  exports.Set("encode", Napi::Function::New(env, Encode));
+  exports.Set("decode", Napi::Function::New(env, Decode));
+  exports.Set("opNames", Napi::Function::New(env, OpNamesJs));
+  exports.Set("openSocket", Napi::Function::New(env, RouteSocket::Open));
+  exports.Set("subscribe", Napi::Function::New(env, Subscription::Subscribe));
+  exports.Set("netnsCreate", Napi::Function::New(env, NetnsCreate));
+  exports.Set("netnsOpenPath", Napi::Function::New(env, NetnsOpenPath));
+  exports.Set("netnsOpenPid", Napi::Function::New(env, NetnsOpenPid));
+  exports.Set("netnsOpenSelf", Napi::Function::New(env, NetnsOpenSelf));
+  exports.Set("netnsDelete", Napi::Function::New(env, NetnsDelete));
+  exports.Set("netnsList", Napi::Function::New(env, NetnsList));
+  exports.Set("netnsIdentify", Napi::Function::New(env, NetnsIdentify));
+  exports.Set("fdClose", Napi::Function::New(env, FdClose));
+  return exports;
+}
+
+}  // namespace
+
+}  // namespace pw
+
+static Napi::Object RegisterPipewright(Napi::Env env, Napi::Object exports) { return pw::Register(env, exports); }
+
+NODE_API_MODULE(pipewright, RegisterPipewright)

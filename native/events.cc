@@ -1,0 +1,199 @@
+#include "events.h"
+
+#include <linux/rtnetlink.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+
+#include "addr.h"
+#include "addon_data.h"
+#include "errors.h"
+#include "js_value.h"
+#include "link.h"
+#include "neigh.h"
+#include "ops.h"
+#include "route.h"
+#include "socket.h"
+
+namespace pw {
+
+namespace {
+
+struct GroupName { const char* name; std::vector<unsigned> groups; };
+const GroupName kGroups[] = {
+    {"link", {RTNLGRP_LINK}},
+    {"addr", {RTNLGRP_IPV4_IFADDR, RTNLGRP_IPV6_IFADDR}},
+    {"route", {RTNLGRP_IPV4_ROUTE, RTNLGRP_IPV6_ROUTE}},
+    {"neigh", {RTNLGRP_NEIGH}},
+};
+
+pw::Value Event(const char* kind, const char* action, pw::Value object) {
+  pw::Value ev = pw::Value::MakeObject();
+  ev.Set("kind", kind);
+  ev.Set("action", action);
+  ev.Set("object", std::move(object));
+  return ev;
+}
+
+class SubscribeWorker : public Napi::AsyncWorker {
+ public:
+  SubscribeWorker(Napi::Env env, int nsfd, std::vector<unsigned> groups, Napi::Function cb)
+      : Napi::AsyncWorker(env, "pipewright.subscribe"), deferred_(env), nsfd_(nsfd), groups_(std::move(groups)) {
+    cb_ = Napi::Persistent(cb);
+  }
+  Napi::Promise Promise() { return deferred_.Promise(); }
+  void Execute() override {
+    try {
+      fd_ = OpenRouteSocketIn(nsfd_, false);
+      for (unsigned g : groups_)
+        if (setsockopt(fd_, SOL_NETLINK, NETLINK_ADD_MEMBERSHIP, &g, sizeof(g)) != 0) {
+          int e = errno;
+          close(fd_);
+          fd_ = -1;
+          ThrowErrno(e, "setsockopt(NETLINK_ADD_MEMBERSHIP)");
+        }
+    } catch (const NlException& ex) {
+      err_ = ex.err;
+      err_.op = "watch";
+    }
+  }
+  void OnOK() override {
+    Napi::Env env = Env();
+    if (fd_ < 0) {
+      deferred_.Reject(MakeJsError(env, err_).Value());
+      return;
+    }
+    Napi::Object sub = GetAddonData(env)->subscriptionCtor.New({});
+    Subscription* s = Napi::ObjectWrap<Subscription>::Unwrap(sub);
+    Napi::Function cb = cb_.Value();
+    s->Start(env, fd_, cb);
+    deferred_.Resolve(sub);
+  }
+
+ private:
+  friend class Subscription;
+  Napi::Promise::Deferred deferred_;
+  Napi::FunctionReference cb_;
+  int nsfd_;
+  std::vector<unsigned> groups_;
+  int fd_ = -1;
+  NlError err_;
+};
+
+}  // namespace
+
+pw::Value DecodeAny(const nlmsghdr* h) {
+  switch (h->nlmsg_type) {
+    case RTM_NEWLINK: return Event("link", "new", DecodeLink(h));
+    case RTM_DELLINK: return Event("link", "del", DecodeLink(h));
+    case RTM_NEWADDR: return Event("addr", "new", DecodeAddr(h));
+    case RTM_DELADDR: return Event("addr", "del", DecodeAddr(h));
+    case RTM_NEWROUTE: return Event("route", "new", DecodeRoute(h));
+    case RTM_DELROUTE: return Event("route", "del", DecodeRoute(h));
+    case RTM_NEWNEIGH: return Event("neigh", "new", DecodeNeigh(h));
+    case RTM_DELNEIGH: return Event("neigh", "del", DecodeNeigh(h));
+    default: return Value();
+  }
+}
+
+Napi::Function Subscription::Define(Napi::Env env) {
+  return DefineClass(env, "Subscription", {InstanceMethod("close", &Subscription::Close)});
+}
+
+Subscription::Subscription(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Subscription>(info), rx_(64 * 1024) {}
+
+Subscription::~Subscription() { Stop(); }
+
+Napi::Value Subscription::Subscribe(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int nsfd = info[0].IsNumber() ? info[0].As<Napi::Number>().Int32Value() : -1;
+  if (!info[1].IsArray() || !info[2].IsFunction())
+    throw Napi::TypeError::New(env, "subscribe(nsfd, groups, onEvents): groups must be an array, onEvents a function");
+  std::vector<unsigned> groups;
+  Napi::Array names = info[1].As<Napi::Array>();
+  for (uint32_t i = 0; i < names.Length(); ++i) {
+    std::string n = names.Get(i).ToString().Utf8Value();
+    bool found = false;
+    for (const auto& g : kGroups)
+      if (n == g.name) {
+        groups.insert(groups.end(), g.groups.begin(), g.groups.end());
+        found = true;
+      }
+    if (!found) throw Napi::TypeError::New(env, "groups: '" + n + "' is not one of link, addr, route, neigh");
+  }
+  auto* w = new SubscribeWorker(env, nsfd, groups, info[2].As<Napi::Function>());
+  Napi::Promise p = w->Promise();
+  w->Queue();
+  return p;
+}
+
+void Subscription::Start(Napi::Env env, int fd, Napi::Function onEvents) {
+  fd_ = fd;
+  onEvents_ = Napi::Persistent(onEvents);
+  uv_loop_t* loop = nullptr;
+  napi_get_uv_event_loop(env, &loop);
+  poll_ = new uv_poll_t;
+  uv_poll_init(loop, poll_, fd_);
+  poll_->data = this;
+  uv_poll_start(poll_, UV_READABLE, OnReadable);
+  Ref();  // alive while polling, even if JS drops it
+}
+
+void Subscription::Stop() {
+  if (poll_) {
+    uv_poll_stop(poll_);
+    uv_close(reinterpret_cast<uv_handle_t*>(poll_), [](uv_handle_t* h) { delete reinterpret_cast<uv_poll_t*>(h); });
+    poll_ = nullptr;
+    Unref();
+  }
+  if (fd_ >= 0) close(fd_);
+  fd_ = -1;
+  onEvents_.Reset();
+}
+
+Napi::Value Subscription::Close(const Napi::CallbackInfo& info) {
+  Stop();
+  return info.Env().Undefined();
+}
+
+void Subscription::OnReadable(uv_poll_t* handle, int status, int) {
+  auto* self = static_cast<Subscription*>(handle->data);
+  if (status < 0) return;
+  self->Drain();
+}
+
+void Subscription::Drain() {
+  Napi::Env env = Env();
+  Napi::HandleScope scope(env);
+  pw::Value events = pw::Value::MakeArray();
+  for (;;) {
+    ssize_t n = recv(fd_, rx_.data(), rx_.size(), 0);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      if (errno == ENOBUFS) {  // the kernel dropped events: the consumer must resync
+        pw::Value ev = pw::Value::MakeObject();
+        ev.Set("kind", "overrun");
+        events.Push(ev);
+        continue;
+      }
+      break;  // EAGAIN: drained
+    }
+    size_t left = static_cast<size_t>(n);
+    for (auto* h = reinterpret_cast<nlmsghdr*>(rx_.data()); NLMSG_OK(h, left); h = NLMSG_NEXT(h, left)) {
+      pw::Value ev = DecodeAny(h);
+      if (!ev.IsUndefined()) events.Push(ev);
+    }
+  }
+  if (events.AsArray().empty() || onEvents_.IsEmpty()) return;
+  Napi::Value arg = ToJs(env, events);
+  // MakeCallback runs microtasks after the call, as a normal async callback would.
+  try {
+    onEvents_.MakeCallback(env.Global(), {arg});
+  } catch (const Napi::Error& e) {
+    // A throwing listener is the program's uncaught exception, not ours to swallow.
+    napi_fatal_exception(env, e.Value());
+  }
+}
+
+}  // namespace pw

@@ -1,0 +1,208 @@
+#include "link.h"
+
+#include <linux/if.h>
+#include <linux/if_link.h>
+#include <linux/rtnetlink.h>
+#include <sys/socket.h>
+
+#include "args.h"
+#include "link_kinds.h"
+#include "ops.h"
+
+namespace pw {
+
+namespace {
+
+const char* const kOperStates[] = {"unknown", "notpresent", "down", "lowerlayerdown", "testing", "dormant", "up"};
+const char* const kPortStates[] = {"disabled", "listening", "learning", "forwarding", "blocking"};
+
+ifinfomsg TargetHeader(const Value& args) {
+  ifinfomsg ifi{};
+  ifi.ifi_family = AF_UNSPEC;
+  if (auto idx = OptUint(args, "index", INT32_MAX)) ifi.ifi_index = int(*idx);
+  if (auto up = OptBool(args, "up")) {
+    ifi.ifi_flags = *up ? IFF_UP : 0;
+    ifi.ifi_change = IFF_UP;
+  }
+  return ifi;
+}
+
+// link.add {kind, name?, mtu?, address?, up?, master?, group?, alias?,
+//           netnsFd|netnsPid?, parent?, peer?, ...kind fields}
+void EncodeAdd(const Value& a, Builder& b) {
+  std::string kind = ReqString(a, "kind");
+  const LinkKind* k = FindLinkKind(kind);
+  if (!k) throw EncodeError("kind", "'" + kind + "' is not a supported link kind");
+  // ECHO: the kernel answers with the new link, so its index is known without
+  // a second lookup by name (which a concurrent rename could defeat).
+  b.Start(RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL | NLM_F_ECHO);
+  b.PutHeader(TargetHeader(a));
+  EncodeCommonLinkAttrs(a, b);
+  // Same order as iproute2: attributes, then the lower device, then the name.
+  if (auto parent = OptUint(a, "parent", INT32_MAX)) b.PutU32(IFLA_LINK, uint32_t(*parent), "parent");
+  if (auto name = OptString(a, "name")) b.PutString(IFLA_IFNAME, *name, "name");
+  size_t info = b.NestStart(IFLA_LINKINFO, "kind");
+  // Without the NUL, as iproute2 sends it (the kernel accepts both).
+  b.Put(IFLA_INFO_KIND, kind.data(), kind.size(), "kind");
+  k->encode(a, b);
+  b.NestEnd(info);
+}
+
+// link.set {index, name? (rename), up?, mtu?, address?, master? (0 = none),
+//           group?, alias?, netnsFd|netnsPid?}
+void EncodeSet(const Value& a, Builder& b) {
+  b.Start(RTM_NEWLINK, 0);
+  ifinfomsg ifi = TargetHeader(a);
+  if (!ifi.ifi_index) throw EncodeError("index", "is required");
+  b.PutHeader(ifi);
+  EncodeCommonLinkAttrs(a, b);
+  if (auto name = OptString(a, "name")) b.PutString(IFLA_IFNAME, *name, "name");
+}
+
+// link.del {index} or {name}
+void EncodeDel(const Value& a, Builder& b) {
+  b.Start(RTM_DELLINK, 0);
+  ifinfomsg ifi = TargetHeader(a);
+  b.PutHeader(ifi);
+  auto name = OptString(a, "name");
+  if (name) b.PutString(IFLA_IFNAME, *name, "name");
+  if (!ifi.ifi_index && !name) throw EncodeError("index", "an index or a name is required");
+}
+
+// link.delGroup {group}: every link of the group in this namespace, in one
+// request (the kernel batches the unregistration).
+void EncodeDelGroup(const Value& a, Builder& b) {
+  b.Start(RTM_DELLINK, 0);
+  ifinfomsg ifi{};
+  b.PutHeader(ifi);
+  auto g = ReqUint(a, "group", UINT32_MAX);
+  if (g == 0) throw EncodeError("group", "group 0 is the default group of every link; refusing to delete it");
+  b.PutU32(IFLA_GROUP, uint32_t(g), "group");
+}
+
+// link.get {index} or {name}: a targeted request, not a dump.
+void EncodeGet(const Value& a, Builder& b) {
+  b.Start(RTM_GETLINK, 0);
+  ifinfomsg ifi = TargetHeader(a);
+  b.PutHeader(ifi);
+  auto name = OptString(a, "name");
+  if (name) b.PutString(IFLA_IFNAME, *name, "name");
+  if (!ifi.ifi_index && !name) throw EncodeError("index", "an index or a name is required");
+}
+
+// link.list {master?, kind?}: a dump, filtered by the kernel (strict checking).
+void EncodeList(const Value& a, Builder& b) {
+  b.Start(RTM_GETLINK, 0);
+  ifinfomsg ifi{};
+  b.PutHeader(ifi);
+  if (auto m = OptUint(a, "master", INT32_MAX)) b.PutU32(IFLA_MASTER, uint32_t(*m), "master");
+  if (auto kind = OptString(a, "kind")) {
+    size_t info = b.NestStart(IFLA_LINKINFO, "kind");
+    b.Put(IFLA_INFO_KIND, kind->data(), kind->size(), "kind");
+    b.NestEnd(info);
+  }
+}
+
+Value DecodeReply(const nlmsghdr* h, const Value&) {
+  if (h->nlmsg_type != RTM_NEWLINK) return Value();
+  return DecodeLink(h);
+}
+
+// The kernel echoes a new link before it applies IFLA_MASTER (and the
+// up/down change may still be in flight), so the echo only tells us the
+// index. Read the link again by that index: what we return is what is.
+Value ReadBackNewLink(NlSocket& sock, const Value& echoed) {
+  if (!echoed.IsObject()) return echoed;  // not echoed here: created in another namespace
+  Builder b;
+  b.Start(RTM_GETLINK, 0);
+  ifinfomsg ifi{};
+  ifi.ifi_index = static_cast<int>(echoed.Get("index").AsNumber());
+  b.PutHeader(ifi);
+  auto replies = sock.Request(b);
+  for (const auto& m : replies) {
+    const auto* h = reinterpret_cast<const nlmsghdr*>(m.data());
+    if (h->nlmsg_type == RTM_NEWLINK) return DecodeLink(h);
+  }
+  return echoed;
+}
+
+void DecodeLinkInfo(const Attr& attr, Value& link) {
+  AttrTable info(attr, IFLA_INFO_MAX);
+  if (auto kind = info.Str(IFLA_INFO_KIND)) {
+    link.Set("kind", *kind);
+    const LinkKind* k = FindLinkKind(*kind);
+    if (const Attr* data = info.Get(IFLA_INFO_DATA); k && data) k->decode(*data, link);
+  }
+  if (auto sk = info.Str(IFLA_INFO_SLAVE_KIND)) {
+    Value port = Value::MakeObject();
+    port.Set("kind", *sk);
+    const Attr* sd = info.Get(IFLA_INFO_SLAVE_DATA);
+    if (*sk == "bridge" && sd) {
+      AttrTable bp(*sd, IFLA_BRPORT_MAX);
+      if (auto s = bp.U8(IFLA_BRPORT_STATE); s && *s < 5) port.Set("state", kPortStates[*s]);
+      if (auto v = bp.U8(IFLA_BRPORT_MODE)) port.Set("hairpin", *v != 0);
+      if (auto v = bp.U8(IFLA_BRPORT_LEARNING)) port.Set("learning", *v != 0);
+      if (auto v = bp.U16(IFLA_BRPORT_COST)) port.Set("cost", uint32_t(*v));
+    }
+    link.Set("port", port);
+  }
+}
+
+}  // namespace
+
+Value DecodeLink(const nlmsghdr* h) {
+  const ifinfomsg* ifi = FamilyHeader<ifinfomsg>(h);
+  if (!ifi) return Value();
+  AttrTable t = MessageAttrs<ifinfomsg>(h, IFLA_MAX);
+  Value link = Value::MakeObject();
+  link.Set("index", ifi->ifi_index);
+  link.Set("name", t.Str(IFLA_IFNAME).value_or(""));
+  link.Set("kind", Value::Null());
+  link.Set("flags", ifi->ifi_flags);
+  link.Set("up", (ifi->ifi_flags & IFF_UP) != 0);
+  link.Set("lowerUp", (ifi->ifi_flags & IFF_LOWER_UP) != 0);
+  if (auto s = t.U8(IFLA_OPERSTATE)) link.Set("operstate", *s < 7 ? kOperStates[*s] : "unknown");
+  if (auto v = t.U32(IFLA_MTU)) link.Set("mtu", *v);
+  if (const Attr* a = t.Get(IFLA_ADDRESS)) link.Set("address", MacToString(a->data, a->len));
+  if (const Attr* a = t.Get(IFLA_BROADCAST)) link.Set("broadcast", MacToString(a->data, a->len));
+  link.Set("master", t.U32(IFLA_MASTER) ? Value(*t.U32(IFLA_MASTER)) : Value::Null());
+  // For a veth this is the peer's index, for a macvlan/vlan its lower device;
+  // linkNetnsId says the index is in another namespace.
+  if (auto v = t.U32(IFLA_LINK); v && *v != uint32_t(ifi->ifi_index)) link.Set("link", *v);
+  if (const Attr* a = t.Get(IFLA_LINK_NETNSID); a && a->len >= 4) {
+    int32_t id;
+    std::memcpy(&id, a->data, 4);
+    link.Set("linkNetnsId", id);
+  }
+  if (auto v = t.U32(IFLA_GROUP)) link.Set("group", *v);
+  if (auto v = t.U32(IFLA_TXQLEN)) link.Set("txqlen", *v);
+  if (auto v = t.Str(IFLA_IFALIAS)) link.Set("alias", *v);
+  if (auto v = t.U8(IFLA_CARRIER)) link.Set("carrier", *v != 0);
+  if (const Attr* a = t.Get(IFLA_LINKINFO)) DecodeLinkInfo(*a, link);
+  if (const Attr* a = t.Get(IFLA_STATS64); a && a->len >= sizeof(rtnl_link_stats64)) {
+    rtnl_link_stats64 s;
+    std::memcpy(&s, a->data, sizeof(s));
+    Value st = Value::MakeObject();
+    st.Set("rxPackets", uint64_t(s.rx_packets));
+    st.Set("txPackets", uint64_t(s.tx_packets));
+    st.Set("rxBytes", uint64_t(s.rx_bytes));
+    st.Set("txBytes", uint64_t(s.tx_bytes));
+    st.Set("rxErrors", uint64_t(s.rx_errors));
+    st.Set("txErrors", uint64_t(s.tx_errors));
+    st.Set("rxDropped", uint64_t(s.rx_dropped));
+    st.Set("txDropped", uint64_t(s.tx_dropped));
+    link.Set("stats", st);
+  }
+  return link;
+}
+
+void AddLinkOps(std::vector<OpSpec>& ops) {
+  ops.push_back({"link.add", EncodeAdd, false, DecodeReply, ReadBackNewLink});
+  ops.push_back({"link.set", EncodeSet, false, nullptr});
+  ops.push_back({"link.del", EncodeDel, false, nullptr});
+  ops.push_back({"link.delGroup", EncodeDelGroup, false, nullptr});
+  ops.push_back({"link.get", EncodeGet, false, DecodeReply});
+  ops.push_back({"link.list", EncodeList, true, DecodeReply});
+}
+
+}  // namespace pw

@@ -1,0 +1,115 @@
+#include "ops.h"
+
+#include <linux/rtnetlink.h>
+#include <sys/socket.h>
+
+#include <cerrno>
+
+#include "errors.h"
+
+namespace pw {
+
+namespace {
+
+const std::vector<OpSpec>& Table() {
+  static const std::vector<OpSpec> table = [] {
+    std::vector<OpSpec> t;
+    AddLinkOps(t);
+    AddAddrOps(t);
+    AddRouteOps(t);
+    AddRuleOps(t);
+    AddNeighOps(t);
+    return t;
+  }();
+  return table;
+}
+
+}  // namespace
+
+const OpSpec* FindOp(const std::string& name) {
+  for (const auto& op : Table())
+    if (name == op.name) return &op;
+  return nullptr;
+}
+
+std::vector<std::string> OpNames() {
+  std::vector<std::string> names;
+  for (const auto& op : Table()) names.emplace_back(op.name);
+  return names;
+}
+
+std::vector<uint8_t> EncodeOp(const OpSpec& op, const Value& args) {
+  Builder b;
+  op.encode(args, b);
+  b.header()->nlmsg_flags |= NLM_F_REQUEST | (op.dump ? NLM_F_DUMP : NLM_F_ACK);
+  return b.bytes();
+}
+
+namespace {
+
+// Fields that name a link. The API accepts a name or an index for each; names
+// are resolved here, in the same hop to the pool thread, with a targeted
+// RTM_GETLINK (never a dump), so "master: 'br0'" costs no extra JS round trip.
+const char* const kLinkRefFields[] = {"index", "master", "parent", "dev"};
+
+Value ResolveLinkRefs(NlSocket& sock, const Value& args) {
+  bool any = false;
+  for (const char* key : kLinkRefFields) any = any || args.Get(key).IsString();
+  if (!any) return args;
+  Value out = Value::MakeObject();
+  for (const auto& kv : args.AsObject()) out.Set(kv.first, kv.second);
+  for (const char* key : kLinkRefFields) {
+    const Value& v = args.Get(key);
+    if (!v.IsString()) continue;
+    Builder b;
+    b.Start(RTM_GETLINK, 0);
+    ifinfomsg ifi{};
+    b.PutHeader(ifi);
+    b.PutString(IFLA_IFNAME, v.AsString(), key);
+    try {
+      auto replies = sock.Request(b);
+      const ifinfomsg* got = replies.empty() ? nullptr
+                                             : FamilyHeader<ifinfomsg>(reinterpret_cast<const nlmsghdr*>(replies[0].data()));
+      if (!got) ThrowErrno(ENODEV, "RTM_GETLINK");
+      out.Set(key, got->ifi_index);
+    } catch (const NlException& ex) {
+      NlError e = ex.err;
+      if (e.errnum == ENODEV) {
+        e.code = "ERR_PW_LINK_NOT_FOUND";
+        e.detail = std::string("no link named '") + v.AsString() + "' in this namespace";
+      }
+      e.field = key;
+      e.object = v.AsString();
+      throw NlException{e};
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+Value RunOp(NlSocket& sock, const OpSpec& op, const Value& rawArgs) {
+  Value args = ResolveLinkRefs(sock, rawArgs);
+  Builder b;
+  op.encode(args, b);
+  if (op.dump) {
+    auto msgs = sock.Dump(b);
+    Value list = Value::MakeArray();
+    if (op.decode)
+      for (const auto& m : msgs) {
+        Value v = op.decode(reinterpret_cast<const nlmsghdr*>(m.data()), args);
+        if (!v.IsUndefined()) list.Push(std::move(v));
+      }
+    return list;
+  }
+  auto replies = sock.Request(b);
+  Value result;
+  if (op.decode)
+    for (const auto& m : replies) {
+      result = op.decode(reinterpret_cast<const nlmsghdr*>(m.data()), args);
+      if (!result.IsUndefined()) break;
+    }
+  return op.after ? op.after(sock, result) : result;
+}
+
+}  // namespace pw

@@ -1,0 +1,98 @@
+#include "route_socket.h"
+
+#include <cerrno>
+
+#include "addon_data.h"
+#include "js_value.h"
+#include "ops.h"
+#include "worker.h"
+
+namespace pw {
+
+namespace {
+
+struct PendingOp {
+  const OpSpec* spec;
+  pw::Value args;
+};
+
+// What an error is about, for its message: the name, else the index or address.
+std::string ObjectOf(const Value& args) {
+  for (const char* key : {"name", "index", "address", "dst", "to", "from"}) {
+    const Value& v = args.Get(key);
+    if (v.IsString()) return v.AsString();
+  }
+  const Value& idx = args.Get("index");
+  if (idx.IsNumber()) return "ifindex " + std::to_string(static_cast<long>(idx.AsNumber()));
+  return "";
+}
+
+}  // namespace
+
+Napi::Function RouteSocket::Define(Napi::Env env) {
+  return DefineClass(env, "RouteSocket",
+                     {InstanceMethod("run", &RouteSocket::Run), InstanceMethod("close", &RouteSocket::Close)});
+}
+
+RouteSocket::RouteSocket(const Napi::CallbackInfo& info) : Napi::ObjectWrap<RouteSocket>(info) {}
+
+Napi::Value RouteSocket::Open(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int nsfd = info[0].IsNumber() ? info[0].As<Napi::Number>().Int32Value() : -1;
+  auto holder = std::make_shared<std::shared_ptr<NlSocket>>();
+  return TaskWorker::Start(
+      env, "handle.open",
+      [nsfd, holder]() {
+        *holder = std::make_shared<NlSocket>(nsfd);
+        return pw::Value();
+      },
+      [holder](Napi::Env env, pw::Value&) -> Napi::Value {
+        Napi::Object obj = GetAddonData(env)->socketCtor.New({});
+        Unwrap(obj)->sock_ = *holder;
+        return obj;
+      });
+}
+
+Napi::Value RouteSocket::Run(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!info[0].IsArray()) throw Napi::TypeError::New(env, "run(ops): ops must be an array of {op, args}");
+  Napi::Array list = info[0].As<Napi::Array>();
+  auto ops = std::make_shared<std::vector<PendingOp>>();
+  for (uint32_t i = 0; i < list.Length(); ++i) {
+    Napi::Value item = list.Get(i);
+    if (!item.IsObject()) throw Napi::TypeError::New(env, "ops[" + std::to_string(i) + "] must be {op, args}");
+    std::string name = item.As<Napi::Object>().Get("op").ToString().Utf8Value();
+    const OpSpec* spec = FindOp(name);
+    if (!spec) throw Napi::TypeError::New(env, "ops[" + std::to_string(i) + "].op: unknown operation '" + name + "'");
+    ops->push_back({spec, FromJs(item.As<Napi::Object>().Get("args"), name)});
+  }
+  std::shared_ptr<NlSocket> sock = sock_;
+  if (!sock) throw Napi::Error::New(env, "the socket is closed");
+  return TaskWorker::Start(env, "batch", [sock, ops]() {
+    pw::Value results = pw::Value::MakeArray();
+    for (size_t i = 0; i < ops->size(); ++i) {
+      const PendingOp& op = (*ops)[i];
+      try {
+        results.Push(RunOp(*sock, *op.spec, op.args));
+      } catch (...) {
+        NlError e = CurrentExceptionToError(op.spec->name);
+        e.op = op.spec->name;
+        if (e.object.empty()) e.object = ObjectOf(op.args);
+        e.extra = pw::Value::MakeObject();
+        e.extra.Set("completed", results);
+        e.extra.Set("failedIndex", static_cast<uint32_t>(i));
+        throw NlException{e};
+      }
+    }
+    return results;
+  });
+}
+
+Napi::Value RouteSocket::Close(const Napi::CallbackInfo& info) {
+  // In-flight batches hold their own reference: the fd closes when the last
+  // of them finishes, without the JS thread waiting for it.
+  sock_.reset();
+  return info.Env().Undefined();
+}
+
+}  // namespace pw

@@ -1,0 +1,30 @@
+// The JS face of NlSocket: RouteSocket.run(ops) runs an ordered batch of
+// operations in one hop to a pool thread and reports exactly which completed.
+#pragma once
+
+#include <napi.h>
+
+#include <memory>
+
+#include "socket.h"
+
+namespace pw {
+
+class RouteSocket : public Napi::ObjectWrap<RouteSocket> {
+ public:
+  static Napi::Function Define(Napi::Env env);
+  // JS: openSocket(nsfd) -> Promise<RouteSocket>; -1 = this process's namespace.
+  static Napi::Value Open(const Napi::CallbackInfo& info);
+
+  explicit RouteSocket(const Napi::CallbackInfo& info);
+
+ private:
+  // run([{op, args}, ...]) -> Promise<results[]>. On failure the promise
+  // rejects with a NetlinkError whose `completed` holds the results of the
+  // operations that succeeded and `failedIndex` the one that did not.
+  Napi::Value Run(const Napi::CallbackInfo& info);
+  Napi::Value Close(const Napi::CallbackInfo& info);
+  std::shared_ptr<NlSocket> sock_;
+};
+
+}  // namespace pw

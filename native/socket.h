@@ -1,0 +1,51 @@
+// A NETLINK_ROUTE socket bound to one network namespace for its whole life.
+//
+// The socket is created on a short-lived thread that first setns()es into the
+// target namespace and then exits, so neither the JS thread nor a libuv pool
+// thread ever changes namespace. Requests are serialized per socket (a
+// request and its replies must not interleave with another's).
+#pragma once
+
+#include <cstdint>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "message.h"
+
+namespace pw {
+
+// Opens a NETLINK_ROUTE socket inside the namespace nsfd refers to (-1: the
+// process's own namespace), on a throwaway thread. Returns the fd; throws
+// NlException on failure.
+int OpenRouteSocketIn(int nsfd, bool blocking);
+
+class NlSocket {
+ public:
+  explicit NlSocket(int nsfd);  // throws NlException
+  ~NlSocket();
+  NlSocket(const NlSocket&) = delete;
+  NlSocket& operator=(const NlSocket&) = delete;
+
+  // Sends the built request (with NLM_F_ACK) and waits for its ACK. Returns
+  // the reply messages that came before the ACK (a GET's answer, an ECHO).
+  // Throws NlException with errno and extended-ACK on a kernel error.
+  std::vector<std::string> Request(Builder& b);
+  // Sends a dump request and returns every message up to NLMSG_DONE. A dump
+  // the kernel marks interrupted (NLM_F_DUMP_INTR) is retried a bounded number
+  // of times and then fails with EINTR: never a torn result.
+  std::vector<std::string> Dump(Builder& b);
+
+  void Close();
+  bool closed() const { return fd_ < 0; }
+
+ private:
+  std::vector<std::string> Transact(Builder& b, bool dump, bool* interrupted);
+  int fd_ = -1;
+  uint32_t portid_ = 0;
+  uint32_t seq_ = 0;
+  std::mutex mu_;
+  std::vector<uint8_t> rx_;
+};
+
+}  // namespace pw

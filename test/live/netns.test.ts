@@ -1,0 +1,119 @@
+// Namespaces: create (anonymous, named), open by name / path / PID with
+// validation, identity, delete, list; threads never change namespace.
+import t from 'tap';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, writeFileSync, rmSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Handle, Netns, NetlinkError } from '../../lib';
+import { heldFds, threadNamespaces, uniqueName, inNetns } from '../helpers/scene';
+
+t.test('named namespaces are iproute2-compatible', async (t) => {
+  const name = uniqueName('named');
+  const ns = await Netns.create({ name });
+  t.equal(ns.name, name);
+  t.equal(ns.path, `/run/netns/${name}`);
+  const { stdout } = await import('node:child_process').then(({ execFileSync }) => ({ stdout: execFileSync('ip', ['netns', 'list']).toString() }));
+  t.match(stdout, name, 'ip netns list sees it');
+  const again = await Netns.open(name);
+  t.ok(again.equals(ns), 'opening by name finds the same namespace (dev, inode)');
+  const byPath = await Netns.open({ path: `/run/netns/${name}` });
+  t.equal(byPath.id, ns.id);
+  const listed = await Netns.list();
+  t.ok(listed.some((e) => e.name === name && e.valid && e.id === ns.id), 'listed with its identity');
+  const dup = await Netns.create({ name }).catch((e: unknown) => e);
+  t.equal((dup as NetlinkError).code, 'ERR_PW_NETNS_EXISTS');
+  await again.close();
+  await byPath.close();
+  await ns.delete();
+  t.notOk(existsSync(`/run/netns/${name}`), 'the name is gone');
+  const gone = await Netns.open(name).catch((e: unknown) => e);
+  t.equal((gone as NetlinkError).code, 'ERR_PW_NETNS_NOT_FOUND');
+});
+
+t.test('/run/netns is made a shared mount, as iproute2 does', async (t) => {
+  const ns = await Netns.create({ name: uniqueName('shared') });
+  const { readFileSync } = await import('node:fs');
+  const line = readFileSync('/proc/self/mountinfo', 'utf8').split('\n').filter((l) => l.split(' ')[4] === '/run/netns').pop();
+  t.match(line ?? '', /shared:\d+/, 'the mount point has shared propagation');
+  await ns.delete();
+});
+
+t.test('handles that exist but are not network namespaces are refused with the reason', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'pw-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const plain = join(dir, 'plain');
+  writeFileSync(plain, '');
+  const e1 = (await Netns.open({ path: plain }).catch((e: unknown) => e)) as NetlinkError;
+  t.equal(e1.code, 'ERR_PW_NOT_A_NETNS', 'a plain file');
+  t.match(e1.message, /not a namespace/);
+
+  const e2 = (await Netns.open({ path: '/proc/self/ns/mnt' }).catch((e: unknown) => e)) as NetlinkError;
+  t.equal(e2.code, 'ERR_PW_NOT_A_NETNS', 'a namespace of another type');
+  t.match(e2.message, /mount namespace, not a network namespace/);
+
+  // A name whose bind mount is gone: the file stays and looks like a namespace.
+  const name = uniqueName('stale');
+  const ns = await Netns.create({ name });
+  await ns.close();
+  const { execFileSync } = await import('node:child_process');
+  execFileSync('umount', [`/run/netns/${name}`]);
+  const e3 = (await Netns.open(name).catch((e: unknown) => e)) as NetlinkError;
+  t.equal(e3.code, 'ERR_PW_NOT_A_NETNS', 'an unmounted name');
+  const listed = await Netns.list();
+  t.ok(listed.some((e) => e.name === name && !e.valid), 'listed as stale');
+  await Netns.remove(name);
+
+  const e4 = (await Netns.open({ pid: 0x3ffffff0 }).catch((e: unknown) => e)) as NetlinkError;
+  t.equal(e4.code, 'ERR_PW_NETNS_NOT_FOUND', 'a pid that does not exist');
+});
+
+t.test('open by PID: a real process in its own namespace', async (t) => {
+  const child = spawn('unshare', ['--net', 'sleep', '30'], { stdio: 'ignore' });
+  t.teardown(() => child.kill('SIGKILL'));
+  // unshare execs sleep once the namespace exists; wait until it differs from ours.
+  const self = await Netns.current();
+  let ns: Netns | undefined;
+  for (let i = 0; i < 200; i++) {
+    const candidate = await Netns.open({ pid: child.pid! });
+    if (!candidate.equals(self)) { ns = candidate; break; }
+    await candidate.close();
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  t.ok(ns, 'opened the process namespace');
+  const h = await Handle.open(ns!);
+  const links = await h.link.list();
+  t.same(links.map((l) => l.name), ['lo'], 'a fresh namespace holds only lo');
+  await h.close();
+  await ns!.close();
+  await self.close();
+});
+
+t.test('an anonymous namespace lives as long as its fd', async (t) => {
+  const ns = await Netns.create();
+  const h = await Handle.open(ns);
+  await h.link.add({ kind: 'bridge', name: 'brx' });
+  const out = await inNetns(ns, 'ip', ['-o', 'link', 'show', 'brx']);
+  t.match(out.stdout, 'brx', 'visible from inside with ip');
+  await h.close();
+  await ns.close();
+  t.equal(ns.closed, true);
+  t.throws(() => ns.fd, { code: 'ERR_PW_CLOSED' });
+});
+
+t.test('1,000 namespace operations: no thread changes namespace, no fd leaks', async (t) => {
+  const threadsBefore = threadNamespaces();
+  const fdsBefore = heldFds();
+  for (let i = 0; i < 250; i++) {
+    const ns = await Netns.create();
+    const h = await Handle.open(ns);
+    await h.link.set('lo', { up: true });
+    await h.close();
+    await ns.close();
+  }
+  // The named path too: create, open, delete.
+  const batch = await Promise.all(Array.from({ length: 50 }, () => Netns.create({ name: uniqueName('many') })));
+  for (const ns of batch) await ns.delete();
+  t.same([...threadNamespaces()], [...threadsBefore], 'every thread (JS, pool, others) is in its original namespace');
+  t.same([...heldFds()].filter(([fd, target]) => fdsBefore.get(fd) !== target), [], 'no fd left open');
+});
