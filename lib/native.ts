@@ -58,6 +58,8 @@ export interface Addon {
   netnsList(runDir: string): Promise<NativeNamedNs[]>;
   netnsIdentify(fd: number): Promise<NativeNsInfo>;
   fdClose(fd: number): Promise<void>;
+  /** Process-wide counters: dumpRetries = dump attempts the kernel marked interrupted. */
+  stats(): { dumpRetries: number };
 }
 
 let loaded: Addon | undefined;

@@ -126,9 +126,11 @@ export type AddrScope = 'universe' | 'site' | 'link' | 'host' | 'nowhere';
 export interface Address {
   index: number;
   family: 4 | 6;
+  /** The interface's own address (IFA_LOCAL). */
   address: string;
   prefixLen: number;
-  local?: string;
+  /** Point-to-point peer, when it differs from the local address. */
+  peer?: string;
   broadcast?: string;
   scope: AddrScope | number;
   label?: string;
@@ -224,11 +226,13 @@ export interface Neighbour {
   index: number;
   address?: string;
   lladdr?: string;
-  state: string | string[];
+  /** NUD_* names, e.g. ['permanent'] or ['noarp', 'permanent']. */
+  state: string[];
   flags: number;
   master?: number;
   vlan?: number;
   vni?: number;
+  port?: number;
 }
 
 export interface NeighSpec {

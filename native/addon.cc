@@ -10,6 +10,7 @@
 #include "netns.h"
 #include "ops.h"
 #include "route_socket.h"
+#include "socket.h"
 #include "worker.h"
 
 namespace pw {
@@ -137,6 +138,13 @@ Napi::Value FdClose(const Napi::CallbackInfo& info) {
   return TaskWorker::Start(info.Env(), "netns.close", [fd] { return CloseFd(fd); });
 }
 
+// stats() -> {dumpRetries}: process-wide counters (for tests and diagnostics).
+Napi::Value Stats(const Napi::CallbackInfo& info) {
+  Napi::Object o = Napi::Object::New(info.Env());
+  o.Set("dumpRetries", Napi::Number::New(info.Env(), double(DumpRetries())));
+  return o;
+}
+
 Napi::Object Register(Napi::Env env, Napi::Object exports) {
   auto* data = new AddonData();
   env.SetInstanceData(data);
@@ -159,6 +167,7 @@ Napi::Object Register(Napi::Env env, Napi::Object exports) {
   exports.Set("netnsList", Napi::Function::New(env, NetnsList));
   exports.Set("netnsIdentify", Napi::Function::New(env, NetnsIdentify));
   exports.Set("fdClose", Napi::Function::New(env, FdClose));
+  exports.Set("stats", Napi::Function::New(env, Stats));
   return exports;
 }
 

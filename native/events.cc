@@ -28,7 +28,10 @@ const GroupName kGroups[] = {
     {"neigh", {RTNLGRP_NEIGH}},
 };
 
+// Decoders return Undefined for what they do not describe (other address
+// families, IPv6 route cache exceptions): those are not events for us.
 pw::Value Event(const char* kind, const char* action, pw::Value object) {
+  if (object.IsUndefined()) return pw::Value();
   pw::Value ev = pw::Value::MakeObject();
   ev.Set("kind", kind);
   ev.Set("action", action);
@@ -89,8 +92,13 @@ pw::Value DecodeAny(const nlmsghdr* h) {
     case RTM_DELLINK: return Event("link", "del", DecodeLink(h));
     case RTM_NEWADDR: return Event("addr", "new", DecodeAddr(h));
     case RTM_DELADDR: return Event("addr", "del", DecodeAddr(h));
-    case RTM_NEWROUTE: return Event("route", "new", DecodeRoute(h));
-    case RTM_DELROUTE: return Event("route", "del", DecodeRoute(h));
+    case RTM_NEWROUTE:
+    case RTM_DELROUTE: {
+      // IPv6 route cache exceptions (RTM_F_CLONED) are not routes anyone configured.
+      const rtmsg* rtm = FamilyHeader<rtmsg>(h);
+      if (!rtm || (rtm->rtm_flags & RTM_F_CLONED)) return pw::Value();
+      return Event("route", h->nlmsg_type == RTM_NEWROUTE ? "new" : "del", DecodeRoute(h));
+    }
     case RTM_NEWNEIGH: return Event("neigh", "new", DecodeNeigh(h));
     case RTM_DELNEIGH: return Event("neigh", "del", DecodeNeigh(h));
     default: return Value();
@@ -179,11 +187,10 @@ void Subscription::Drain() {
       }
       break;  // EAGAIN: drained
     }
-    size_t left = static_cast<size_t>(n);
-    for (auto* h = reinterpret_cast<nlmsghdr*>(rx_.data()); NLMSG_OK(h, left); h = NLMSG_NEXT(h, left)) {
+    ForEachMessage(rx_.data(), static_cast<size_t>(n), [&](const nlmsghdr* h) {
       pw::Value ev = DecodeAny(h);
       if (!ev.IsUndefined()) events.Push(ev);
-    }
+    });
   }
   if (events.AsArray().empty() || onEvents_.IsEmpty()) return;
   Napi::Value arg = ToJs(env, events);

@@ -34,8 +34,11 @@ void EncodeAdd(const Value& a, Builder& b) {
   const LinkKind* k = FindLinkKind(kind);
   if (!k) throw EncodeError("kind", "'" + kind + "' is not a supported link kind");
   // ECHO: the kernel answers with the new link, so its index is known without
-  // a second lookup by name (which a concurrent rename could defeat).
-  b.Start(RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL | NLM_F_ECHO);
+  // a second lookup by name (which a concurrent rename could defeat). Not for
+  // a link born in another namespace: the kernel cannot deliver the echo
+  // across namespaces and reports ENOTCONN although the link was created.
+  bool elsewhere = a.Has("netnsFd") || a.Has("netnsPid");
+  b.Start(RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL | (elsewhere ? 0 : NLM_F_ECHO));
   b.PutHeader(TargetHeader(a));
   EncodeCommonLinkAttrs(a, b);
   // Same order as iproute2: attributes, then the lower device, then the name.

@@ -128,18 +128,13 @@ void DecodeVxlan(const Attr& data, Value& link) {
     if (const Attr* a = t.Get(t4); a && a->len == 4) vx.Set(key, IpToString(AF_INET, a->data));
     if (const Attr* a = t.Get(t6); a && a->len == 16) vx.Set(key, IpToString(AF_INET6, a->data));
   };
-  addr(IFLA_VXLAN_GROUP, IFLA_VXLAN_GROUP6, "multicastGroup");
   addr(IFLA_VXLAN_LOCAL, IFLA_VXLAN_LOCAL6, "local");
-  // The kernel reports a unicast destination as the group too: name it for what it is.
-  if (vx.Has("multicastGroup")) {
-    std::string g = vx.Get("multicastGroup").AsString();
-    bool multicast = g.find(':') == std::string::npos ? (std::stoi(g) >= 224 && std::stoi(g) <= 239)
-                                                      : g.rfind("ff", 0) == 0;
-    if (!multicast) {
-      vx.Set("remote", g);
-      vx.Set("multicastGroup", Value::Null());
-    }
-  }
+  // A unicast remote and a multicast group share one attribute: name it for
+  // what it is (224.0.0.0/4, ff00::/8).
+  if (const Attr* a = t.Get(IFLA_VXLAN_GROUP); a && a->len == 4)
+    vx.Set((a->data[0] & 0xf0) == 0xe0 ? "multicastGroup" : "remote", IpToString(AF_INET, a->data));
+  if (const Attr* a = t.Get(IFLA_VXLAN_GROUP6); a && a->len == 16)
+    vx.Set(a->data[0] == 0xff ? "multicastGroup" : "remote", IpToString(AF_INET6, a->data));
   if (auto v = t.U8(IFLA_VXLAN_TTL)) vx.Set("ttl", uint32_t(*v));
   if (auto v = t.U8(IFLA_VXLAN_LEARNING)) vx.Set("learning", *v != 0);
   if (auto v = t.U32(IFLA_VXLAN_AGEING)) vx.Set("ageing", *v);

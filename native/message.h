@@ -120,6 +120,28 @@ bool ForEachAttr(const void* p, size_t len, Fn fn) {
   return left == 0;
 }
 
+// Calls fn(h) for each message in [p, p+len), which must be 4-byte aligned;
+// returns false if the run is malformed. Use this rather than NLMSG_OK /
+// NLMSG_NEXT with a size_t length: NLMSG_NEXT subtracts the *aligned* length,
+// so a last message whose nlmsg_len is not a multiple of 4 makes the length
+// wrap to ~2^64, NLMSG_OK's signed comparison then passes, and the next
+// header is read past the end of the buffer.
+template <typename Fn>
+bool ForEachMessage(const void* p, size_t len, Fn fn) {
+  const uint8_t* cur = static_cast<const uint8_t*>(p);
+  size_t left = len;
+  while (left >= sizeof(nlmsghdr)) {
+    const auto* h = reinterpret_cast<const nlmsghdr*>(cur);
+    if (h->nlmsg_len < sizeof(nlmsghdr) || h->nlmsg_len > left) return false;
+    fn(h);
+    size_t step = NLMSG_ALIGN(size_t(h->nlmsg_len));
+    if (step >= left) return true;
+    cur += step;
+    left -= step;
+  }
+  return left == 0;
+}
+
 // The family header of a message, if the message is long enough to hold it.
 template <typename T>
 const T* FamilyHeader(const nlmsghdr* h) {

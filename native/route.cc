@@ -68,7 +68,8 @@ void EncodeRoute(const Value& a, Builder& b, uint16_t msgType, uint16_t flags) {
   auto type = OptNamed(a, "type", kRouteTypes, 255);
   // A delete leaves type and protocol 0: the kernel treats 0 as "any".
   rtm.rtm_type = static_cast<uint8_t>(type.value_or(del ? RTN_UNSPEC : RTN_UNICAST));
-  rtm.rtm_protocol = static_cast<uint8_t>(OptNamed(a, "proto", kProtocolNames, 255).value_or(del ? RTPROT_UNSPEC : RTPROT_BOOT));
+  auto proto = OptNamed(a, "proto", kProtocolNames, 255);
+  rtm.rtm_protocol = static_cast<uint8_t>(proto.value_or(del ? RTPROT_UNSPEC : RTPROT_BOOT));
   auto scope = OptNamed(a, "scope", kScopeNames, 255);
   rtm.rtm_scope = scope ? static_cast<uint8_t>(*scope) : DefaultScope(af, rtm.rtm_type, del, gw.has_value());
 

@@ -26,10 +26,10 @@ struct Named {
 // The API writes address families as 4 and 6 (as `ip -4`/`ip -6` do).
 // Returns AF_INET/AF_INET6, or 0 when the field is absent.
 inline int OptFamily(const Value& o, const char* key) {
-  auto v = OptUint(o, key, 6);
-  if (!v) return 0;
-  if (*v == 4) return AF_INET;
-  if (*v == 6) return AF_INET6;
+  const Value& v = o.Get(key);
+  if (v.IsNullish()) return 0;
+  if (v.IsNumber() && v.AsNumber() == 4) return AF_INET;
+  if (v.IsNumber() && v.AsNumber() == 6) return AF_INET6;
   throw EncodeError(key, "must be 4 or 6");
 }
 

@@ -7,6 +7,7 @@
 #include <sys/time.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <cstring>
 #include <thread>
@@ -28,6 +29,8 @@ constexpr int kDumpRetries = 10;
 constexpr size_t kRxBuffer = 64 * 1024;
 constexpr int kReplyTimeoutSeconds = 30;
 
+std::atomic<uint64_t> gDumpRetries{0};
+
 void SetOpt(int fd, int level, int name, int value, const char* what) {
   if (setsockopt(fd, level, name, &value, sizeof(value)) != 0) {
     int e = errno;
@@ -37,6 +40,8 @@ void SetOpt(int fd, int level, int name, int value, const char* what) {
 }
 
 }  // namespace
+
+uint64_t DumpRetries() { return gDumpRetries.load(std::memory_order_relaxed); }
 
 int OpenRouteSocketIn(int nsfd, bool blocking) {
   int fd = -1, err = 0;
@@ -102,6 +107,7 @@ std::vector<std::string> NlSocket::Dump(Builder& b) {
     bool interrupted = false;
     auto msgs = Transact(b, true, &interrupted);
     if (!interrupted) return msgs;
+    gDumpRetries.fetch_add(1, std::memory_order_relaxed);
     if (attempt + 1 >= kDumpRetries)
       ThrowErrno(EINTR, "dump", "the dump was interrupted by concurrent changes " +
                                     std::to_string(kDumpRetries) + " times in a row");

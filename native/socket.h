@@ -20,6 +20,10 @@ namespace pw {
 // NlException on failure.
 int OpenRouteSocketIn(int nsfd, bool blocking);
 
+// How many dump attempts, process-wide, the kernel marked interrupted
+// (NLM_F_DUMP_INTR) and were therefore retried or failed: for tests and stats.
+uint64_t DumpRetries();
+
 class NlSocket {
  public:
   explicit NlSocket(int nsfd);  // throws NlException

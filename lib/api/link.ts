@@ -2,7 +2,7 @@
 import type { Handle } from '../handle';
 import { Netns } from '../netns';
 import { invalidArgument, isNetlinkError, PipewrightError } from '../errors';
-import type { Link, LinkChanges, LinkRef, LinkSpec, VethPeer } from '../types';
+import type { Link, LinkChanges, LinkRef, LinkSpec, NetnsTarget, VethPeer } from '../types';
 import * as v from '../validate';
 import { netnsArgs } from './netns-target';
 
@@ -117,6 +117,26 @@ export class LinkApi {
    */
   async add(spec: LinkSpec): Promise<Link> {
     const args = linkAddArgs(spec);
+    // The kernel refuses (ENOTCONN) to bring a veth peer up inside the request
+    // that creates it (veth_open runs before the pair is joined), in this
+    // namespace or another; do that second, and undo the link if it fails.
+    const peer = args.peer as Record<string, unknown> | undefined;
+    const peerUpLater = spec.kind === 'veth' && peer?.up === true;
+    if (peerUpLater) delete peer!.up;
+    const created = await this.created(spec, args);
+    if (peerUpLater) {
+      try {
+        const setUp = (h: Handle) => h.link.set(spec.peer!.name ?? created.link ?? 0, { up: true });
+        await (spec.peer!.netns !== undefined ? this.inNamespace(spec.peer!.netns, setUp) : setUp(this.h));
+      } catch (e) {
+        await this.h.run('link.del', { index: created.index }).catch(() => undefined);
+        throw e;
+      }
+    }
+    return created;
+  }
+
+  private async created(spec: LinkSpec, args: Record<string, unknown>): Promise<Link> {
     const echoed = await this.h.run<Link | undefined>('link.add', args);
     if (echoed) return echoed;
     // Created in another namespace: the kernel echoes it there, not here.
@@ -172,11 +192,16 @@ export class LinkApi {
     );
   }
 
-  private async readElsewhere(target: NonNullable<LinkSpec['netns']>, name: string): Promise<Link> {
+  private readElsewhere(target: NetnsTarget, name: string): Promise<Link> {
+    return this.inNamespace(target, (h) => h.link.get(name));
+  }
+
+  /** Runs fn with a short-lived handle in another namespace. */
+  private async inNamespace<T>(target: NetnsTarget, fn: (h: Handle) => Promise<T>): Promise<T> {
     const { Handle } = await import('../handle');
     const h = target instanceof Netns ? await Handle.open(target) : await Handle.open({ pid: target.pid });
     try {
-      return await h.link.get(name);
+      return await fn(h);
     } finally {
       await h.close();
     }

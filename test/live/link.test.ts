@@ -56,6 +56,17 @@ t.test('a veth whose peer is born inside a namespace under its final name', (t) 
   }),
 );
 
+t.test('a peer born UP in another namespace (the kernel refuses that in one request)', (t) =>
+  withScene(t, async (s) => {
+    const a = await s.guest();
+    const b = await s.guest();
+    await s.host.link.add({ kind: 'veth', name: 'eth0', netns: a.ns, up: true, peer: { name: 'eth0', netns: b.ns, up: true } });
+    t.equal((await a.handle.link.get('eth0')).up, true, 'this end up, in namespace a');
+    t.equal((await b.handle.link.get('eth0')).up, true, 'the peer up, in namespace b');
+    t.equal(await s.host.link.find('eth0'), null, 'nothing in the namespace that made it');
+  }),
+);
+
 t.test('move a link into a namespace and back out by fd', (t) =>
   withScene(t, async (s) => {
     const g = await s.guest();
