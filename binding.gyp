@@ -6,6 +6,7 @@
         "native/addon.cc",
         "native/addr.cc",
         "native/args.cc",
+        "native/arp.cc",
         "native/errors.cc",
         "native/events.cc",
         "native/js_value.cc",

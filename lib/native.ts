@@ -58,6 +58,7 @@ export interface Addon {
   netnsList(runDir: string): Promise<NativeNamedNs[]>;
   netnsIdentify(fd: number): Promise<NativeNsInfo>;
   fdClose(fd: number): Promise<void>;
+  sendGratuitousArp(nsfd: number, ifindex: number, ip: string, mac: string, count: number): Promise<{ sent: number }>;
   /** Process-wide counters: dumpRetries = dump attempts the kernel marked interrupted. */
   stats(): { dumpRetries: number };
 }

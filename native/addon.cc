@@ -5,6 +5,7 @@
 #include <linux/netlink.h>
 
 #include "addon_data.h"
+#include "arp.h"
 #include "events.h"
 #include "js_value.h"
 #include "netns.h"
@@ -145,6 +146,17 @@ Napi::Value Stats(const Napi::CallbackInfo& info) {
   return o;
 }
 
+// sendGratuitousArp(nsfd, ifindex, ip, mac, count) -> Promise<{sent}>
+Napi::Value GratuitousArp(const Napi::CallbackInfo& info) {
+  int nsfd = IntArg(info, 0, "nsfd");
+  int ifindex = IntArg(info, 1, "ifindex");
+  std::string ip = StringArg(info, 2, "ip");
+  std::string mac = StringArg(info, 3, "mac");
+  int count = IntArg(info, 4, "count");
+  return TaskWorker::Start(info.Env(), "arp.announce",
+                           [=] { return SendGratuitousArp(nsfd, ifindex, ip, mac, count); });
+}
+
 Napi::Object Register(Napi::Env env, Napi::Object exports) {
   auto* data = new AddonData();
   env.SetInstanceData(data);
@@ -167,6 +179,7 @@ Napi::Object Register(Napi::Env env, Napi::Object exports) {
   exports.Set("netnsList", Napi::Function::New(env, NetnsList));
   exports.Set("netnsIdentify", Napi::Function::New(env, NetnsIdentify));
   exports.Set("fdClose", Napi::Function::New(env, FdClose));
+  exports.Set("sendGratuitousArp", Napi::Function::New(env, GratuitousArp));
   exports.Set("stats", Napi::Function::New(env, Stats));
   return exports;
 }

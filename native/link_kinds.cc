@@ -31,9 +31,17 @@ void EncodeVeth(const Value& args, Builder& b) {
   if (!peer.IsObject()) throw EncodeError("peer", "must be an object");
   size_t data = b.NestStart(IFLA_INFO_DATA);
   size_t nest = b.NestStart(VETH_INFO_PEER, "peer");
-  b.PutHeader(LinkHeader(peer));
-  EncodeCommonLinkAttrs(peer, b);
-  if (auto name = OptString(peer, "name")) b.PutString(IFLA_IFNAME, *name, "peer.name");
+  // The peer's attributes are a link's own: encode them with the same code,
+  // and name them "peer.<field>" in marks and errors.
+  b.SetFieldPrefix("peer.");
+  try {
+    b.PutHeader(LinkHeader(peer));
+    EncodeCommonLinkAttrs(peer, b);
+    if (auto name = OptString(peer, "name")) b.PutString(IFLA_IFNAME, *name, "name");
+  } catch (const EncodeError& e) {
+    throw EncodeError("peer." + e.field(), e.why());
+  }
+  b.SetFieldPrefix("");
   b.NestEnd(nest);
   b.NestEnd(data);
 }
@@ -47,9 +55,12 @@ void EncodeBridge(const Value& a, Builder& b) {
   auto snoop = OptBool(a, "multicastSnooping");
   if (!fd && !ageing && !stp && !prio && !vf && !snoop) return;
   size_t data = b.NestStart(IFLA_INFO_DATA);
+  // iproute2 writes bridge attributes in command-line order; stp first keeps
+  // `type bridge stp_state 1 forward_delay 500` byte-identical (fixture
+  // link-add-bridge-stp). The kernel does not care about the order.
+  if (stp) b.PutU32(IFLA_BR_STP_STATE, *stp ? 1 : 0, "stp");
   if (fd) b.PutU32(IFLA_BR_FORWARD_DELAY, uint32_t(*fd), "forwardDelay");
   if (ageing) b.PutU32(IFLA_BR_AGEING_TIME, uint32_t(*ageing), "ageingTime");
-  if (stp) b.PutU32(IFLA_BR_STP_STATE, *stp ? 1 : 0, "stp");
   if (prio) b.PutU16(IFLA_BR_PRIORITY, uint16_t(*prio), "priority");
   if (vf) b.PutU8(IFLA_BR_VLAN_FILTERING, *vf ? 1 : 0, "vlanFiltering");
   if (snoop) b.PutU8(IFLA_BR_MCAST_SNOOPING, *snoop ? 1 : 0, "multicastSnooping");
@@ -95,25 +106,28 @@ void DecodeMacvlan(const Attr& data, Value& link) {
 }
 
 void EncodeVxlan(const Value& a, Builder& b) {
-  size_t data = b.NestStart(IFLA_INFO_DATA);
-  if (auto dev = OptUint(a, "dev", INT32_MAX)) b.PutU32(IFLA_VXLAN_LINK, uint32_t(*dev), "dev");
-  b.PutU32(IFLA_VXLAN_ID, uint32_t(ReqUint(a, "vni", (1u << 24) - 1)), "vni");
   // A unicast remote and a multicast group share one attribute; the kernel tells them apart.
   auto remote = OptIp(a, "remote");
   auto group = OptIp(a, "multicastGroup");
   if (remote && group) throw EncodeError("remote", "remote and multicastGroup are exclusive");
+  size_t data = b.NestStart(IFLA_INFO_DATA);
+  // The order is iproute2's, so the fixtures compare byte for byte: it writes
+  // dev, ttl and ageing as it parses them (these follow `dev .. ttl .. ageing
+  // ..`), then id, local, group/remote, learning and dstport.
+  if (auto dev = OptUint(a, "dev", INT32_MAX)) b.PutU32(IFLA_VXLAN_LINK, uint32_t(*dev), "dev");
+  if (auto ttl = OptUint(a, "ttl", 255)) b.PutU8(IFLA_VXLAN_TTL, uint8_t(*ttl), "ttl");
+  if (auto ageing = OptUint(a, "ageing", UINT32_MAX)) b.PutU32(IFLA_VXLAN_AGEING, uint32_t(*ageing), "ageing");
+  b.PutU32(IFLA_VXLAN_ID, uint32_t(ReqUint(a, "vni", (1u << 24) - 1)), "vni");
+  if (auto local = OptIp(a, "local")) {
+    if (local->family == AF_INET) b.Put(IFLA_VXLAN_LOCAL, local->bytes, 4, "local");
+    else b.Put(IFLA_VXLAN_LOCAL6, local->bytes, 16, "local");
+  }
   if (auto dst = remote ? remote : group) {
     const char* f = remote ? "remote" : "multicastGroup";
     if (dst->family == AF_INET) b.Put(IFLA_VXLAN_GROUP, dst->bytes, 4, f);
     else b.Put(IFLA_VXLAN_GROUP6, dst->bytes, 16, f);
   }
-  if (auto local = OptIp(a, "local")) {
-    if (local->family == AF_INET) b.Put(IFLA_VXLAN_LOCAL, local->bytes, 4, "local");
-    else b.Put(IFLA_VXLAN_LOCAL6, local->bytes, 16, "local");
-  }
-  if (auto ttl = OptUint(a, "ttl", 255)) b.PutU8(IFLA_VXLAN_TTL, uint8_t(*ttl), "ttl");
   if (auto learning = OptBool(a, "learning")) b.PutU8(IFLA_VXLAN_LEARNING, *learning ? 1 : 0, "learning");
-  if (auto ageing = OptUint(a, "ageing", UINT32_MAX)) b.PutU32(IFLA_VXLAN_AGEING, uint32_t(*ageing), "ageing");
   if (auto port = OptUint(a, "port", 65535)) b.PutBe16(IFLA_VXLAN_PORT, uint16_t(*port), "port");
   b.NestEnd(data);
 }
@@ -143,7 +157,8 @@ void DecodeVxlan(const Attr& data, Value& link) {
 
 void EncodeVlan(const Value& a, Builder& b) {
   size_t data = b.NestStart(IFLA_INFO_DATA);
-  b.PutU16(IFLA_VLAN_ID, uint16_t(ReqUint(a, "vlanId", 4094)), "vlanId");
+  // Protocol before id, as iproute2 writes `type vlan protocol 802.1ad id 200`
+  // (the order of its usage text; it writes them in command-line order).
   if (auto proto = OptString(a, "protocol")) {
     uint16_t p;
     if (*proto == "802.1Q" || *proto == "802.1q") p = ETH_P_8021Q;
@@ -151,6 +166,7 @@ void EncodeVlan(const Value& a, Builder& b) {
     else throw EncodeError("protocol", "'" + *proto + "' is not 802.1Q or 802.1ad");
     b.PutBe16(IFLA_VLAN_PROTOCOL, p, "protocol");
   }
+  b.PutU16(IFLA_VLAN_ID, uint16_t(ReqUint(a, "vlanId", 4094)), "vlanId");
   b.NestEnd(data);
 }
 

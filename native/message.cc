@@ -37,7 +37,7 @@ void Builder::Put(uint16_t type, const void* data, size_t len, const char* field
   std::memcpy(buf_.data() + off, &a, sizeof(a));
   if (len) std::memcpy(buf_.data() + off + NLA_HDRLEN, data, len);
   header()->nlmsg_len = static_cast<uint32_t>(buf_.size());
-  if (field) marks_.push_back({off, buf_.size(), field});
+  if (field) marks_.push_back({off, buf_.size(), prefix_ + field});
 }
 
 void Builder::PutBe16(uint16_t type, uint16_t v, const char* field) {
@@ -52,7 +52,7 @@ void Builder::PutString(uint16_t type, const std::string& s, const char* field) 
 size_t Builder::NestStart(uint16_t type, const char* field) {
   size_t off = buf_.size();
   Put(type, nullptr, 0, nullptr);
-  if (field) marks_.push_back({off, 0, field});  // end fixed by NestEnd
+  if (field) marks_.push_back({off, 0, prefix_ + field});  // end fixed by NestEnd
   return off;
 }
 

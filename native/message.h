@@ -23,10 +23,12 @@ namespace pw {
 class EncodeError : public std::runtime_error {
  public:
   EncodeError(std::string field, const std::string& why)
-      : std::runtime_error(field + ": " + why), field_(std::move(field)) {}
+      : std::runtime_error(field + ": " + why), field_(std::move(field)), why_(why) {}
   const std::string& field() const { return field_; }
+  const std::string& why() const { return why_; }
  private:
   std::string field_;
+  std::string why_;
 };
 
 class Builder {
@@ -59,6 +61,10 @@ class Builder {
   void NestEnd(size_t token);
   void NestCancel(size_t token);
 
+  // Prefixes the field names recorded from now on ("peer." while encoding a
+  // veth peer, whose attributes share code with the link's own).
+  void SetFieldPrefix(std::string prefix) { prefix_ = std::move(prefix); }
+
   nlmsghdr* header() { return reinterpret_cast<nlmsghdr*>(buf_.data()); }
   const std::vector<uint8_t>& bytes() const { return buf_; }
   std::vector<uint8_t>& bytes() { return buf_; }
@@ -71,6 +77,7 @@ class Builder {
   struct Mark { size_t start, end; std::string field; };
   std::vector<uint8_t> buf_;
   std::vector<Mark> marks_;
+  std::string prefix_;
 };
 
 struct Attr {

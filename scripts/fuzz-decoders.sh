@@ -21,15 +21,18 @@ cd "$(dirname "$0")/.."
 if [ "${1:-}" = --kernel-seeds ]; then
   # The scene below changes the network: never outside the sandbox.
   [ "${PW_SANDBOXED:-}" = 1 ] || { echo "$0 --kernel-seeds: only inside scripts/sandbox.sh" >&2; exit 2; }
-  # Best effort, one object at a time: a kernel without (say) vxlan still
+  # Best effort, one object at a time: a kernel without (say) 8021q still
   # yields seeds for everything else.
-  try() { "$@" 2>/dev/null || echo "fuzz-decoders: seed scene: skipped '$*'" >&2; }
-  try ip link add br0 type bridge vlan_filtering 1 stp_state 1
+  try() { "$@" 2>/dev/null || echo "fuzz-decoders: seed scene: skipped '$*' (not supported here)" >&2; }
+  try ip link add br0 type bridge stp_state 1 forward_delay 400
   try ip link set br0 up
   try ip link add vh1 type veth peer name vg1
   try ip link set vh1 master br0 up
-  try ip link add d0 type dummy
-  try ip link set d0 up mtu 9000 alias 'seed dummy'
+  try ip link set vg1 up
+  try ip link add d0 type veth peer name d0p
+  try ip link set d0 up mtu 9000 alias 'seed link'
+  try ip link set d0p up
+  try ip link add i0 type ifb
   try ip addr add 10.0.0.1/24 broadcast + label br0:a dev br0
   try ip addr add 2001:db8::1/64 nodad dev br0
   try ip addr add 10.9.0.1 peer 10.9.0.2/32 dev d0
@@ -37,17 +40,20 @@ if [ "${1:-}" = --kernel-seeds ]; then
   try ip link add vx0 type vxlan id 42 local 10.0.0.1 dstport 4789 dev br0
   try ip link add vx1 type vxlan id 43 group 239.1.1.1 dev d0
   try ip link add vx6 type vxlan id 44 group ff05::100 dev d0
+  try ip link add vx2 type vxlan id 45 remote 192.0.2.9 ttl 64 nolearning ageing 100
   try ip link add link d0 name v100 type vlan id 100 protocol 802.1ad
   try ip link add link d0 name mv0 type macvlan mode bridge
+  try ip link add link d0 name mvt0 type macvtap mode vepa
   try ip route add 10.1.0.0/16 via 10.0.0.2 metric 10 mtu 1400
   try ip route add 10.2.0.0/16 nexthop via 10.0.0.2 weight 2 nexthop via 10.9.0.2 dev d0
   try ip route add 10.3.0.0/16 via inet6 2001:db8::2 dev br0
   try ip -6 route add 2001:db8:1::/48 via 2001:db8::2 table 1000
+  try ip -6 route add 2001:db8:2::/48 nexthop via 2001:db8::2 dev br0 nexthop via 2001:db8::3 dev br0
   try ip route add blackhole 10.4.0.0/16 proto static
   try ip neigh add 10.0.0.9 lladdr 02:00:00:00:00:09 dev br0
   try ip -6 neigh add 2001:db8::9 lladdr 02:00:00:00:00:0a dev br0 router
   try bridge fdb append 00:00:00:00:00:00 dev vx0 dst 192.0.2.7
-  try bridge fdb add 02:00:00:00:00:0b dev vh1 master vlan 1
+  try bridge fdb add 02:00:00:00:00:0b dev vh1 master
   exec "$2/make_seeds" "$2/seeds" --kernel
 fi
 

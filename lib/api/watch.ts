@@ -97,7 +97,12 @@ export class Watcher implements AsyncIterableIterator<NetEvent> {
   async waitFor(match: (ev: NetEvent) => boolean, timeoutMs: number): Promise<NetEvent> {
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new PipewrightError('ERR_PW_TIMEOUT', `no matching event within ${timeoutMs} ms`)), timeoutMs);
+      timer = setTimeout(() => {
+        // Withdraw our pending next(): an event arriving later must queue for
+        // the next consumer, not resolve a promise nobody awaits any more.
+        this.#waiting = this.#failWaiting = null;
+        reject(new PipewrightError('ERR_PW_TIMEOUT', `no matching event within ${timeoutMs} ms`));
+      }, timeoutMs);
     });
     try {
       for (;;) {

@@ -73,7 +73,7 @@ std::vector<std::pair<const char*, Value>> Requests() {
       {"neigh.add", Obj({{"index", 2}, {"address", "10.0.0.9"}, {"lladdr", "02:00:00:00:00:09"}, {"state", "reachable"}})},
       {"neigh.add", Obj({{"index", 2}, {"address", "fe80::9"}, {"lladdr", "02:00:00:00:00:0a"}, {"flags", Obj({{"router", true}})}})},
       {"neigh.append", Obj({{"family", "bridge"}, {"index", 4}, {"lladdr", "00:00:00:00:00:00"}, {"address", "192.0.2.7"},
-                            {"vlan", 10}, {"port", 4789}, {"vni", 42}, {"master", 3}})},
+                            {"vlan", 10}, {"port", 4789}, {"vni", 42}})},
   };
 }
 

@@ -105,7 +105,7 @@ export class Scene {
  * opened (namespaces, sockets) was closed and no thread changed namespace.
  */
 export async function withScene(
-  t: { teardown(fn: () => unknown): void; same(a: unknown, b: unknown, msg?: string): unknown; equal(a: unknown, b: unknown, msg?: string): unknown },
+  t: { teardown(fn: () => unknown): void; same(a: unknown, b: unknown, msg: string): unknown; equal(a: unknown, b: unknown, msg: string): unknown },
   body: (s: Scene) => Promise<void>,
 ): Promise<void> {
   const fdsBefore = heldFds();

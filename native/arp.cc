@@ -1,0 +1,83 @@
+#include "arp.h"
+
+#include <arpa/inet.h>
+#include <linux/if_arp.h>
+#include <linux/if_ether.h>
+#include <linux/if_packet.h>
+#include <sched.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <thread>
+
+#include "args.h"
+#include "errors.h"
+#include "message.h"
+
+namespace pw {
+
+namespace {
+
+// The ARP payload for Ethernet/IPv4 (RFC 826), without the Ethernet header:
+// a SOCK_DGRAM packet socket adds it.
+struct __attribute__((packed)) ArpPacket {
+  uint16_t htype, ptype;
+  uint8_t hlen, plen;
+  uint16_t oper;
+  uint8_t sha[6];
+  uint8_t spa[4];
+  uint8_t tha[6];
+  uint8_t tpa[4];
+};
+
+}  // namespace
+
+Value SendGratuitousArp(int nsfd, int ifindex, const std::string& ip, const std::string& mac, int count) {
+  ArpPacket pkt{};
+  pkt.htype = htons(ARPHRD_ETHER);
+  pkt.ptype = htons(ETH_P_IP);
+  pkt.hlen = 6;
+  pkt.plen = 4;
+  // An unsolicited reply ("arping -A"): sender and target are both us, and
+  // every neighbour that has us cached updates its entry.
+  pkt.oper = htons(ARPOP_REPLY);
+  try {
+    ParseMac(mac, "mac", pkt.sha);
+  } catch (const EncodeError& e) {
+    ThrowErrno(EINVAL, "arp", e.what());
+  }
+  if (inet_pton(AF_INET, ip.c_str(), pkt.spa) != 1) ThrowErrno(EINVAL, "arp", "'" + ip + "' is not an IPv4 address");
+  std::memset(pkt.tha, 0xff, 6);
+  std::memcpy(pkt.tpa, pkt.spa, 4);
+
+  sockaddr_ll to{};
+  to.sll_family = AF_PACKET;
+  to.sll_protocol = htons(ETH_P_ARP);
+  to.sll_ifindex = ifindex;
+  to.sll_halen = 6;
+  std::memset(to.sll_addr, 0xff, 6);
+
+  int err = 0;
+  const char* failed = nullptr;
+  std::thread t([&] {
+    if (nsfd >= 0 && setns(nsfd, CLONE_NEWNET) != 0) { err = errno; failed = "setns"; return; }
+    int fd = socket(AF_PACKET, SOCK_DGRAM | SOCK_CLOEXEC, htons(ETH_P_ARP));
+    if (fd < 0) { err = errno; failed = "socket(AF_PACKET)"; return; }
+    for (int i = 0; i < count; ++i)
+      if (sendto(fd, &pkt, sizeof(pkt), 0, reinterpret_cast<sockaddr*>(&to), sizeof(to)) < 0) {
+        err = errno;
+        failed = "sendto";
+        break;
+      }
+    close(fd);
+  });
+  t.join();
+  if (failed) ThrowErrno(err, failed, "sending a gratuitous ARP for " + ip);
+  Value v = Value::MakeObject();
+  v.Set("sent", count);
+  return v;
+}
+
+}  // namespace pw
