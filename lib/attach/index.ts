@@ -1,0 +1,186 @@
+// attach(): pipework's operation as a transaction. Resolve and validate the
+// guest and the host interface before creating anything; create the veth
+// (host end UP and enslaved, peer born in the guest under its final name) in
+// one request; configure the guest; read everything back. Any failure undoes
+// what this attach created, in reverse, before the error is thrown.
+import { Handle } from '../handle';
+import { PipewrightError } from '../errors';
+import { resolveGuest } from '../guest';
+import { runSteps, StepError } from '../transaction';
+import type { Link } from '../types';
+import { normalizeSpec, AttachSpec } from './spec';
+import { inspectHostIf, makePlan, Ctx, AttachMode } from './plan';
+import { bridgeFirewallWarning } from '../firewall';
+import { watchPort, PortIncident } from './watch-port';
+
+export interface AttachResult {
+  status: 'attached' | 'already-attached';
+  mode: AttachMode;
+  hostIf: { name: string; index: number; kind: string | null; created: boolean };
+  hostEnd?: { name: string; index: number; up: boolean; master: number | null };
+  guest: {
+    ref: string;
+    netns: string;
+    pid?: number;
+    container?: { id: string; name: string };
+    ifname: string;
+    index: number;
+    mac?: string;
+    mtu?: number;
+    addresses: string[];
+    gateway?: string;
+  };
+  dhcp?: { client: string; address: string; prefixLen: number; gateway?: string; resolvConf: string; pid?: number };
+  /** What was done, in order (empty when already attached). */
+  steps: string[];
+  warnings: string[];
+  /** Whatever undid the attachment while it was watched (watchMs). */
+  incidents?: PortIncident[];
+}
+
+export interface PlanResult {
+  mode: AttachMode;
+  alreadyInPlace: boolean;
+  steps: string[];
+  /** The undo plan, in the order it would run. */
+  undo: string[];
+}
+
+/** A step failed, or verification did; what this attach created has been removed (or is listed). */
+export class AttachError extends PipewrightError {
+  constructor(
+    code: 'ERR_PW_ATTACH_FAILED' | 'ERR_PW_VERIFY_FAILED',
+    message: string,
+    readonly step: string,
+    readonly undone: string[],
+    readonly leftBehind: string[],
+    cause: unknown,
+  ) {
+    super(code, message, { cause });
+    this.name = 'AttachError';
+  }
+}
+
+async function open(spec: AttachSpec): Promise<Ctx & { ownsHost: boolean }> {
+  const s = normalizeSpec(spec);
+  const host = spec.host ?? (await Handle.open());
+  const ownsHost = spec.host === undefined;
+  let guest;
+  try {
+    guest = await resolveGuest(spec.guest, spec.runDir !== undefined ? { runDir: spec.runDir } : {});
+  } catch (e) {
+    if (ownsHost) await host.close();
+    throw e;
+  }
+  let gh: Handle | undefined;
+  try {
+    gh = await Handle.open(guest.netns);
+    const found = await inspectHostIf(host, s);
+    const mtu = s.mtu ?? found.link?.mtu ?? 1500;
+    return { host, gh, guest, spec: s, mode: found.mode, hostIfLink: found.link, hostIfName: found.name, mtu, warnings: [], ownsHost };
+  } catch (e) {
+    if (gh) await gh.close();
+    if (guest.owned) await guest.netns.close();
+    if (ownsHost) await host.close();
+    throw e;
+  }
+}
+
+async function close(ctx: Ctx & { ownsHost: boolean }): Promise<void> {
+  await ctx.gh.close();
+  if (ctx.guest.owned) await ctx.guest.netns.close();
+  if (ctx.ownsHost) await ctx.host.close();
+}
+
+/** The ordered plan and its undo plan, from read-only lookups: nothing is changed. */
+export async function planAttach(spec: AttachSpec): Promise<PlanResult> {
+  const ctx = await open(spec);
+  try {
+    const plan = await makePlan(ctx);
+    return {
+      mode: plan.mode,
+      alreadyInPlace: plan.alreadyInPlace,
+      steps: plan.steps.map((s) => s.describe),
+      undo: plan.steps.filter((s) => s.undo).map((s) => s.undo!).reverse(),
+    };
+  } finally {
+    await close(ctx);
+  }
+}
+
+function summarize(ctx: Ctx, status: AttachResult['status'], steps: string[], createdHostIf: boolean, addresses: string[]): AttachResult {
+  const gl = ctx.guestLink as Link;
+  const r: AttachResult = {
+    status,
+    mode: ctx.mode,
+    hostIf: { name: ctx.hostIfName, index: ctx.hostIfLink?.index ?? 0, kind: ctx.hostIfLink?.kind ?? null, created: createdHostIf },
+    guest: {
+      ref: ctx.guest.label,
+      netns: ctx.guest.netns.id,
+      ...(ctx.guest.pid !== undefined ? { pid: ctx.guest.pid } : {}),
+      ...(ctx.guest.container ? { container: ctx.guest.container } : {}),
+      ifname: gl.name,
+      index: gl.index,
+      ...(gl.address ? { mac: gl.address } : {}),
+      ...(gl.mtu ? { mtu: gl.mtu } : {}),
+      addresses,
+      ...(ctx.spec.gateway ? { gateway: ctx.spec.gateway.address } : {}),
+    },
+    steps,
+    warnings: ctx.warnings,
+  };
+  if (ctx.hostEnd) r.hostEnd = { name: ctx.hostEnd.name, index: ctx.hostEnd.index, up: ctx.hostEnd.up, master: ctx.hostEnd.master };
+  if (ctx.lease) {
+    const { stop: _stop, ...lease } = ctx.lease;
+    r.dhcp = lease;
+  }
+  return r;
+}
+
+/**
+ * Attaches a guest to a host interface, pipework-style. Re-running the same
+ * attach is safe: an identical attachment is reported as 'already-attached';
+ * a different one is an ERR_PW_CONFLICT naming the difference.
+ */
+export async function attach(spec: AttachSpec): Promise<AttachResult> {
+  const ctx = await open(spec);
+  try {
+    const createdHostIf = ctx.hostIfLink === null;
+    const plan = await makePlan(ctx);
+    let steps: string[] = [];
+    if (!plan.alreadyInPlace) {
+      try {
+        steps = (await runSteps(plan.steps, ctx)).completed;
+      } catch (e) {
+        if (!(e instanceof StepError)) throw e;
+        const verifying = e.step.startsWith('verify');
+        const cause = e.cause as { message?: string };
+        const tail = e.rollback.leftBehind.length
+          ? `; rolled back, but LEFT BEHIND: ${e.rollback.leftBehind.join('; ')}`
+          : `; rolled back (${e.rollback.undone.length ? e.rollback.undone.join(', ') : 'nothing had been created'}): nothing was left behind`;
+        throw new AttachError(
+          verifying ? 'ERR_PW_VERIFY_FAILED' : 'ERR_PW_ATTACH_FAILED',
+          `attach failed at step "${e.step}": ${cause?.message ?? String(e.cause)}${tail}`,
+          e.step,
+          e.rollback.undone,
+          e.rollback.leftBehind,
+          e.cause,
+        );
+      }
+    }
+    if (ctx.mode === 'bridge') {
+      const w = await bridgeFirewallWarning(ctx.host, ctx.hostIfName);
+      if (w) ctx.warnings.push(w);
+    }
+    const gl = await ctx.gh.link.get(ctx.spec.guestIf);
+    ctx.guestLink = gl;
+    const addresses = (await ctx.gh.addr.list({ dev: gl.index })).map((a) => `${a.address}/${a.prefixLen}`);
+    const result = summarize(ctx, plan.alreadyInPlace ? 'already-attached' : 'attached', steps, createdHostIf && !plan.alreadyInPlace, addresses);
+    if (ctx.spec.watchMs > 0 && ctx.mode === 'bridge' && ctx.hostEnd) {
+      result.incidents = await watchPort(ctx.host, ctx.hostEnd.index, ctx.hostIfLink!.index, ctx.spec.watchMs, ctx.spec.repair);
+    }
+    return result;
+  } finally {
+    await close(ctx);
+  }
+}

@@ -1,0 +1,314 @@
+// Inspect, then plan: everything an attach will do, as an ordered list of
+// steps each with its undo, computed from read-only lookups. --dry-run prints
+// the plan; attach() runs it through the undo stack.
+import type { Handle } from '../handle';
+import type { Link, Route } from '../types';
+import type { ResolvedGuest } from '../guest';
+import { Netns } from '../netns';
+import { addon } from '../native';
+import { PipewrightError } from '../errors';
+import type { Step } from '../transaction';
+import type { NormalizedSpec } from './spec';
+import { hostEndName } from './names';
+import { inSubnet, broadcastOf } from './subnet';
+import { runDhcp, DhcpLease } from '../dhcp';
+
+export type AttachMode = 'bridge' | 'macvlan' | 'direct-phys';
+
+export interface Ctx {
+  host: Handle;
+  gh: Handle;
+  guest: ResolvedGuest;
+  spec: NormalizedSpec;
+  mode: AttachMode;
+  /** The host interface as found (null: a bridge this attach creates). */
+  hostIfLink: Link | null;
+  hostIfName: string;
+  mtu: number;
+  hostEnd?: Link;
+  guestLink?: Link;
+  vlanLink?: Link;
+  lease?: DhcpLease;
+  warnings: string[];
+}
+
+export interface Plan {
+  mode: AttachMode;
+  steps: Step<Ctx>[];
+  /** Set when the attachment already exists exactly as asked. */
+  alreadyInPlace: boolean;
+}
+
+function conflict(message: string, field: string, value: unknown): PipewrightError {
+  return new PipewrightError('ERR_PW_CONFLICT', message, { field, value });
+}
+
+function verifyFailed(message: string): PipewrightError {
+  return new PipewrightError('ERR_PW_VERIFY_FAILED', message);
+}
+
+/** Finds the host interface; decides the mode. Creates nothing. */
+export async function inspectHostIf(host: Handle, spec: NormalizedSpec): Promise<{ link: Link | null; name: string; mode: AttachMode }> {
+  let link: Link | null;
+  let name = spec.hostIf;
+  if (spec.hostIfMac) {
+    link = (await host.link.list()).find((l) => l.address === spec.hostIfMac) ?? null;
+    if (!link) throw new PipewrightError('ERR_PW_LINK_NOT_FOUND', `no host interface has the MAC address ${spec.hostIfMac}`, { field: 'hostIf', value: spec.hostIf });
+    name = link.name;
+  } else link = await host.link.find(name);
+
+  if (!link) {
+    if (!name.startsWith('br'))
+      throw new PipewrightError('ERR_PW_LINK_NOT_FOUND', `host interface '${name}' does not exist in ${host.describe()} (only a missing name starting with 'br' is created, as a bridge)`, { field: 'hostIf', value: name });
+    if (spec.vlan !== undefined) throw conflict(`VLAN ${spec.vlan} on a Linux bridge is not supported (as in pipework): use a physical interface, or a bridge per VLAN`, 'vlan', spec.vlan);
+    if (spec.directPhys) throw conflict(`directPhys needs an existing device; '${name}' does not exist`, 'hostIf', name);
+    return { link: null, name, mode: 'bridge' };
+  }
+  if (link.kind === 'bridge') {
+    if (spec.vlan !== undefined) throw conflict(`VLAN ${spec.vlan} on a Linux bridge is not supported (as in pipework): use a physical interface, or a bridge per VLAN`, 'vlan', spec.vlan);
+    if (spec.directPhys) throw conflict(`directPhys moves a device into the guest; '${name}' is a bridge`, 'hostIf', name);
+    return { link, name, mode: 'bridge' };
+  }
+  return { link, name, mode: spec.directPhys ? 'direct-phys' : 'macvlan' };
+}
+
+function aliasFor(ctx: { spec: NormalizedSpec; guest: ResolvedGuest }): string {
+  return `pipewright owner=${ctx.spec.owner} guest=${ctx.guest.netns.id} if=${ctx.spec.guestIf}`;
+}
+
+/**
+ * Is the requested attachment already there? Returns true when it is exactly
+ * as asked; throws ERR_PW_CONFLICT naming the difference when something else
+ * holds the names; false when nothing is there yet.
+ */
+async function existing(ctx: Ctx): Promise<boolean> {
+  const { spec, gh, host } = ctx;
+  const inGuest = await gh.link.find(spec.guestIf);
+  const hostEnd = ctx.mode === 'bridge' ? await host.link.find(ctx.spec.hostEnd!) : null;
+  if (!inGuest) {
+    if (hostEnd)
+      throw conflict(`host end '${hostEnd.name}' already exists but the guest has no '${spec.guestIf}' (a leftover? remove it with 'pipewright detach' or 'ip link del ${hostEnd.name}')`, 'hostEnd', hostEnd.name);
+    return false;
+  }
+  const where = `'${spec.guestIf}' already exists in the guest`;
+  if (ctx.mode === 'bridge') {
+    if (inGuest.kind !== 'veth' || !hostEnd || hostEnd.link !== inGuest.index || inGuest.link !== hostEnd.index)
+      throw conflict(`${where} and is not the peer of host end '${spec.hostEnd}'`, 'guestIf', spec.guestIf);
+    if (hostEnd.master !== ctx.hostIfLink?.index)
+      throw conflict(`${where}, but its host end '${hostEnd.name}' is not a port of ${ctx.hostIfName}`, 'hostIf', ctx.hostIfName);
+  } else if (ctx.mode === 'macvlan' && (inGuest.kind !== 'macvlan' || inGuest.link !== (ctx.vlanLink ?? ctx.hostIfLink)?.index)) {
+    throw conflict(`${where} and is not a macvlan of ${ctx.hostIfName}`, 'guestIf', spec.guestIf);
+  } else if (ctx.mode === 'direct-phys') {
+    throw conflict(`${where}; cannot move '${ctx.hostIfName}' in under that name`, 'guestIf', spec.guestIf);
+  }
+  if (spec.mac && inGuest.address !== spec.mac) throw conflict(`${where} with MAC ${inGuest.address}, not ${spec.mac}`, 'mac', spec.mac);
+  if (spec.address) {
+    const addrs = await gh.addr.list({ dev: inGuest.index });
+    if (!addrs.some((a) => a.address === spec.address!.address && a.prefixLen === spec.address!.prefixLen))
+      throw conflict(`${where} without the address ${spec.address.address}/${spec.address.prefixLen} (it has ${addrs.map((a) => `${a.address}/${a.prefixLen}`).join(', ') || 'none'})`, 'address', `${spec.address.address}/${spec.address.prefixLen}`);
+  }
+  ctx.guestLink = inGuest;
+  if (hostEnd) ctx.hostEnd = hostEnd;
+  return true;
+}
+
+export async function makePlan(ctx: Ctx): Promise<Plan> {
+  const { spec } = ctx;
+  if (ctx.mode === 'bridge' && !spec.hostEnd) {
+    const pid = ctx.guest.pid;
+    spec.hostEnd = hostEndName(spec.guestIf, pid ?? ctx.guest.netns.ino, pid !== undefined);
+  }
+  if (ctx.mode === 'macvlan' && spec.vlan !== undefined) {
+    const vlanName = `${ctx.hostIfName}.${spec.vlan}`.slice(0, 15);
+    const vl = await ctx.host.link.find(vlanName);
+    if (vl && (vl.kind !== 'vlan' || vl.vlanId !== spec.vlan)) throw conflict(`${vlanName} already exists but is not a VLAN device for tag ${spec.vlan}`, 'vlan', spec.vlan);
+    if (vl) ctx.vlanLink = vl;
+  }
+  if (await existing(ctx)) return { mode: ctx.mode, steps: [], alreadyInPlace: true };
+
+  const steps: Step<Ctx>[] = [];
+  const g = spec.guestIf;
+  const where = ctx.guest.label;
+  const mtu = ctx.mtu;
+
+  if (ctx.mode === 'bridge') {
+    if (!ctx.hostIfLink) {
+      steps.push({
+        describe: `create bridge ${ctx.hostIfName} (up)`,
+        undo: `delete bridge ${ctx.hostIfName}`,
+        run: async (c) => {
+          const br = await c.host.link.add({ kind: 'bridge', name: c.hostIfName, up: true, alias: `pipewright owner=${c.spec.owner} bridge` });
+          c.hostIfLink = br;
+          return () => c.host.link.del(br.index);
+        },
+      });
+    }
+    steps.push({
+      describe: `create veth ${spec.hostEnd} (up, port of ${ctx.hostIfName}, mtu ${mtu}, group ${spec.group}) with peer ${g} born in guest ${where}${spec.mac ? ` (mac ${spec.mac})` : ''}: one request`,
+      undo: `delete ${spec.hostEnd} (its peer ${g} goes with it)`,
+      run: async (c) => {
+        const link = await c.host.link.add({
+          kind: 'veth', name: c.spec.hostEnd!, up: true, master: c.hostIfLink!.index, mtu, group: c.spec.group, alias: aliasFor(c),
+          peer: { name: g, netns: c.guest.netns, mtu, ...(c.spec.mac ? { address: c.spec.mac } : {}) },
+        });
+        c.hostEnd = link;
+        return () => c.host.link.del(link.index);
+      },
+    });
+  } else if (ctx.mode === 'macvlan') {
+    if (spec.vlan !== undefined && !ctx.vlanLink) {
+      const vlanName = `${ctx.hostIfName}.${spec.vlan}`.slice(0, 15);
+      steps.push({
+        describe: `create vlan ${vlanName} (id ${spec.vlan}) on ${ctx.hostIfName}, up`,
+        undo: `delete vlan ${vlanName}`,
+        run: async (c) => {
+          const vl = await c.host.link.add({ kind: 'vlan', name: vlanName, parent: c.hostIfLink!.index, vlanId: c.spec.vlan!, mtu, up: true });
+          c.vlanLink = vl;
+          return () => c.host.link.del(vl.index);
+        },
+      });
+    }
+    const parentName = spec.vlan !== undefined ? `${ctx.hostIfName}.${spec.vlan}` : ctx.hostIfName;
+    if (!ctx.hostIfLink!.up) {
+      steps.push({
+        describe: `bring ${ctx.hostIfName} up (a macvlan needs its lower device up)`,
+        undo: `bring ${ctx.hostIfName} back down`,
+        run: async (c) => {
+          await c.host.link.set(c.hostIfLink!.index, { up: true });
+          return () => c.host.link.set(c.hostIfLink!.index, { up: false });
+        },
+      });
+    }
+    steps.push({
+      describe: `create macvlan ${g} (bridge mode) on ${parentName}, born in guest ${where} (mtu ${mtu}${spec.mac ? `, mac ${spec.mac}` : ''})`,
+      undo: `delete ${g} in the guest`,
+      run: async (c) => {
+        const parent = (c.vlanLink ?? c.hostIfLink)!.index;
+        const link = await c.host.link.add({ kind: 'macvlan', name: g, parent, mode: 'bridge', mtu, netns: c.guest.netns, ...(c.spec.mac ? { address: c.spec.mac } : {}) });
+        c.guestLink = link;
+        return () => c.gh.link.del(link.index);
+      },
+    });
+  } else {
+    steps.push({
+      describe: `move ${ctx.hostIfName} into guest ${where} as ${g}`,
+      undo: `move ${g} back to the host as ${ctx.hostIfName}`,
+      run: async (c) => {
+        const original = c.hostIfLink!.name;
+        await c.host.link.set(c.hostIfLink!.index, { netns: c.guest.netns, name: g, alias: `pipewright owner=${c.spec.owner} phys=${original}` });
+        const moved = await c.gh.link.get(g);
+        c.guestLink = moved;
+        return async () => {
+          const home = c.host.netns ?? (await Netns.current());
+          try {
+            await c.gh.link.set(moved.index, { up: false, netns: home, name: original, alias: '' });
+          } finally {
+            if (!c.host.netns) await home.close();
+          }
+        };
+      },
+    });
+    if (spec.mac) {
+      steps.push({
+        describe: `set ${g}'s MAC to ${spec.mac}`,
+        run: async (c) => {
+          await c.gh.link.set(g, { address: c.spec.mac! });
+        },
+      });
+    }
+  }
+
+  if (spec.address) {
+    const a = spec.address;
+    const brd = a.family === 4 && a.prefixLen < 31 ? broadcastOf(a) : undefined;
+    steps.push({
+      describe: `add ${a.address}/${a.prefixLen}${brd ? ` (broadcast ${brd})` : ''} to ${g} in the guest`,
+      run: async (c) => {
+        await c.gh.addr.add(g, `${a.address}/${a.prefixLen}`, brd ? { broadcast: brd } : {});
+      },
+    });
+  }
+  steps.push({
+    describe: `bring ${g} up in the guest`,
+    run: async (c) => {
+      await c.gh.link.set(g, { up: true });
+    },
+  });
+  if (spec.gateway) {
+    const gw = spec.gateway;
+    const onLink = !spec.address || !inSubnet(gw.address, spec.address);
+    if (onLink) {
+      steps.push({
+        describe: `add route ${gw.address}/${gw.family === 4 ? 32 : 128} dev ${g} scope link (the gateway is outside ${spec.address ? `${spec.address.address}/${spec.address.prefixLen}` : 'the subnet'})`,
+        run: async (c) => {
+          await c.gh.route.replace({ dst: gw.address, dev: g, scope: 'link' });
+        },
+      });
+    }
+    steps.push({
+      describe: `set the default route via ${gw.address} dev ${g} (replacing any)`,
+      undo: 'restore the previous default route',
+      run: async (c) => {
+        const prev: Route | undefined = (await c.gh.route.list({ family: gw.family })).find((r) => r.dst === 'default');
+        await c.gh.route.replace({ dst: 'default', gateway: gw.address, dev: g });
+        return async () => {
+          if (!prev) return;
+          await c.gh.route.replace({ dst: 'default', ...(prev.gateway ? { gateway: prev.gateway } : {}), ...(prev.dev ? { dev: prev.dev } : {}), ...(prev.onlink ? { onlink: true } : {}) });
+        };
+      },
+    });
+  }
+  if (spec.dhcp) {
+    const d = spec.dhcp;
+    steps.push({
+      describe: `run ${d.client}${d.foreground ? ' (kept running)' : ''} for ${g} inside the guest, with a private resolv.conf; wait for a lease`,
+      undo: `stop the ${d.client} client`,
+      run: async (c) => {
+        const lease = await runDhcp(c.guest, g, d);
+        c.lease = lease;
+        return lease.stop;
+      },
+    });
+  }
+  if (spec.address?.family === 4 && spec.arp) {
+    steps.push({
+      describe: `announce ${spec.address.address} with a gratuitous ARP from ${g}`,
+      run: async (c) => {
+        const link = await c.gh.link.get(g);
+        c.guestLink = link;
+        await addon().sendGratuitousArp(c.guest.netns.fd, link.index, c.spec.address!.address, link.address!, 1);
+      },
+    });
+  }
+  steps.push({
+    describe: 'verify: read back the host end, the guest interface, its addresses and routes',
+    run: verify,
+  });
+  return { mode: ctx.mode, steps, alreadyInPlace: false };
+}
+
+/** Reads everything back; throws ERR_PW_VERIFY_FAILED on the first thing that is not as asked. */
+export async function verify(c: Ctx): Promise<void> {
+  const g = c.spec.guestIf;
+  if (c.mode === 'bridge') {
+    const he = await c.host.link.find(c.hostEnd!.index);
+    if (!he) throw verifyFailed(`host end ${c.spec.hostEnd} disappeared`);
+    if (he.master !== c.hostIfLink!.index) throw verifyFailed(`host end ${he.name} is not a port of ${c.hostIfName} (master: ${he.master ?? 'none'}): something released it`);
+    if (!he.up) throw verifyFailed(`host end ${he.name} is down: something set it down`);
+    c.hostEnd = he;
+  }
+  const gl = await c.gh.link.find(g);
+  if (!gl) throw verifyFailed(`${g} is not in the guest`);
+  if (!gl.up) throw verifyFailed(`${g} is down in the guest`);
+  c.guestLink = gl;
+  if (c.spec.address) {
+    const a = c.spec.address;
+    const addrs = await c.gh.addr.list({ dev: gl.index, family: a.family });
+    if (!addrs.some((x) => x.address === a.address && x.prefixLen === a.prefixLen)) throw verifyFailed(`${g} does not have ${a.address}/${a.prefixLen}`);
+  }
+  if (c.spec.gateway) {
+    const routes = await c.gh.route.list({ family: c.spec.gateway.family });
+    if (!routes.some((r) => r.dst === 'default' && r.gateway === c.spec.gateway!.address))
+      throw verifyFailed(`no default route via ${c.spec.gateway.address} in the guest`);
+  }
+}

@@ -1,0 +1,59 @@
+// An explicit undo stack for multi-step operations: each step registers its
+// undo only after what it created exists, and a failure undoes in reverse.
+// The outcome of every undo is recorded, so an error can say exactly what
+// was removed and what (if anything) could not be.
+
+export interface Step<C> {
+  /** What the step does, e.g. "create bridge br0 (up)". */
+  describe: string;
+  /** What undoing it does, when it creates something. */
+  undo?: string;
+  run(ctx: C): Promise<UndoFn | void>;
+}
+
+export type UndoFn = () => Promise<void>;
+
+export interface RollbackReport {
+  undone: string[];
+  /** Undo actions that failed: these objects were left behind. */
+  leftBehind: string[];
+}
+
+export class StepError extends Error {
+  constructor(
+    readonly step: string,
+    override readonly cause: unknown,
+    readonly rollback: RollbackReport,
+  ) {
+    super(`${step}: ${cause instanceof Error ? cause.message : String(cause)}`);
+  }
+}
+
+/** Runs the steps in order; on the first failure undoes the completed ones in reverse and throws StepError. */
+export async function runSteps<C>(steps: Step<C>[], ctx: C): Promise<{ completed: string[] }> {
+  const stack: Array<{ describe: string; undo: UndoFn }> = [];
+  const completed: string[] = [];
+  for (const step of steps) {
+    try {
+      const undo = await step.run(ctx);
+      if (undo) stack.push({ describe: step.undo ?? `undo: ${step.describe}`, undo });
+      completed.push(step.describe);
+    } catch (cause) {
+      throw new StepError(step.describe, cause, await rollback(stack));
+    }
+  }
+  return { completed };
+}
+
+export async function rollback(stack: Array<{ describe: string; undo: UndoFn }>): Promise<RollbackReport> {
+  const report: RollbackReport = { undone: [], leftBehind: [] };
+  for (const { describe, undo } of [...stack].reverse()) {
+    try {
+      await undo();
+      report.undone.push(describe);
+    } catch (e) {
+      report.leftBehind.push(`${describe} (failed: ${e instanceof Error ? e.message : String(e)})`);
+    }
+  }
+  return report;
+}
