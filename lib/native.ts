@@ -1,6 +1,7 @@
 // The only file that loads the addon. It describes the addon's surface in
 // types and hands the addon the NetlinkError class, so native failures are
 // thrown as that class with their code, errno and extended-ACK text.
+import path from 'node:path';
 import bindings from 'bindings';
 import { NetlinkError } from './errors';
 
@@ -68,7 +69,11 @@ let loaded: Addon | undefined;
 /** The addon, loaded on first use (never at import time). */
 export function addon(): Addon {
   if (!loaded) {
-    const a = bindings('pipewright') as Addon;
+    // PW_ADDON_PATH names a specific build of the addon to load instead of
+    // build/Release: scripts/asan.sh builds the sanitized addon elsewhere so
+    // the normal build is never overwritten, and points the tests at it.
+    const override = process.env.PW_ADDON_PATH;
+    const a = (override ? require(path.resolve(override)) : bindings('pipewright')) as Addon;
     a.init(NetlinkError);
     loaded = a;
   }

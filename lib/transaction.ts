@@ -29,6 +29,23 @@ export class StepError extends Error {
   }
 }
 
+/**
+ * A failpoint for fault-injection tests: PIPEWRIGHT_FAILPOINT names (a part
+ * of) a step's description, and that step fails after doing its work, so
+ * the test sees the rollback of a step that completed.
+ */
+function failpoint(step: string): boolean {
+  const fp = process.env.PIPEWRIGHT_FAILPOINT;
+  return fp !== undefined && fp !== '' && step.includes(fp);
+}
+
+export class InjectedFault extends Error {
+  constructor(step: string) {
+    super(`injected failure (PIPEWRIGHT_FAILPOINT) after: ${step}`);
+    this.name = 'InjectedFault';
+  }
+}
+
 /** Runs the steps in order; on the first failure undoes the completed ones in reverse and throws StepError. */
 export async function runSteps<C>(steps: Step<C>[], ctx: C): Promise<{ completed: string[] }> {
   const stack: Array<{ describe: string; undo: UndoFn }> = [];
@@ -37,6 +54,7 @@ export async function runSteps<C>(steps: Step<C>[], ctx: C): Promise<{ completed
     try {
       const undo = await step.run(ctx);
       if (undo) stack.push({ describe: step.undo ?? `undo: ${step.describe}`, undo });
+      if (failpoint(step.describe)) throw new InjectedFault(step.describe);
       completed.push(step.describe);
     } catch (cause) {
       throw new StepError(step.describe, cause, await rollback(stack));

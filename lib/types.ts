@@ -68,7 +68,6 @@ export interface VethPeer {
   address?: string;
   up?: boolean;
   group?: number;
-  alias?: string;
   /** Create the peer directly inside this namespace, under its final name. */
   netns?: NetnsTarget;
 }

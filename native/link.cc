@@ -114,12 +114,24 @@ Value DecodeReply(const nlmsghdr* h, const Value&) {
 // The kernel echoes a new link before it applies IFLA_MASTER (and the
 // up/down change may still be in flight), so the echo only tells us the
 // index. Read the link again by that index: what we return is what is.
-Value ReadBackNewLink(NlSocket& sock, const Value& echoed) {
+// The kernel also ignores IFLA_IFALIAS when it creates a link (only a change
+// applies it), so an alias is set here, in the same hop.
+Value ReadBackNewLink(NlSocket& sock, const Value& args, const Value& echoed) {
   if (!echoed.IsObject()) return echoed;  // not echoed here: created in another namespace
+  int index = static_cast<int>(echoed.Get("index").AsNumber());
+  if (auto alias = OptString(args, "alias")) {
+    Builder set;
+    set.Start(RTM_NEWLINK, 0);
+    ifinfomsg target{};
+    target.ifi_index = index;
+    set.PutHeader(target);
+    set.Put(IFLA_IFALIAS, alias->data(), alias->size(), "alias");
+    sock.Request(set);
+  }
   Builder b;
   b.Start(RTM_GETLINK, 0);
   ifinfomsg ifi{};
-  ifi.ifi_index = static_cast<int>(echoed.Get("index").AsNumber());
+  ifi.ifi_index = index;
   b.PutHeader(ifi);
   auto replies = sock.Request(b);
   for (const auto& m : replies) {

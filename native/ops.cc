@@ -109,7 +109,7 @@ Value RunOp(NlSocket& sock, const OpSpec& op, const Value& rawArgs) {
       result = op.decode(reinterpret_cast<const nlmsghdr*>(m.data()), args);
       if (!result.IsUndefined()) break;
     }
-  return op.after ? op.after(sock, result) : result;
+  return op.after ? op.after(sock, args, result) : result;
 }
 
 }  // namespace pw

@@ -24,7 +24,7 @@ struct OpSpec {
   Value (*decode)(const nlmsghdr* h, const Value& args);
   // Optional follow-up in the same hop, given the decoded result (e.g. read a
   // new link back after everything in its request was applied).
-  Value (*after)(NlSocket& sock, const Value& result) = nullptr;
+  Value (*after)(NlSocket& sock, const Value& args, const Value& result) = nullptr;
 };
 
 // Rows contributed by each object file.

@@ -41,7 +41,9 @@ function commonArgs(field: string, o: Record<string, unknown>, forSet: boolean):
 
 function peerArgs(peer: unknown): Record<string, unknown> {
   const o = v.object('peer', peer) as VethPeer & Record<string, unknown>;
-  v.knownKeys('peer', o, ['name', 'mtu', 'address', 'up', 'group', 'alias', 'netns']);
+  // No alias: the kernel ignores IFLA_IFALIAS when it creates a link, and a
+  // peer may be born where this handle cannot set it afterwards.
+  v.knownKeys('peer', o, ['name', 'mtu', 'address', 'up', 'group', 'netns']);
   const a = commonArgs('peer', o, false);
   if (o.name !== undefined) a.name = v.ifname('peer.name', o.name);
   return a;
@@ -139,8 +141,12 @@ export class LinkApi {
   private async created(spec: LinkSpec, args: Record<string, unknown>): Promise<Link> {
     const echoed = await this.h.run<Link | undefined>('link.add', args);
     if (echoed) return echoed;
-    // Created in another namespace: the kernel echoes it there, not here.
-    if (spec.netns !== undefined) return this.readElsewhere(spec.netns, spec.name);
+    // Created in another namespace: the kernel echoes it there, not here (and
+    // an alias, which creation ignores, has to be set there too).
+    if (spec.netns !== undefined) {
+      if (args.alias !== undefined) await this.inNamespace(spec.netns, (h) => h.link.set(spec.name, { alias: args.alias as string }));
+      return this.readElsewhere(spec.netns, spec.name);
+    }
     return this.get(spec.name);
   }
 

@@ -6,7 +6,7 @@ import type { Link, Route } from '../types';
 import type { ResolvedGuest } from '../guest';
 import { Netns } from '../netns';
 import { addon } from '../native';
-import { PipewrightError } from '../errors';
+import { PipewrightError, isNetlinkError } from '../errors';
 import type { Step } from '../transaction';
 import type { NormalizedSpec } from './spec';
 import { hostEndName } from './names';
@@ -41,6 +41,21 @@ export interface Plan {
 
 function conflict(message: string, field: string, value: unknown): PipewrightError {
   return new PipewrightError('ERR_PW_CONFLICT', message, { field, value });
+}
+
+/**
+ * An undo that deletes: something may have removed the object already (the
+ * very thing that made the attach fail, e.g. a bridge deleted under us), and
+ * "already gone" is what the undo wanted.
+ */
+function deleteIfPresent(h: Handle, index: number): () => Promise<void> {
+  return async () => {
+    try {
+      await h.link.del(index);
+    } catch (e) {
+      if (!isNetlinkError(e, 'ENODEV')) throw e;
+    }
+  };
 }
 
 function verifyFailed(message: string): PipewrightError {
@@ -139,7 +154,7 @@ export async function makePlan(ctx: Ctx): Promise<Plan> {
         run: async (c) => {
           const br = await c.host.link.add({ kind: 'bridge', name: c.hostIfName, up: true, alias: `pipewright owner=${c.spec.owner} bridge` });
           c.hostIfLink = br;
-          return () => c.host.link.del(br.index);
+          return deleteIfPresent(c.host, br.index);
         },
       });
     }
@@ -152,7 +167,7 @@ export async function makePlan(ctx: Ctx): Promise<Plan> {
           peer: { name: g, netns: c.guest.netns, mtu, ...(c.spec.mac ? { address: c.spec.mac } : {}) },
         });
         c.hostEnd = link;
-        return () => c.host.link.del(link.index);
+        return deleteIfPresent(c.host, link.index);
       },
     });
   } else if (ctx.mode === 'macvlan') {
@@ -164,7 +179,7 @@ export async function makePlan(ctx: Ctx): Promise<Plan> {
         run: async (c) => {
           const vl = await c.host.link.add({ kind: 'vlan', name: vlanName, parent: c.hostIfLink!.index, vlanId: c.spec.vlan!, mtu, up: true });
           c.vlanLink = vl;
-          return () => c.host.link.del(vl.index);
+          return deleteIfPresent(c.host, vl.index);
         },
       });
     }
@@ -186,7 +201,7 @@ export async function makePlan(ctx: Ctx): Promise<Plan> {
         const parent = (c.vlanLink ?? c.hostIfLink)!.index;
         const link = await c.host.link.add({ kind: 'macvlan', name: g, parent, mode: 'bridge', mtu, netns: c.guest.netns, ...(c.spec.mac ? { address: c.spec.mac } : {}) });
         c.guestLink = link;
-        return () => c.gh.link.del(link.index);
+        return deleteIfPresent(c.gh, link.index);
       },
     });
   } else {

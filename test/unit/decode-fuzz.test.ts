@@ -325,7 +325,7 @@ t.test('truncated at every length', (t) => {
   t.end();
 });
 
-const ROUNDS = 1000;
+const ROUNDS = 2000;
 const strategies: Array<[string, (s: Seed) => Buffer]> = [
   ['bit flips', flipBits],
   ['wrong attribute lengths', wrongAttrLength],

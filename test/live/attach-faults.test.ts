@@ -1,0 +1,128 @@
+// Fault injection: an attach that fails at any step leaves nothing behind —
+// no link, address, route, mount or fd — and says which step failed. Real
+// faults where the kernel can be made to produce them; a failpoint
+// (PIPEWRIGHT_FAILPOINT) to fail after each step in turn.
+import t from 'tap';
+import { spawn } from 'node:child_process';
+import { writeFileSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { attach, planAttach, AttachError } from '../../lib';
+import { withScene, Scene, Guest } from '../helpers/scene';
+import { snapshot, mounts } from '../helpers/snapshot';
+
+async function state(s: Scene, g: Guest) {
+  return { host: await snapshot(s.host), guest: await snapshot(g.handle), mounts: mounts() };
+}
+
+for (const variant of [
+  { name: 'bridge created by the attach', hostIf: 'br0', setup: async (_s: Scene) => {} },
+  { name: 'existing bridge', hostIf: 'br1', setup: async (s: Scene) => void (await s.host.link.add({ kind: 'bridge', name: 'br1', up: true })) },
+  { name: 'macvlan', hostIf: 'phys0', setup: async (s: Scene) => void (await s.host.link.add({ kind: 'veth', name: 'phys0', peer: { name: 'wire0' } })) },
+]) {
+  t.test(`failing after each step in turn (${variant.name}): nothing is left`, (t) =>
+    withScene(t, async (s) => {
+      await variant.setup(s);
+      const g = await s.guest();
+      // A default route the attach will replace: undo must put it back.
+      await g.handle.link.add({ kind: 'veth', name: 'old0', up: true, peer: { name: 'old1', up: true } });
+      await g.handle.addr.add('old0', '192.0.2.2/24');
+      await g.handle.route.add({ dst: 'default', gateway: '192.0.2.1' });
+      const spec = { host: s.host, hostIf: variant.hostIf, guest: g.ns, address: '10.0.0.3/24', gateway: '10.0.0.1', mac: '02:00:00:00:00:03' };
+      const plan = await planAttach(spec);
+      t.ok(plan.steps.length >= 5, `${plan.steps.length} steps planned`);
+      const before = await state(s, g);
+      for (const step of plan.steps) {
+        process.env.PIPEWRIGHT_FAILPOINT = step;
+        try {
+          const err = await attach(spec).then(
+            () => null,
+            (e: unknown) => e,
+          );
+          t.ok(err instanceof AttachError, `fails after "${step}"`);
+          const ae = err as AttachError;
+          t.equal(ae.step, step, 'the error names the step');
+          t.equal(ae.code, step.startsWith('verify') ? 'ERR_PW_VERIFY_FAILED' : 'ERR_PW_ATTACH_FAILED');
+          t.same(ae.leftBehind, [], 'every undo succeeded');
+          t.match(ae.message, /nothing was left behind/);
+          t.same(await state(s, g), before, 'host, guest and mounts exactly as before');
+        } finally {
+          delete process.env.PIPEWRIGHT_FAILPOINT;
+        }
+      }
+      const ok = await attach(spec);
+      t.equal(ok.status, 'attached', 'and without the failpoint the same attach succeeds');
+    }),
+  );
+}
+
+t.test('guests that are not usable namespaces are refused before anything is created', (t) =>
+  withScene(t, async (s) => {
+    const dir = mkdtempSync(join(tmpdir(), 'pw-'));
+    const plain = join(dir, 'not-a-netns');
+    writeFileSync(plain, '');
+    const dead = spawn('true');
+    await new Promise((r) => dead.on('exit', r));
+    const before = await snapshot(s.host);
+    const cases: Array<[string, string, string]> = [
+      [plain, 'ERR_PW_NOT_A_NETNS', 'a plain file'],
+      ['/proc/self/ns/mnt', 'ERR_PW_NOT_A_NETNS', 'a mount namespace'],
+      [`pid:${dead.pid}`, 'ERR_PW_NETNS_NOT_FOUND', 'a process that exited'],
+      ['netns:no-such-ns', 'ERR_PW_NETNS_NOT_FOUND', 'a missing name'],
+      ['no-such-guest', 'ERR_PW_GUEST_NOT_FOUND', 'an unknown guest'],
+    ];
+    for (const [guest, code, what] of cases) {
+      const err = await attach({ host: s.host, hostIf: 'br0', guest, address: '10.0.0.3/24' }).catch((e: unknown) => e);
+      t.equal((err as { code: string }).code, code, what);
+    }
+    t.same(await snapshot(s.host), before, 'not even the bridge was created');
+  }),
+);
+
+t.test('a bridge deleted under the attach: verification catches it, the rest is undone', (t) =>
+  withScene(t, async (s) => {
+    await s.host.link.add({ kind: 'bridge', name: 'br2', up: true });
+    const g = await s.guest();
+    const before = await snapshot(s.host);
+    // An agent that deletes the bridge as soon as a port appears on it.
+    const w = s.host.watch(['link']);
+    await w.ready;
+    s.defer(() => w.close());
+    const agent = (async () => {
+      const ev = await w.waitFor((e) => e.kind === 'link' && e.link.master !== null, 5000);
+      if (ev.kind === 'link') await s.host.link.del('br2');
+    })();
+    const err = await attach({ host: s.host, hostIf: 'br2', guest: g.ns, address: '10.0.0.3/24' }).catch((e: unknown) => e);
+    await agent;
+    t.ok(err instanceof AttachError);
+    t.same((err as AttachError).leftBehind, [], 'nothing left behind');
+    t.same((await snapshot(s.host)).links, before.links.filter((l) => !l.startsWith('br2 ')), 'only the bridge the agent deleted is missing');
+    t.equal(await g.handle.link.find('eth1'), null, 'no interface left in the guest');
+  }),
+);
+
+t.test('a host end name that is already taken is a conflict, not a leak', (t) =>
+  withScene(t, async (s) => {
+    await s.host.link.add({ kind: 'bridge', name: 'taken0' });
+    const g = await s.guest();
+    const before = await snapshot(s.host);
+    const err = await attach({ host: s.host, hostIf: 'br0', guest: g.ns, hostEnd: 'taken0', address: '10.0.0.3/24' }).catch((e: unknown) => e);
+    t.equal((err as { code: string }).code, 'ERR_PW_CONFLICT');
+    t.match((err as Error).message, /taken0/);
+    t.same(await snapshot(s.host), before);
+  }),
+);
+
+t.test('retrying a failing attach many times accumulates nothing (the neutron loop)', (t) =>
+  withScene(t, async (s) => {
+    const g = await s.guest();
+    const before = await state(s, g);
+    process.env.PIPEWRIGHT_FAILPOINT = 'bring eth1 up';
+    try {
+      for (let i = 0; i < 25; i++) await attach({ host: s.host, hostIf: 'br0', guest: g.ns, address: '10.0.0.3/24' }).catch(() => undefined);
+    } finally {
+      delete process.env.PIPEWRIGHT_FAILPOINT;
+    }
+    t.same(await state(s, g), before, 'after 25 failed attempts: the same links, addresses, routes and mounts');
+  }),
+);
