@@ -18,6 +18,8 @@ export type PipewrightErrorCode =
   | 'ERR_PW_CLOSED'
   | 'ERR_PW_VERIFY_FAILED'
   | 'ERR_PW_TIMEOUT'
+  /** Something still keeps a namespace alive after its name was removed. */
+  | 'ERR_PW_NETNS_BUSY'
   | 'ERR_PW_INTERNAL';
 
 export class PipewrightError extends Error {

@@ -16,6 +16,28 @@ async function inHostNs(host: Handle, cmd: string, args: string[]): Promise<stri
   return stdout;
 }
 
+/**
+ * Whether a rule accepts every frame bridged through `bridge`: exactly
+ * "-i BR -o BR -j ACCEPT", or "-m physdev --physdev-is-bridged -i BR -j ACCEPT",
+ * in FORWARD or in DOCKER-USER ahead of its unconditional RETURN (a rule
+ * appended after it is never reached). Words are compared whole, so br1's
+ * rule does not pass for br10; a rule with any other match accepts only part
+ * of the traffic and does not count.
+ */
+function acceptsBridged(rules: string[], bridge: string): boolean {
+  let userReturned = false;
+  for (const rule of rules) {
+    const w = rule.split(/\s+/);
+    if (w[0] !== '-A' || (w[1] !== 'FORWARD' && w[1] !== 'DOCKER-USER')) continue;
+    if (w[1] === 'DOCKER-USER' && userReturned) continue;
+    const rest = w.slice(2).join(' ');
+    if (w[1] === 'DOCKER-USER' && rest === '-j RETURN') userReturned = true;
+    if (rest === `-i ${bridge} -o ${bridge} -j ACCEPT`) return true;
+    if (rest === `-i ${bridge} -m physdev --physdev-is-bridged -j ACCEPT` || rest === `-m physdev --physdev-is-bridged -i ${bridge} -j ACCEPT`) return true;
+  }
+  return false;
+}
+
 /** A warning with the fix, or null when bridged traffic on `bridge` is not dropped by the firewall. */
 export async function bridgeFirewallWarning(host: Handle, bridge: string): Promise<string | null> {
   let nfCall: string;
@@ -33,11 +55,10 @@ export async function bridgeFirewallWarning(host: Handle, bridge: string): Promi
   } catch {
     return null; // no iptables binary, or no permission to read the rules
   }
-  const lines = rules.split('\n');
+  const lines = rules.split('\n').map((l) => l.trim());
   if (!lines.includes('-P FORWARD DROP')) return null;
-  const accepts = lines.some((l) => /^-A (FORWARD|DOCKER-USER) /.test(l) && l.includes(`-i ${bridge}`) && l.includes(`-o ${bridge}`) && l.endsWith('-j ACCEPT'));
-  if (accepts) return null;
-  const chain = lines.some((l) => l === '-N DOCKER-USER') ? 'DOCKER-USER' : 'FORWARD';
+  if (acceptsBridged(lines, bridge)) return null;
+  const chain = lines.includes('-N DOCKER-USER') ? 'DOCKER-USER' : 'FORWARD';
   return (
     `traffic between guests on ${bridge} will be dropped: bridge-nf-call-iptables is 1 and the iptables FORWARD policy is DROP ` +
     `(a Docker daemon sets it). Fix: iptables -I ${chain} -i ${bridge} -o ${bridge} -j ACCEPT ` +

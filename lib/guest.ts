@@ -5,7 +5,7 @@
 import { existsSync } from 'node:fs';
 import { Netns, DEFAULT_RUN_DIR, netnsName } from './netns';
 import { PipewrightError, invalidArgument } from './errors';
-import { inspectContainer, engineSockets } from './docker';
+import { lookupContainer, ContainerLookup } from './docker';
 
 /** A guest: a Netns, or a string as on pipework's command line, or an explicit form. */
 export type GuestRef = Netns | string | { name: string } | { pid: number } | { path: string } | { container: string };
@@ -32,15 +32,29 @@ async function byPid(pid: number, label: string): Promise<ResolvedGuest> {
   return { netns, kind: 'pid', pid, label, owned: true };
 }
 
-async function byContainer(ref: string, required: boolean): Promise<ResolvedGuest | null> {
-  const info = await inspectContainer(ref);
-  if (!info) {
-    if (!required) return null;
-    const sockets = engineSockets();
-    throw notFound(ref, sockets.length ? `no container of that name on ${sockets.join(', ')}` : 'no container engine socket found (set DOCKER_HOST=unix:///path)');
-  }
+/** Why no engine produced the container: every socket asked, and how each failed. */
+function engineReport(l: ContainerLookup, env: NodeJS.ProcessEnv = process.env): string {
+  const parts: string[] = [];
+  if (l.asked.length) parts.push(`no container of that name on ${l.asked.join(', ')}`);
+  for (const u of l.unreachable) parts.push(`no engine answered on ${u.socket} (${u.error})`);
+  if (parts.length) return parts.join('; ');
+  if (env.DOCKER_HOST) return `DOCKER_HOST=${env.DOCKER_HOST} is not a unix:// socket, the only kind pipewright asks`;
+  return 'no container engine socket found (set DOCKER_HOST=unix:///path)';
+}
+
+async function byContainer(ref: string): Promise<ResolvedGuest | { missing: string }> {
+  const l = await lookupContainer(ref);
+  const info = l.info;
+  if (!info) return { missing: engineReport(l) };
   if (!info.running || info.pid === 0) throw notFound(ref, `container ${info.name} (${info.id.slice(0, 12)}) is not running`);
   const g = await byPid(info.pid, info.name);
+  // The container may have stopped, and its PID been reused, between the
+  // answer and the open: ask again now that the namespace is held.
+  const again = await lookupContainer(info.id).catch(() => null);
+  if (!again?.info?.running || again.info.pid !== info.pid) {
+    await g.netns.close();
+    throw notFound(ref, `container ${info.name} (${info.id.slice(0, 12)}) stopped while its namespace was being opened`);
+  }
   return { ...g, kind: 'container', container: { id: info.id, name: info.name } };
 }
 
@@ -51,7 +65,11 @@ export async function resolveGuest(ref: GuestRef, opts: { runDir?: string } = {}
     if ('pid' in ref) return byPid(ref.pid, String(ref.pid));
     if ('path' in ref) return { netns: await Netns.open({ path: ref.path }), kind: 'path', label: ref.path, owned: true };
     if ('name' in ref) return { netns: await Netns.open({ name: ref.name, runDir }), kind: 'named', label: ref.name, owned: true };
-    if ('container' in ref) return (await byContainer(ref.container, true))!;
+    if ('container' in ref) {
+      const c = await byContainer(ref.container);
+      if ('missing' in c) throw notFound(ref.container, c.missing);
+      return c;
+    }
   }
   if (typeof ref !== 'string' || ref === '') throw invalidArgument('guest', ref, 'must be a container, a namespace name, a PID, a path or a Netns');
 
@@ -73,7 +91,7 @@ export async function resolveGuest(ref: GuestRef, opts: { runDir?: string } = {}
   if (/^\d+$/.test(ref)) return byPid(Number(ref), ref);
   if (ref.includes('/')) return resolveGuest({ path: ref }, opts);
   if (existsSync(`${runDir}/${ref}`)) return resolveGuest({ name: ref }, opts);
-  const c = await byContainer(ref, false);
-  if (c) return c;
-  throw notFound(ref, `not a named namespace in ${runDir}, not a PID or a path, and no Docker/Podman container has that name`);
+  const c = await byContainer(ref);
+  if (!('missing' in c)) return c;
+  throw notFound(ref, `not a named namespace in ${runDir}, not a PID or a path, and not a container: ${c.missing}`);
 }

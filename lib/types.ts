@@ -170,6 +170,8 @@ export interface Route {
 }
 
 export interface RouteSpec {
+  /** Needed only when neither dst nor gateway tells it (an IPv6 default route via a dev). */
+  family?: 4 | 6;
   /** 'default', '10.1.0.0/16', '2001:db8::/64' (a bare address is a host route). */
   dst: string;
   gateway?: string;
@@ -186,7 +188,8 @@ export interface RouteSpec {
 
 export interface RouteFilter {
   family?: 4 | 6;
-  table?: number;
+  /** A table id, or 'all'; default the main table (254). */
+  table?: number | 'all';
 }
 
 export type RuleAction = 'lookup' | 'blackhole' | 'unreachable' | 'prohibit';

@@ -88,8 +88,16 @@ class SubscribeWorker : public Napi::AsyncWorker {
 
 pw::Value DecodeAny(const nlmsghdr* h) {
   switch (h->nlmsg_type) {
-    case RTM_NEWLINK: return Event("link", "new", DecodeLink(h));
-    case RTM_DELLINK: return Event("link", "del", DecodeLink(h));
+    case RTM_NEWLINK:
+    case RTM_DELLINK: {
+      // AF_BRIDGE link messages are the bridge's view of a port: a port
+      // released from its bridge yields an AF_BRIDGE RTM_DELLINK for a link
+      // that still exists. The AF_UNSPEC message that follows says what
+      // happened to the link itself.
+      const ifinfomsg* ifi = FamilyHeader<ifinfomsg>(h);
+      if (!ifi || ifi->ifi_family == AF_BRIDGE) return pw::Value();
+      return Event("link", h->nlmsg_type == RTM_NEWLINK ? "new" : "del", DecodeLink(h));
+    }
     case RTM_NEWADDR: return Event("addr", "new", DecodeAddr(h));
     case RTM_DELADDR: return Event("addr", "del", DecodeAddr(h));
     case RTM_NEWROUTE:

@@ -157,7 +157,8 @@ void DecodeLinkInfo(const Attr& attr, Value& link) {
       if (auto s = bp.U8(IFLA_BRPORT_STATE); s && *s < 5) port.Set("state", kPortStates[*s]);
       if (auto v = bp.U8(IFLA_BRPORT_MODE)) port.Set("hairpin", *v != 0);
       if (auto v = bp.U8(IFLA_BRPORT_LEARNING)) port.Set("learning", *v != 0);
-      if (auto v = bp.U16(IFLA_BRPORT_COST)) port.Set("cost", uint32_t(*v));
+      // A u32 on the wire: reading 16 bits would give 0 on a big-endian host.
+      if (auto v = bp.U32(IFLA_BRPORT_COST)) port.Set("cost", *v);
     }
     link.Set("port", port);
   }

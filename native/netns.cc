@@ -17,7 +17,13 @@
 #include <cstring>
 #include <thread>
 
+#include <linux/net_namespace.h>
+#include <linux/rtnetlink.h>
+#include <sys/socket.h>
+
+#include "args.h"
 #include "errors.h"
+#include "ops.h"
 
 #ifndef NSFS_MAGIC
 #define NSFS_MAGIC 0x6e736673
@@ -253,5 +259,35 @@ Value CloseFd(int fd) {
   if (close(fd) != 0) Fail(errno, "close", "fd " + std::to_string(fd), "");
   return Value();
 }
+
+// Namespace ids. RTM_GETNSID asks the namespace a socket lives in which id
+// it gives another namespace (named by an fd). A veth or macvlan reports the
+// namespace of its other end only as such an id (IFLA_LINK_NETNSID); this
+// turns the id back into a namespace without guessing.
+namespace {
+
+// netns.nsid {fd}: the id of the namespace behind fd, as seen from here.
+void EncodeNsidGet(const Value& a, Builder& b) {
+  b.Start(RTM_GETNSID, 0);
+  rtgenmsg g{};
+  g.rtgen_family = AF_UNSPEC;
+  b.PutHeader(g);
+  b.PutU32(NETNSA_FD, uint32_t(ReqUint(a, "fd", INT32_MAX)), "fd");
+}
+
+// {nsid}: null when this namespace has given it no id (NETNSA_NSID_NOT_ASSIGNED).
+Value DecodeNsid(const nlmsghdr* h, const Value&) {
+  if (h->nlmsg_type != RTM_NEWNSID) return Value();
+  AttrTable t = MessageAttrs<rtgenmsg>(h, NETNSA_MAX);
+  Value v = Value::MakeObject();
+  auto id = t.U32(NETNSA_NSID);
+  if (id && int32_t(*id) >= 0) v.Set("nsid", int32_t(*id));
+  else v.Set("nsid", Value::Null());
+  return v;
+}
+
+}  // namespace
+
+void AddNsidOps(std::vector<OpSpec>& ops) { ops.push_back({"netns.nsid", EncodeNsidGet, false, DecodeNsid}); }
 
 }  // namespace pw

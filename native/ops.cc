@@ -19,6 +19,7 @@ const std::vector<OpSpec>& Table() {
     AddRouteOps(t);
     AddRuleOps(t);
     AddNeighOps(t);
+    AddNsidOps(t);
     return t;
   }();
   return table;

@@ -33,6 +33,7 @@ void AddAddrOps(std::vector<OpSpec>& ops);
 void AddRouteOps(std::vector<OpSpec>& ops);
 void AddRuleOps(std::vector<OpSpec>& ops);
 void AddNeighOps(std::vector<OpSpec>& ops);
+void AddNsidOps(std::vector<OpSpec>& ops);
 
 const OpSpec* FindOp(const std::string& name);
 std::vector<std::string> OpNames();

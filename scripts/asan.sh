@@ -26,14 +26,19 @@ dir=${PW_ASAN_DIR:-$root/node_modules/.cache/pipewright/asan}
 if [ $# -gt 0 ]; then tests=("$@"); else tests=(test/unit/*.test.ts test/live/*.test.ts); fi
 
 mkdir -p "$dir"
+# Objects built from another checkout's sources would look up to date to make.
+[ "$(readlink "$dir/native" 2>/dev/null)" = "$root/native" ] || rm -rf "$dir/build"
 cp binding.gyp "$dir/binding.gyp"
 ln -sfn "$root/native" "$dir/native"
 # npx: node-gyp gets npm's configuration (nodedir) as under `npm run`.
-# binding.gyp adds -fsanitize=address,undefined when PW_SANITIZE is set at configure time.
-PW_SANITIZE=1 npx node-gyp configure --directory "$dir"
+# binding.gyp adds -fsanitize=address,undefined when PW_SANITIZE is set at
+# configure time. NODE_PATH: binding.gyp finds node-addon-api with require(),
+# which must work from a $PW_ASAN_DIR outside this tree too.
+PW_SANITIZE=1 NODE_PATH=$root/node_modules npx node-gyp configure --directory "$dir"
 npx node-gyp build --directory "$dir" --jobs "$(nproc)"
 addon=$dir/build/Release/pipewright.node
-if ! nm -D "$addon" | grep -q __asan_report; then
+# (grep without -q: an early exit would fail nm with SIGPIPE under pipefail.)
+if ! nm -D "$addon" | grep __asan_report_load4 >/dev/null; then
   echo "asan: $addon is not instrumented (did binding.gyp's PW_SANITIZE condition apply?)" >&2
   exit 1
 fi
@@ -45,13 +50,16 @@ logs=$dir/logs
 rm -rf "$logs"
 mkdir -p "$logs"
 
-# Reports also go to files (log_path, one per process): tap runs each test
-# file as a child process, and this way no report depends on how a child's
-# stderr is relayed.
+# Reports go to files (log_path, one per process) as well as to the output:
+# tap runs each test file as a child process, and this way no report depends
+# on how a child's stderr is relayed. Both runtimes get the same log_path:
+# GCC's libasan carries UBSan handlers too, and which runtime's flags win
+# for a given report is not something to rely on. halt_on_error: the first
+# report ends the process, so its test file fails as well.
 export PW_ADDON_PATH=$addon
 export LD_PRELOAD=$asan_rt:$ubsan_rt
-export ASAN_OPTIONS=detect_leaks=0:halt_on_error=1:check_initialization_order=1:strict_init_order=1:log_path=$logs/asan
-export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1:log_path=$logs/ubsan
+export ASAN_OPTIONS=detect_leaks=0:halt_on_error=1:check_initialization_order=1:strict_init_order=1:log_path=$logs/sanitizer
+export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1:log_path=$logs/sanitizer
 echo "asan: ${#tests[@]} test files against $addon"
 set +e
 # The sanitizers make native code several times slower: more time per file.

@@ -66,11 +66,18 @@ if [ -z "$cxx" ]; then
 fi
 mkdir -p "$dir/obj" "$dir/seeds" "$dir/corpus" "$dir/crashes"
 
-# The decoders and what they need to link; the N-API files (addon, js_value,
-# route_socket, worker, events) are left out, so the harness dispatches to
-# the decoders itself. Recoverable UBSan checks abort, so libFuzzer saves
-# the input that triggered one.
-sources=(message args value link link_kinds addr route neigh rule ops errors socket)
+# The decoders and everything they link against: every native source except
+# the N-API ones (addon, js_value, route_socket, worker, events: whatever
+# mentions napi or includes a header that does), which need node. So the
+# harness dispatches to the decoders itself. Recoverable UBSan checks abort,
+# so libFuzzer saves the input that triggered one.
+napi_headers=$(grep -l napi native/*.h | xargs -n1 basename)
+sources=()
+for f in native/*.cc; do
+  grep -q napi "$f" && continue
+  for h in $napi_headers; do grep -q "#include \"$h\"" "$f" && continue 2; done
+  sources+=("$(basename "$f" .cc)")
+done
 cflags=(-std=c++17 -g -O1 -fno-omit-frame-pointer -Inative -fno-sanitize-recover=undefined)
 echo "fuzz-decoders: building with $cxx in $dir"
 printf '%s\n' "${sources[@]}" |

@@ -21,4 +21,25 @@ exec unshare "${flags[@]}" env PW_SANDBOXED=1 bash -c '
   # Rootless, /run/netns may not be creatable: then give /run itself a tmpfs.
   if ! mkdir -p /run/netns 2>/dev/null; then mount -t tmpfs -o mode=0755 pw-run /run; mkdir -p /run/netns; fi
   mount -t tmpfs -o mode=0755 pw-netns /run/netns
-  exec "$@"' pipewright-sandbox "$@"
+  # pipewright keeps per-guest files (resolv.conf, DHCP leases, client logs)
+  # under PW_STATE_DIR, by default /run/pipewright on the host. Use a private
+  # dir here. Its tmpfs lives only in this mount namespace, so the files go
+  # away with it even if we are killed. The empty dir is removed on exit.
+  PW_STATE_DIR=$(mktemp -d "${TMPDIR:-/tmp}/pipewright-state.XXXXXX")
+  export PW_STATE_DIR
+  trap "umount -l \"\$PW_STATE_DIR\" 2>/dev/null; rmdir \"\$PW_STATE_DIR\" 2>/dev/null || true" EXIT
+  mount -t tmpfs -o mode=0755 pw-state "$PW_STATE_DIR"
+  # This shell stays, to remove that dir afterwards. The command runs as its
+  # child, so pass on a TERM or INT sent to us. stdin is given explicitly
+  # because a background command would otherwise read /dev/null.
+  "$@" <&0 &
+  child=$!
+  trap "signalled=1; kill -TERM $child 2>/dev/null" TERM
+  trap "signalled=1; kill -INT $child 2>/dev/null" INT
+  # A trapped signal interrupts wait: then wait again for the real exit status.
+  while :; do
+    signalled=0 rc=0
+    wait $child || rc=$?
+    [ $signalled = 1 ] || break
+  done
+  exit $rc' pipewright-sandbox "$@"

@@ -8,13 +8,14 @@ const SCOPES = ['universe', 'site', 'link', 'host', 'nowhere'] as const;
 const TYPES = ['unicast', 'blackhole', 'unreachable', 'prohibit', 'local'] as const;
 const PROTOS = ['boot', 'static', 'kernel'] as const;
 
-export function routeArgs(spec: RouteSpec): Record<string, unknown> {
+/** Validates a route; `forDelete` relaxes what only creating needs (a gateway, dev or type). */
+export function routeArgs(spec: RouteSpec, forDelete = false): Record<string, unknown> {
   const o = v.object('route', spec) as Record<string, unknown>;
-  v.knownKeys('', o, ['dst', 'gateway', 'dev', 'src', 'table', 'metric', 'scope', 'proto', 'type', 'onlink', 'mtu']);
+  v.knownKeys('', o, ['family', 'dst', 'gateway', 'dev', 'src', 'table', 'metric', 'scope', 'proto', 'type', 'onlink', 'mtu']);
   const a: Record<string, unknown> = {};
-  let family: 4 | 6 | undefined;
+  let family: 4 | 6 | undefined = o.family === undefined ? undefined : (Number(v.oneOf('family', String(o.family), ['4', '6'] as const)) as 4 | 6);
   if (o.gateway !== undefined) {
-    const gw = v.ip('gateway', o.gateway);
+    const gw = v.ip('gateway', o.gateway, family);
     a.gateway = gw.address;
     family = gw.family;
   }
@@ -24,7 +25,10 @@ export function routeArgs(spec: RouteSpec): Record<string, unknown> {
     a.dstLen = 0;
   } else {
     const c = v.cidr('dst', o.dst, { 4: 32, 6: 128 });
-    if (family && c.family !== family) throw invalidArgument('gateway', o.gateway, `is IPv${family} but dst is IPv${c.family}`);
+    if (family && c.family !== family)
+      throw o.gateway !== undefined
+        ? invalidArgument('gateway', o.gateway, `is IPv${family} but dst is IPv${c.family}`)
+        : invalidArgument('dst', o.dst, `is IPv${c.family} but the route is IPv${family}`);
     family = c.family;
     a.dst = c.address;
     a.dstLen = c.prefixLen;
@@ -32,7 +36,7 @@ export function routeArgs(spec: RouteSpec): Record<string, unknown> {
   if (family === undefined) family = 4;
   a.family = family;
   if (o.dev !== undefined) a.dev = v.linkRef('dev', o.dev);
-  if (a.gateway === undefined && a.dev === undefined && o.type === undefined)
+  if (!forDelete && a.gateway === undefined && a.dev === undefined && o.type === undefined)
     throw invalidArgument('route', spec, 'needs a gateway, a dev, or a type such as blackhole');
   if (o.src !== undefined) a.src = v.ip('src', o.src, family).address;
   if (o.table !== undefined) a.table = v.uint('table', o.table, 1, 0xffffffff);
@@ -59,15 +63,15 @@ export class RouteApi {
   }
 
   async del(spec: RouteSpec): Promise<void> {
-    await this.h.run('route.del', routeArgs(spec));
+    await this.h.run('route.del', routeArgs(spec, true));
   }
 
-  /** Routes of the main table by default; {table} for another. */
+  /** Routes of the main table by default; {table: N} for another, {table: 'all'} for every table. */
   async list(filter: RouteFilter = {}): Promise<Route[]> {
     v.knownKeys('', v.object('filter', filter), ['family', 'table']);
     const args: Record<string, unknown> = {};
     if (filter.family !== undefined) args.family = v.oneOf('family', String(filter.family), ['4', '6'] as const) === '4' ? 4 : 6;
-    args.table = filter.table === undefined ? 254 : v.uint('table', filter.table, 0, 0xffffffff);
+    if (filter.table !== 'all') args.table = filter.table === undefined ? 254 : v.uint('table', filter.table, 0, 0xffffffff);
     return this.h.run<Route[]>('route.list', args);
   }
 }

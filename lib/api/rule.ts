@@ -6,7 +6,8 @@ import { invalidArgument } from '../errors';
 
 const ACTIONS = ['lookup', 'blackhole', 'unreachable', 'prohibit'] as const;
 
-export function ruleArgs(spec: RuleSpec): Record<string, unknown> {
+/** Validates a rule; `forDelete` allows selecting a rule by its priority alone. */
+export function ruleArgs(spec: RuleSpec, forDelete = false): Record<string, unknown> {
   const o = v.object('rule', spec) as Record<string, unknown>;
   v.knownKeys('', o, ['family', 'priority', 'from', 'to', 'table', 'iif', 'oif', 'fwmark', 'action']);
   const a: Record<string, unknown> = {};
@@ -26,8 +27,9 @@ export function ruleArgs(spec: RuleSpec): Record<string, unknown> {
   if (o.oif !== undefined) a.oif = v.ifname('oif', o.oif);
   if (o.fwmark !== undefined) a.fwmark = v.uint('fwmark', o.fwmark, 0, 0xffffffff);
   const action = o.action === undefined ? 'lookup' : v.oneOf('action', o.action, ACTIONS);
-  if (action === 'lookup' && a.table === undefined) throw invalidArgument('table', undefined, 'is required for a lookup rule');
-  a.action = action;
+  if (!forDelete && action === 'lookup' && a.table === undefined) throw invalidArgument('table', undefined, 'is required for a lookup rule');
+  // A delete without an action matches rules of any action (the kernel's wildcard).
+  if (o.action !== undefined || !forDelete) a.action = action;
   return a;
 }
 
@@ -39,7 +41,7 @@ export class RuleApi {
   }
 
   async del(spec: RuleSpec): Promise<void> {
-    await this.h.run('rule.del', ruleArgs(spec));
+    await this.h.run('rule.del', ruleArgs(spec, true));
   }
 
   async list(filter: { family?: 4 | 6 } = {}): Promise<Rule[]> {

@@ -34,7 +34,7 @@ export interface AttachResult {
   /** What was done, in order (empty when already attached). */
   steps: string[];
   warnings: string[];
-  /** Whatever undid the attachment while it was watched (watchMs). */
+  /** Whatever undid the attachment: found (and repaired) at verification with `repair`, or while it was watched (watchMs). */
   incidents?: PortIncident[];
 }
 
@@ -168,16 +168,24 @@ export async function attach(spec: AttachSpec): Promise<AttachResult> {
         );
       }
     }
+    // From here on the attachment exists and is verified: nothing below may
+    // turn that into an error; what fails here becomes a warning.
+    if (plan.alreadyInPlace) {
+      ctx.guestLink = await ctx.gh.link.get(ctx.spec.guestIf);
+      ctx.addresses = (await ctx.gh.addr.list({ dev: ctx.guestLink.index })).map((a) => `${a.address}/${a.prefixLen}`);
+    }
     if (ctx.mode === 'bridge') {
-      const w = await bridgeFirewallWarning(ctx.host, ctx.hostIfName);
+      const w = await bridgeFirewallWarning(ctx.host, ctx.hostIfName).catch((e: Error) => `could not check the firewall: ${e.message}`);
       if (w) ctx.warnings.push(w);
     }
-    const gl = await ctx.gh.link.get(ctx.spec.guestIf);
-    ctx.guestLink = gl;
-    const addresses = (await ctx.gh.addr.list({ dev: gl.index })).map((a) => `${a.address}/${a.prefixLen}`);
-    const result = summarize(ctx, plan.alreadyInPlace ? 'already-attached' : 'attached', steps, createdHostIf && !plan.alreadyInPlace, addresses);
+    const result = summarize(ctx, plan.alreadyInPlace ? 'already-attached' : 'attached', steps, createdHostIf && !plan.alreadyInPlace, ctx.addresses ?? []);
+    if (ctx.incidents?.length) result.incidents = [...ctx.incidents];
     if (ctx.spec.watchMs > 0 && ctx.mode === 'bridge' && ctx.hostEnd) {
-      result.incidents = await watchPort(ctx.host, ctx.hostEnd.index, ctx.hostIfLink!.index, ctx.spec.watchMs, ctx.spec.repair);
+      try {
+        result.incidents = [...(result.incidents ?? []), ...(await watchPort(ctx.host, ctx.hostEnd.index, ctx.hostIfLink!.index, ctx.spec.watchMs, ctx.spec.repair))];
+      } catch (e) {
+        result.warnings.push(`could not watch ${ctx.hostEnd.name}: ${(e as Error).message}`);
+      }
     }
     return result;
   } finally {

@@ -12,6 +12,7 @@ import type { NormalizedSpec } from './spec';
 import { hostEndName } from './names';
 import { inSubnet, broadcastOf } from './subnet';
 import { runDhcp, DhcpLease } from '../dhcp';
+import type { PortIncident } from './watch-port';
 
 export type AttachMode = 'bridge' | 'macvlan' | 'direct-phys';
 
@@ -27,9 +28,13 @@ export interface Ctx {
   mtu: number;
   hostEnd?: Link;
   guestLink?: Link;
+  /** The guest interface's addresses as verification read them. */
+  addresses?: string[];
   vlanLink?: Link;
   lease?: DhcpLease;
   warnings: string[];
+  /** What verification found undone and repaired (spec.repair). */
+  incidents?: PortIncident[];
 }
 
 export interface Plan {
@@ -306,8 +311,17 @@ export async function makePlan(ctx: Ctx): Promise<Plan> {
 export async function verify(c: Ctx): Promise<void> {
   const g = c.spec.guestIf;
   if (c.mode === 'bridge') {
-    const he = await c.host.link.find(c.hostEnd!.index);
+    let he = await c.host.link.find(c.hostEnd!.index);
     if (!he) throw verifyFailed(`host end ${c.spec.hostEnd} disappeared`);
+    if (c.spec.repair && (he.master !== c.hostIfLink!.index || !he.up)) {
+      // An agent (networkd, udev) undid the port between its creation and
+      // this read-back. With repair asked for, put it back once, record it,
+      // and judge what the kernel says then.
+      const what = [he.master !== c.hostIfLink!.index ? `released from its bridge (master ${he.master ?? 'none'})` : '', he.up ? '' : 'set down'].filter(Boolean).join(' and ');
+      await c.host.link.set(he.index, { up: true, master: c.hostIfLink!.index });
+      (c.incidents ??= []).push({ atMs: 0, what: `before verification: ${what}`, repaired: true });
+      he = (await c.host.link.find(he.index)) ?? he;
+    }
     if (he.master !== c.hostIfLink!.index) throw verifyFailed(`host end ${he.name} is not a port of ${c.hostIfName} (master: ${he.master ?? 'none'}): something released it`);
     if (!he.up) throw verifyFailed(`host end ${he.name} is down: something set it down`);
     c.hostEnd = he;
@@ -316,9 +330,10 @@ export async function verify(c: Ctx): Promise<void> {
   if (!gl) throw verifyFailed(`${g} is not in the guest`);
   if (!gl.up) throw verifyFailed(`${g} is down in the guest`);
   c.guestLink = gl;
+  const addrs = await c.gh.addr.list({ dev: gl.index });
+  c.addresses = addrs.map((x) => `${x.address}/${x.prefixLen}`);
   if (c.spec.address) {
     const a = c.spec.address;
-    const addrs = await c.gh.addr.list({ dev: gl.index, family: a.family });
     if (!addrs.some((x) => x.address === a.address && x.prefixLen === a.prefixLen)) throw verifyFailed(`${g} does not have ${a.address}/${a.prefixLen}`);
   }
   if (c.spec.gateway) {

@@ -48,7 +48,7 @@ export interface AttachSpec {
   host?: Handle;
   /** After success, watch the host end this long and report whatever undoes the attachment. */
   watchMs?: number;
-  /** While watching, put the port back (up, enslaved) when something undoes it. */
+  /** Put the port back (up, enslaved) when something undoes it: at verification, and while watching. */
   repair?: boolean;
   /** Named namespaces directory (default /run/netns). */
   runDir?: string;

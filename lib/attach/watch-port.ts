@@ -5,7 +5,7 @@
 import type { Handle } from '../handle';
 
 export interface PortIncident {
-  /** Milliseconds after the watch started. */
+  /** Milliseconds after the watch started (0 for what verification found and repaired). */
   atMs: number;
   what: string;
   repaired: boolean;
@@ -17,6 +17,9 @@ export async function watchPort(host: Handle, index: number, bridgeIndex: number
   const w = host.watch(['link']);
   await w.ready;
   // Check once right away: something may have acted before the subscription.
+  // One change can arrive as several events: report a state once, when it
+  // first appears, not once per event.
+  let last = '';
   const check = async (master: number | null, up: boolean, gone: boolean) => {
     if (gone) {
       incidents.push({ atMs: Date.now() - started, what: 'the host end was deleted', repaired: false });
@@ -25,6 +28,9 @@ export async function watchPort(host: Handle, index: number, bridgeIndex: number
     const problems = [];
     if (master !== bridgeIndex) problems.push(`released from its bridge (master ${master ?? 'none'})`);
     if (!up) problems.push('set down');
+    const what = problems.join(' and ');
+    if (what === last) return;
+    last = what;
     if (!problems.length) return;
     let repaired = false;
     if (repair) {
@@ -35,7 +41,8 @@ export async function watchPort(host: Handle, index: number, bridgeIndex: number
         repaired = false;
       }
     }
-    incidents.push({ atMs: Date.now() - started, what: problems.join(' and '), repaired });
+    incidents.push({ atMs: Date.now() - started, what, repaired });
+    if (repaired) last = '';
   };
   try {
     const now = await host.link.find(index);
@@ -44,10 +51,14 @@ export async function watchPort(host: Handle, index: number, bridgeIndex: number
     for (;;) {
       const left = deadline - Date.now();
       if (left <= 0) break;
-      const ev = await w.waitFor((e) => e.kind === 'link' && e.link.index === index, left).catch(() => null);
-      if (!ev || ev.kind !== 'link') break;
-      await check(ev.link.master, ev.link.up, ev.action === 'del');
-      if (ev.action === 'del') break;
+      const ev = await w.waitFor((e) => (e.kind === 'link' && e.link.index === index) || e.kind === 'overrun', left).catch(() => null);
+      if (!ev) break;
+      // An event is a hint, not the state: releasing a port also sends an
+      // AF_BRIDGE RTM_DELLINK (decoded as 'del' though the device lives on),
+      // and an overrun means events were lost. Read the link back and judge that.
+      const link = await host.link.find(index);
+      await check(link?.master ?? null, link?.up ?? false, link === null);
+      if (link === null) break;
     }
   } finally {
     await w.close();

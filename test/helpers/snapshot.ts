@@ -23,7 +23,17 @@ export async function snapshot(h: Handle): Promise<Snapshot> {
   };
 }
 
-/** Mount points of this process's mount namespace (a failed attach must not leave one). */
+/**
+ * Mount points of this process's mount namespace (a failed attach must not
+ * leave one). Test files run in parallel in one sandbox and share its mount
+ * namespace: named namespaces of other test processes (their names carry
+ * their PID, see uniqueName) are not ours to compare.
+ */
 export function mounts(): string[] {
-  return readFileSync('/proc/self/mountinfo', 'utf8').split('\n').filter(Boolean).map((l) => l.split(' ')[4]!).sort();
+  return readFileSync('/proc/self/mountinfo', 'utf8')
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => l.split(' ')[4]!)
+    .filter((m) => !m.startsWith('/run/netns/') || m.includes(`-${process.pid}-`))
+    .sort();
 }

@@ -1,0 +1,108 @@
+// The report: markdown tables of the runs (medians and ranges), the ratios
+// issue 6 sets as targets with met/missed, and where the time goes.
+'use strict';
+
+const { median, summary } = require('./stats');
+
+const f1 = (x) => (Number.isFinite(x) ? x.toFixed(1) : '–');
+const f2 = (x) => (Number.isFinite(x) ? x.toFixed(2) : '–');
+const range = (s) => `${f1(s.min)}–${f1(s.max)}`;
+
+function runsTable({ ways, results }) {
+  const rows = ['| way | teardown | N | create ms (median, min–max) | per guest ms | teardown ms (median, min–max) | per guest ms | runs |', '|---|---|---:|---:|---:|---:|---:|---:|'];
+  for (const w of ways) {
+    for (const [n, runs] of Object.entries(results[w.id] ?? {})) {
+      const c = summary(runs.map((r) => r.createMs));
+      const t = summary(runs.map((r) => r.teardownMs));
+      rows.push(`| ${w.label} | ${w.teardown} | ${n} | ${f1(c.median)} (${range(c)}) | ${f2(c.median / n)} | ${f1(t.median)} (${range(t)}) | ${f2(t.median / n)} | ${runs.length} |`);
+    }
+  }
+  return rows.join('\n');
+}
+
+function med(results, id, n, key) {
+  const runs = results[id]?.[n];
+  return runs ? median(runs.map((r) => r[key])) : NaN;
+}
+
+const verdict = (ok) => (ok === null ? 'n/a' : ok ? 'met' : '**missed**');
+const check = (x, op, limit) => (Number.isFinite(x) ? (op === '<=' ? x <= limit : x >= limit) : null);
+
+function targetsTable({ ways, results, extras, unavailable }) {
+  const rows = ['| target | N | measured | goal | verdict |', '|---|---:|---:|---:|---|'];
+  const add = (what, n, value, goal, ok) => rows.push(`| ${what} | ${n} | ${value} | ${goal} | ${verdict(ok)} |`);
+  const label = (id) => ways.find((w) => w.id === id)?.label ?? id;
+  const ns = [...new Set(Object.values(results).flatMap((byN) => Object.keys(byN)))].map(Number).sort((a, b) => a - b);
+  // The C reference's create time, over both of its runs (same create work).
+  const cCreate = (n) => median([...(results.c?.[n] ?? []), ...(results['c-each']?.[n] ?? [])].map((r) => r.createMs));
+  for (const n of ns) {
+    for (const id of ['lib-seq', 'lib-batch', 'lib-conc']) {
+      const x = med(results, id, n, 'createMs') / cCreate(n);
+      add(`create: ${label(id)} ÷ C reference`, n, `${f2(x)}×`, '≤ 1.30×', check(x, '<=', 1.3));
+    }
+    for (const id of ['lib-seq', 'lib-batch', 'lib-conc']) {
+      const x = med(results, 'ip-batch', n, 'createMs') / med(results, id, n, 'createMs');
+      add(`create: ip -batch ÷ ${label(id)}`, n, `${f2(x)}×`, '≥ 3×', check(x, '>=', 3));
+    }
+    const bulk = med(results, 'lib-seq', n, 'teardownMs');
+    const x = bulk / med(results, 'c', n, 'teardownMs');
+    add('teardown: library bulk ÷ C group delete', n, `${f2(x)}×`, '≤ 1.50×', check(x, '<=', 1.5));
+    const y = med(results, 'lib-each', n, 'teardownMs') / bulk;
+    add('teardown: library one at a time ÷ library bulk', n, `${f2(y)}×`, '≥ 25×', check(y, '>=', 25));
+    const z = med(results, 'c-each', n, 'teardownMs') / med(results, 'c', n, 'teardownMs');
+    add('teardown (reference): C one at a time ÷ C group delete', n, `${f2(z)}×`, '', null);
+  }
+  for (const [n, runs] of Object.entries(results['cli-one'] ?? {})) {
+    const inv = median(runs.flatMap((r) => r.perInvocation));
+    const node = median(runs.flatMap((r) => r.nodeStart));
+    add('CLI, one guest per invocation: wall ms (node -e 0 in the same run)', n, `${f1(inv)} ms (node -e 0: ${f1(node)} ms, +${f1(inv - node)})`, `≤ ${f1(node + 15)} ms`, check(inv, '<=', node + 15));
+  }
+  if (!results['cli-one'] && unavailable['cli-one']) add('CLI, one guest per invocation', '', unavailable['cli-one'], '≤ node -e 0 + 15 ms', null);
+  if (unavailable['cli-batch']) add('CLI, batch of 200 guests ÷ (C reference + one Node start)', 200, unavailable['cli-batch'], '≤ 1.30×', null);
+  for (const e of extras.eventLoop ? [extras.eventLoop] : []) {
+    const p99 = median(e.map((r) => r.loop.delayP99Ms));
+    const idle = median(e.map((r) => r.idle.delayP99Ms));
+    const wall = median(e.map((r) => r.createMs));
+    add(`concurrency: ${e.length} run(s) of 200 attach() at once, all succeeded; event-loop delay p99 (idle loop: ${f2(idle)} ms; wall ${f1(wall)} ms)`, 200, `${f2(p99)} ms`, '< 2 ms', check(p99, '<=', 2 - 1e-9));
+  }
+  if (extras.memory) {
+    const m = extras.memory;
+    const d = m.rssAfterAllMb - m.rssAfter100Mb;
+    add(`memory: RSS after ${m.cycles} create/delete cycles − after 100 (${f1(m.rssAfter100Mb)} → ${f1(m.rssAfterAllMb)} MB)`, '', `${f1(d)} MB`, '≤ 10 MB', check(d, '<=', 10));
+  }
+  return rows.join('\n');
+}
+
+function phasesTable({ results }) {
+  const rows = ['| way | N | namespace ms/guest | veth ms/guest | guest config ms/guest | total ms/guest |', '|---|---:|---:|---:|---:|---:|'];
+  for (const [id, label] of [['c', 'C reference'], ['c-each', 'C reference'], ['lib-seq', 'library, typical calls'], ['lib-each', 'library, typical calls']]) {
+    for (const [n, runs] of Object.entries(results[id] ?? {})) {
+      const p = (k) => median(runs.map((r) => r.phases[k])) / n;
+      rows.push(`| ${label} (${id}) | ${n} | ${f2(p('netnsMs'))} | ${f2(p('vethMs'))} | ${f2(p('guestMs'))} | ${f2(median(runs.map((r) => r.createMs)) / n)} |`);
+    }
+  }
+  return rows.join('\n');
+}
+
+function printReport(r) {
+  const m = r.meta;
+  const out = [
+    `### Runs (kernel ${m.kernel}, ${m.cpus} CPUs, node ${m.node}, ${m.iproute2}; ${f1(m.minutes)} min)`,
+    '',
+    `Command: \`${m.command}\`. Every run verified (ports, addresses, routes, pings, nothing left).`,
+    '',
+    runsTable(r),
+    '',
+    '### Targets (medians, ratios within the same run)',
+    '',
+    targetsTable(r),
+    '',
+    '### Where the create time goes (per guest, medians)',
+    '',
+    phasesTable(r),
+    '',
+  ];
+  console.log(out.join('\n'));
+}
+
+module.exports = { printReport };

@@ -1,0 +1,58 @@
+// Every way of doing the workload, as the driver runs them. A way's run
+// creates N guests (timed), is verified (untimed), tears down (timed) and is
+// verified again; it resolves with {createMs, teardownMs, ...} or throws.
+'use strict';
+
+const { mkdtempSync, rmSync } = require('node:fs');
+const { join } = require('node:path');
+const { protocol, timedRun } = require('./proc');
+const { verifyCreated, verifyGone } = require('./verify');
+const ip = require('../iproute2/scripts');
+const cli = require('../ways/cli');
+
+const LIBRARY = join(__dirname, '..', 'ways', 'library.js');
+
+async function viaProtocol(env, n, cmd, args) {
+  const r = await protocol(cmd, args, () => verifyCreated(n, env.tmp));
+  verifyGone();
+  return r;
+}
+
+async function viaScripts(env, n, generate) {
+  const dir = mkdtempSync(join(env.tmp, 'ip-'));
+  try {
+    const { create, teardown } = generate(dir, n);
+    const createMs = await timedRun('sh', [create]);
+    verifyCreated(n, env.tmp);
+    const teardownMs = await timedRun('sh', [teardown]);
+    verifyGone();
+    return { createMs, teardownMs };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+const library = (mode, teardown) => (env, n) =>
+  viaProtocol(env, n, process.execPath, [LIBRARY, '--n', String(n), '--mode', mode, '--teardown', teardown]);
+
+/**
+ * id: stable key; label/teardown: for the table; maxN: the largest N the
+ * way runs at (subprocess-per-guest ways at N = 1,000 would take minutes).
+ */
+function allWays(opts) {
+  return [
+    { id: 'c', label: 'C reference, raw netlink', teardown: 'group delete', run: (env, n) => viaProtocol(env, n, env.cBinary, [String(n), '4242', 'group']) },
+    { id: 'c-each', label: 'C reference, raw netlink', teardown: 'one link at a time', run: (env, n) => viaProtocol(env, n, env.cBinary, [String(n), '4242', 'each']) },
+    { id: 'lib-seq', label: 'pipewright library, typical calls', teardown: 'bulk (delGroup)', run: library('seq', 'group') },
+    { id: 'lib-batch', label: 'pipewright library, runBatch', teardown: 'bulk (delGroup)', run: library('batch', 'group') },
+    { id: 'lib-conc', label: 'pipewright library, concurrent', teardown: 'bulk (delGroup)', run: library('concurrent', 'group') },
+    { id: 'lib-each', label: 'pipewright library, typical calls', teardown: 'one link at a time', run: library('seq', 'each') },
+    { id: 'ip-batch', label: 'ip -batch', teardown: 'ip -batch (group + names)', run: (env, n) => viaScripts(env, n, ip.ipBatch) },
+    { id: 'ip-step', label: 'ip, one process per step', teardown: 'ip (group + names)', run: (env, n) => viaScripts(env, n, ip.ipPerStep) },
+    { id: 'pipework', label: "pipework's command sequence", teardown: 'namespaces first', maxN: opts.pipeworkMaxN, run: (env, n) => viaScripts(env, n, ip.pipework) },
+    { id: 'cli-one', label: 'pipewright CLI, one guest per invocation', teardown: 'ip (group + names)', maxN: opts.cliMaxN, available: cli.oneGuestAvailable, run: cli.oneGuest },
+    { id: 'cli-batch', label: 'pipewright CLI, batch', teardown: '', available: cli.batchAvailable },
+  ];
+}
+
+module.exports = { allWays };

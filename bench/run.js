@@ -1,0 +1,138 @@
+// The benchmark suite: `npm run bench` (full) or `npm run bench -- --quick`.
+// Runs every way of provisioning the workload (bench/lib/workload.js) at
+// several N, verifies every run, and prints markdown tables of medians,
+// ranges and the ratios issue 6 sets as targets. Re-runs itself inside a
+// sandbox (scripts/sandbox.sh): it never touches the host's network.
+//
+//   node bench/run.js [--quick] [--n 50,200] [--repeats 3] [--only c,lib-seq]
+//                     [--skip-extras] [--json FILE]
+'use strict';
+
+const { execFileSync } = require('node:child_process');
+const { mkdtempSync, rmSync, writeFileSync } = require('node:fs');
+const { tmpdir } = require('node:os');
+const { join } = require('node:path');
+const { ensureSandbox } = require('pipewright');
+
+ensureSandbox();
+
+const { buildReference } = require('./reference/build');
+const { allWays } = require('./lib/ways');
+const { protocol } = require('./lib/proc');
+const { verifyCreated, verifyGone } = require('./lib/verify');
+const { settle } = require('./lib/stats');
+const { printReport } = require('./lib/table');
+const W = require('./lib/workload');
+
+function options(argv) {
+  const o = { quick: false, only: null, json: null, skipExtras: false };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a === '--quick') o.quick = true;
+    else if (a === '--skip-extras') o.skipExtras = true;
+    else if (a === '--n') o.ns = argv[++i].split(',').map(Number);
+    else if (a === '--repeats') o.repeats = Number(argv[++i]);
+    else if (a === '--only') o.only = argv[++i].split(',');
+    else if (a === '--json') o.json = argv[++i];
+    else throw new Error(`unknown option ${a}`);
+  }
+  o.ns ??= o.quick ? [50, 200] : [50, 200, 1000];
+  o.repeats ??= o.quick ? 2 : 5;
+  // Ways that start processes per guest take seconds to minutes per run at
+  // large N; they run at the N below and fewer times.
+  o.pipeworkMaxN = o.quick ? 50 : 1000;
+  o.cliMaxN = o.quick ? 50 : 200;
+  o.slowRepeats = o.quick ? 1 : 3;
+  o.cycles = o.quick ? 2000 : 10000;
+  return o;
+}
+
+const log = (...a) => console.error('[bench]', ...a);
+
+function setUpBridge() {
+  execFileSync('sh', ['-c', `ip link add ${W.BRIDGE} type bridge && ip addr add ${W.GATEWAY}/${W.PREFIX} dev ${W.BRIDGE} && ip link set ${W.BRIDGE} up`]);
+}
+
+const SLOW = new Set(['pipework', 'cli-one', 'ip-step', 'c-each', 'lib-each']);
+
+async function runWays(o, env, ways) {
+  const results = {};
+  for (const n of o.ns) {
+    const active = ways.filter((w) => !w.maxN || n <= w.maxN);
+    const repeats = n >= 1000 ? Math.min(o.repeats, 3) : o.repeats;
+    for (let r = 0; r < repeats; r++) {
+      // A different starting way each round, so no way always runs first.
+      const order = active.map((_, i) => active[(i + r) % active.length]);
+      for (const way of order) {
+        if (SLOW.has(way.id) && r >= o.slowRepeats) continue;
+        await settle(200 + n, 5000);
+        log(`N=${n} round ${r + 1}/${repeats}: ${way.id}`);
+        const res = await way.run(env, n);
+        ((results[way.id] ??= {})[n] ??= []).push(res);
+        log(`  create ${res.createMs.toFixed(1)} ms, teardown ${res.teardownMs.toFixed(1)} ms`);
+      }
+    }
+  }
+  return results;
+}
+
+async function eventLoop(env, n, runs) {
+  const out = [];
+  for (let r = 0; r < runs; r++) {
+    await settle(500, 5000);
+    log(`event loop: ${n} concurrent attach() calls, run ${r + 1}/${runs}`);
+    const res = await protocol(process.execPath, [join(__dirname, 'eventloop.js'), '--n', String(n)], () => verifyCreated(n, env.tmp));
+    verifyGone();
+    out.push(res);
+  }
+  return out;
+}
+
+function memory(cycles) {
+  log(`memory: ${cycles} create/delete cycles`);
+  const out = execFileSync(process.execPath, ['--expose-gc', join(__dirname, 'memory.js'), '--cycles', String(cycles)], { encoding: 'utf8' });
+  verifyGone();
+  return JSON.parse(out.trim().split('\n').pop());
+}
+
+async function main() {
+  const o = options(process.argv.slice(2));
+  const tmp = mkdtempSync(join(tmpdir(), 'pw-bench-'));
+  try {
+    const env = { tmp, cBinary: buildReference(tmp) };
+    setUpBridge();
+    verifyGone();
+    const ways = allWays(o).filter((w) => !o.only || o.only.includes(w.id));
+    const unavailable = {};
+    const runnable = ways.filter((w) => {
+      const why = w.available ? w.available() : null;
+      if (why) unavailable[w.id] = why;
+      return !why;
+    });
+    const started = Date.now();
+    const results = await runWays(o, env, runnable);
+    const extras = {};
+    if (!o.skipExtras) {
+      extras.eventLoop = await eventLoop(env, 200, o.quick ? 1 : 3);
+      extras.memory = memory(o.cycles);
+    }
+    const meta = {
+      command: `npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`,
+      kernel: execFileSync('uname', ['-r'], { encoding: 'utf8' }).trim(),
+      cpus: require('node:os').cpus().length,
+      node: process.version,
+      iproute2: execFileSync('ip', ['-V'], { encoding: 'utf8' }).trim(),
+      minutes: (Date.now() - started) / 60000,
+      options: o,
+    };
+    if (o.json) writeFileSync(o.json, JSON.stringify({ meta, results, extras, unavailable }, null, 2));
+    printReport({ meta, ways, results, extras, unavailable });
+  } finally {
+    rmSync(tmp, { recursive: true, force: true });
+  }
+}
+
+main().catch((e) => {
+  console.error(`\nbench FAILED: ${e.stack || e}`);
+  process.exit(1);
+});

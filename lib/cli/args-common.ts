@@ -1,0 +1,140 @@
+// Value parsers shared by the pipework grammar and the named-options
+// subcommands, so both forms accept exactly the same values and fail with the
+// same messages. Pure: no I/O, nothing touches the kernel.
+import { PipewrightError } from '../errors';
+import * as v from '../validate';
+import { macFromSeed } from '../attach/names';
+import { normalizeSpec } from '../attach/spec';
+import type { AttachSpec, DhcpSpec, DhcpClient } from '../attach/spec';
+
+/** The command line itself is wrong: exit 2, and point at the syntax. */
+export class UsageError extends PipewrightError {
+  constructor(message: string) {
+    super('ERR_PW_INVALID_ARGUMENT', message, { field: 'argv' });
+    this.name = 'UsageError';
+  }
+}
+
+/** What the CLI hands to attach(): plain data, the guest still a string. */
+export type AttachArgs = Omit<AttachSpec, 'guest' | 'host' | 'runDir' | 'watchMs' | 'repair' | 'group'> & { guest: string };
+
+/** The library's field names as the command line spells them. */
+const CLI_WORD: Record<string, string> = {
+  hostIf: 'HOSTIF', guestIf: '-i GUESTIF', hostEnd: '-l LOCALIF', address: 'address', gateway: 'gateway',
+  mac: 'MAC', vlan: 'VLAN', mtu: '--mtu', owner: '--owner', directPhys: '--direct-phys', dhcp: 'dhcp',
+};
+
+/**
+ * Re-throws a library validation error as a usage error, its message led by
+ * the CLI's word for the field (label, or the field's CLI word when none).
+ */
+function relabel<T>(label: string | null, fn: () => T): T {
+  try {
+    return fn();
+  } catch (e) {
+    if (e instanceof PipewrightError && e.code === 'ERR_PW_INVALID_ARGUMENT') {
+      const field = e.field ?? '';
+      const why = e.message.startsWith(`${field}: `) ? e.message.slice(field.length + 2) : e.message;
+      const top = field.split(/[.[]/)[0]!;
+      throw new UsageError(`${label ?? CLI_WORD[top] ?? field}: ${why}`);
+    }
+    throw e;
+  }
+}
+
+export function parseUint(label: string, text: string, min: number, max: number): number {
+  if (!/^\d+$/.test(text) || Number(text) < min || Number(text) > max)
+    throw new UsageError(`${label} must be an integer from ${min} to ${max}, not '${text}'`);
+  return Number(text);
+}
+
+/** Milliseconds for --watch / --timeout (at most an hour). */
+export function parseMs(label: string, text: string): number {
+  return parseUint(label, text, 0, 3_600_000);
+}
+
+export function parseIfname(label: string, text: string): string {
+  return relabel(label, () => v.ifname(label, text));
+}
+
+/** '4' or '6' (pipework's -a). */
+export function parseFamily(text: string): 4 | 6 {
+  if (text !== '4' && text !== '6') throw new UsageError(`-a takes 4 or 6 (the address family), not '${text}'`);
+  return Number(text) as 4 | 6;
+}
+
+const DHCP_RE = /^(dhcp|udhcpc|dhclient|dhcpcd)(-f)?(?::(.*))?$/s;
+
+/** 'udhcpc-f:-t 5 -T 2' → client, keep running, options split on spaces; null when not a DHCP word. */
+export function parseDhcp(text: string): DhcpSpec | null {
+  const m = DHCP_RE.exec(text);
+  if (!m) return null;
+  const spec: DhcpSpec = { client: m[1] as DhcpClient, foreground: m[2] !== undefined };
+  const options = (m[3] ?? '').split(' ').filter((o) => o !== '');
+  if (options.length) spec.options = options;
+  return spec;
+}
+
+/**
+ * IP/PREFIX[@GW], or 0/0 for no address. An address without a prefix is
+ * refused with pipework's own hint, so a script's author sees what to fix.
+ */
+export function parseAddress(text: string, family?: 4 | 6): { address?: string; gateway?: string } {
+  if (text === '0/0') return {};
+  const parts = text.split('@');
+  if (parts.length > 2) throw new UsageError(`'${text}' has more than one '@' (expected IP/PREFIX@GATEWAY)`);
+  const [addr, gw] = parts as [string, string | undefined];
+  if (!addr.includes('/')) {
+    let bare: v.IpAddress;
+    try {
+      bare = v.ip('address', addr);
+    } catch {
+      throw new UsageError(`'${text}' is not an address: expected IP/PREFIX[@GATEWAY], 0/0, or dhcp|udhcpc|dhclient|dhcpcd[-f][:OPTIONS]`);
+    }
+    const suggestion = `${addr}/${bare.family === 4 ? 24 : 64}${gw !== undefined ? `@${gw}` : ''}`;
+    throw new UsageError(`The IP address should include a netmask. Maybe you meant ${suggestion} ?`);
+  }
+  const c = relabel('address', () => v.cidr('address', addr));
+  if (family !== undefined && c.family !== family)
+    throw new UsageError(`-a ${family} was given, but ${addr} is an IPv${c.family} address`);
+  const out: { address: string; gateway?: string } = { address: `${c.address}/${c.prefixLen}` };
+  if (gw !== undefined) {
+    if (gw === '') throw new UsageError(`'${text}' ends with '@' but names no gateway`);
+    out.gateway = relabel('gateway', () => v.ip('gateway', gw, c.family)).address;
+  }
+  return out;
+}
+
+/** A MAC, or U:SEED → pipework's stable MAC (02: + md5 of "SEED\n"). */
+export function parseMac(text: string): string {
+  if (text.startsWith('U:')) {
+    if (text.length === 2) throw new UsageError("U: needs a seed, e.g. U:web1 (the MAC is derived from it)");
+    return macFromSeed(text.slice(2));
+  }
+  return relabel('MAC', () => v.mac('MAC', text));
+}
+
+export function parseVlan(text: string): number {
+  return parseUint('VLAN', text, 1, 4094);
+}
+
+/** [MAC|U:SEED][@VLAN]: either part may be missing ('@10', '02:..:01'). */
+export function parseMacVlan(text: string): { mac?: string; vlan?: number } {
+  const parts = text.split('@');
+  if (parts.length > 2) throw new UsageError(`'${text}' has more than one '@' (expected MAC@VLAN)`);
+  const [mac, vlan] = parts as [string, string | undefined];
+  const out: { mac?: string; vlan?: number } = {};
+  if (mac !== '') out.mac = parseMac(mac);
+  if (vlan !== undefined) out.vlan = parseVlan(vlan);
+  if (out.mac === undefined && out.vlan === undefined) throw new UsageError(`'${text}' names neither a MAC nor a VLAN`);
+  return out;
+}
+
+/**
+ * Final check of an attach request with the library's own validation (pure),
+ * so the CLI refuses at parse time exactly what attach() would refuse.
+ */
+export function checkAttach(spec: AttachArgs): AttachArgs {
+  relabel(null, () => normalizeSpec({ ...spec }));
+  return spec;
+}

@@ -1,0 +1,140 @@
+// `pipewright attach --host-if ... --guest ...` (the named-option form) and
+// the runner shared with pipework's positional form: attach(), or
+// planAttach() for --dry-run, and their output.
+import type { Command } from 'commander';
+import type { AttachResult, PlanResult } from '../../attach';
+import type { AttachSpec } from '../../attach/spec';
+import type { Cli } from '../main';
+import type { Parsed } from '../pipework-args';
+import { Io, line, printJson } from '../report';
+import { EXIT } from '../exit-codes';
+import {
+  UsageError, AttachArgs, checkAttach, parseAddress, parseDhcp, parseFamily, parseIfname, parseMac, parseMs, parseUint, parseVlan,
+} from '../args-common';
+
+export type AttachParsed = Extract<Parsed, { kind: 'attach' }>;
+
+interface AttachOptions {
+  hostIf: string;
+  guest: string;
+  guestIf?: string;
+  hostEnd?: string;
+  address?: string;
+  gateway?: string;
+  family?: string;
+  mac?: string;
+  vlan?: string;
+  directPhys?: boolean;
+  mtu?: string;
+  dhcp?: string;
+  timeout?: string;
+  arp: boolean;
+  owner?: string;
+  json?: boolean;
+  dryRun?: boolean;
+  watch?: string;
+  repair?: boolean;
+}
+
+/** Named options → the same request the positional grammar produces. */
+export function attachFromOptions(o: AttachOptions): AttachParsed {
+  const spec: AttachArgs = { hostIf: o.hostIf, guest: o.guest };
+  if (o.dhcp !== undefined) {
+    if (o.address !== undefined || o.gateway !== undefined) throw new UsageError('--dhcp excludes --address and --gateway');
+    const d = parseDhcp(o.dhcp);
+    if (!d) throw new UsageError(`--dhcp: '${o.dhcp}' is not a DHCP client (dhcp, udhcpc, dhclient or dhcpcd, optionally -f and :OPTIONS)`);
+    if (o.timeout !== undefined) d.timeoutMs = parseUint('--timeout', o.timeout, 100, 600_000);
+    spec.dhcp = d;
+  } else {
+    if (o.timeout !== undefined) throw new UsageError('--timeout applies to --dhcp (the lease wait)');
+    const family = o.family !== undefined ? parseFamily(o.family) : undefined;
+    if (o.gateway !== undefined && o.address === undefined) throw new UsageError('--gateway needs --address');
+    if (o.gateway !== undefined && o.address!.includes('@')) throw new UsageError('the gateway is given twice (--address ...@GW and --gateway)');
+    if (o.address !== undefined) Object.assign(spec, parseAddress(o.gateway !== undefined ? `${o.address}@${o.gateway}` : o.address, family));
+  }
+  if (o.guestIf !== undefined) spec.guestIf = parseIfname('--guest-if', o.guestIf);
+  if (o.hostEnd !== undefined) spec.hostEnd = parseIfname('--host-end', o.hostEnd);
+  if (o.mac !== undefined) spec.mac = parseMac(o.mac);
+  if (o.vlan !== undefined) spec.vlan = parseVlan(o.vlan);
+  if (o.directPhys) spec.directPhys = true;
+  if (o.mtu !== undefined) spec.mtu = parseUint('--mtu', o.mtu, 68, 65535);
+  if (!o.arp) spec.arp = false;
+  if (o.owner !== undefined) spec.owner = o.owner;
+  const watchMs = o.watch !== undefined ? parseMs('--watch', o.watch) : 0;
+  if (o.repair && watchMs === 0) throw new UsageError('--repair needs --watch MS (it repairs what happens while watching)');
+  return { kind: 'attach', spec: checkAttach(spec), json: !!o.json, dryRun: !!o.dryRun, watchMs, repair: !!o.repair };
+}
+
+export function register(program: Command, cli: Cli): void {
+  program
+    .command('attach')
+    .description('attach a guest to a host interface (the named-option form of the pipework command line)')
+    .requiredOption('--host-if <name>', "a bridge (created when missing and named br*), another device (macvlan), or mac:HOSTMAC")
+    .requiredOption('--guest <ref>', 'container name/ID, netns name, PID, nsfs path, netns:NAME, pid:N, path:P')
+    .option('-i, --guest-if <name>', 'interface name inside the guest (default eth1)')
+    .option('-l, --host-end <name>', 'name of the host end of the veth (default v<guest-if>pl<pid>)')
+    .option('--address <cidr>', 'IP/PREFIX (or IP/PREFIX@GW); omit (or 0/0) for no address')
+    .option('--gateway <ip>', 'default route via this gateway')
+    .option('-a, --family <4|6>', 'require the address to be of this family')
+    .option('--mac <mac>', 'MAC of the guest interface, or U:SEED')
+    .option('--vlan <n>', 'attach to HOSTIF.N (created when missing)')
+    .option('--direct-phys', 'move the host device itself into the guest')
+    .option('--mtu <n>', "MTU (default: the host interface's)")
+    .option('--dhcp <client>', 'dhcp|udhcpc|dhclient|dhcpcd[-f][:OPTS]: get the address by DHCP')
+    .option('--timeout <ms>', 'how long to wait for the DHCP lease')
+    .option('--no-arp', 'do not send the gratuitous ARP')
+    .option('--owner <name>', 'ownership tag in the host end ifalias')
+    .option('--json', 'print the result as JSON')
+    .option('--dry-run', 'print the plan and its undo plan; change nothing')
+    .option('--watch <ms>', 'watch the host end this long after attaching')
+    .option('--repair', 'with --watch: put the port back when something undoes it')
+    .action((o: AttachOptions) => cli.execute(attachFromOptions(o)));
+}
+
+function printPlan(io: Io, plan: PlanResult): void {
+  if (plan.alreadyInPlace) {
+    line(io.stdout, `dry run (${plan.mode} mode): the attachment is already in place; nothing to do`);
+    return;
+  }
+  line(io.stdout, `dry run (${plan.mode} mode): nothing was changed. These steps would run, in order:`);
+  plan.steps.forEach((s, i) => line(io.stdout, `  ${i + 1}. ${s}`));
+  line(io.stdout, 'If a step failed, this would be undone, in order:');
+  if (plan.undo.length === 0) line(io.stdout, '  (nothing: no step creates anything)');
+  plan.undo.forEach((s, i) => line(io.stdout, `  ${i + 1}. ${s}`));
+}
+
+function printResult(io: Io, r: AttachResult): void {
+  for (const s of r.steps) line(io.stdout, `done: ${s}`);
+  const g = r.guest;
+  const facts = [`index ${g.index}`, g.mac && `mac ${g.mac}`, g.mtu && `mtu ${g.mtu}`].filter(Boolean).join(', ');
+  const addrs = g.addresses.filter((a) => !a.startsWith('fe80:')).join(', ') || 'no address';
+  const head = r.status === 'already-attached' ? 'already attached (nothing was changed)' : 'attached';
+  line(io.stdout, `${head}: guest ${g.ref} ${g.ifname} (${facts}): ${addrs}${g.gateway ? `, default via ${g.gateway}` : ''}`);
+  const hostIf = `${r.hostIf.kind ?? 'device'} ${r.hostIf.name} (index ${r.hostIf.index}${r.hostIf.created ? ', created' : ''})`;
+  if (r.hostEnd) line(io.stdout, `  host end ${r.hostEnd.name} (index ${r.hostEnd.index}, ${r.hostEnd.up ? 'up' : 'DOWN'}) on ${hostIf}`);
+  else line(io.stdout, `  ${r.mode} on ${hostIf}`);
+  if (r.dhcp) line(io.stdout, `  dhcp: ${r.dhcp.client} leased ${r.dhcp.address}/${r.dhcp.prefixLen}${r.dhcp.gateway ? ` via ${r.dhcp.gateway}` : ''} (resolv.conf: ${r.dhcp.resolvConf}${r.dhcp.pid ? `, client pid ${r.dhcp.pid}` : ''})`);
+  for (const w of r.warnings) line(io.stderr, `pipewright: warning: ${w}`);
+  for (const i of r.incidents ?? []) line(io.stderr, `pipewright: while watching, +${i.atMs} ms: ${i.what}${i.repaired ? ' (repaired)' : ''}`);
+}
+
+export async function runAttach(p: AttachParsed, io: Io): Promise<number> {
+  const { attach, planAttach } = await import('../../attach');
+  const spec: AttachSpec = { ...p.spec, ...(p.watchMs > 0 ? { watchMs: p.watchMs, repair: p.repair } : {}) };
+  if (p.dryRun) {
+    const plan = await planAttach(spec);
+    if (p.json) printJson(io, { dryRun: true, ...plan });
+    else printPlan(io, plan);
+    return EXIT.OK;
+  }
+  const r = await attach(spec);
+  if (p.json) printJson(io, r);
+  else printResult(io, r);
+  // Watched and something undid the attachment that was not put back: it is not as asked any more.
+  const unrepaired = (r.incidents ?? []).filter((i) => !i.repaired);
+  if (unrepaired.length) {
+    line(io.stderr, `pipewright: the attachment was undone while watched and not repaired (${unrepaired.map((i) => i.what).join('; ')})`);
+    return EXIT.VERIFY_FAILED;
+  }
+  return EXIT.OK;
+}

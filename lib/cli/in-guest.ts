@@ -1,0 +1,24 @@
+// Runs a function with a Handle inside a guest's network namespace, resolved
+// the same way attach resolves guests, and closes everything afterwards.
+import type { Handle } from '../handle';
+
+export async function inGuest<T>(guest: string, fn: (h: Handle) => Promise<T>): Promise<T> {
+  const { resolveGuest } = await import('../guest');
+  const { Handle } = await import('../handle');
+  const g = await resolveGuest(guest);
+  try {
+    const h = await Handle.open(g.netns);
+    try {
+      return await fn(h);
+    } finally {
+      await h.close();
+    }
+  } finally {
+    if (g.owned) await g.netns.close();
+  }
+}
+
+/** ifindex → name, for printing what the kernel reports by index. */
+export async function linkNames(h: Handle): Promise<Map<number, string>> {
+  return new Map((await h.link.list()).map((l) => [l.index, l.name]));
+}

@@ -1,0 +1,182 @@
+// pipework's positional command line, parsed into plain data (no I/O):
+//
+//   [--direct-phys] HOSTIF|mac:HOSTMAC [-i GUESTIF] [-l LOCALIF] [-a 4|6] GUEST IP/PREFIX[@GW] [MAC|U:SEED][@VLAN]
+//   HOSTIF [-i GUESTIF] [-l LOCALIF] GUEST dhcp|udhcpc|dhclient|dhcpcd[-f][:OPTS] [MAC][@VLAN]
+//   route|rule|tc GUEST ARGS...        detach GUEST [-i GUESTIF]        --wait [-i GUESTIF]
+//
+// pipework only took -i/-l/-a in that order right after HOSTIF; we take them
+// anywhere before the route/rule/tc arguments, with the same meaning. Our own
+// long flags (--json, --dry-run, ...) are accepted anywhere too, except after
+// `tc GUEST`: those words are tc's (tc has its own -json).
+import {
+  UsageError, AttachArgs, checkAttach, parseAddress, parseDhcp, parseFamily, parseIfname, parseMacVlan, parseMs, parseUint,
+} from './args-common';
+
+export type Parsed =
+  | { kind: 'attach'; spec: AttachArgs; json: boolean; dryRun: boolean; watchMs: number; repair: boolean }
+  | { kind: 'detach'; guest: string; guestIf?: string; json: boolean }
+  | { kind: 'route'; guest: string; args: string[]; json: boolean }
+  | { kind: 'rule'; guest: string; args: string[]; json: boolean }
+  | { kind: 'tc'; guest: string; args: string[] }
+  | { kind: 'wait'; guestIf: string; timeoutMs: number; json: boolean }
+  | { kind: 'help' };
+
+export type ParsedKind = Parsed['kind'];
+
+/** pipework's --wait default: 30 s, then exit 7. */
+export const DEFAULT_WAIT_MS = 30_000;
+
+type Flag = 'json' | 'dryRun' | 'repair' | 'directPhys' | 'wait' | 'noArp' | 'help' | 'watch' | 'owner' | 'timeout' | 'mtu' | 'guestIf' | 'hostEnd' | 'family';
+
+/** Every flag: its spelling(s), the key it sets, whether it takes a value. */
+const FLAGS: Record<string, { key: Flag; value: boolean }> = {
+  '--json': { key: 'json', value: false },
+  '--dry-run': { key: 'dryRun', value: false },
+  '--repair': { key: 'repair', value: false },
+  '--direct-phys': { key: 'directPhys', value: false },
+  '--wait': { key: 'wait', value: false },
+  '--no-arp': { key: 'noArp', value: false },
+  '--help': { key: 'help', value: false },
+  '-h': { key: 'help', value: false },
+  '--watch': { key: 'watch', value: true },
+  '--owner': { key: 'owner', value: true },
+  '--timeout': { key: 'timeout', value: true },
+  '--mtu': { key: 'mtu', value: true },
+  '-i': { key: 'guestIf', value: true },
+  '-l': { key: 'hostEnd', value: true },
+  '-a': { key: 'family', value: true },
+};
+
+/** The flags each form accepts; anything else given is a usage error naming it. */
+const APPLIES: Record<Exclude<ParsedKind, 'help'>, Flag[]> = {
+  attach: ['json', 'dryRun', 'repair', 'directPhys', 'noArp', 'watch', 'owner', 'timeout', 'mtu', 'guestIf', 'hostEnd', 'family'],
+  detach: ['json', 'guestIf'],
+  route: ['json'],
+  rule: ['json'],
+  tc: [],
+  wait: ['json', 'guestIf', 'timeout'],
+};
+
+const KEYWORDS = new Set(['route', 'rule', 'tc', 'detach']);
+
+interface Scan {
+  positionals: string[];
+  passthrough: string[];
+  flags: Map<Flag, { spelling: string; value: string }>;
+}
+
+function takeFlag(scan: Scan, argv: string[], i: number): number {
+  const tok = argv[i]!;
+  const eq = tok.startsWith('--') ? tok.indexOf('=') : -1;
+  const name = eq > 0 ? tok.slice(0, eq) : tok;
+  const def = FLAGS[name];
+  if (!def) throw new UsageError(`unknown option '${name}'`);
+  if (scan.flags.has(def.key)) throw new UsageError(`option '${name}' is given twice`);
+  let value = '';
+  if (def.value) {
+    if (eq > 0) value = tok.slice(eq + 1);
+    else {
+      const next = argv[i + 1];
+      if (next === undefined || (next.startsWith('-') && next.length > 1)) throw new UsageError(`option '${name}' needs a value`);
+      value = next;
+      i++;
+    }
+  } else if (eq > 0) throw new UsageError(`option '${name}' takes no value`);
+  scan.flags.set(def.key, { spelling: name, value });
+  return i;
+}
+
+function scan(argv: string[]): Scan {
+  const s: Scan = { positionals: [], passthrough: [], flags: new Map() };
+  let endOfFlags = false;
+  for (let i = 0; i < argv.length; i++) {
+    const tok = argv[i]!;
+    const pos = s.positionals;
+    const inPassthrough = pos.length >= 2 && (pos[0] === 'route' || pos[0] === 'rule' || pos[0] === 'tc');
+    if (inPassthrough) {
+      // ip route/rule arguments never start with '--', so ours can be picked out; tc's cannot.
+      if (pos[0] !== 'tc' && tok.startsWith('--') && FLAGS[tok.split('=')[0]!]) i = takeFlag(s, argv, i);
+      else s.passthrough.push(tok);
+    } else if (!endOfFlags && tok === '--') endOfFlags = true;
+    else if (!endOfFlags && tok.startsWith('-') && tok.length > 1) i = takeFlag(s, argv, i);
+    else pos.push(tok);
+  }
+  return s;
+}
+
+function checkApplies(s: Scan, kind: Exclude<ParsedKind, 'help'>, what: string): void {
+  for (const [key, { spelling }] of s.flags) {
+    if (!APPLIES[kind].includes(key)) throw new UsageError(`option '${spelling}' does not apply to ${what}`);
+  }
+}
+
+function tooMany(extra: string[], form: string): UsageError {
+  return new UsageError(`too many arguments: '${extra.join(' ')}' (expected ${form})`);
+}
+
+const ATTACH_FORM = 'HOSTIF GUEST IP/PREFIX[@GW] [MAC][@VLAN]';
+
+function parseAttach(s: Scan): Parsed {
+  checkApplies(s, 'attach', 'an attach');
+  const [hostIf, guest, addr, macVlan, ...extra] = s.positionals;
+  const f = (k: Flag) => s.flags.get(k)?.value;
+  if (hostIf === undefined) throw new UsageError(`missing arguments: expected ${ATTACH_FORM}`);
+  if (guest === undefined) throw new UsageError(`missing GUEST after host interface '${hostIf}' (expected ${ATTACH_FORM})`);
+  if (addr === undefined) throw new UsageError(`missing the address for guest '${guest}': IP/PREFIX[@GW], 0/0, or dhcp|udhcpc|dhclient|dhcpcd`);
+  if (extra.length) throw tooMany(extra, ATTACH_FORM);
+
+  const spec: AttachArgs = { hostIf, guest };
+  const family = f('family') !== undefined ? parseFamily(f('family')!) : undefined;
+  const dhcp = parseDhcp(addr);
+  if (dhcp) {
+    if (f('timeout') !== undefined) dhcp.timeoutMs = parseUint('--timeout', f('timeout')!, 100, 600_000);
+    spec.dhcp = dhcp;
+  } else {
+    if (f('timeout') !== undefined) throw new UsageError("option '--timeout' applies to a DHCP attach (the lease wait) or to --wait");
+    Object.assign(spec, parseAddress(addr, family));
+  }
+  if (macVlan !== undefined) Object.assign(spec, parseMacVlan(macVlan));
+  if (f('guestIf') !== undefined) spec.guestIf = parseIfname('-i GUESTIF', f('guestIf')!);
+  if (f('hostEnd') !== undefined) spec.hostEnd = parseIfname('-l LOCALIF', f('hostEnd')!);
+  if (s.flags.has('directPhys')) spec.directPhys = true;
+  if (s.flags.has('noArp')) spec.arp = false;
+  if (f('mtu') !== undefined) spec.mtu = parseUint('--mtu', f('mtu')!, 68, 65535);
+  if (f('owner') !== undefined) spec.owner = f('owner')!;
+  const watchMs = f('watch') !== undefined ? parseMs('--watch', f('watch')!) : 0;
+  if (s.flags.has('repair') && watchMs === 0) throw new UsageError("option '--repair' needs --watch MS (it repairs what happens while watching)");
+  return { kind: 'attach', spec: checkAttach(spec), json: s.flags.has('json'), dryRun: s.flags.has('dryRun'), watchMs, repair: s.flags.has('repair') };
+}
+
+/** Parses pipework's command line (argv without node and the script). Throws UsageError. */
+export function parsePipeworkArgs(argv: readonly string[]): Parsed {
+  const s = scan([...argv]);
+  if (s.flags.has('help')) return { kind: 'help' };
+  const json = s.flags.has('json');
+  const guestIf = s.flags.get('guestIf')?.value;
+
+  if (s.flags.has('wait')) {
+    s.flags.delete('wait');
+    checkApplies(s, 'wait', '--wait');
+    if (s.positionals.length) throw tooMany(s.positionals, '--wait [-i GUESTIF] [--timeout MS]');
+    const t = s.flags.get('timeout')?.value;
+    return { kind: 'wait', guestIf: guestIf === undefined ? 'eth1' : parseIfname('-i GUESTIF', guestIf), timeoutMs: t === undefined ? DEFAULT_WAIT_MS : parseMs('--timeout', t), json };
+  }
+
+  const word = s.positionals[0];
+  if (word === undefined || !KEYWORDS.has(word)) return parseAttach(s);
+  const guest = s.positionals[1];
+  if (word === 'detach') {
+    checkApplies(s, 'detach', 'detach');
+    if (guest === undefined) throw new UsageError('detach needs GUEST: pipewright detach GUEST [-i GUESTIF]');
+    if (s.positionals.length > 2) throw tooMany(s.positionals.slice(2), 'detach GUEST [-i GUESTIF]');
+    return { kind: 'detach', guest, ...(guestIf !== undefined ? { guestIf: parseIfname('-i GUESTIF', guestIf) } : {}), json };
+  }
+  const kind = word as 'route' | 'rule' | 'tc';
+  checkApplies(s, kind, kind);
+  if (guest === undefined) throw new UsageError(`${kind} needs GUEST: pipewright ${kind} GUEST ${kind.toUpperCase()}-ARGS...`);
+  if (kind === 'tc') {
+    if (s.passthrough.length === 0) throw new UsageError('tc needs arguments, e.g. pipewright tc GUEST qdisc show');
+    return { kind, guest, args: s.passthrough };
+  }
+  return { kind, guest, args: s.passthrough, json };
+}

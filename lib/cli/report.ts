@@ -1,0 +1,84 @@
+// Where output goes and how failures are reported. Errors go to stderr as
+// `pipewright: <message>`, followed by what the failure means for the
+// system's state; with --json the same error is also printed on stdout as
+// {"error": {...}} so a script reading stdout always gets JSON.
+import { EXIT, exitCodeFor } from './exit-codes';
+import type { ParsedKind } from './pipework-args';
+
+export interface Out {
+  write(s: string): unknown;
+}
+
+export interface Io {
+  stdout: Out;
+  stderr: Out;
+}
+
+export const processIo: Io = { stdout: process.stdout, stderr: process.stderr };
+
+export function printJson(io: Io, value: unknown): void {
+  io.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+}
+
+export function line(out: Out, text = ''): void {
+  out.write(`${text}\n`);
+}
+
+export interface ErrorContext {
+  json: boolean;
+  /** What was being run, when the command line got that far. */
+  kind?: ParsedKind;
+  dryRun?: boolean;
+}
+
+interface ErrorShape {
+  code?: unknown;
+  message?: unknown;
+  name?: unknown;
+  field?: unknown;
+  step?: unknown;
+  undone?: unknown;
+  leftBehind?: unknown;
+  stack?: unknown;
+}
+
+/**
+ * What the failure means for the system, when the message does not say it
+ * already. An attach step failure (AttachError) lists its own rollback.
+ */
+function aftermath(e: ErrorShape, exit: number, ctx: ErrorContext): string | null {
+  if (Array.isArray(e.undone)) return null;
+  if (ctx.dryRun) return 'nothing was changed (dry run)';
+  if (exit === EXIT.USAGE || exit === EXIT.GUEST_NOT_FOUND || exit === EXIT.CONFLICT) return 'nothing was changed';
+  // route and rule send one request, which the kernel applies whole or not at all.
+  if ((ctx.kind === 'route' || ctx.kind === 'rule') && exit === EXIT.FAILED) return 'nothing was changed';
+  return null;
+}
+
+/** Reports err on stderr (and stdout with --json); returns the exit code. */
+export function reportError(err: unknown, io: Io, ctx: ErrorContext): number {
+  const exit = exitCodeFor(err);
+  const e = (typeof err === 'object' && err !== null ? err : { message: String(err) }) as ErrorShape;
+  const message = typeof e.message === 'string' && e.message !== '' ? e.message : String(err);
+  const after = aftermath(e, exit, ctx);
+  line(io.stderr, `pipewright: ${message}${after ? ` (${after})` : ''}`);
+  if (e.name === 'UsageError') line(io.stderr, "Run 'pipewright help' for the syntax.");
+  if (exit === EXIT.INTERNAL) {
+    if (process.env.PIPEWRIGHT_DEBUG && typeof e.stack === 'string') line(io.stderr, e.stack);
+    else line(io.stderr, 'pipewright: this was unexpected; run with PIPEWRIGHT_DEBUG=1 for the stack trace');
+  }
+  if (ctx.json) {
+    const out: Record<string, unknown> = {
+      code: typeof e.code === 'string' ? e.code : 'ERR_PW_INTERNAL',
+      message,
+      exitCode: exit,
+    };
+    if (typeof e.field === 'string') out.field = e.field;
+    if (typeof e.step === 'string') out.step = e.step;
+    if (Array.isArray(e.undone)) out.undone = e.undone;
+    if (Array.isArray(e.leftBehind)) out.leftBehind = e.leftBehind;
+    if (after) out.aftermath = after;
+    printJson(io, { error: out });
+  }
+  return exit;
+}

@@ -1,0 +1,271 @@
+// DHCP attach against a real server: dnsmasq runs in a server guest on a
+// bridge in the scene's host namespace, and each client (udhcpc, dhclient,
+// dhcpcd, and 'dhcp', which picks one) leases an address through attach().
+// We check the kernel state of the guest, the server's lease file, traffic,
+// and that the host's resolv.conf is byte for byte what it was. Every process
+// started here (dnsmasq, kept clients) is killed in teardown, also when an
+// assertion fails.
+import t, { type Test } from 'tap';
+import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { accessSync, constants, existsSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { withScene, ping, type Scene } from '../helpers/scene';
+import { attach, AttachError, inSandbox, PipewrightError, type AttachResult, type DhcpClient, type Netns } from '../../lib';
+
+const SBIN = ['/usr/sbin', '/sbin', ...(process.env.PATH ?? '').split(':')];
+function installed(cmd: string): boolean {
+  return SBIN.some((d) => {
+    try {
+      accessSync(join(d, cmd), constants.X_OK);
+      return true;
+    } catch {
+      return false;
+    }
+  });
+}
+
+const CLIENTS = (['udhcpc', 'dhclient', 'dhcpcd'] as const).filter(installed);
+// A DHCP server and clients must never run on the host's network, even
+// though the scene's namespaces are private: only inside scripts/sandbox.sh.
+const notSandboxed = inSandbox() ? false : 'runs a DHCP server and clients: only inside scripts/sandbox.sh (as npm test does)';
+const noServer = notSandboxed || (installed('dnsmasq') ? false : 'dnsmasq is not installed (scripts/install-test-deps.sh)');
+/** The skip reason for a test of `client`, or false to run it. */
+function skipFor(client: DhcpClient): string | false {
+  if (noServer) return noServer;
+  if (client === 'dhcp') return CLIENTS.length ? false : 'no DHCP client is installed';
+  return installed(client) ? false : `${client} is not installed`;
+}
+
+/** dhcpcd ARP-probes the offered address for ~8 s unless told not to (-A), and waits a random 0-2 s before its first DISCOVER unless --nodelay. */
+const optionsFor = (client: string): string[] => (client === 'dhcpcd' ? ['-A', '--nodelay'] : []);
+
+const md5 = (path: string) => createHash('md5').update(readFileSync(path)).digest('hex');
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function eventually<T>(probe: () => T | Promise<T>, ms: number): Promise<T> {
+  const until = Date.now() + ms;
+  for (;;) {
+    const v = await probe();
+    if (v || Date.now() >= until) return v;
+    await sleep(20);
+  }
+}
+
+/** "pid comm" of every process whose network namespace is `ns`. */
+function processesIn(ns: Netns): string[] {
+  const want = `net:[${ns.ino}]`;
+  const out: string[] = [];
+  for (const pid of readdirSync('/proc')) {
+    if (!/^\d+$/.test(pid)) continue;
+    try {
+      if (readlinkSync(`/proc/${pid}/ns/net`) === want) out.push(`${pid} ${readFileSync(`/proc/${pid}/comm`, 'utf8').trim()}`);
+    } catch {
+      // exited while we looked, or a zombie (no namespaces any more)
+    }
+  }
+  return out;
+}
+
+/** SIGTERM, then SIGKILL, to whatever still runs in `ns`, and waits until nothing does. */
+async function killAllIn(ns: Netns): Promise<void> {
+  for (const signal of ['SIGTERM', 'SIGKILL'] as const) {
+    for (const p of processesIn(ns)) {
+      try {
+        process.kill(Number(p.split(' ')[0]), signal);
+      } catch {
+        // already gone
+      }
+    }
+    if ((await eventually(() => processesIn(ns).length === 0, 1000)) === true) return;
+  }
+}
+
+const inPool = (a: string) => /^10\.0\.5\.(\d+)$/.test(a) && Number(a.split('.')[3]) >= 50 && Number(a.split('.')[3]) <= 99;
+
+interface Server {
+  leasefile: string;
+  /** The lease lines: expiry, MAC, address, hostname, client id. */
+  leases(): string[][];
+}
+
+/**
+ * A guest with 10.0.5.1/24 on br0 (attached by pipewright, statically)
+ * running dnsmasq as the DHCP server. The exact flags are the ones in
+ * TEST-ENVIRONMENT.md §4: --no-ping avoids dnsmasq's ~3 s ping before each
+ * offer, and --port=0 turns DNS off.
+ */
+async function startServer(s: Scene): Promise<Server> {
+  const g = await s.guest();
+  await attach({ host: s.host, hostIf: 'br0', guest: g.ns, address: '10.0.5.1/24' });
+  const dir = mkdtempSync(join(process.env.PW_STATE_DIR ?? tmpdir(), 'dnsmasq-'));
+  const leasefile = join(dir, 'leases');
+  const log = join(dir, 'dnsmasq.log');
+  // setpriv --pdeathsig: if this test process dies without its teardown
+  // (killed on a timeout), dnsmasq dies with it. It keeps that across the execs.
+  const child = spawn(
+    'setpriv',
+    [
+      '--pdeathsig', 'SIGKILL', 'nsenter', `--net=/proc/${process.pid}/fd/${g.ns.fd}`,
+      'dnsmasq', '--keep-in-foreground', '--no-resolv', '--no-hosts', '--port=0', '--bind-interfaces', '--interface=eth1',
+      '--dhcp-range=10.0.5.50,10.0.5.99,255.255.255.0,1h', '--dhcp-option=option:router,10.0.5.1', '--dhcp-option=option:dns-server,10.0.5.1',
+      '--no-ping', `--dhcp-leasefile=${leasefile}`, `--pid-file=${join(dir, 'dnsmasq.pid')}`, '--user=root', `--log-facility=${log}`,
+    ],
+    { stdio: ['ignore', 'ignore', 'pipe'] },
+  );
+  let stderr = '';
+  child.stderr!.on('data', (b: Buffer) => (stderr += b.toString()));
+  const exited = new Promise<void>((res) => {
+    if (child.exitCode !== null || child.signalCode !== null) res();
+    child.once('exit', () => res());
+    child.once('error', () => res());
+  });
+  s.defer(async () => {
+    child.kill('SIGTERM');
+    if ((await Promise.race([exited.then(() => true), sleep(2000).then(() => false)])) === false) {
+      child.kill('SIGKILL');
+      await exited;
+    }
+    rmSync(dir, { recursive: true, force: true });
+  });
+  // Ready once it has bound its DHCP socket and logged its range.
+  const ready = await eventually(() => (existsSync(log) && /DHCP, IP range/.test(readFileSync(log, 'utf8'))) || child.exitCode !== null, 5000);
+  if (ready !== true || child.exitCode !== null) throw new Error(`dnsmasq did not start: ${stderr}${existsSync(log) ? readFileSync(log, 'utf8') : ''}`);
+  return {
+    leasefile,
+    leases: () => (existsSync(leasefile) ? readFileSync(leasefile, 'utf8').split('\n').filter(Boolean).map((l) => l.split(' ')) : []),
+  };
+}
+
+/** What the guest's kernel says about the lease: the address on eth1, and the default route. */
+async function checkGuest(t: Test, g: { handle: Scene['host'] }, r: AttachResult, gatewayExpected: boolean): Promise<void> {
+  const lease = r.dhcp!;
+  t.ok(inPool(lease.address), `leased ${lease.address}, inside 10.0.5.50-99`);
+  t.equal(lease.prefixLen, 24);
+  const onEth1 = (await g.handle.addr.list({ dev: 'eth1', family: 4 })).map((a) => `${a.address}/${a.prefixLen}`);
+  t.same(onEth1, [`${lease.address}/24`], 'read back: eth1 has exactly the leased address');
+  t.ok(r.guest.addresses.includes(`${lease.address}/24`), 'and the attach result reports it');
+  if (gatewayExpected) {
+    const def = (await g.handle.route.list({ family: 4 })).find((x) => x.dst === 'default');
+    t.equal(def?.gateway, '10.0.5.1', 'read back: default route via the router option');
+    t.equal(lease.gateway, '10.0.5.1', 'reported as the lease gateway');
+  }
+}
+
+for (const client of ['udhcpc', 'dhclient', 'dhcpcd', 'dhcp'] as const) {
+  t.test(`${client}: a lease from dnsmasq, applied in the guest; the host's resolv.conf untouched`, { skip: skipFor(client), timeout: 20_000 }, (t) =>
+    withScene(t, async (s) => {
+      await s.host.link.add({ kind: 'bridge', name: 'br0', up: true });
+      const server = await startServer(s);
+      const c = await s.guest();
+      s.defer(() => killAllIn(c.ns));
+      const hostResolv = md5('/etc/resolv.conf');
+
+      const t0 = performance.now();
+      const r = await attach({ host: s.host, hostIf: 'br0', guest: c.ns, dhcp: { client, options: optionsFor(client), timeoutMs: 10_000 } });
+      t.comment(`${client}${client === 'dhcp' ? ` (picked ${r.dhcp?.client})` : ''}: attach with lease ${r.dhcp?.address} in ${Math.round(performance.now() - t0)} ms`);
+
+      t.equal(r.status, 'attached');
+      t.ok(r.dhcp, 'the result carries the lease');
+      t.equal(r.dhcp!.client, client === 'dhcp' ? CLIENTS[0] : client, client === 'dhcp' ? 'dhcp picks the first installed client' : 'ran the asked client');
+      t.equal(r.dhcp!.pid, undefined, 'one-shot: no client kept');
+      // All three clients' scripts install the router option as the default route.
+      await checkGuest(t, c, r, true);
+      t.ok(await ping(c.ns, '10.0.5.1'), 'the guest pings the server over the lease');
+
+      const line = await eventually(() => server.leases().find((l) => l[2] === r.dhcp!.address), 2000);
+      t.ok(line, `dnsmasq's lease file lists ${r.dhcp!.address}`);
+      t.equal(line?.[1], r.guest.mac, "leased to the guest interface's MAC");
+      // The guest's label for an anonymous namespace, made a valid hostname.
+      // For dhclient this comes through its private UTS namespace: it sends gethostname().
+      t.equal(line?.[3], `net-${c.ns.ino}`, 'the client sent the guest-derived hostname');
+
+      t.equal(md5('/etc/resolv.conf'), hostResolv, "the host's /etc/resolv.conf is byte-identical");
+      if (process.env.PW_STATE_DIR) t.ok(r.dhcp!.resolvConf.startsWith(process.env.PW_STATE_DIR + '/'), 'the per-guest resolv.conf is under PW_STATE_DIR');
+      t.match(readFileSync(r.dhcp!.resolvConf, 'utf8'), /^nameserver 10\.0\.5\.1$/m, "the per-guest resolv.conf has the lease's DNS server");
+
+      await eventually(() => processesIn(c.ns).length === 0, 2000);
+      t.same(processesIn(c.ns), [], 'no client process is left running in the guest');
+    }),
+  );
+}
+
+for (const client of ['udhcpc', 'dhcpcd'] as const) {
+  t.test(`${client} kept running (foreground): its pid is reported, it lives in the guest, and killing it stops it`, { skip: skipFor(client), timeout: 20_000 }, (t) =>
+    withScene(t, async (s) => {
+      await s.host.link.add({ kind: 'bridge', name: 'br0', up: true });
+      await startServer(s);
+      const c = await s.guest();
+      // Teardown kills whatever is left in the guest, even if an assertion below fails.
+      s.defer(() => killAllIn(c.ns));
+      const hostResolv = md5('/etc/resolv.conf');
+
+      const t0 = performance.now();
+      const r = await attach({ host: s.host, hostIf: 'br0', guest: c.ns, dhcp: { client, foreground: true, options: optionsFor(client), timeoutMs: 10_000 } });
+      t.comment(`${client} foreground: lease ${r.dhcp?.address} in ${Math.round(performance.now() - t0)} ms`);
+
+      const pid = r.dhcp?.pid;
+      t.type(pid, 'number', 'the kept client has a pid');
+      t.equal(readFileSync(`/proc/${pid}/comm`, 'utf8').trim(), client, `pid ${pid} is ${client}`);
+      t.equal(readlinkSync(`/proc/${pid}/ns/net`), `net:[${c.ns.ino}]`, "it runs in the guest's network namespace");
+      t.not(readlinkSync(`/proc/${pid}/ns/mnt`), readlinkSync('/proc/self/ns/mnt'), 'in a private mount namespace');
+      t.not(readlinkSync(`/proc/${pid}/ns/uts`), readlinkSync('/proc/self/ns/uts'), 'and a private UTS namespace');
+      await checkGuest(t, c, r, true);
+      t.ok(await ping(c.ns, '10.0.5.1'), 'the guest pings the server');
+      t.equal(md5('/etc/resolv.conf'), hostResolv, "the host's /etc/resolv.conf is byte-identical");
+      t.match(await eventually(() => readFileSync(r.dhcp!.resolvConf, 'utf8'), 1000), /^nameserver 10\.0\.5\.1$/m, 'the per-guest resolv.conf has the DNS server');
+
+      process.kill(pid!, 'SIGTERM');
+      t.equal(await eventually(() => processesIn(c.ns).length === 0, 3000), true, 'after SIGTERM, nothing runs in the guest any more');
+    }),
+  );
+}
+
+t.test('no DHCP server: attach fails within timeoutMs, is rolled back, and leaves nothing behind', { skip: notSandboxed || (CLIENTS.length ? false : 'no DHCP client is installed'), timeout: 20_000 }, (t) =>
+  withScene(t, async (s) => {
+    await s.host.link.add({ kind: 'bridge', name: 'br0', up: true });
+    const hostLinks = async () => (await s.host.link.list()).map((l) => `${l.index}:${l.name}`).sort();
+    const before = await hostLinks();
+    const hostResolv = md5('/etc/resolv.conf');
+    const timeoutMs = 3000;
+    // One guest per client, all at once: the failures are bounded by the same timeout.
+    const guests = await Promise.all(CLIENTS.map(() => s.guest()));
+    for (const g of guests) s.defer(() => killAllIn(g.ns));
+    // Per-guest dirs are named after the namespace's id, and the kernel
+    // reuses namespace inodes: an earlier test's dir may already be there.
+    const stateDirOf = (ns: Netns) => join(process.env.PW_STATE_DIR ?? '/run/pipewright', 'guests', ns.id.replace(':', '-'));
+    const hadDir = guests.map((g) => existsSync(stateDirOf(g.ns)));
+
+    const outcomes = await Promise.all(
+      CLIENTS.map(async (client, i) => {
+        const t0 = performance.now();
+        const err = await attach({ host: s.host, hostIf: 'br0', guest: guests[i]!.ns, dhcp: { client, options: optionsFor(client), timeoutMs } }).then(
+          () => null,
+          (e: unknown) => e,
+        );
+        return { client, err, ms: performance.now() - t0 };
+      }),
+    );
+    for (const [i, { client, err, ms }] of outcomes.entries()) {
+      t.comment(`${client} with no server: failed after ${Math.round(ms)} ms`);
+      t.ok(err instanceof AttachError, `${client}: attach rejects with an AttachError`);
+      const e = err as AttachError;
+      t.equal(e.code, 'ERR_PW_ATTACH_FAILED', `${client}: code`);
+      t.match(e.step, new RegExp(`^run ${client} `), `${client}: it failed at the DHCP step`);
+      t.ok(e.cause instanceof PipewrightError && e.cause.code === 'ERR_PW_TIMEOUT', `${client}: the cause is ERR_PW_TIMEOUT (${(e.cause as PipewrightError)?.code})`);
+      t.match(e.message, /got no lease/, `${client}: the message says why`);
+      t.same(e.leftBehind, [], `${client}: nothing left behind`);
+      t.ok(e.undone.some((u) => /^delete /.test(u)), `${client}: the veth was deleted in the rollback`);
+      t.ok(ms < timeoutMs + 2500, `${client}: gave up within the timeout (+ grace): ${Math.round(ms)} ms`);
+      t.equal(await guests[i]!.handle.link.find('eth1'), null, `${client}: the guest has no eth1`);
+      await eventually(() => processesIn(guests[i]!.ns).length === 0, 2000);
+      t.same(processesIn(guests[i]!.ns), [], `${client}: no client process left in the guest`);
+      const dir = stateDirOf(guests[i]!.ns);
+      if (!hadDir[i]) t.notOk(existsSync(dir), `${client}: the per-guest state dir it created was removed`);
+      else t.same(readdirSync(dir).filter((f) => f.includes(`${client}.eth1`) || f.startsWith('.mnt')), [], `${client}: its files were removed from the existing per-guest dir`);
+    }
+    t.same(await hostLinks(), before, 'the host link list is what it was');
+    t.equal(md5('/etc/resolv.conf'), hostResolv, "the host's /etc/resolv.conf is byte-identical");
+  }),
+);

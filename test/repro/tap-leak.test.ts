@@ -1,0 +1,23 @@
+// §2 Ten thousand tap devices: neutron's naive loop leaks one DOWN device per
+// try against a namespace handle that exists only as a file; pipewright's
+// attach refuses from the first try, names the cause, and leaks nothing.
+import t from 'tap';
+import { runRepro, formatReport } from '../../lib/repro';
+
+t.test('tap-leak', async (t) => {
+  const report = await runRepro(['tap-leak'], { print: false });
+  t.comment(formatReport(report));
+  const s = report.scenarios[0]!;
+  t.equal(s.error, undefined, 'the scenario ran to the end');
+  const old = s.oldWay as Record<string, number>;
+  const pw = s.pipewright as Record<string, number>;
+  for (const h of ['plain', 'unmounted', 'otherMountNs']) {
+    t.equal(old[`${h}Leaked`], 50, `old way, ${h}: 50 tries leak 50 DOWN devices`);
+    t.equal(pw[`${h}Leaked`], 0, `pipewright, ${h}: nothing leaked`);
+    t.equal(pw[`${h}Refused`], 50, `pipewright, ${h}: every try refused`);
+    t.match(String(s.details[`${h}PipewrightError`]), /^ERR_PW_NOT_A_NETNS: .*(nsfs|network namespace)/, `pipewright, ${h}: the error names the cause`);
+  }
+  t.equal(old.leaked, 150);
+  t.equal(pw.leaked, 0);
+  t.ok(s.pass, 'PASS');
+});
