@@ -15,6 +15,7 @@
         "native/message.cc",
         "native/neigh.cc",
         "native/netns.cc",
+        "native/ns_thread.cc",
         "native/ops.cc",
         "native/route.cc",
         "native/route_socket.cc",

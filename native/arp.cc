@@ -10,11 +10,11 @@
 
 #include <cerrno>
 #include <cstring>
-#include <thread>
 
 #include "args.h"
 #include "errors.h"
 #include "message.h"
+#include "ns_thread.h"
 
 namespace pw {
 
@@ -61,10 +61,22 @@ Value SendGratuitousArp(int nsfd, int ifindex, const std::string& ip, const std:
 
   int err = 0;
   const char* failed = nullptr;
-  std::thread t([&] {
-    if (nsfd >= 0 && setns(nsfd, CLONE_NEWNET) != 0) { err = errno; failed = "setns"; return; }
-    int fd = socket(AF_PACKET, SOCK_DGRAM | SOCK_CLOEXEC, htons(ETH_P_ARP));
-    if (fd < 0) { err = errno; failed = "socket(AF_PACKET)"; return; }
+  int fd = -1;
+  // A packet socket belongs to the namespace it was opened in: open it on the
+  // namespace thread, send from here.
+  auto open_packet_socket = [&] {
+    fd = socket(AF_PACKET, SOCK_DGRAM | SOCK_CLOEXEC, htons(ETH_P_ARP));
+    if (fd < 0) { err = errno; failed = "socket(AF_PACKET)"; }
+  };
+  if (nsfd < 0) {
+    open_packet_socket();
+  } else {
+    RunOnNamespaceThread([&] {
+      if (setns(nsfd, CLONE_NEWNET) != 0) { err = errno; failed = "setns"; return; }
+      open_packet_socket();
+    });
+  }
+  if (fd >= 0) {
     for (int i = 0; i < count; ++i)
       if (sendto(fd, &pkt, sizeof(pkt), 0, reinterpret_cast<sockaddr*>(&to), sizeof(to)) < 0) {
         err = errno;
@@ -72,8 +84,7 @@ Value SendGratuitousArp(int nsfd, int ifindex, const std::string& ip, const std:
         break;
       }
     close(fd);
-  });
-  t.join();
+  }
   if (failed) ThrowErrno(err, failed, "sending a gratuitous ARP for " + ip);
   Value v = Value::MakeObject();
   v.Set("sent", count);

@@ -15,7 +15,6 @@
 #include <cerrno>
 #include <csignal>
 #include <cstring>
-#include <thread>
 
 #include <linux/net_namespace.h>
 #include <linux/rtnetlink.h>
@@ -23,6 +22,7 @@
 
 #include "args.h"
 #include "errors.h"
+#include "ns_thread.h"
 #include "ops.h"
 
 #ifndef NSFS_MAGIC
@@ -149,9 +149,10 @@ Value CreateNetns(const std::string& name, const std::string& runDir) {
   }
   int fd = -1, err = 0;
   const char* failed = nullptr;
-  // unshare() changes only this thread's namespace; the thread then exits.
-  // /proc/thread-self (not /proc/self, the main thread's) names the new one.
-  std::thread t([&] {
+  // unshare() moves only the namespace thread into the new namespace (it
+  // goes back afterwards). /proc/thread-self (not /proc/self, the main
+  // thread's) names the new one.
+  RunOnNamespaceThread([&] {
     if (unshare(CLONE_NEWNET) != 0) { err = errno; failed = "unshare"; return; }
     fd = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
     if (fd < 0) { err = errno; failed = "open"; return; }
@@ -160,7 +161,6 @@ Value CreateNetns(const std::string& name, const std::string& runDir) {
       failed = "mount";
     }
   });
-  t.join();
   if (failed) {
     if (fd >= 0) close(fd);
     if (!path.empty()) unlink(path.c_str());

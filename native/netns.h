@@ -1,7 +1,7 @@
 // Network namespaces: create (anonymous or named, iproute2-compatible), open
 // by path or PID with validation, identify, delete, list named. Plain C++ run
-// on worker threads; anything that must change namespace does it on a
-// throwaway thread.
+// on worker threads; anything that must change namespace does it on the
+// namespace thread (ns_thread.h).
 #pragma once
 
 #include <string>

@@ -10,9 +10,9 @@
 #include <atomic>
 #include <cerrno>
 #include <cstring>
-#include <thread>
 
 #include "errors.h"
+#include "ns_thread.h"
 
 #ifndef NETLINK_EXT_ACK
 #define NETLINK_EXT_ACK 11
@@ -48,19 +48,25 @@ void SetOpt(int fd, int level, int name, int value, const char* what) {
 uint64_t DumpRetries() { return gDumpRetries.load(std::memory_order_relaxed); }
 
 int OpenRouteSocketIn(int nsfd, bool blocking) {
+  int type = SOCK_RAW | SOCK_CLOEXEC | (blocking ? 0 : SOCK_NONBLOCK);
+  if (nsfd < 0) {
+    // This process's namespace is the calling thread's: no switch needed.
+    int fd = socket(AF_NETLINK, type, NETLINK_ROUTE);
+    if (fd < 0) ThrowErrno(errno, "socket", "opening a netlink socket");
+    return ConfigureRouteSocket(fd, blocking);
+  }
   int fd = -1, err = 0;
   const char* failed = nullptr;
-  int type = SOCK_RAW | SOCK_CLOEXEC | (blocking ? 0 : SOCK_NONBLOCK);
-  // The thread that enters the namespace dies right after: it never has to
-  // (and never can fail to) switch back.
-  std::thread t([&] {
-    if (nsfd >= 0 && setns(nsfd, CLONE_NEWNET) != 0) { err = errno; failed = "setns"; return; }
+  RunOnNamespaceThread([&] {
+    if (setns(nsfd, CLONE_NEWNET) != 0) { err = errno; failed = "setns"; return; }
     fd = socket(AF_NETLINK, type, NETLINK_ROUTE);
     if (fd < 0) { err = errno; failed = "socket"; }
   });
-  t.join();
   if (fd < 0) ThrowErrno(err, failed, "opening a netlink socket in the namespace");
+  return ConfigureRouteSocket(fd, blocking);
+}
 
+int ConfigureRouteSocket(int fd, bool blocking) {
   SetOpt(fd, SOL_SOCKET, SO_SNDBUF, 1 << 20, "SO_SNDBUF");
   SetOpt(fd, SOL_SOCKET, SO_RCVBUF, 4 << 20, "SO_RCVBUF");
   SetOpt(fd, SOL_NETLINK, NETLINK_EXT_ACK, 1, "NETLINK_EXT_ACK");
@@ -80,8 +86,10 @@ int OpenRouteSocketIn(int nsfd, bool blocking) {
   return fd;
 }
 
-NlSocket::NlSocket(int nsfd) : rx_(kRxBuffer) {
-  fd_ = OpenRouteSocketIn(nsfd, true);
+NlSocket::NlSocket(int nsfd) : NlSocket(Configured{OpenRouteSocketIn(nsfd, true)}) {}
+
+NlSocket::NlSocket(Configured c) : rx_(kRxBuffer) {
+  fd_ = c.fd;
   sockaddr_nl sa{};
   socklen_t len = sizeof(sa);
   if (getsockname(fd_, reinterpret_cast<sockaddr*>(&sa), &len) != 0) {

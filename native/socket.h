@@ -1,8 +1,8 @@
 // A NETLINK_ROUTE socket bound to one network namespace for its whole life.
 //
-// The socket is created on a short-lived thread that first setns()es into the
-// target namespace and then exits, so neither the JS thread nor a libuv pool
-// thread ever changes namespace. Requests are serialized per socket (a
+// The socket is created on the namespace thread (ns_thread.h), which setns()es
+// into the target namespace and back, so neither the JS thread nor a libuv
+// pool thread ever changes namespace. Requests are serialized per socket (a
 // request and its replies must not interleave with another's).
 #pragma once
 
@@ -16,9 +16,13 @@
 namespace pw {
 
 // Opens a NETLINK_ROUTE socket inside the namespace nsfd refers to (-1: the
-// process's own namespace), on a throwaway thread. Returns the fd; throws
+// process's own namespace), on the namespace thread. Returns the fd; throws
 // NlException on failure.
 int OpenRouteSocketIn(int nsfd, bool blocking);
+// Sets a fresh NETLINK_ROUTE socket's options (buffers, extended ACK, strict
+// checking, reply timeout when blocking) and binds it. Closes fd and throws
+// on failure.
+int ConfigureRouteSocket(int fd, bool blocking);
 
 // How many dump attempts, process-wide, the kernel marked interrupted
 // (NLM_F_DUMP_INTR) and were therefore retried or failed: for tests and stats.
@@ -27,6 +31,12 @@ uint64_t DumpRetries();
 class NlSocket {
  public:
   explicit NlSocket(int nsfd);  // throws NlException
+  // Takes over a blocking socket that ConfigureRouteSocket has prepared
+  // (e.g. one opened inside a namespace as it was created).
+  struct Configured {
+    int fd;
+  };
+  explicit NlSocket(Configured c);
   ~NlSocket();
   NlSocket(const NlSocket&) = delete;
   NlSocket& operator=(const NlSocket&) = delete;

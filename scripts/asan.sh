@@ -6,18 +6,26 @@
 #
 #   scripts/asan.sh [TEST FILES...]    default: test/unit/*.test.ts test/live/*.test.ts
 #
-# The sanitized addon is built in its own directory, $PW_ASAN_DIR (default
-# node_modules/.cache/pipewright/asan): node-gyp always builds into ./build,
-# so that directory holds a copy of binding.gyp and a link to native/, and
-# build/Release (the normal addon) is never touched. The tests load it
+# Everything lives in $PW_ASAN_DIR (default node_modules/.cache/pipewright/asan).
+#
+# The addon: node-gyp always builds into ./build, so that directory holds a
+# copy of binding.gyp and a link to native/, and the sanitized build happens
+# there; build/Release (the normal addon) is never touched. The tests load it
 # through PW_ADDON_PATH (lib/native.ts). Rebuilds there are incremental.
 #
-# node is not built with the sanitizers, so their runtimes are preloaded into
-# every process of the run. Leak checking is off (detect_leaks=0): node and
-# V8 deliberately leave memory allocated at exit, and suppressions cannot
-# separate that from the addon's leaks, because every allocation the addon
-# makes has node frames on its stack and a suppression matches any frame.
-# scripts/fuzz-decoders.sh checks the decoders for leaks in a plain binary.
+# node: it is not built with the sanitizers, and their runtime must be loaded
+# before everything else in the process. Preloading it (LD_PRELOAD) would do
+# that for every program the tests start as well - ip, iptables, dnsmasq,
+# the DHCP clients - and some of those hang under it (dnsmasq deadlocks in
+# its start-up). So the runtimes are linked into a copy of node instead
+# (patchelf --add-needed), which goes first on PATH; tap starts each test
+# file with that same binary, and nothing else is affected.
+#
+# Leak checking is off (detect_leaks=0): node and V8 deliberately leave
+# memory allocated at exit, and suppressions cannot separate that from the
+# addon's leaks, because every allocation the addon makes has node frames on
+# its stack and a suppression matches any frame. scripts/fuzz-decoders.sh
+# checks the decoders for leaks in a plain binary.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
@@ -25,7 +33,16 @@ dir=${PW_ASAN_DIR:-$root/node_modules/.cache/pipewright/asan}
 
 if [ $# -gt 0 ]; then tests=("$@"); else tests=(test/unit/*.test.ts test/live/*.test.ts); fi
 
-mkdir -p "$dir"
+if ! command -v patchelf >/dev/null; then
+  if [ "$(id -u)" != 0 ]; then
+    echo "asan: patchelf is missing (install it as root: apt-get install patchelf)" >&2
+    exit 1
+  fi
+  DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends patchelf >/dev/null
+fi
+
+# --- the sanitized addon ---
+mkdir -p "$dir/bin"
 # Objects built from another checkout's sources would look up to date to make.
 [ "$(readlink "$dir/native" 2>/dev/null)" = "$root/native" ] || rm -rf "$dir/build"
 cp binding.gyp "$dir/binding.gyp"
@@ -43,35 +60,46 @@ if ! nm -D "$addon" | grep __asan_report_load4 >/dev/null; then
   exit 1
 fi
 
-# The runtimes the addon was linked against (g++ builds it, as node-gyp does).
-asan_rt=$(g++ -print-file-name=libasan.so)
-ubsan_rt=$(g++ -print-file-name=libubsan.so)
+# The CLI tests run the compiled CLI (dist/): compile it from the current
+# sources, so it too loads the addon named by PW_ADDON_PATH.
+npx tsc -p .
+
+# --- a node with the sanitizer runtimes linked in ---
+# The runtimes g++ linked the addon against (node-gyp builds with g++);
+# --add-needed puts them first in the load order, where ASan must be.
+node_bin=$(command -v node)
+if [ ! -x "$dir/bin/node" ] || [ "$node_bin" -nt "$dir/bin/node" ]; then
+  cp "$node_bin" "$dir/bin/node.tmp"
+  patchelf --add-needed "$(realpath "$(g++ -print-file-name=libubsan.so)")" "$dir/bin/node.tmp"
+  patchelf --add-needed "$(realpath "$(g++ -print-file-name=libasan.so)")" "$dir/bin/node.tmp"
+  mv "$dir/bin/node.tmp" "$dir/bin/node"
+fi
+export PATH=$dir/bin:$PATH
+
+# --- the run ---
 logs=$dir/logs
 rm -rf "$logs"
 mkdir -p "$logs"
-
 # Reports go to files (log_path, one per process) as well as to the output:
 # tap runs each test file as a child process, and this way no report depends
-# on how a child's stderr is relayed. Both runtimes get the same log_path:
-# GCC's libasan carries UBSan handlers too, and which runtime's flags win
-# for a given report is not something to rely on. halt_on_error: the first
-# report ends the process, so its test file fails as well.
+# on how a child's stderr is relayed. Both runtimes get the same log_path,
+# as which runtime's flags govern a given report is not something to rely
+# on. halt_on_error: the first report ends the process, so its test file
+# fails as well.
 export PW_ADDON_PATH=$addon
-export LD_PRELOAD=$asan_rt:$ubsan_rt
 export ASAN_OPTIONS=detect_leaks=0:halt_on_error=1:check_initialization_order=1:strict_init_order=1:log_path=$logs/sanitizer
 export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1:log_path=$logs/sanitizer
-echo "asan: ${#tests[@]} test files against $addon"
+echo "asan: ${#tests[@]} test files against $addon, run by $dir/bin/node"
 set +e
 # The sanitizers make native code several times slower: more time per file.
 scripts/sandbox.sh npx tap --timeout=600 "${tests[@]}" 2>&1 | tee "$logs/output.txt"
 status=${PIPESTATUS[0]}
 set -e
-unset LD_PRELOAD
 
 reports=$(grep -l -E 'ERROR: AddressSanitizer|runtime error:|SUMMARY: (Address|UndefinedBehavior)Sanitizer' "$logs"/* 2>/dev/null || true)
 if [ -n "$reports" ]; then
   for f in $reports; do
-    [ "$f" = "$logs/output.txt" ] && continue
+    [ "$f" = "$logs/output.txt" ] && continue  # already shown above
     echo "===== $f" >&2
     cat "$f" >&2
   done

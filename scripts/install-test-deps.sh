@@ -12,11 +12,16 @@ have() {
   command -v "$1" >/dev/null 2>&1 || [ -x "/usr/sbin/$1" ] || [ -x "/sbin/$1" ]
 }
 
+# --minimal: only what the demo and examples need (ping, ip, unshare).
+minimal=0
+[ "${1:-}" = --minimal ] && minimal=1
+
 need=()
 have ping || need+=(iputils-ping)
 have ip || need+=(iproute2)
-have strace || need+=(strace)
 have unshare || need+=(util-linux)
+if [ $minimal = 0 ]; then
+have strace || need+=(strace)
 # dnsmasq-base is the bare binary: no init script, no service that could
 # start on the host and answer DHCP there.
 have dnsmasq || need+=(dnsmasq-base)
@@ -31,12 +36,19 @@ if ! have udhcpc || [ ! -e /etc/udhcpc/default.script ]; then
 fi
 have dhclient || need+=(isc-dhcp-client)
 have dhcpcd || need+=(dhcpcd-base)
-
-[ ${#need[@]} -eq 0 ] && exit 0
-if [ "$(id -u)" != 0 ]; then
-  echo "missing packages: ${need[*]} (install them as root: apt-get install ${need[*]})" >&2
-  exit 1
 fi
-export DEBIAN_FRONTEND=noninteractive
-apt-get update -qq
-apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+
+if [ ${#need[@]} -gt 0 ]; then
+  if [ "$(id -u)" != 0 ]; then
+    echo "missing packages: ${need[*]} (install them as root: apt-get install ${need[*]})" >&2
+    exit 1
+  fi
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+fi
+
+# The Docker engine for the container tests (docker.io, busybox-static,
+# iptables), installed here, before the tests enter their network sandbox.
+# Exit 77: no engine can be had (not root); those tests then skip with the reason.
+[ $minimal = 1 ] || "$(dirname "$0")/docker-sandbox.sh" install || [ $? = 77 ]

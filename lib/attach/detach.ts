@@ -1,12 +1,14 @@
 // detach(): the reverse of attach. Removes the guest interface (a veth takes
 // its host end with it; a macvlan goes alone; a device moved in with
 // directPhys is moved back under its original name) and confirms it is gone
-// on both sides.
+// on both sides. Before that, what a DHCP attach left (a kept client, its
+// files in the guest's state dir) is released.
 import { Handle } from '../handle';
 import { Netns } from '../netns';
 import { PipewrightError } from '../errors';
 import { resolveGuest, GuestRef } from '../guest';
 import * as v from '../validate';
+import { releaseDhcp } from '../dhcp';
 
 export interface DetachSpec {
   guest: GuestRef;
@@ -31,7 +33,10 @@ export async function detach(spec: DetachSpec): Promise<DetachResult> {
   try {
     const link = await gh.link.find(guestIf);
     if (!link) throw new PipewrightError('ERR_PW_LINK_NOT_FOUND', `guest ${guest.label} has no interface '${guestIf}'`, { field: 'guestIf', value: guestIf });
-    const removed: string[] = [];
+    // A kept DHCP client would otherwise outlive its interface, and its
+    // files the attachment. It is stopped while the interface is still
+    // there, so that it never sees the interface vanish mid-renewal.
+    const removed: string[] = await releaseDhcp(guest, guestIf);
     const phys = link.alias?.match(/^pipewright owner=\S+ phys=(\S+)$/);
     if (phys) {
       const home = host.netns ?? (await Netns.current());

@@ -11,7 +11,7 @@ import type { Step } from '../transaction';
 import type { NormalizedSpec } from './spec';
 import { hostEndName } from './names';
 import { inSubnet, broadcastOf } from './subnet';
-import { runDhcp, DhcpLease } from '../dhcp';
+import { runDhcp, checkDhcpClient, DhcpLease } from '../dhcp';
 import type { PortIncident } from './watch-port';
 
 export type AttachMode = 'bridge' | 'macvlan' | 'direct-phys';
@@ -134,6 +134,8 @@ async function existing(ctx: Ctx): Promise<boolean> {
 
 export async function makePlan(ctx: Ctx): Promise<Plan> {
   const { spec } = ctx;
+  // A missing DHCP client is known now: say so before anything is created.
+  if (spec.dhcp) checkDhcpClient(spec.dhcp);
   if (ctx.mode === 'bridge' && !spec.hostEnd) {
     const pid = ctx.guest.pid;
     spec.hostEnd = hostEndName(spec.guestIf, pid ?? ctx.guest.netns.ino, pid !== undefined);

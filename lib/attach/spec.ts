@@ -113,6 +113,7 @@ export function normalizeSpec(spec: AttachSpec): NormalizedSpec {
     const d = v.object('dhcp', o.dhcp);
     v.knownKeys('dhcp', d, ['client', 'foreground', 'options', 'timeoutMs']);
     const client = v.oneOf('dhcp.client', d.client, ['dhcp', 'udhcpc', 'dhclient', 'dhcpcd'] as const);
+    if (d.options !== undefined && !Array.isArray(d.options)) throw invalidArgument('dhcp.options', d.options, 'must be an array of strings');
     const options = d.options === undefined ? [] : (d.options as unknown[]).map((x, i) => v.str(`dhcp.options[${i}]`, x, 4096));
     out.dhcp = {
       client,

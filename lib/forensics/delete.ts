@@ -11,11 +11,14 @@
 import { stat } from 'node:fs/promises';
 import { PipewrightError } from '../errors';
 import { DEFAULT_RUN_DIR, Netns, netnsName } from '../netns';
-import { holderLines, holders, HoldersReport } from './holders';
+import { holderLines, HoldersReport, waitReleased } from './holders';
 
 export interface DeleteNetnsOptions {
   runDir?: string;
-  /** How long to wait for holders that are going away (a process exiting); default 500 ms. */
+  /**
+   * How long to wait for holders that are going away (a process exiting,
+   * another tool's scan that has it open for a moment); default 2000 ms.
+   */
   timeoutMs?: number;
 }
 
@@ -50,7 +53,7 @@ const NSFS_DEV_PROBE = '/proc/self/ns/net';
 export async function deleteNamedNetns(name: string, opts: DeleteNetnsOptions = {}): Promise<DeleteNetnsResult> {
   const runDir = opts.runDir ?? DEFAULT_RUN_DIR;
   const path = `${runDir}/${netnsName('name', name)}`;
-  const timeoutMs = opts.timeoutMs ?? 500;
+  const timeoutMs = opts.timeoutMs ?? 2000;
   // The identity of what the name leads to: stat follows the bind mount to
   // the nsfs inode. A name that is not on nsfs is stale: a file to remove.
   const [st, nsfs] = await Promise.all([stat(path).catch((e: NodeJS.ErrnoException) => e), stat(NSFS_DEV_PROBE)]);
@@ -62,14 +65,7 @@ export async function deleteNamedNetns(name: string, opts: DeleteNetnsOptions = 
   await Netns.remove(name, { runDir });
   if (!isNs) return { name, path, stale: true, waitedMs: 0 };
 
-  const started = performance.now();
-  let delay = 10;
-  for (;;) {
-    const report = await holders({ ino: st.ino, dev: st.dev });
-    const waitedMs = Math.round(performance.now() - started);
-    if (!report.alive) return { name, path, id: report.id, stale: false, waitedMs };
-    if (waitedMs >= timeoutMs) throw new NetnsBusyError(name, report);
-    await new Promise((r) => setTimeout(r, Math.min(delay, Math.max(1, timeoutMs - waitedMs))));
-    delay *= 2;
-  }
+  const report = await waitReleased({ ino: st.ino, dev: st.dev }, timeoutMs);
+  if (report.alive) throw new NetnsBusyError(name, report);
+  return { name, path, id: report.id, stale: false, waitedMs: report.waitedMs };
 }

@@ -14,7 +14,7 @@ import { Netns, NetnsRef } from '../netns';
 import { invalidArgument } from '../errors';
 import { PIPEWRIGHT_GROUP } from '../attach/spec';
 import { linkSetArgs } from '../api/link';
-import { holders } from './holders';
+import { waitReleased } from './holders';
 import { LeakedLink, leakedLinks, LeakReason, ownedLinks } from './owned';
 import { pairVethsExact } from './nsid';
 import { scanNamespaces } from './scan';
@@ -126,7 +126,7 @@ export async function gc(opts: GcOptions = {}): Promise<GcResult> {
 
     for (const ns of result.namespaces) {
       ns.mounts = await releaseMounts(orphans.get(ns.id)!);
-      const left = await holders({ ino: orphans.get(ns.id)!.ino, dev: orphans.get(ns.id)!.dev });
+      const left = await waitReleased({ ino: orphans.get(ns.id)!.ino, dev: orphans.get(ns.id)!.dev }, 2000);
       ns.remaining = left.releases.map((r) => r.action);
     }
     return result;

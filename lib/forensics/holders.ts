@@ -132,3 +132,21 @@ export async function holders(ref: HoldersRef, opts: { nameDirs?: string[] } = {
     releases: releasesFor(h),
   };
 }
+
+/**
+ * Polls holders() until nothing holds the namespace or `timeoutMs` passes
+ * (backing off from 10 ms), and returns the last report. Holders that are
+ * on their way out (a process exiting, another tool's scan that opened it
+ * for a moment) get that long to go.
+ */
+export async function waitReleased(id: { ino: number; dev?: number }, timeoutMs: number): Promise<HoldersReport & { waitedMs: number }> {
+  const started = performance.now();
+  let delay = 10;
+  for (;;) {
+    const report = await holders(id);
+    const waitedMs = Math.round(performance.now() - started);
+    if (!report.alive || waitedMs >= timeoutMs) return { ...report, waitedMs };
+    await new Promise((r) => setTimeout(r, Math.min(delay, Math.max(1, timeoutMs - waitedMs))));
+    delay *= 2;
+  }
+}

@@ -4,7 +4,7 @@
 // or SVG.
 export { scanNamespaces, parseNetnsId } from './scan';
 export type { ScanOptions } from './scan';
-export { holders, releasesFor, holderLines } from './holders';
+export { holders, releasesFor, holderLines, waitReleased } from './holders';
 export type { HoldersRef, HoldersReport } from './holders';
 export { findIp, findMac, findIfname, isLocalOnly } from './find';
 export type { FindMatch, FindResult, FindOptions } from './find';

@@ -45,6 +45,8 @@ export interface PortCount {
   good: number;
   /** The names that are not both. */
   broken: string[];
+  /** The names that exist. */
+  names: string[];
 }
 
 /** Reads back every veth host end in `h`: enslaved to `bridge`, and up? */
@@ -56,7 +58,7 @@ export async function countPorts(h: Handle, bridge = 'br0'): Promise<PortCount> 
   const up = ports.filter((l) => l.up);
   const good = ports.filter((l) => br !== undefined && l.master === br.index && l.up);
   const broken = ports.filter((l) => !good.includes(l)).map((l) => l.name);
-  return { present: ports.length, enslaved: enslaved.length, up: up.length, good: good.length, broken: broken.sort() };
+  return { present: ports.length, enslaved: enslaved.length, up: up.length, good: good.length, broken: broken.sort(), names: ports.map((l) => l.name) };
 }
 
 export interface PipewrightRun {
@@ -111,6 +113,12 @@ export async function pipewrightWay(h: Handle, guests: Netns[], watchMs: number,
  * up, and every one that is not was reported as failed. Returns the ports
  * that break it (broken yet reported attached).
  */
+/** Ports that are neither enslaved and up nor reported as failed (missing ones included): must be none. */
+export function unaccounted(run: PipewrightRun, after: PortCount): string[] {
+  const reported = new Set(run.failed.map((f) => f.port));
+  return PORTS.map(portName).filter((p) => (after.broken.includes(p) || !after.names.includes(p)) && !reported.has(p));
+}
+
 export function silentlyBroken(run: PipewrightRun, after: PortCount): string[] {
   return after.broken.filter((p) => run.results.has(p) && !run.failed.some((f) => f.port === p));
 }

@@ -8,7 +8,7 @@
 import type { Netns } from '../netns';
 import { Checks, errorText, privateHost, sleep } from './common';
 import { networkdUnavailable, startNetworkd, Networkd } from './networkd';
-import { countPorts, oldWay, pipewrightWay, silentlyBroken, portName, PORTS, PORT_GLOB } from './ports';
+import { countPorts, oldWay, pipewrightWay, silentlyBroken, unaccounted, portName, PORTS, PORT_GLOB } from './ports';
 import type { Check } from './types';
 
 /** Long enough to cover networkd's restart and its reconfiguration of 81 links. */
@@ -100,7 +100,8 @@ export async function networkdVariant(): Promise<NetworkdVariant> {
   c.ok(afterRestart.enslaved < n, `networkd released the old way's ports when it (re)configured them (${n - afterRestart.enslaved} of ${n})`);
   c.ok(pwReleases > 0, `networkd released pipewright's ports too (${pwReleases} releases)`);
   c.equal(silent, [], 'networkd: pipewright never reports success for a port that is not enslaved and up');
-  c.equal(after.good + pw.failed.length, n, 'networkd: every port is enslaved and up, or reported as failed');
+  const lost = unaccounted(pw, after);
+  c.equal(lost, [], 'networkd: every port is enslaved and up, or reported as failed');
   out.checks = c.list;
   out.details = {
     ...out.details,
@@ -109,6 +110,6 @@ export async function networkdVariant(): Promise<NetworkdVariant> {
   out.oldSummary = `systemd-networkd running: ${during.good}/${n}, after a networkd restart ${afterRestart.enslaved}/${n} enslaved`;
   out.pwSummary = `systemd-networkd restarted while watching: ${after.good}/${n} enslaved and up after ${pw.repairs} repairs`;
   out.oldNumbers = { networkdEnslaved: during.enslaved, networkdRestartEnslaved: afterRestart.enslaved, networkdReleases: oldReleases };
-  out.pwNumbers = { networkdEnslaved: after.enslaved, networkdUp: after.up, networkdRepairs: pw.repairs, networkdReleases: pwReleases, networkdSilentlyBroken: silent.length };
+  out.pwNumbers = { networkdEnslaved: after.enslaved, networkdUp: after.up, networkdRepairs: pw.repairs, networkdReleases: pwReleases, networkdSilentlyBroken: silent.length, networkdUnaccounted: lost.length };
   return out;
 }

@@ -8,7 +8,7 @@
 import type { Netns } from '../netns';
 import { startAgent, RunningAgent } from './agent';
 import { Checks, nsPath, privateHost, sleep } from './common';
-import { countPorts, oldWay, pipewrightWay, silentlyBroken, PORTS, PORT_RE } from './ports';
+import { countPorts, oldWay, pipewrightWay, silentlyBroken, unaccounted, PORTS, PORT_RE } from './ports';
 import { networkdVariant } from './veth-bridge-networkd';
 import type { Scenario } from './types';
 
@@ -96,7 +96,8 @@ export const vethBridgeRace: Scenario = {
     const silent = silentlyBroken(pw, pwAfter);
     c.equal(silent, [], 'pipewright never reports success for a port that is not enslaved and up');
     c.ok(pw.failed.every((f) => f.message.includes(f.port)), 'every port pipewright could not attach is named in its error');
-    c.equal(pwAfter.good + pw.failed.length, n, 'every port is enslaved and up, or reported as failed');
+    const lost = unaccounted(pw, pwAfter);
+    c.equal(lost, [], 'every port is enslaved and up, or reported as failed');
 
     const nd = await networkdVariant();
     c.list.push(...nd.checks);
@@ -131,6 +132,7 @@ export const vethBridgeRace: Scenario = {
         incidents: pw.incidents,
         repairs: pw.repairs,
         silentlyBroken: silent.length,
+        unaccounted: lost.length,
         agentActions: pwActions,
         ...nd.pwNumbers,
       },

@@ -141,7 +141,7 @@ t.test('VLAN sub-interfaces need 802.1Q: refused cleanly where the kernel lacks 
       t.pass('this kernel has 802.1Q: attached on phys0.10');
       return;
     }
-    t.equal((err as { code: string }).code, 'ERR_PW_ATTACH_FAILED');
+    t.equal((err as unknown as { code: string }).code, 'ERR_PW_ATTACH_FAILED');
     t.match(err.message, /create vlan phys0\.10/, 'names the step');
     t.ok((err as { cause?: unknown }).cause instanceof NetlinkError, 'the kernel refusal is the cause');
     t.same(await snapshot(s.host), before, 'nothing left in the host');

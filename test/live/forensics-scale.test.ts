@@ -40,6 +40,7 @@ t.test(`scan and doctor over ${GUESTS} namespaces and ${GUESTS * 2} veth links`,
     const started = performance.now();
     const topo = await topology({ scan, namespaces: [...ours] });
     t.equal(topo.edges.filter((e) => e.kind === 'veth' && e.crossNs).length, GUESTS, 'every pair placed across namespaces');
+    if (topo.unresolved.length) t.comment(`unplaced: ${JSON.stringify(topo.unresolved.slice(0, 5))}`);
     t.comment(`topology of ${topo.namespaces.length} namespaces in ${Math.round(performance.now() - started)} ms`);
     const h = await Handle.open(guests[0]!);
     t.equal((await h.link.get('eth0')).up, true);
