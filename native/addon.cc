@@ -82,13 +82,15 @@ Napi::Value Decode(const Napi::CallbackInfo& info) {
   auto buf = info[0].As<Napi::Buffer<uint8_t>>();
   // Copy into aligned storage: nlmsghdr access needs 4-byte alignment.
   std::vector<uint32_t> aligned((buf.Length() + 3) / 4);
-  std::memcpy(aligned.data(), buf.Data(), buf.Length());
+  // An empty Buffer may have no storage: memcpy must not get a null pointer.
+  if (buf.Length()) std::memcpy(aligned.data(), buf.Data(), buf.Length());
   Value out = Value::MakeArray();
-  size_t left = buf.Length();
-  for (auto* h = reinterpret_cast<nlmsghdr*>(aligned.data()); NLMSG_OK(h, left); h = NLMSG_NEXT(h, left)) {
+  // Not NLMSG_OK/NLMSG_NEXT: see ForEachMessage (a last message with an
+  // unaligned length made them read past the buffer).
+  ForEachMessage(aligned.data(), buf.Length(), [&](const nlmsghdr* h) {
     Value ev = DecodeAny(h);
     if (!ev.IsUndefined()) out.Push(ev);
-  }
+  });
   return ToJs(env, out);
 }
 

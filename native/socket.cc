@@ -184,7 +184,9 @@ std::vector<std::string> NlSocket::Transact(Builder& b, bool dump, bool* interru
     if (mh.msg_flags & MSG_TRUNC) ThrowErrno(EMSGSIZE, "recvmsg", "reply larger than the receive buffer");
     if (from.nl_pid != 0) continue;  // only the kernel talks to us
 
-    size_t left = static_cast<size_t>(n);
+    // NLMSG_OK/NLMSG_NEXT are written for an int length: with a size_t, a
+    // last message whose length is not 4-aligned would wrap it around.
+    int left = static_cast<int>(n);
     for (auto* h = reinterpret_cast<nlmsghdr*>(rx_.data()); NLMSG_OK(h, left); h = NLMSG_NEXT(h, left)) {
       // A reply to an earlier request that gave up (timeout) is not ours.
       if (h->nlmsg_seq != seq || h->nlmsg_pid != portid_) continue;
@@ -208,7 +210,7 @@ std::vector<std::string> NlSocket::Transact(Builder& b, bool dump, bool* interru
       }
       out.emplace_back(reinterpret_cast<const char*>(h), h->nlmsg_len);
     }
-    if (left != 0 && left >= sizeof(nlmsghdr)) ThrowErrno(EPROTO, "recvmsg", "malformed reply from the kernel");
+    if (left >= static_cast<int>(sizeof(nlmsghdr))) ThrowErrno(EPROTO, "recvmsg", "malformed reply from the kernel");
   }
 }
 

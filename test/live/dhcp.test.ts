@@ -2,17 +2,19 @@
 // bridge in the scene's host namespace, and each client (udhcpc, dhclient,
 // dhcpcd, and 'dhcp', which picks one) leases an address through attach().
 // We check the kernel state of the guest, the server's lease file, traffic,
-// and that the host's resolv.conf is byte for byte what it was. Every process
+// and that the host's resolv.conf is byte for byte what it was. detach stops
+// a kept client and removes the guest's DHCP state, and a guest whose
+// namespace id an earlier one had starts without that one's files. Every process
 // started here (dnsmasq, kept clients) is killed in teardown, also when an
 // assertion fails.
 import t, { type Test } from 'tap';
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { accessSync, constants, existsSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync } from 'node:fs';
+import { accessSync, constants, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { withScene, ping, type Scene } from '../helpers/scene';
-import { attach, AttachError, inSandbox, PipewrightError, type AttachResult, type DhcpClient, type Netns } from '../../lib';
+import { attach, AttachError, detach, inSandbox, PipewrightError, type AttachResult, type DhcpClient, type Netns } from '../../lib';
 
 const SBIN = ['/usr/sbin', '/sbin', ...(process.env.PATH ?? '').split(':')];
 function installed(cmd: string): boolean {
@@ -222,6 +224,87 @@ for (const client of ['udhcpc', 'dhcpcd'] as const) {
   );
 }
 
+/** The per-guest state dir runDhcp uses: named after the namespace's id. */
+const stateDirOf = (ns: Netns) => join(process.env.PW_STATE_DIR ?? '/run/pipewright', 'guests', ns.id.replace(':', '-'));
+
+/** The lines of a resolv.conf that say something (no comments, no blanks). */
+const resolvLines = (path: string) => readFileSync(path, 'utf8').split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('#'));
+
+/** Is `pid` still a process whose name is `comm`? */
+function runs(pid: number, comm: string): boolean {
+  try {
+    return readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === comm;
+  } catch {
+    return false;
+  }
+}
+
+for (const client of ['udhcpc', 'dhclient', 'dhcpcd'] as const) {
+  t.test(`${client} kept running: detach stops it and removes the guest's DHCP state; a later guest starts clean`, { skip: skipFor(client), timeout: 30_000 }, (t) =>
+    withScene(t, async (s) => {
+      await s.host.link.add({ kind: 'bridge', name: 'br0', up: true });
+      await startServer(s);
+      const spec = { host: s.host, hostIf: 'br0', dhcp: { client, foreground: true, options: optionsFor(client), timeoutMs: 10_000 } };
+
+      const c = await s.guest();
+      s.defer(() => killAllIn(c.ns));
+      const r = await attach({ ...spec, guest: c.ns });
+      const pid = r.dhcp!.pid!;
+      const dir = stateDirOf(c.ns);
+      t.equal(runs(pid, client), true, `${client} runs (pid ${pid})`);
+      t.equal(readFileSync(join(dir, `${client}.eth1.pid`), 'utf8').trim(), String(pid), 'its pid file names it');
+
+      const d = await detach({ host: s.host, guest: c.ns });
+      t.comment(`detach: ${d.removed.join('; ')}`);
+      t.ok(d.removed.includes(`stopped ${client} (pid ${pid}) for eth1`), 'detach says it stopped the client');
+      t.ok(d.removed.some((l) => l.startsWith("removed the guest's DHCP state")), "and that it removed the guest's DHCP state");
+      t.equal(runs(pid, client), false, 'the client is gone once detach returns');
+      t.same(processesIn(c.ns), [], 'nothing runs in the guest any more');
+      t.equal(await c.handle.link.find('eth1'), null, 'eth1 is gone from the guest');
+      t.notOk(existsSync(dir), "the guest's state dir is gone");
+
+      // Free the first guest's namespace, so the kernel may give its inode
+      // to the next one, as it does after a container dies.
+      s.guests.splice(s.guests.indexOf(c), 1);
+      await c.handle.close();
+      await c.ns.delete();
+      const c2 = await s.guest();
+      s.defer(() => killAllIn(c2.ns));
+      t.comment(`second guest: ${c2.ns.ino === c.ns.ino ? 'reuses' : 'does not reuse'} the first guest's namespace inode`);
+      // What an earlier namespace with this inode could have left, if it
+      // died without a detach: DNS from another network, its log, and a pid
+      // file whose pid now belongs to another process. That process is
+      // named like the client but runs outside the guest: it must not be
+      // signalled.
+      const dir2 = stateDirOf(c2.ns);
+      const bin = mkdtempSync(join(process.env.PW_STATE_DIR ?? tmpdir(), 'fake-'));
+      symlinkSync(execFileSync('sh', ['-c', 'command -v sleep'], { encoding: 'utf8' }).trim(), join(bin, client));
+      const fake = spawn(join(bin, client), ['30'], { stdio: 'ignore' });
+      s.defer(async () => {
+        fake.kill('SIGKILL');
+        rmSync(bin, { recursive: true, force: true });
+      });
+      await eventually(() => runs(fake.pid!, client), 2000);
+      mkdirSync(dir2, { recursive: true });
+      writeFileSync(join(dir2, 'resolv.conf'), 'nameserver 192.0.2.53\nsearch stale.example\n');
+      writeFileSync(join(dir2, `${client}.eth1.pid`), `${fake.pid}\n`);
+      writeFileSync(join(dir2, `${client}.eth1.log`), 'a line from the earlier namespace\n');
+
+      const r2 = await attach({ ...spec, guest: c2.ns });
+      t.equal(r2.dhcp!.resolvConf, join(dir2, 'resolv.conf'), 'the second guest uses the dir of its namespace id');
+      t.same(resolvLines(r2.dhcp!.resolvConf), ['nameserver 10.0.5.1'], 'its resolv.conf holds only what this lease put there');
+      t.notMatch(readFileSync(join(dir2, `${client}.eth1.log`), 'utf8'), /earlier namespace/, 'the log is the new client\'s');
+      t.equal(runs(fake.pid!, client), true, 'the process the stale pid file named was not signalled');
+
+      const d2 = await detach({ host: s.host, guest: c2.ns });
+      t.ok(d2.removed.includes(`stopped ${client} (pid ${r2.dhcp!.pid}) for eth1`), 'detach stops the second client');
+      t.equal(runs(r2.dhcp!.pid!, client), false, 'and it is gone');
+      t.notOk(existsSync(dir2), "the second guest's state dir is gone");
+      t.equal(runs(fake.pid!, client), true, 'the unrelated process still runs');
+    }),
+  );
+}
+
 t.test('no DHCP server: attach fails within timeoutMs, is rolled back, and leaves nothing behind', { skip: notSandboxed || (CLIENTS.length ? false : 'no DHCP client is installed'), timeout: 20_000 }, (t) =>
   withScene(t, async (s) => {
     await s.host.link.add({ kind: 'bridge', name: 'br0', up: true });
@@ -234,7 +317,6 @@ t.test('no DHCP server: attach fails within timeoutMs, is rolled back, and leave
     for (const g of guests) s.defer(() => killAllIn(g.ns));
     // Per-guest dirs are named after the namespace's id, and the kernel
     // reuses namespace inodes: an earlier test's dir may already be there.
-    const stateDirOf = (ns: Netns) => join(process.env.PW_STATE_DIR ?? '/run/pipewright', 'guests', ns.id.replace(':', '-'));
     const hadDir = guests.map((g) => existsSync(stateDirOf(g.ns)));
 
     const outcomes = await Promise.all(
