@@ -3,7 +3,7 @@
 // every request; each call is a hop to a pool thread and back.
 import { addon, NativeOp, NativeSocket } from './native';
 import { PipewrightError } from './errors';
-import { Netns, NetnsRef } from './netns';
+import { Netns, NetnsRef, takeSpareSocket } from './netns';
 import { LinkApi } from './api/link';
 import { AddrApi } from './api/addr';
 import { RouteApi } from './api/route';
@@ -43,7 +43,10 @@ export class Handle {
    */
   static async open(target?: Netns | NetnsRef): Promise<Handle> {
     if (target === undefined) return new Handle(await addon().openSocket(-1), null, false);
-    if (target instanceof Netns) return new Handle(await addon().openSocket(target.fd), target, false);
+    if (target instanceof Netns) {
+      const fd = target.fd; // throws if the Netns is closed
+      return new Handle(takeSpareSocket(target) ?? (await addon().openSocket(fd)), target, false);
+    }
     const ns = await Netns.open(target);
     try {
       return new Handle(await addon().openSocket(ns.fd), ns, true);

@@ -12,6 +12,8 @@ export interface NativeNsInfo {
   ino: number;
   path?: string;
   pid?: number;
+  /** netnsCreate only: a socket opened inside the new namespace, for its first Handle. */
+  socket?: NativeSocket;
 }
 
 export interface NativeNamedNs {

@@ -1,7 +1,7 @@
 // Network namespaces as objects. A Netns holds an fd to the namespace (which
 // keeps it alive), validated as an nsfs file of type network before use, and
 // identified by (dev, inode) like the kernel does.
-import { addon, NativeNsInfo } from './native';
+import { addon, NativeNsInfo, NativeSocket } from './native';
 import { invalidArgument, PipewrightError } from './errors';
 import * as v from './validate';
 
@@ -34,6 +34,20 @@ export function netnsName(field: string, value: unknown): string {
   return name;
 }
 
+/**
+ * Netns.create opens a netlink socket inside the new namespace while it is in
+ * there anyway (one socket() call); the first Handle.open on that Netns takes
+ * it instead of making a second trip into the namespace. Internal: not
+ * exported from the package.
+ */
+const spareSockets = new WeakMap<Netns, NativeSocket>();
+
+export function takeSpareSocket(ns: Netns): NativeSocket | undefined {
+  const sock = spareSockets.get(ns);
+  spareSockets.delete(ns);
+  return sock;
+}
+
 export class Netns {
   #fd: number | null;
   /** Device number of nsfs; with `ino` it identifies the namespace. */
@@ -60,8 +74,10 @@ export class Netns {
     v.knownKeys('', opts, ['name', 'runDir']);
     const runDir = opts.runDir === undefined ? DEFAULT_RUN_DIR : v.str('runDir', opts.runDir, 4096);
     const name = opts.name === undefined ? null : netnsName('name', opts.name);
-    const info = await addon().netnsCreate(name, runDir);
-    return new Netns(info, { ...(name !== null ? { name } : {}), runDir });
+    const { socket, ...info } = await addon().netnsCreate(name, runDir);
+    const ns = new Netns(info, { ...(name !== null ? { name } : {}), runDir });
+    if (socket) spareSockets.set(ns, socket);
+    return ns;
   }
 
   /** Opens an existing namespace and checks that it really is one. */
@@ -142,6 +158,9 @@ export class Netns {
     const fd = this.#fd;
     if (fd === null) return;
     this.#fd = null;
+    // The spare socket holds the namespace too: an anonymous one must go
+    // when its Netns is closed.
+    takeSpareSocket(this)?.close();
     await addon().fdClose(fd);
   }
 

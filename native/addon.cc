@@ -103,7 +103,17 @@ Napi::Value OpNamesJs(const Napi::CallbackInfo& info) {
 Napi::Value NetnsCreate(const Napi::CallbackInfo& info) {
   std::string name = info[0].IsString() ? info[0].As<Napi::String>().Utf8Value() : "";
   std::string dir = StringArg(info, 1, "runDir");
-  return TaskWorker::Start(info.Env(), "netns.create", [name, dir] { return CreateNetns(name, dir); });
+  // The new namespace comes with a netlink socket opened inside it, for the
+  // first Handle on it (lib/netns.ts): that handle then costs no second trip
+  // into the namespace.
+  auto sock = std::make_shared<std::shared_ptr<NlSocket>>();
+  return TaskWorker::Start(
+      info.Env(), "netns.create", [name, dir, sock] { return CreateNetns(name, dir, sock.get()); },
+      [sock](Napi::Env env, Value& v) -> Napi::Value {
+        Napi::Object out = ToJs(env, v).As<Napi::Object>();
+        out.Set("socket", RouteSocket::Wrap(env, *sock));
+        return out;
+      });
 }
 
 Napi::Value NetnsOpenPath(const Napi::CallbackInfo& info) {

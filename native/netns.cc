@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <linux/magic.h>
+#include <linux/netlink.h>
 #include <linux/nsfs.h>
 #include <sched.h>
 #include <sys/ioctl.h>
@@ -23,6 +24,7 @@
 #include "args.h"
 #include "errors.h"
 #include "ns_thread.h"
+#include "socket.h"
 #include "ops.h"
 
 #ifndef NSFS_MAGIC
@@ -134,7 +136,7 @@ void ValidateNetnsFd(int fd, const std::string& what) {
          what + " is a " + NsTypeName(type) + " namespace, not a network namespace", "ERR_PW_NOT_A_NETNS");
 }
 
-Value CreateNetns(const std::string& name, const std::string& runDir) {
+Value CreateNetns(const std::string& name, const std::string& runDir, std::shared_ptr<NlSocket>* socketOut) {
   std::string path;
   if (!name.empty()) {
     PrepareRunDir(runDir);
@@ -147,24 +149,47 @@ Value CreateNetns(const std::string& name, const std::string& runDir) {
     }
     close(placeholder);
   }
-  int fd = -1, err = 0;
+  int fd = -1, sock = -1, err = 0;
+  bool mounted = false;
   const char* failed = nullptr;
   // unshare() moves only the namespace thread into the new namespace (it
   // goes back afterwards). /proc/thread-self (not /proc/self, the main
-  // thread's) names the new one.
+  // thread's) names the new one. While the thread is inside, a netlink
+  // socket costs one socket() call, against a setns() there and back later.
   RunOnNamespaceThread([&] {
     if (unshare(CLONE_NEWNET) != 0) { err = errno; failed = "unshare"; return; }
     fd = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
     if (fd < 0) { err = errno; failed = "open"; return; }
-    if (!path.empty() && mount("/proc/thread-self/ns/net", path.c_str(), "none", MS_BIND, nullptr) != 0) {
-      err = errno;
-      failed = "mount";
+    if (!path.empty()) {
+      if (mount("/proc/thread-self/ns/net", path.c_str(), "none", MS_BIND, nullptr) != 0) {
+        err = errno;
+        failed = "mount";
+        return;
+      }
+      mounted = true;
+    }
+    if (socketOut) {
+      sock = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
+      if (sock < 0) { err = errno; failed = "socket"; }
     }
   });
-  if (failed) {
+  auto undo = [&] {
     if (fd >= 0) close(fd);
+    if (mounted) umount2(path.c_str(), MNT_DETACH);
     if (!path.empty()) unlink(path.c_str());
+  };
+  if (failed) {
+    if (sock >= 0) close(sock);
+    undo();
     Fail(err, failed, path.empty() ? "anonymous namespace" : path, "cannot create the network namespace");
+  }
+  if (socketOut) {
+    try {
+      *socketOut = std::make_shared<NlSocket>(NlSocket::Configured{ConfigureRouteSocket(sock, true)});
+    } catch (...) {
+      undo();
+      throw;
+    }
   }
   Value v = Describe(fd);
   if (!path.empty()) v.Set("path", path);

@@ -4,15 +4,19 @@
 // namespace thread (ns_thread.h).
 #pragma once
 
+#include <memory>
 #include <string>
 
+#include "socket.h"
 #include "value.h"
 
 namespace pw {
 
 // Every function returns {fd, dev, ino} for an opened namespace (the fd is
 // owned by the caller) or throws NlException.
-Value CreateNetns(const std::string& name, const std::string& runDir);
+// With socketOut, also a netlink socket inside the new namespace (opened
+// while the namespace thread is in there), for the first handle on it.
+Value CreateNetns(const std::string& name, const std::string& runDir, std::shared_ptr<NlSocket>* socketOut);
 Value OpenNetnsPath(const std::string& path);
 Value OpenNetnsPid(int pid);
 Value OpenNetnsSelf();

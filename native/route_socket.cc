@@ -46,11 +46,13 @@ Napi::Value RouteSocket::Open(const Napi::CallbackInfo& info) {
         *holder = std::make_shared<NlSocket>(nsfd);
         return pw::Value();
       },
-      [holder](Napi::Env env, pw::Value&) -> Napi::Value {
-        Napi::Object obj = GetAddonData(env)->socketCtor.New({});
-        Unwrap(obj)->sock_ = *holder;
-        return obj;
-      });
+      [holder](Napi::Env env, pw::Value&) -> Napi::Value { return Wrap(env, *holder); });
+}
+
+Napi::Object RouteSocket::Wrap(Napi::Env env, std::shared_ptr<NlSocket> sock) {
+  Napi::Object obj = GetAddonData(env)->socketCtor.New({});
+  Unwrap(obj)->sock_ = std::move(sock);
+  return obj;
 }
 
 Napi::Value RouteSocket::Run(const Napi::CallbackInfo& info) {

@@ -15,6 +15,8 @@ class RouteSocket : public Napi::ObjectWrap<RouteSocket> {
   static Napi::Function Define(Napi::Env env);
   // JS: openSocket(nsfd) -> Promise<RouteSocket>; -1 = this process's namespace.
   static Napi::Value Open(const Napi::CallbackInfo& info);
+  // The JS object for a socket opened elsewhere (see netnsCreate).
+  static Napi::Object Wrap(Napi::Env env, std::shared_ptr<NlSocket> sock);
 
   explicit RouteSocket(const Napi::CallbackInfo& info);
 

@@ -27,6 +27,8 @@ const BY_CODE: Record<string, number> = {
   ERR_PW_VERIFY_FAILED: EXIT.VERIFY_FAILED,
   ERR_PW_CONFLICT: EXIT.CONFLICT,
   ERR_PW_TIMEOUT: EXIT.TIMEOUT,
+  /** netns delete: something still holds the namespace (it names the holder). */
+  ERR_PW_NETNS_BUSY: EXIT.FAILED,
 };
 
 export function exitCodeFor(err: unknown): number {

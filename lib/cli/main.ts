@@ -20,6 +20,34 @@ export interface Cli {
 
 const SUBCOMMANDS = new Set(['attach', 'detach', 'route', 'rule', 'tc', 'help', '--help', '-h', '--version', '-V']);
 
+type RawCommand = { run(args: readonly string[], io: Io): Promise<number> };
+
+/**
+ * Commands beyond pipework that take their own arguments (forensics, the
+ * reproduction tests). `netns` has sub-verbs. Each module loads only when
+ * its command runs.
+ */
+const RAW_COMMANDS: Record<string, () => Promise<RawCommand>> = {
+  'find-ip': () => import('./commands/find-ip'),
+  doctor: () => import('./commands/doctor'),
+  gc: () => import('./commands/gc'),
+  show: () => import('./commands/show'),
+  repro: () => import('./commands/repro'),
+  'netns ls': () => import('./commands/netns-ls'),
+  'netns list': () => import('./commands/netns-ls'),
+  'netns holders': () => import('./commands/netns-holders'),
+  'netns delete': () => import('./commands/netns-delete'),
+  'netns del': () => import('./commands/netns-delete'),
+};
+
+/** The raw command named by argv, and the arguments it gets. */
+function rawCommand(argv: readonly string[]): { load: () => Promise<RawCommand>; args: readonly string[] } | null {
+  const two = `${argv[0]} ${argv[1]}`;
+  if (RAW_COMMANDS[two]) return { load: RAW_COMMANDS[two]!, args: argv.slice(2) };
+  if (argv[0] !== 'netns' && RAW_COMMANDS[argv[0]!]) return { load: RAW_COMMANDS[argv[0]!]!, args: argv.slice(1) };
+  return null;
+}
+
 function version(): string {
   // dist/lib/cli/main.js and lib/cli/main.ts sit at different depths below package.json.
   for (const up of ['../../..', '../..']) {
@@ -99,6 +127,8 @@ export async function main(argv: readonly string[], io: Io = processIo): Promise
       return EXIT.USAGE;
     }
     if (SUBCOMMANDS.has(argv[0]!)) return (await runCommander([...argv], io, (p) => (parsed = p))).code;
+    const raw = rawCommand(argv);
+    if (raw) return await (await raw.load()).run(raw.args, io);
     parsed = parsePipeworkArgs(argv);
     return await execute(parsed, io);
   } catch (err) {

@@ -28,6 +28,17 @@ Options accepted anywhere in those forms:
   --no-arp       do not send the gratuitous ARP after addressing
   --timeout MS   for --wait (default 30000), or the DHCP lease wait
 
+Beyond pipework:
+  pipewright attach|detach ...            named-option forms (pipewright attach --help)
+  pipewright netns ls [--all] [--json]    every network namespace on the host, who holds it, its addresses
+  pipewright netns holders NAME|PATH|INODE   what keeps one namespace alive, and what would release it
+  pipewright netns delete NAME            remove a name and wait until the namespace is really gone
+  pipewright find-ip ADDR [--mac M] [--ifname N]   which namespace holds an address, MAC or interface
+  pipewright doctor [--json]              checks for the failures that bite (exit 5 when something is found)
+  pipewright gc [--owner NAME] [--dry-run]   remove leaked pipewright-owned links in bulk
+  pipewright show [--format table|json|dot|svg|mermaid]   the topology
+  pipewright repro [--json] [NAME...]     replay the field failures the old way and with pipewright (in a sandbox)
+
 Exit codes:
   0 success (also: already attached exactly as asked)   1 unexpected error
   2 bad usage or invalid input (incl. a missing host interface)   3 guest not found

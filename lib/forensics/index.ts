@@ -20,6 +20,7 @@ export { renderTable } from './render/table';
 export { renderDot } from './render/dot';
 export { renderMermaid } from './render/mermaid';
 export { renderSvg, dotToSvg } from './render/svg';
+export { formatNetnsList, formatHolders, formatFind, formatDoctor, formatGc } from './render/report';
 export { pairVeths, linkTarget } from './pairs';
 export { pairVethsExact } from './nsid';
 export type { Pairing, LinkAt } from './pairs';

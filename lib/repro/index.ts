@@ -35,8 +35,8 @@ export interface ReproOptions {
   /** Per-scenario time limit (default 40 s; the whole run takes well under a minute). */
   timeoutMs?: number;
   /** Where to print (default: stdout for the report, stderr for progress). */
-  out?: NodeJS.WritableStream;
-  progress?: NodeJS.WritableStream;
+  out?: { write(s: string): unknown };
+  progress?: { write(s: string): unknown };
 }
 
 async function hostInfo(): Promise<ReproReport['host']> {

@@ -46,7 +46,10 @@ export const bridgePortState: Check = (ctx) => {
   for (const l of ctx.links) {
     if (l.port?.kind !== 'bridge' || l.port.state === undefined || l.port.state === 'forwarding') continue;
     // A port whose link is down is 'disabled' by design: the veth check covers why it is down.
-    if (!l.up || !l.lowerUp) continue;
+    // Operational state, not the carrier flag: the bridge learns of a new
+    // carrier from the link-watch work that also sets operstate (up to a
+    // second later), so only an 'up' operstate means it should forward.
+    if (!l.up || (l.operstate !== undefined ? l.operstate !== 'up' : !l.lowerUp)) continue;
     const br = l.master !== null ? ctx.byIndex.get(l.master) : undefined;
     const why = l.port.state === 'blocking' ? 'STP blocks it (a loop?)' : l.port.state === 'disabled' ? 'administratively disabled' : `STP is still ${l.port.state}`;
     objects.push({ ...obj(ctx, l, `port of ${br?.name ?? `#${l.master}`} in state ${l.port.state}: ${why}`) });

@@ -1,0 +1,20 @@
+// `pipewright netns holders NAME|PATH|INODE [--json]`: everything keeping one
+// namespace alive (processes, fds, mounts and the mount namespace each is
+// in), and the command that releases each.
+import { Io, printJson, processIo, reportError } from '../report';
+import { EXIT } from '../exit-codes';
+import { parseArgs } from '../../forensics/argv';
+
+export async function run(args: readonly string[], io: Io = processIo): Promise<number> {
+  const json = args.includes('--json');
+  try {
+    const a = parseArgs(args, { flags: ['json'], positional: [1, 1] });
+    const { holders } = await import('../../forensics/holders');
+    const r = await holders(a.positional[0]!);
+    if (json) printJson(io, r);
+    else io.stdout.write((await import('../../forensics/render/report')).formatHolders(r));
+    return EXIT.OK;
+  } catch (e) {
+    return reportError(e, io, { json });
+  }
+}

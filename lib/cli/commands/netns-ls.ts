@@ -1,0 +1,22 @@
+// `pipewright netns ls [--all] [--json]`: every network namespace on the host,
+// de-duplicated by inode, with its holders (processes, mounts in any mount
+// namespace, fds), names, interface count and addresses. Without --all the
+// live ones (a process inside, or a name); --all adds orphans kept only by
+// fds or mounts.
+import { Io, printJson, processIo, reportError } from '../report';
+import { EXIT } from '../exit-codes';
+import { parseArgs } from '../../forensics/argv';
+
+export async function run(args: readonly string[], io: Io = processIo): Promise<number> {
+  const json = args.includes('--json');
+  try {
+    const a = parseArgs(args, { flags: ['all', 'json'] });
+    const { scanNamespaces } = await import('../../forensics/scan');
+    const scan = await scanNamespaces({ all: a.flags.has('all') });
+    if (json) printJson(io, scan);
+    else io.stdout.write((await import('../../forensics/render/report')).formatNetnsList(scan));
+    return EXIT.OK;
+  } catch (e) {
+    return reportError(e, io, { json });
+  }
+}

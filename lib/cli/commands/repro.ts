@@ -1,0 +1,21 @@
+// `pipewright repro [--json] [NAME...]`: the bundled reproduction tests
+// (../shared/FIELD-NOTES.md), each field failure replayed the old way and
+// with pipewright. They create namespaces, bridges and agents, so they run
+// only inside a throwaway sandbox: this command re-runs itself inside one.
+import { Io, processIo, reportError } from '../report';
+import { EXIT } from '../exit-codes';
+import { parseArgs } from '../../forensics/argv';
+
+export async function run(args: readonly string[], io: Io = processIo): Promise<number> {
+  const json = args.includes('--json');
+  try {
+    const a = parseArgs(args, { flags: ['json'], options: [], positional: [0, 10] });
+    const { ensureSandbox } = await import('../../sandbox');
+    ensureSandbox();
+    const { runRepro } = await import('../../repro');
+    const report = await runRepro(a.positional, { json, out: io.stdout, progress: io.stderr });
+    return report.ok ? EXIT.OK : EXIT.VERIFY_FAILED;
+  } catch (e) {
+    return reportError(e, io, { json });
+  }
+}
