@@ -3,6 +3,7 @@
 // every request; each call is a hop to a pool thread and back.
 import { addon, NativeOp, NativeSocket } from './native';
 import { PipewrightError } from './errors';
+import { throttled } from './throttle';
 import { Netns, NetnsRef, takeSpareSocket } from './netns';
 import { LinkApi } from './api/link';
 import { AddrApi } from './api/addr';
@@ -62,7 +63,8 @@ export class Handle {
 
   /** Runs one operation. Internal to the API objects. */
   async run<T = unknown>(op: string, args: Record<string, unknown>): Promise<T> {
-    const results = await this.socket().run([{ op, args }]);
+    const sock = this.socket();
+    const results = await throttled(() => sock.run([{ op, args }]));
     return results[0] as T;
   }
 
@@ -72,7 +74,8 @@ export class Handle {
    * caller can undo exactly what exists.
    */
   async runBatch(ops: NativeOp[]): Promise<unknown[]> {
-    return this.socket().run(ops);
+    const sock = this.socket();
+    return throttled(() => sock.run(ops));
   }
 
   /** Subscribes to events in this namespace. Iterate it; close it (or break) when done. */

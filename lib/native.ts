@@ -4,6 +4,7 @@
 import path from 'node:path';
 import bindings from 'bindings';
 import { NetlinkError } from './errors';
+import { throttled } from './throttle';
 
 /** What the addon returns for an opened namespace: the fd is ours to close. */
 export interface NativeNsInfo {
@@ -77,7 +78,20 @@ export function addon(): Addon {
     const override = process.env.PW_ADDON_PATH;
     const a = (override ? require(path.resolve(override)) : bindings('pipewright')) as Addon;
     a.init(NetlinkError);
-    loaded = a;
+    loaded = withThrottle(a);
   }
   return loaded;
+}
+
+// Every call that goes to a pool thread (or the namespace thread) waits for
+// a slot: see throttle.ts. Handle does the same for socket runs.
+const QUEUED = ['openSocket', 'subscribe', 'netnsCreate', 'netnsOpenPath', 'netnsOpenPid', 'netnsOpenSelf', 'netnsDelete', 'netnsList', 'netnsIdentify', 'fdClose', 'sendGratuitousArp'] as const;
+
+function withThrottle(a: Addon): Addon {
+  const out = Object.create(a) as Addon;
+  for (const name of QUEUED) {
+    const fn = a[name] as (...args: unknown[]) => Promise<unknown>;
+    (out as unknown as Record<string, unknown>)[name] = (...args: unknown[]) => throttled(() => fn.apply(a, args));
+  }
+  return out;
 }

@@ -103,7 +103,17 @@ Value RunOp(NlSocket& sock, const OpSpec& op, const Value& rawArgs) {
       }
     return list;
   }
-  auto replies = sock.Request(b);
+  std::vector<std::string> replies;
+  try {
+    replies = sock.Request(b);
+  } catch (const NlException& ex) {
+    // orNull: a lookup whose object may well not exist (link.find) answers
+    // null for ENODEV. As an error it would become a JS exception, stack
+    // trace and all, only to be caught and dropped: attach() does two such
+    // lookups before it creates anything.
+    if (ex.err.errnum == ENODEV && args.Get("orNull").IsBool() && args.Get("orNull").AsBool()) return Value::Null();
+    throw;
+  }
   Value result;
   if (op.decode)
     for (const auto& m : replies) {

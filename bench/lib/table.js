@@ -73,6 +73,18 @@ function targetsTable({ ways, results, extras, unavailable }) {
   return rows.join('\n');
 }
 
+/** Per-guest create cost as N grows: flat means no lookup grows with the host's links. */
+function scalingTable({ ways, results }) {
+  const ns = [...new Set(Object.values(results).flatMap((byN) => Object.keys(byN)))].map(Number).sort((a, b) => a - b);
+  const rows = [`| way | ${ns.map((n) => `N = ${n}`).join(' | ')} |`, `|---|${ns.map(() => '---:').join('|')}|`];
+  for (const id of ['c', 'lib-seq', 'lib-batch', 'lib-conc', 'ip-batch', 'ip-step', 'pipework']) {
+    if (!results[id]) continue;
+    const label = ways.find((w) => w.id === id).label;
+    rows.push(`| ${label} | ${ns.map((n) => f2(med(results, id, n, 'createMs') / n)).join(' | ')} |`);
+  }
+  return rows.join('\n');
+}
+
 function phasesTable({ results }) {
   const rows = ['| way | N | namespace ms/guest | veth ms/guest | guest config ms/guest | total ms/guest |', '|---|---:|---:|---:|---:|---:|'];
   for (const [id, label] of [['c', 'C reference'], ['c-each', 'C reference'], ['lib-seq', 'library, typical calls'], ['lib-each', 'library, typical calls']]) {
@@ -87,7 +99,7 @@ function phasesTable({ results }) {
 function printReport(r) {
   const m = r.meta;
   const out = [
-    `### Runs (kernel ${m.kernel}, ${m.cpus} CPUs, node ${m.node}, ${m.iproute2}; ${f1(m.minutes)} min)`,
+    `### Runs (kernel ${m.kernel}, ${m.cpus} CPUs, node ${m.node}, ${m.iproute2}; ${f1(m.minutes)} min; load average ${m.loadavg.atStart.map(f2).join(' ')} at start, ${m.loadavg.atEnd.map(f2).join(' ')} at end)`,
     '',
     `Command: \`${m.command}\`. Every run verified (ports, addresses, routes, pings, nothing left).`,
     '',
@@ -96,6 +108,10 @@ function printReport(r) {
     '### Targets (medians, ratios within the same run)',
     '',
     targetsTable(r),
+    '',
+    '### Create cost per guest (ms, medians) as N grows',
+    '',
+    scalingTable(r),
     '',
     '### Where the create time goes (per guest, medians)',
     '',

@@ -49,7 +49,7 @@ function allWays(opts) {
     { id: 'lib-each', label: 'pipewright library, typical calls', teardown: 'one link at a time', run: library('seq', 'each') },
     { id: 'ip-batch', label: 'ip -batch', teardown: 'ip -batch (group + names)', run: (env, n) => viaScripts(env, n, ip.ipBatch) },
     { id: 'ip-step', label: 'ip, one process per step', teardown: 'ip (group + names)', run: (env, n) => viaScripts(env, n, ip.ipPerStep) },
-    { id: 'pipework', label: "pipework's command sequence", teardown: 'namespaces first', maxN: opts.pipeworkMaxN, run: (env, n) => viaScripts(env, n, ip.pipework) },
+    { id: 'pipework', label: "pipework's command sequence", teardown: 'namespaces first', run: (env, n) => viaScripts(env, n, ip.pipework) },
     { id: 'cli-one', label: 'pipewright CLI, one guest per invocation', teardown: 'ip (group + names)', maxN: opts.cliMaxN, available: cli.oneGuestAvailable, run: cli.oneGuest },
     { id: 'cli-batch', label: 'pipewright CLI, batch', teardown: '', available: cli.batchAvailable },
   ];

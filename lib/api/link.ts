@@ -1,7 +1,7 @@
 // handle.link: create, change, delete, read links.
 import type { Handle } from '../handle';
 import { Netns } from '../netns';
-import { invalidArgument, isNetlinkError, PipewrightError } from '../errors';
+import { invalidArgument, PipewrightError } from '../errors';
 import type { Link, LinkChanges, LinkRef, LinkSpec, NetnsTarget, VethPeer } from '../types';
 import * as v from '../validate';
 import { netnsArgs } from './netns-target';
@@ -177,12 +177,9 @@ export class LinkApi {
   /** Like get, but null when there is no such link. */
   async find(ref: LinkRef): Promise<Link | null> {
     const r = v.linkRef('link', ref);
-    try {
-      return await this.h.run<Link>('link.get', typeof r === 'number' ? { index: r } : { name: r });
-    } catch (e) {
-      if (isNetlinkError(e, 'ENODEV')) return null;
-      throw e;
-    }
+    // orNull: the addon answers null for ENODEV instead of an error.
+    const link = await this.h.run<Link | null>('link.get', { ...(typeof r === 'number' ? { index: r } : { name: r }), orNull: true });
+    return link ?? null;
   }
 
   /** Every link, or those of one master and/or kind (filtered by the kernel). */

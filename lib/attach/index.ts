@@ -61,6 +61,25 @@ export class AttachError extends PipewrightError {
   }
 }
 
+/**
+ * Attaches to one bridge that run at the same time share one firewall check.
+ * The check runs `iptables -S`, a process (~2.5 ms here, forked on the event
+ * loop's thread): 200 attaches at once would fork 200 of them, which starved
+ * the event loop (delays of hundreds of ms, measured in bench/eventloop.js).
+ * Only a check still in flight is shared; a later attach checks afresh.
+ */
+const firewallChecks = new Map<string, Promise<string | null>>();
+
+function firewallWarning(host: Handle, bridge: string): Promise<string | null> {
+  const key = `${host.netns?.id ?? 'self'}/${bridge}`;
+  let check = firewallChecks.get(key);
+  if (!check) {
+    check = bridgeFirewallWarning(host, bridge).finally(() => firewallChecks.delete(key));
+    firewallChecks.set(key, check);
+  }
+  return check;
+}
+
 async function open(spec: AttachSpec): Promise<Ctx & { ownsHost: boolean }> {
   const s = normalizeSpec(spec);
   const host = spec.host ?? (await Handle.open());
@@ -175,7 +194,7 @@ export async function attach(spec: AttachSpec): Promise<AttachResult> {
       ctx.addresses = (await ctx.gh.addr.list({ dev: ctx.guestLink.index })).map((a) => `${a.address}/${a.prefixLen}`);
     }
     if (ctx.mode === 'bridge') {
-      const w = await bridgeFirewallWarning(ctx.host, ctx.hostIfName).catch((e: Error) => `could not check the firewall: ${e.message}`);
+      const w = await firewallWarning(ctx.host, ctx.hostIfName).catch((e: Error) => `could not check the firewall: ${e.message}`);
       if (w) ctx.warnings.push(w);
     }
     const result = summarize(ctx, plan.alreadyInPlace ? 'already-attached' : 'attached', steps, createdHostIf && !plan.alreadyInPlace, ctx.addresses ?? []);

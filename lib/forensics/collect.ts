@@ -21,6 +21,12 @@ export interface RawNetns extends NetnsHolders {
 export interface Collected {
   /** Keyed by inode (nsfs has a single device, so the inode alone is unique). */
   byIno: Map<number, RawNetns>;
+  /**
+   * Fds on an nsfs inode of a type the sweep cannot tell without opening it
+   * (opened through a bind mount since detached): a network namespace only
+   * if it opens as one. Empty when `ino` is given.
+   */
+  unverified: Array<FdHolder & { ino: number }>;
   stale: StaleName[];
   self: { netnsDev: number; netnsIno: number; mntns: number };
   /** Command names of every process seen (for checks like "is systemd-networkd running"). */
@@ -42,6 +48,8 @@ interface PidInfo {
   threads: Map<number, number[]>;
   threadCount: number;
   fds: Array<{ fd: number; ino: number }>;
+  /** Fds whose link is a path, which a namespace opened through a bind mount also shows. */
+  pathFds: Array<{ fd: number; target: string }>;
   mntns: number | null;
   root: string | null;
 }
@@ -78,14 +86,35 @@ async function readPid(pid: number, skip: () => void): Promise<PidInfo | null> {
     orSkip(readdir(`${base}/fd`), skip),
   ]);
   const fds: PidInfo['fds'] = [];
+  const pathFds: PidInfo['pathFds'] = [];
   if (fdNames) {
     const targets = await Promise.all(fdNames.map((fd) => readlink(`${base}/fd/${fd}`).catch(() => null)));
     targets.forEach((target, i) => {
       const ino = target === null ? null : nsInode(target);
       if (ino !== null) fds.push({ fd: Number(fdNames[i]), ino });
+      else if (target?.startsWith('/')) pathFds.push({ fd: Number(fdNames[i]), target });
     });
   }
-  return { pid, comm: comm.trimEnd(), threads, threadCount: tids.length, fds, mntns: mnt === null ? null : nsInode(mnt, 'mnt'), root };
+  return { pid, comm: comm.trimEnd(), threads, threadCount: tids.length, fds, pathFds, mntns: mnt === null ? null : nsInode(mnt, 'mnt'), root };
+}
+
+/**
+ * A namespace opened through a bind mount (`exec 3</run/netns/NAME`, a
+ * daemon's handle) is an fd whose link reads as the mount point, or as '/'
+ * once that mount is detached (`ip netns del`), not as 'net:[INO]'. Those
+ * fds are stat()ed, which follows them without opening anything: an nsfs
+ * inode is a namespace. Only links that can be such an fd are looked at
+ * (never every open file, which could be on a hung network filesystem).
+ */
+async function nsfsPathFds(infos: PidInfo[], mountPoints: Set<string>, nsfsDev: number): Promise<Array<FdHolder & { ino: number }>> {
+  const out: Array<FdHolder & { ino: number }> = [];
+  const wanted = infos.flatMap((p) => p.pathFds.filter((f) => f.target === '/' || mountPoints.has(f.target)).map((f) => ({ p, fd: f.fd })));
+  await mapLimit(wanted, PID_CONCURRENCY, async ({ p, fd }) => {
+    const path = `/proc/${p.pid}/fd/${fd}`;
+    const st = await stat(path).catch(() => null);
+    if (st && st.dev === nsfsDev) out.push({ pid: p.pid, comm: p.comm, fd, path, ino: st.ino });
+  });
+  return out;
 }
 
 /** The sweep. Never opens a namespace, so it never becomes a holder itself. */
@@ -131,6 +160,7 @@ export async function collectHolders(opts: CollectOptions = {}): Promise<Collect
   }
   const ourMntns = nsInode(selfMnt, 'mnt') ?? -1;
   const seenMounts = new Set<string>();
+  const mountPoints = new Set<string>();
   await mapLimit([...groups.values()], 8, async (members) => {
     for (const p of members) {
       const text = await orSkip(readFile(`/proc/${p.pid}/mountinfo`, 'utf8'), skip);
@@ -139,6 +169,7 @@ export async function collectHolders(opts: CollectOptions = {}): Promise<Collect
         const key = `${p.mntns}:${m.mountId}`;
         if (seenMounts.has(key)) continue;
         seenMounts.add(key);
+        mountPoints.add(m.mountPoint);
         const holder: MountHolder = {
           pid: p.pid, comm: p.comm, mntns: p.mntns!, ours: p.mntns === ourMntns, mountId: m.mountId, mountPoint: m.mountPoint, path: viaRoot(p.pid, m.mountPoint),
         };
@@ -171,10 +202,20 @@ export async function collectHolders(opts: CollectOptions = {}): Promise<Collect
     }
   }
 
+  // Fds opened through a bind mount: a network namespace's when its inode is
+  // one (the caller's, or one the sweep saw as a network namespace); the
+  // others are left to the caller to open and check (scanNamespaces does).
+  const unverified: Array<FdHolder & { ino: number }> = [];
+  const known = new Set(byIno.keys());
+  for (const { ino, ...holder } of await nsfsPathFds(infos, mountPoints, nsfsDev)) {
+    if (opts.ino !== undefined ? ino === opts.ino : known.has(ino)) entry(ino)?.fds.push(holder);
+    else if (opts.ino === undefined) unverified.push({ ...holder, ino });
+  }
+
   for (const e of byIno.values()) {
     e.processes.sort((a, b) => a.pid - b.pid);
     e.fds.sort((a, b) => a.pid - b.pid || a.fd - b.fd);
     e.mounts.sort((a, b) => Number(b.ours) - Number(a.ours) || a.mntns - b.mntns || a.mountId - b.mountId);
   }
-  return { byIno, stale, self: { netnsDev: nsfsDev, netnsIno: selfNet.ino, mntns: ourMntns }, comms, skipped };
+  return { byIno, unverified, stale, self: { netnsDev: nsfsDev, netnsIno: selfNet.ino, mntns: ourMntns }, comms, skipped };
 }

@@ -6,9 +6,9 @@
 // link dump and one address dump. Our own mount namespace never changes.
 import { Handle } from '../handle';
 import { Netns } from '../netns';
-import { collectHolders, RawNetns } from './collect';
+import { Collected, collectHolders, RawNetns } from './collect';
 import { mapLimit } from './procfs';
-import type { NetnsAddress, NetnsScan, ScannedNetns } from './types';
+import type { FdHolder, NetnsAddress, NetnsScan, ScannedNetns } from './types';
 
 export interface ScanOptions {
   /**
@@ -80,9 +80,31 @@ async function inspect(e: RawNetns, out: ScannedNetns, detail: boolean): Promise
   out.error = lastError;
 }
 
+/**
+ * Adds the namespaces only the sweep's unverified fds hold (opened through a
+ * bind mount since removed: `ip netns del` while a program keeps its fd),
+ * each once it opens as a network namespace with the same inode.
+ */
+async function verifyFds(c: Collected): Promise<void> {
+  const byIno = new Map<number, FdHolder[]>();
+  for (const { ino, ...fd } of c.unverified) byIno.set(ino, [...(byIno.get(ino) ?? []), fd]);
+  for (const [ino, fds] of byIno) {
+    if (c.byIno.has(ino)) continue;
+    for (const fd of fds) {
+      const ns = await Netns.open({ path: fd.path }).catch(() => null);
+      if (!ns) continue; // not a network namespace, or the fd went away: try the next one
+      const same = ns.ino === ino;
+      await ns.close();
+      if (same) c.byIno.set(ino, { dev: c.self.netnsDev, ino, processes: [], mounts: [], fds, names: [] });
+      break;
+    }
+  }
+}
+
 export async function scanNamespaces(opts: ScanOptions = {}): Promise<NetnsScan> {
   const started = performance.now();
   const c = await collectHolders(opts.nameDirs ? { nameDirs: opts.nameDirs } : {});
+  await verifyFds(c);
   const selfId = `${c.self.netnsDev}:${c.self.netnsIno}`;
   const entries: ScannedNetns[] = [];
   for (const e of c.byIno.values()) {

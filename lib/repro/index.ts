@@ -14,18 +14,15 @@ import { formatJson, formatReport } from './report';
 import type { ReproReport, Scenario, ScenarioResult } from './types';
 import { vethBridgeRace } from './veth-bridge-race';
 import { tapLeak } from './tap-leak';
+import { namespaceOutlived } from './namespace-outlived';
 import { overlay } from './overlay';
 import { retryStorm } from './retry-storm';
 
 export type { ReproReport, ScenarioResult, Side, Check } from './types';
 export { formatReport, formatJson } from './report';
 
-/**
- * In field-notes order. §3 (the namespace that outlived its container) needs
- * the forensics module; it goes in its own file, lib/repro/namespace-outlived.ts,
- * and into this list between tapLeak and overlay.
- */
-export const SCENARIOS: readonly Scenario[] = [vethBridgeRace, tapLeak, overlay, retryStorm];
+/** In field-notes order. */
+export const SCENARIOS: readonly Scenario[] = [vethBridgeRace, tapLeak, namespaceOutlived, overlay, retryStorm];
 
 export interface ReproOptions {
   /** Print the report as JSON instead of text. */

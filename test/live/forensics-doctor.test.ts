@@ -151,7 +151,9 @@ t.test('a clean scene: nothing found in it', async (t) => {
 t.test('/run/netns that is private, or not a mount point, as another mount namespace sees it', async (t) => {
   for (const [setup, expect] of [
     ['mount --make-private /run/netns', /is a private mount, not shared/],
-    ['umount /run/netns', /is not a mount point/],
+    // Names other test files made meanwhile are mounted below it (a plain umount: EBUSY). Private
+    // first, so that unmounting them here does not propagate to the sandbox's shared /run/netns.
+    ['mount --make-rprivate /run/netns && umount -l /run/netns', /is not a mount point/],
   ] as const) {
     const child = spawn('unshare', ['--mount', '--propagation', 'unchanged', 'sh', '-c', `${setup} && echo ready && exec sleep 30`], { stdio: ['ignore', 'pipe', 'inherit'] });
     await once(child.stdout!, 'data');
