@@ -1,9 +1,8 @@
 // Concurrency: N attach() calls issued at once from one process (the guests'
 // named namespaces made beforehand, untimed; one attach before, to warm up),
-// all of which must succeed,
-// while perf_hooks.monitorEventLoopDelay samples the event loop. The same
-// histogram is first taken on the idle loop for comparison: other processes
-// on the machine delay this one too.
+// all of which must succeed, while perf_hooks.monitorEventLoopDelay samples
+// the event loop. The same histogram is first taken on the idle loop for
+// comparison: other processes on the machine delay this one too.
 //
 // Node's histogram records the interval between its timer's callbacks, so
 // with a 1 ms resolution an undisturbed loop reads about 1 ms; the delay is
@@ -13,10 +12,13 @@
 'use strict';
 
 const { monitorEventLoopDelay, performance } = require('node:perf_hooks');
-const { attach, Handle, Netns, PIPEWRIGHT_GROUP } = require('pipewright');
+const { attach, ensureSandbox, Handle, Netns, PIPEWRIGHT_GROUP } = require('pipewright');
 const W = require('./lib/workload');
 const { report, waitForGo, args } = require('./lib/child');
 const { sleep } = require('./lib/stats');
+
+// Run by bench/run.js inside its sandbox; run directly, it makes its own.
+ensureSandbox();
 
 const RESOLUTION_MS = 1;
 

@@ -5,7 +5,10 @@
 // sandbox (scripts/sandbox.sh): it never touches the host's network.
 //
 //   node bench/run.js [--quick] [--n 50,200] [--repeats 3] [--only c,lib-seq]
-//                     [--skip-extras] [--json FILE]
+//                     [--skip-extras] [--asan] [--json FILE]
+//
+// --asan also runs the memory loop against the sanitized addon that
+// scripts/asan.sh builds (run that script once first).
 'use strict';
 
 const { execFileSync } = require('node:child_process');
@@ -22,6 +25,7 @@ const { protocol } = require('./lib/proc');
 const { verifyCreated, verifyGone } = require('./lib/verify');
 const { settle } = require('./lib/stats');
 const { printReport } = require('./lib/table');
+const { memoryUnderAsan } = require('./lib/asan');
 const W = require('./lib/workload');
 
 function options(argv) {
@@ -30,6 +34,7 @@ function options(argv) {
     const a = argv[i];
     if (a === '--quick') o.quick = true;
     else if (a === '--skip-extras') o.skipExtras = true;
+    else if (a === '--asan') o.asan = true;
     else if (a === '--n') o.ns = argv[++i].split(',').map(Number);
     else if (a === '--repeats') o.repeats = Number(argv[++i]);
     else if (a === '--only') o.only = argv[++i].split(',');
@@ -117,6 +122,11 @@ async function main() {
     if (!o.skipExtras) {
       extras.eventLoop = await eventLoop(env, 200, o.quick ? 1 : 3);
       extras.memory = memory(o.cycles);
+      if (o.asan) {
+        log(`memory loop under AddressSanitizer: ${o.cycles} cycles`);
+        extras.asan = memoryUnderAsan(o.cycles, tmp);
+        verifyGone();
+      }
     }
     const meta = {
       command: `npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`,

@@ -5,7 +5,7 @@
 import { existsSync } from 'node:fs';
 import { Netns, DEFAULT_RUN_DIR, netnsName } from './netns';
 import { PipewrightError, invalidArgument } from './errors';
-import { lookupContainer, ContainerLookup } from './docker';
+import type { ContainerLookup } from './docker';
 
 /** A guest: a Netns, or a string as on pipework's command line, or an explicit form. */
 export type GuestRef = Netns | string | { name: string } | { pid: number } | { path: string } | { container: string };
@@ -43,6 +43,9 @@ function engineReport(l: ContainerLookup, env: NodeJS.ProcessEnv = process.env):
 }
 
 async function byContainer(ref: string): Promise<ResolvedGuest | { missing: string }> {
+  // The engine client (and node:http) loads only for container guests: a
+  // named namespace or a PID does not pay for it at start-up.
+  const { lookupContainer } = await import('./docker');
   const l = await lookupContainer(ref);
   const info = l.info;
   if (!info) return { missing: engineReport(l) };

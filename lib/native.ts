@@ -2,7 +2,7 @@
 // types and hands the addon the NetlinkError class, so native failures are
 // thrown as that class with their code, errno and extended-ACK text.
 import path from 'node:path';
-import bindings from 'bindings';
+import { existsSync } from 'node:fs';
 import { NetlinkError } from './errors';
 import { throttled } from './throttle';
 
@@ -69,6 +69,20 @@ export interface Addon {
 
 let loaded: Addon | undefined;
 
+/**
+ * Where node-gyp put the addon: build/Release at the package root, which is
+ * two levels above dist/lib/native.js and one above lib/native.ts. Looked up
+ * directly: the `bindings` package probes a dozen paths (~1-2 ms of every
+ * CLI start); it remains the fallback for other layouts (Debug builds).
+ */
+function addonPath(): string {
+  for (const root of [path.join(__dirname, '..', '..'), path.join(__dirname, '..')]) {
+    const file = path.join(root, 'build', 'Release', 'pipewright.node');
+    if (existsSync(file)) return file;
+  }
+  return (require('bindings') as (opts: { bindings: string; path: true }) => string)({ bindings: 'pipewright', path: true });
+}
+
 /** The addon, loaded on first use (never at import time). */
 export function addon(): Addon {
   if (!loaded) {
@@ -76,7 +90,7 @@ export function addon(): Addon {
     // build/Release: scripts/asan.sh builds the sanitized addon elsewhere so
     // the normal build is never overwritten, and points the tests at it.
     const override = process.env.PW_ADDON_PATH;
-    const a = (override ? require(path.resolve(override)) : bindings('pipewright')) as Addon;
+    const a = (override ? require(path.resolve(override)) : require(addonPath())) as Addon;
     a.init(NetlinkError);
     loaded = withThrottle(a);
   }

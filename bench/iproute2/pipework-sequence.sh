@@ -9,6 +9,8 @@
 #
 #   pipework-sequence.sh BRIDGE GUEST IP/PFX GW SCRATCHDIR
 set -e
+# It changes the network it runs in: only inside the bench's sandbox.
+[ "${PW_SANDBOXED:-}" = 1 ] || { echo "$0: run by bench/run.js, inside its sandbox" >&2; exit 2; }
 bridge=$1 guest=$2 ipaddr=$3 gateway=$4 scratch=$5
 guestif=eth0
 

@@ -12,9 +12,12 @@
 'use strict';
 
 const { performance } = require('node:perf_hooks');
-const { Handle, Netns } = require('pipewright');
+const { Handle, Netns, ensureSandbox } = require('pipewright');
 const W = require('../lib/workload');
 const { report, waitForGo, args } = require('../lib/child');
+
+// Run by bench/run.js inside its sandbox; run directly, it makes its own.
+ensureSandbox();
 
 const MAX_IN_FLIGHT = 200;
 

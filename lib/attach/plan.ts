@@ -11,7 +11,8 @@ import type { Step } from '../transaction';
 import type { NormalizedSpec } from './spec';
 import { hostEndName } from './names';
 import { inSubnet, broadcastOf } from './subnet';
-import { runDhcp, checkDhcpClient, DhcpLease } from '../dhcp';
+// The DHCP runner loads only when an attach asks for DHCP (start-up cost).
+import type { DhcpLease } from '../dhcp';
 import type { PortIncident } from './watch-port';
 
 export type AttachMode = 'bridge' | 'macvlan' | 'direct-phys';
@@ -135,7 +136,7 @@ async function existing(ctx: Ctx): Promise<boolean> {
 export async function makePlan(ctx: Ctx): Promise<Plan> {
   const { spec } = ctx;
   // A missing DHCP client is known now: say so before anything is created.
-  if (spec.dhcp) checkDhcpClient(spec.dhcp);
+  if (spec.dhcp) (await import('../dhcp')).checkDhcpClient(spec.dhcp);
   if (ctx.mode === 'bridge' && !spec.hostEnd) {
     const pid = ctx.guest.pid;
     spec.hostEnd = hostEndName(spec.guestIf, pid ?? ctx.guest.netns.ino, pid !== undefined);
@@ -286,6 +287,7 @@ export async function makePlan(ctx: Ctx): Promise<Plan> {
       describe: `run ${d.client}${d.foreground ? ' (kept running)' : ''} for ${g} inside the guest, with a private resolv.conf; wait for a lease`,
       undo: `stop the ${d.client} client`,
       run: async (c) => {
+        const { runDhcp } = await import('../dhcp');
         const lease = await runDhcp(c.guest, g, d);
         c.lease = lease;
         return lease.stop;

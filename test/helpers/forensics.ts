@@ -99,12 +99,3 @@ export async function foreignMountOf(pid: number): Promise<Held & { dir: string;
   };
 }
 
-/**
- * The addon runs namespace switches on one long-lived thread that keeps an
- * fd to the process's own namespace (to return to it). Starting that thread
- * before a test's fd baseline keeps the leak check about what the test opens.
- */
-export async function startNamespaceThread(): Promise<void> {
-  const { Netns } = await import('../../lib');
-  await (await Netns.create()).close();
-}

@@ -101,19 +101,6 @@ export class Scene {
 }
 
 /**
- * The addon changes namespace on one long-lived thread, started on first use
- * (native/ns_thread.cc), which holds an fd to its home namespace for the life
- * of the process. Started here once, before the first fd snapshot, that fd
- * is not mistaken for one a scene leaked.
- */
-let namespaceThreadStarted = false;
-async function startNamespaceThread(): Promise<void> {
-  if (namespaceThreadStarted) return;
-  await (await Netns.create()).close();
-  namespaceThreadStarted = true;
-}
-
-/**
  * Runs body with a fresh scene and asserts afterwards that every fd the test
  * opened (namespaces, sockets) was closed and no thread changed namespace.
  */
@@ -121,7 +108,6 @@ export async function withScene(
   t: { teardown(fn: () => unknown): void; same(a: unknown, b: unknown, msg: string): unknown; equal(a: unknown, b: unknown, msg: string): unknown },
   body: (s: Scene) => Promise<void>,
 ): Promise<void> {
-  await startNamespaceThread();
   const fdsBefore = heldFds();
   const threadsBefore = threadNamespaces();
   const s = await Scene.create();

@@ -13,7 +13,7 @@ import { createInterface } from 'node:readline';
 import { Handle, Netns, PIPEWRIGHT_GROUP } from '../../lib';
 import { holders, waitReleased } from '../../lib/forensics';
 import { uniqueName, withScene } from '../helpers/scene';
-import { processInNewNetns, startNamespaceThread, waitFor } from '../helpers/forensics';
+import { processInNewNetns, waitFor } from '../helpers/forensics';
 
 const MAIN = join(__dirname, '..', '..', 'dist', 'lib', 'cli', 'main.js');
 if (!existsSync(MAIN)) throw new Error(`${MAIN} is missing: build it first with 'npx tsc -p .'`);
@@ -70,7 +70,6 @@ async function plantAddress(ns: Netns | { path: string }, a: string, b: string, 
   }
 }
 
-t.before(startNamespaceThread);
 
 t.test('netns ls --all, netns holders, find-ip: found, duplicate, absent', (t) =>
   withScene(t, async (s) => {

@@ -12,7 +12,7 @@ import { Handle, Netns, PIPEWRIGHT_GROUP } from '../../lib';
 import { doctor, runNetnsVerdict, globMatch, parseNetworkFile, networkdMatches } from '../../lib/forensics';
 import type { CheckResult, DoctorReport } from '../../lib/forensics';
 import { inNetns, uniqueName, withScene } from '../helpers/scene';
-import { foreignMountOf, processInNewNetns, startNamespaceThread } from '../helpers/forensics';
+import { foreignMountOf, processInNewNetns } from '../helpers/forensics';
 
 const octet = (process.pid % 200) + 20;
 const hasIptables = ['/usr/sbin/iptables', '/sbin/iptables'].some((p) => existsSync(p));
@@ -34,7 +34,6 @@ function networkdDir(files: Record<string, string>): string {
   return dir;
 }
 
-t.before(startNamespaceThread);
 
 t.test('every planted defect is flagged, with a verdict and a fix', (t) =>
   withScene(t, async (s) => {

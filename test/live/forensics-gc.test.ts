@@ -9,11 +9,10 @@ import { once } from 'node:events';
 import { Handle, Netns, PIPEWRIGHT_GROUP } from '../../lib';
 import { deleteNamedNetns, gc, holderLines, holders, NetnsBusyError, waitReleased } from '../../lib/forensics';
 import { uniqueName, withScene } from '../helpers/scene';
-import { foreignMountOf, processInNewNetns, startNamespaceThread } from '../helpers/forensics';
+import { foreignMountOf, processInNewNetns } from '../helpers/forensics';
 
 const alias = (owner: string, guest: string) => `pipewright owner=${owner} guest=${guest} if=eth1`;
 
-t.before(startNamespaceThread);
 
 t.test('gc removes exactly the leaked links and the orphaned guest namespace', (t) =>
   withScene(t, async (s) => {

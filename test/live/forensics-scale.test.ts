@@ -6,11 +6,9 @@ import t from 'tap';
 import { Handle, Netns } from '../../lib';
 import { doctor, scanNamespaces, topology } from '../../lib/forensics';
 import { withScene } from '../helpers/scene';
-import { startNamespaceThread } from '../helpers/forensics';
 
 const GUESTS = 500;
 
-t.before(startNamespaceThread);
 
 t.test(`scan and doctor over ${GUESTS} namespaces and ${GUESTS * 2} veth links`, (t) =>
   withScene(t, async (s) => {

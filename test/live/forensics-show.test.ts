@@ -8,7 +8,6 @@ import { Handle, Netns } from '../../lib';
 import { topology, renderTable, renderDot, renderMermaid, renderSvg, scanNamespaces, pairVeths, pairVethsExact } from '../../lib/forensics';
 import type { Topology } from '../../lib/forensics';
 import { inNetns, withScene } from '../helpers/scene';
-import { startNamespaceThread } from '../helpers/forensics';
 
 const octet = (process.pid % 200) + 20;
 
@@ -23,7 +22,6 @@ function edgeSet(topo: Topology, name: (id: string) => string): string[] {
     .sort();
 }
 
-t.before(startNamespaceThread);
 
 t.test('the topology of a fixed scene: boxes, bridges and ports, veth pairs across namespaces, lower devices', (t) =>
   withScene(t, async (s) => {
