@@ -3,24 +3,13 @@
 // operation prove it left nothing behind.
 import { readFileSync } from 'node:fs';
 import type { Handle } from '../../lib';
+import { netState, type NetState } from '../../lib/repro/state';
 
-export interface Snapshot {
-  links: string[];
-  addrs: string[];
-  routes: string[];
-}
+export type { NetState as Snapshot } from '../../lib/repro/state';
 
-export async function snapshot(h: Handle): Promise<Snapshot> {
-  const links = await h.link.list();
-  const byIndex = new Map(links.map((l) => [l.index, l.name]));
-  const addrs = await h.addr.list();
-  const routes = [...(await h.route.list({ family: 4 })), ...(await h.route.list({ family: 6 }))];
-  return {
-    links: links.map((l) => `${l.name} ${l.kind ?? '-'} master=${l.master ? byIndex.get(l.master) : '-'} ${l.up ? 'up' : 'down'}`).sort(),
-    // IPv6 link-local addresses come and go with links: compare the rest.
-    addrs: addrs.filter((a) => !a.address.startsWith('fe80:')).map((a) => `${byIndex.get(a.index)} ${a.address}/${a.prefixLen}`).sort(),
-    routes: routes.filter((r) => !r.dst.startsWith('fe80:') && r.dst !== 'ff00::').map((r) => `${r.dst}/${r.dstLen} via ${r.gateway ?? '-'} dev ${r.dev ? byIndex.get(r.dev) : '-'}`).sort(),
-  };
+/** The library's own "left exactly as it was" view of a namespace (lib/repro/state). */
+export async function snapshot(h: Handle): Promise<NetState> {
+  return netState(h);
 }
 
 /**

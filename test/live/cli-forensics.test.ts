@@ -5,45 +5,21 @@
 // made, found by id; gc and delete are given only this file's owner tags and
 // names. Exit codes and JSON are asserted, never prose.
 import t from 'tap';
-import { spawn, ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { Handle, Netns, PIPEWRIGHT_GROUP } from '../../lib';
 import { holders, waitReleased } from '../../lib/forensics';
 import { uniqueName, withScene } from '../helpers/scene';
+import { cli, start, finish, type Run } from '../helpers/cli';
 import { processInNewNetns, waitFor } from '../helpers/forensics';
-
-const MAIN = join(__dirname, '..', '..', 'dist', 'lib', 'cli', 'main.js');
-if (!existsSync(MAIN)) throw new Error(`${MAIN} is missing: build it first with 'npx tsc -p .'`);
 
 // Addresses no other test uses, varied by pid so parallel runs never collide.
 const octet = (process.pid % 200) + 20;
 const ADDR = `10.244.${octet}.15`;
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
 
-function start(ns: Netns, args: string[]): ChildProcess {
-  return spawn('nsenter', [`--net=/proc/${process.pid}/fd/${ns.fd}`, process.execPath, MAIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-}
-
-function finish(child: ChildProcess): Promise<Run> {
-  const r: Run = { code: null, stdout: '', stderr: '' };
-  child.stdout!.on('data', (b: Buffer) => (r.stdout += b.toString()));
-  child.stderr!.on('data', (b: Buffer) => (r.stderr += b.toString()));
-  return new Promise((resolve, reject) => {
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ ...r, code }));
-  });
-}
-
-/** Runs the CLI with `ns` as its current network namespace. */
-const cli = (ns: Netns, ...args: string[]) => finish(start(ns, args));
 const json = (r: Run): any => JSON.parse(r.stdout);
 
 /** A helper process that holds an fd (3) to the namespace at `path`, and nothing else of it. */

@@ -5,37 +5,13 @@
 // and real processes (`unshare --net sleep`), referenced by name and by PID.
 // Everything is read back with the library.
 import t from 'tap';
-import { spawn, ChildProcess } from 'node:child_process';
-import { existsSync, readlinkSync } from 'node:fs';
-import { join } from 'node:path';
+import { spawn } from 'node:child_process';
+import { readlinkSync } from 'node:fs';
 import { withScene, inNetns, ping, Scene } from '../helpers/scene';
+import { cli, start, finish } from '../helpers/cli';
 import { Handle, Netns } from '../../lib';
 
-const MAIN = join(__dirname, '..', '..', 'dist', 'lib', 'cli', 'main.js');
-if (!existsSync(MAIN)) throw new Error(`${MAIN} is missing: build it first with 'npx tsc -p .'`);
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function start(ns: Netns, args: string[]): ChildProcess {
-  return spawn('nsenter', [`--net=/proc/${process.pid}/fd/${ns.fd}`, process.execPath, MAIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-}
-
-function finish(child: ChildProcess): Promise<Run> {
-  const r: Run = { code: null, stdout: '', stderr: '' };
-  child.stdout!.on('data', (b: Buffer) => (r.stdout += b.toString()));
-  child.stderr!.on('data', (b: Buffer) => (r.stderr += b.toString()));
-  return new Promise((resolve, reject) => {
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ ...r, code }));
-  });
-}
-
-/** Runs the CLI with `ns` as its current network namespace. */
-const cli = (ns: Netns, ...args: string[]) => finish(start(ns, args));
 
 /** A real process in a new network namespace: the guest pipework knew best. */
 async function processGuest(s: Scene): Promise<{ pid: number; ns: Netns; handle: Handle }> {

@@ -1,0 +1,35 @@
+// Runs the built CLI (dist/lib/cli/main.js) with a given namespace as its
+// current network namespace — the scene's private "host" — and collects
+// its exit code and output.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Netns } from '../../lib';
+
+export const MAIN = join(__dirname, '..', '..', 'dist', 'lib', 'cli', 'main.js');
+if (!existsSync(MAIN)) throw new Error(`${MAIN} is missing: build it first with 'npx tsc -p .'`);
+
+export interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Starts the CLI inside `ns` (through our fd to it). */
+export function start(ns: Netns, args: string[]): ChildProcess {
+  return spawn('nsenter', [`--net=/proc/${process.pid}/fd/${ns.fd}`, process.execPath, MAIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+}
+
+/** Collects a started CLI's output and exit code. */
+export function finish(child: ChildProcess): Promise<Run> {
+  const r: Run = { code: null, stdout: '', stderr: '' };
+  child.stdout!.on('data', (b: Buffer) => (r.stdout += b.toString()));
+  child.stderr!.on('data', (b: Buffer) => (r.stderr += b.toString()));
+  return new Promise((resolve, reject) => {
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ ...r, code }));
+  });
+}
+
+/** Runs the CLI with `ns` as its current network namespace. */
+export const cli = (ns: Netns, ...args: string[]): Promise<Run> => finish(start(ns, args));
