@@ -8,7 +8,13 @@
 // with a 1 ms resolution an undisturbed loop reads about 1 ms; the delay is
 // that interval minus the resolution, which is what is reported as delayMs.
 //
-//   node bench/eventloop.js --n 200     (speaks bench/lib/child.js's protocol)
+//   node bench/eventloop.js --n 200 [--stub-firewall-check yes]
+//                                       (speaks bench/lib/child.js's protocol)
+//
+// --stub-firewall-check is a diagnostic, not a way of running attach(): it
+// replaces the bridge firewall check (which runs `iptables -S`, a process
+// forked on the event loop's thread) with one that finds nothing, to show
+// how much of the delay those forks are.
 'use strict';
 
 const { monitorEventLoopDelay, performance } = require('node:perf_hooks');
@@ -57,7 +63,9 @@ async function warmUp() {
 }
 
 async function main() {
-  const n = Number(args().n);
+  const a = args();
+  const n = Number(a.n);
+  if (a['stub-firewall-check'] === 'yes') require('../dist/lib/firewall.js').bridgeFirewallWarning = async () => null;
   await warmUp();
   for (const k of W.range(n)) await (await Netns.create({ name: W.nsName(k) })).close();
   const idle = await idleBaseline(1000);

@@ -82,12 +82,13 @@ async function runWays(o, env, ways) {
   return results;
 }
 
-async function eventLoop(env, n, runs) {
+async function eventLoop(env, n, runs, stubFirewall) {
   const out = [];
   for (let r = 0; r < runs; r++) {
     await settle(500, 5000);
-    log(`event loop: ${n} concurrent attach() calls, run ${r + 1}/${runs}`);
-    const res = await protocol(process.execPath, [join(__dirname, 'eventloop.js'), '--n', String(n)], () => verifyCreated(n, env.tmp));
+    log(`event loop: ${n} concurrent attach() calls, run ${r + 1}/${runs}${stubFirewall ? ', firewall check stubbed (diagnostic)' : ''}`);
+    const args = [join(__dirname, 'eventloop.js'), '--n', String(n), ...(stubFirewall ? ['--stub-firewall-check', 'yes'] : [])];
+    const res = await protocol(process.execPath, args, () => verifyCreated(n, env.tmp));
     verifyGone();
     out.push(res);
   }
@@ -120,7 +121,8 @@ async function main() {
     const results = await runWays(o, env, runnable);
     const extras = {};
     if (!o.skipExtras) {
-      extras.eventLoop = await eventLoop(env, 200, o.quick ? 1 : 3);
+      extras.eventLoop = await eventLoop(env, 200, o.quick ? 1 : 3, false);
+      extras.eventLoopNoFirewall = await eventLoop(env, 200, o.quick ? 1 : 3, true);
       extras.memory = memory(o.cycles);
       if (o.asan) {
         log(`memory loop under AddressSanitizer: ${o.cycles} cycles`);

@@ -99,7 +99,7 @@ export function addon(): Addon {
 
 // Every call that goes to a pool thread (or the namespace thread) waits for
 // a slot: see throttle.ts. Handle does the same for socket runs.
-const QUEUED = ['openSocket', 'subscribe', 'netnsCreate', 'netnsOpenPath', 'netnsOpenPid', 'netnsOpenSelf', 'netnsDelete', 'netnsList', 'netnsIdentify', 'fdClose', 'sendGratuitousArp'] as const;
+const QUEUED = ['openSocket', 'subscribe', 'netnsCreate', 'netnsOpenPath', 'netnsOpenPid', 'netnsOpenSelf', 'netnsDelete', 'netnsList', 'netnsIdentify', 'sendGratuitousArp'] as const;
 
 function withThrottle(a: Addon): Addon {
   const out = Object.create(a) as Addon;

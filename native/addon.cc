@@ -146,9 +146,21 @@ Napi::Value NetnsIdentify(const Napi::CallbackInfo& info) {
   return TaskWorker::Start(info.Env(), "netns.identify", [fd] { return IdentifyNetnsFd(fd); });
 }
 
+// Closing a namespace fd never waits: if it held the last reference, the
+// kernel destroys the namespace later, on a workqueue. So it is done here,
+// on the JS thread, without a trip to the pool (a bulk teardown closes
+// thousands); the promise keeps the asynchronous signature.
 Napi::Value FdClose(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
   int fd = IntArg(info, 0, "fd");
-  return TaskWorker::Start(info.Env(), "netns.close", [fd] { return CloseFd(fd); });
+  auto deferred = Napi::Promise::Deferred::New(env);
+  try {
+    CloseFd(fd);
+    deferred.Resolve(env.Undefined());
+  } catch (...) {
+    deferred.Reject(MakeJsError(env, CurrentExceptionToError("netns.close")).Value());
+  }
+  return deferred.Promise();
 }
 
 // stats() -> {dumpRetries}: process-wide counters (for tests and diagnostics).

@@ -78,7 +78,7 @@ Value SendGratuitousArp(int nsfd, int ifindex, const std::string& ip, const std:
   int err = 0;
   const char* failed = nullptr;
   int fd = -1;
-  // A packet socket belongs to the namespace it was opened in: open it on the
+  // A packet socket belongs to the namespace it was opened in: open it on a
   // namespace thread, send from here.
   auto open_packet_socket = [&] {
     fd = socket(AF_PACKET, SOCK_DGRAM | SOCK_CLOEXEC, htons(ETH_P_ARP));

@@ -1,6 +1,7 @@
 // Gratuitous ARP from inside a namespace: what `arping -A -c1` does for
-// pipework, sent from a packet socket opened in the namespace by the
-// namespace thread (ns_thread.h), so no process and no reply wait (pipework's arping waits up to 1 s).
+// pipework, sent from a packet socket opened in the namespace by a
+// namespace thread (ns_thread.h), so no process and no reply wait
+// (pipework's arping waits up to 1 s).
 #pragma once
 
 #include <string>

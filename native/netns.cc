@@ -152,7 +152,7 @@ Value CreateNetns(const std::string& name, const std::string& runDir, std::share
   int fd = -1, sock = -1, err = 0;
   bool mounted = false;
   const char* failed = nullptr;
-  // unshare() moves only the namespace thread into the new namespace (it
+  // unshare() moves only a namespace thread into the new namespace (it
   // goes back afterwards). /proc/thread-self (not /proc/self, the main
   // thread's) names the new one. While the thread is inside, a netlink
   // socket costs one socket() call, against a setns() there and back later.

@@ -15,7 +15,7 @@ namespace pw {
 // Every function returns {fd, dev, ino} for an opened namespace (the fd is
 // owned by the caller) or throws NlException.
 // With socketOut, also a netlink socket inside the new namespace (opened
-// while the namespace thread is in there), for the first handle on it.
+// while a namespace thread is in there), for the first handle on it.
 Value CreateNetns(const std::string& name, const std::string& runDir, std::shared_ptr<NlSocket>* socketOut);
 Value OpenNetnsPath(const std::string& path);
 Value OpenNetnsPid(int pid);

@@ -4,6 +4,7 @@
 #include <sched.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <condition_variable>
 #include <deque>
 #include <exception>
@@ -25,14 +26,23 @@ struct State {
   std::mutex mu;
   std::condition_variable wake;
   std::deque<Task*> queue;
-  bool running = false;  // a thread is serving the queue
+  int threads = 0;  // started and not retired
+  int idle = 0;     // of those, waiting for a task
 };
 
-// Never destroyed: the detached thread may still be waiting on it while
-// static destructors run at exit.
+// Never destroyed: a detached thread may still be waiting on it while static
+// destructors run at exit.
 State& Shared() {
   static State* s = new State();
   return *s;
+}
+
+// Namespace creation is partly parallel in the kernel: concurrent callers
+// (Promise.all over Netns.create) get up to this many threads, started on
+// demand. One per CPU, at least 2, at most 4.
+int MaxThreads() {
+  static const int n = std::clamp(static_cast<int>(std::thread::hardware_concurrency()), 2, 4);
+  return n;
 }
 
 void Serve();
@@ -40,14 +50,36 @@ void Serve();
 // Under the lock. std::system_error if no thread can be started.
 void StartThread(State& s) {
   std::thread(Serve).detach();
-  s.running = true;
+  ++s.threads;
+}
+
+// Under the lock, after queueing a task: wakes an idle thread, and starts
+// one more while tasks outnumber idle threads (up to MaxThreads; beyond it,
+// a busy thread takes the task when it is done).
+void Dispatch(State& s) {
+  if (s.idle > 0) s.wake.notify_one();
+  if (s.queue.size() > static_cast<size_t>(s.idle) && s.threads < MaxThreads()) StartThread(s);
+}
+
+// Back to the process's namespace: the main thread's, which never changes
+// (/proc/self is the thread-group leader). Opened each time rather than held:
+// a held fd would be one more namespace reference for the process to carry
+// (and for leak checks to explain); the open costs a few µs.
+bool GoHome() {
+  int home = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
+  if (home < 0) return false;
+  bool ok = setns(home, CLONE_NEWNET) == 0;
+  close(home);
+  return ok;
 }
 
 void Serve() {
   State& s = Shared();
   std::unique_lock<std::mutex> lock(s.mu);
   for (;;) {
+    ++s.idle;
     s.wake.wait(lock, [&] { return !s.queue.empty(); });
+    --s.idle;
     Task* t = s.queue.front();
     s.queue.pop_front();
     lock.unlock();
@@ -56,34 +88,29 @@ void Serve() {
     } catch (...) {
       t->error = std::current_exception();
     }
-    // Home is the main (JS) thread's namespace, /proc/self/ns/net: that
-    // thread never changes namespace. Opened per task rather than held, so
-    // the process keeps no extra namespace fd open (fd-leak checks, and
-    // forensics of this process, see exactly what the caller holds).
-    int home = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
-    bool home_again = home >= 0 && setns(home, CLONE_NEWNET) == 0;
-    if (home >= 0) close(home);
+    bool home_again = GoHome();
     lock.lock();
     t->done = true;
     t->finished.notify_one();
     if (!home_again) break;
   }
   // Retire: exiting drops the namespace this thread could not leave. Tasks
-  // still queued go to a successor.
-  s.running = false;
+  // still queued go to another thread.
+  --s.threads;
   if (!s.queue.empty()) {
     try {
-      StartThread(s);
+      Dispatch(s);
     } catch (...) {
-      for (Task* t : s.queue) {
-        t->error = std::current_exception();
-        t->done = true;
-        t->finished.notify_one();
+      if (s.threads == 0) {
+        for (Task* t : s.queue) {
+          t->error = std::current_exception();
+          t->done = true;
+          t->finished.notify_one();
+        }
+        s.queue.clear();
       }
-      s.queue.clear();
     }
   }
-  lock.unlock();
 }
 
 }  // namespace
@@ -94,15 +121,14 @@ void RunOnNamespaceThread(const std::function<void()>& fn) {
   t.fn = &fn;
   std::unique_lock<std::mutex> lock(s.mu);
   s.queue.push_back(&t);
-  if (!s.running) {
-    try {
-      StartThread(s);
-    } catch (...) {
-      s.queue.pop_back();
+  try {
+    Dispatch(s);
+  } catch (...) {
+    // No thread could be started; if none runs either, nobody will take it.
+    if (s.threads == 0) {
+      s.queue.erase(std::find(s.queue.begin(), s.queue.end(), &t));
       throw;
     }
-  } else {
-    s.wake.notify_one();
   }
   t.finished.wait(lock, [&] { return t.done; });
   if (t.error) std::rethrow_exception(t.error);

@@ -1,8 +1,8 @@
-// The namespace thread: the one thread of the process that changes network
-// namespace (unshare to create one, setns to open a socket inside one). It
-// lives as long as the process and goes back to the process's namespace
-// after every task, so neither the JS thread nor a libuv pool thread ever
-// changes namespace.
+// The namespace threads: the only threads of the process that change network
+// namespace (unshare to create one, setns to open a socket inside one). They
+// start on demand (one per CPU, 2 to 4), live as long as the process and go
+// back to the process's namespace after every task, so neither the JS thread
+// nor a libuv pool thread ever changes namespace.
 //
 // Why not a throwaway thread per task (the first design): measured here,
 // unshare(CLONE_NEWNET) on a freshly started thread took 1.2-1.9 ms against
@@ -14,11 +14,11 @@
 
 namespace pw {
 
-// Runs fn on the namespace thread and waits for it; an exception fn throws
-// is rethrown here. fn may unshare() or setns() freely: the thread then
-// returns to the namespace it started in. Should that ever fail, the thread
-// retires (it exits, dropping whatever namespace it was left in) and the
-// next task starts a fresh one. Tasks run one at a time, in order.
+// Runs fn on a namespace thread and waits for it; an exception fn throws is
+// rethrown here. fn may unshare() or setns() freely: the thread then returns
+// to the namespace it started in. Should that ever fail, the thread retires
+// (it exits, dropping whatever namespace it was left in) and another takes
+// its place. Tasks start in the order they were queued.
 void RunOnNamespaceThread(const std::function<void()>& fn);
 
 }  // namespace pw

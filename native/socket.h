@@ -1,6 +1,6 @@
 // A NETLINK_ROUTE socket bound to one network namespace for its whole life.
 //
-// The socket is created on the namespace thread (ns_thread.h), which setns()es
+// The socket is created on a namespace thread (ns_thread.h), which setns()es
 // into the target namespace and back, so neither the JS thread nor a libuv
 // pool thread ever changes namespace. Requests are serialized per socket (a
 // request and its replies must not interleave with another's).
@@ -16,7 +16,7 @@
 namespace pw {
 
 // Opens a NETLINK_ROUTE socket inside the namespace nsfd refers to (-1: the
-// process's own namespace), on the namespace thread. Returns the fd; throws
+// process's own namespace), on a namespace thread. Returns the fd; throws
 // NlException on failure.
 int OpenRouteSocketIn(int nsfd, bool blocking);
 // Sets a fresh NETLINK_ROUTE socket's options (buffers, extended ACK, strict

@@ -59,11 +59,12 @@ function targetsTable({ ways, results, extras, unavailable }) {
   }
   if (!results['cli-one'] && unavailable['cli-one']) add('CLI, one guest per invocation', '', unavailable['cli-one'], '≤ node -e 0 + 15 ms', null);
   if (unavailable['cli-batch']) add('CLI, batch of 200 guests ÷ (C reference + one Node start)', 200, unavailable['cli-batch'], '≤ 1.30×', null);
-  for (const e of extras.eventLoop ? [extras.eventLoop] : []) {
+  for (const [e, what] of [[extras.eventLoop, ''], [extras.eventLoopNoFirewall, ' (diagnostic: firewall check stubbed out)']]) {
+    if (!e) continue;
     const p99 = median(e.map((r) => r.loop.delayP99Ms));
     const idle = median(e.map((r) => r.idle.delayP99Ms));
     const wall = median(e.map((r) => r.createMs));
-    add(`concurrency: ${e.length} run(s) of 200 attach() at once, all succeeded; event-loop delay p99 (idle loop: ${f2(idle)} ms; wall ${f1(wall)} ms)`, 200, `${f2(p99)} ms`, '< 2 ms', check(p99, '<=', 2 - 1e-9));
+    add(`concurrency${what}: ${e.length} run(s) of 200 attach() at once, all succeeded; event-loop delay p99 (idle loop: ${f2(idle)} ms; wall ${f1(wall)} ms)`, 200, `${f2(p99)} ms`, '< 2 ms', what ? null : check(p99, '<=', 2 - 1e-9));
   }
   if (extras.memory) {
     const { cycles, after100: a, afterAll: b } = extras.memory;
