@@ -11,6 +11,8 @@ if (!existsSync(MAIN)) throw new Error(`${MAIN} is missing: build it first with 
 
 export interface Run {
   code: number | null;
+  /** Set when the CLI was killed by a signal (code is then null). */
+  signal?: NodeJS.Signals | null;
   stdout: string;
   stderr: string;
 }
@@ -27,7 +29,7 @@ export function finish(child: ChildProcess): Promise<Run> {
   child.stderr!.on('data', (b: Buffer) => (r.stderr += b.toString()));
   return new Promise((resolve, reject) => {
     child.on('error', reject);
-    child.on('close', (code) => resolve({ ...r, code }));
+    child.on('close', (code, signal) => resolve({ ...r, code, signal }));
   });
 }
 

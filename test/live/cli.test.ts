@@ -282,7 +282,7 @@ t.test('--wait: returns once the interface is attached; exit 7 on timeout', (t) 
 
     const empty = await s.guest();
     const timeout = await cli(empty.ns, '--wait', '-i', 'eth1', '--timeout', '300');
-    t.equal(timeout.code, 7);
+    t.equal(timeout.code, 7, `exit 7 (signal: ${timeout.signal ?? 'none'}, stderr: ${timeout.stderr})`);
     t.match(timeout.stderr, /timed out after 300 ms waiting for eth1 to exist and have carrier: it does not exist/);
   }),
 );
