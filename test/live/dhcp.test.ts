@@ -55,14 +55,22 @@ async function eventually<T>(probe: () => T | Promise<T>, ms: number): Promise<T
   }
 }
 
-/** "pid comm" of every process whose network namespace is `ns`. */
+/**
+ * "pid comm" of every process whose network namespace is `ns`. Once our
+ * handle on `ns` is closed, its inode may already belong to another test's
+ * new namespace (the kernel reuses them): then only the processes this file
+ * starts (DHCP clients, dnsmasq) count, never whatever else runs there.
+ */
 function processesIn(ns: Netns): string[] {
   const want = `net:[${ns.ino}]`;
+  const ours = /^(udhcpc|dhclient|dhcpcd|dnsmasq)$/;
   const out: string[] = [];
   for (const pid of readdirSync('/proc')) {
     if (!/^\d+$/.test(pid)) continue;
     try {
-      if (readlinkSync(`/proc/${pid}/ns/net`) === want) out.push(`${pid} ${readFileSync(`/proc/${pid}/comm`, 'utf8').trim()}`);
+      if (readlinkSync(`/proc/${pid}/ns/net`) !== want) continue;
+      const comm = readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
+      if (!ns.closed || ours.test(comm)) out.push(`${pid} ${comm}`);
     } catch {
       // exited while we looked, or a zombie (no namespaces any more)
     }
