@@ -29,7 +29,7 @@ export interface MountHolder {
   mountId: number;
   /** Where it is mounted, as that process sees its own root. */
   mountPoint: string;
-  /** A path that opens it from here without switching mount namespace: /proc/PID/root/MOUNTPOINT. */
+  /** A path that opens it from here without switching mount namespace: the mount point under /proc/PID/root. */
   path: string;
 }
 
