@@ -160,9 +160,26 @@ export async function makePlan(ctx: Ctx): Promise<Plan> {
         describe: `create bridge ${ctx.hostIfName} (up)`,
         undo: `delete bridge ${ctx.hostIfName}`,
         run: async (c) => {
-          const br = await c.host.link.add({ kind: 'bridge', name: c.hostIfName, up: true, alias: `pipewright owner=${c.spec.owner} bridge` });
+          let br;
+          try {
+            br = await c.host.link.add({ kind: 'bridge', name: c.hostIfName, up: true, alias: `pipewright owner=${c.spec.owner} bridge` });
+          } catch (e) {
+            // Another attach (a parallel script, a batch) created it since we
+            // looked: a bridge of that name is what we wanted, and it is not
+            // ours to undo.
+            if (!isNetlinkError(e, 'EEXIST')) throw e;
+            const found = await c.host.link.get(c.hostIfName);
+            if (found.kind !== 'bridge') throw e;
+            c.hostIfLink = found;
+            return;
+          }
           c.hostIfLink = br;
-          return deleteIfPresent(c.host, br.index);
+          // By the time this undo runs, other attaches may have ports on the
+          // bridge: it then stays (ours goes with our veth, undone before).
+          return async () => {
+            if ((await c.host.link.list({ master: br.index })).length > 0) return;
+            await deleteIfPresent(c.host, br.index)();
+          };
         },
       });
     }

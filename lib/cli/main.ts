@@ -33,6 +33,7 @@ const RAW_COMMANDS: Record<string, () => Promise<RawCommand>> = {
   gc: () => import('./commands/gc'),
   show: () => import('./commands/show'),
   repro: () => import('./commands/repro'),
+  batch: () => import('./commands/batch'),
   'netns ls': () => import('./commands/netns-ls'),
   'netns list': () => import('./commands/netns-ls'),
   'netns holders': () => import('./commands/netns-holders'),

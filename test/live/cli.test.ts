@@ -286,3 +286,31 @@ t.test('--wait: returns once the interface is attached; exit 7 on timeout', (t) 
     t.match(timeout.stderr, /timed out after 300 ms waiting for eth1 to exist and have carrier: it does not exist/);
   }),
 );
+
+t.test('batch: many guests in one invocation, lines validated before any attach', async (t) => {
+  const { mkdtempSync, writeFileSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const dir = mkdtempSync(join(tmpdir(), 'pw-batch-'));
+  await withScene(t, async (s) => {
+    const guests = [await s.guest({ named: true }), await s.guest({ named: true }), await s.guest({ named: true })];
+    const file = join(dir, 'guests.txt');
+    writeFileSync(file, ['# pipework lines, as a provisioning script has them', ...guests.map((g, i) => `pipework br0 -i eth0 ${g.ns.name} 10.0.9.${i + 2}/24@10.0.9.1`)].join('\n'));
+    const r = await cli(s.hostNs, 'batch', file, '--json');
+    t.equal(r.code, 0, r.stderr);
+    const out = JSON.parse(r.stdout);
+    t.equal(out.attached, 3);
+    const br = await s.host.link.get('br0');
+    t.equal((await s.host.link.list({ master: br.index })).length, 3, 'three ports on the bridge the first attach created');
+    for (const [i, g] of guests.entries()) {
+      t.same((await g.handle.addr.list({ dev: 'eth0', family: 4 })).map((a) => a.address), [`10.0.9.${i + 2}`]);
+    }
+    const before = (await s.host.link.list()).length;
+    const bad = join(dir, 'bad.txt');
+    writeFileSync(bad, `br1 ${guests[0]!.ns.name} 10.0.8.2/24\nbr1 ${guests[1]!.ns.name} 10.0.8.3\n`);
+    const refused = await cli(s.hostNs, 'batch', bad);
+    t.equal(refused.code, 2, 'a bad line: usage error');
+    t.match(refused.stderr, /line 2: .*netmask/);
+    t.equal((await s.host.link.list()).length, before, 'nothing attached: every line is checked first');
+  });
+});
