@@ -138,3 +138,28 @@ export function checkAttach(spec: AttachArgs): AttachArgs {
   relabel(null, () => normalizeSpec({ ...spec }));
   return spec;
 }
+
+/**
+ * The words after `route`/`rule`, as ip reads them: an optional -4/-6, the
+ * verb (show when none), then KEY VALUE pairs taken one by one, each key at
+ * most once.
+ */
+export function iprouteReader<V extends string>(object: string, args: readonly string[], verbs: Record<string, V>, expected: string) {
+  const words = [...args];
+  let family: 4 | 6 | undefined;
+  if (words[0] === '-4' || words[0] === '-6') family = words.shift() === '-4' ? 4 : 6;
+  const verbWord = words[0] === undefined ? 'show' : words.shift()!;
+  const verb = verbs[verbWord];
+  if (!verb) throw new UsageError(`${object}: unknown command '${verbWord}' (expected ${expected})`);
+  const word = `${object} ${verb}`;
+  const seen = new Set<string>();
+  /** The value after `key`; refuses a key given twice or without a value. */
+  const value = (key: string): string => {
+    if (seen.has(key)) throw new UsageError(`${word}: '${key}' is given twice`);
+    seen.add(key);
+    const x = words.shift();
+    if (x === undefined) throw new UsageError(`${word}: '${key}' needs a value`);
+    return x;
+  };
+  return { words, family, verb, word, value };
+}

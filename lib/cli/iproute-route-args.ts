@@ -7,7 +7,7 @@
 import type { RouteSpec, RouteType } from '../types';
 import * as v from '../validate';
 import { PipewrightError } from '../errors';
-import { UsageError, parseUint } from './args-common';
+import { UsageError, parseUint, iprouteReader } from './args-common';
 
 export interface RouteShowFilter {
   family: 4 | 6;
@@ -55,21 +55,9 @@ function dstOf(word: string, text: string, family: 4 | 6 | undefined): { dst: st
 }
 
 export function parseRouteArgs(args: readonly string[]): RouteCommand {
-  const a = [...args];
-  let family: 4 | 6 | undefined;
-  if (a[0] === '-4' || a[0] === '-6') family = a.shift() === '-4' ? 4 : 6;
-  const verbWord = a[0] === undefined ? 'show' : a.shift()!;
-  const verb = VERBS[verbWord];
-  if (!verb) throw new UsageError(`route: unknown command '${verbWord}' (expected add, del, replace, show or list)`);
-  const word = `route ${verb}`;
-  const seen = new Set<string>();
-  const value = (key: string): string => {
-    if (seen.has(key)) throw new UsageError(`${word}: '${key}' is given twice`);
-    seen.add(key);
-    const x = a.shift();
-    if (x === undefined) throw new UsageError(`${word}: '${key}' needs a value`);
-    return x;
-  };
+  const r = iprouteReader('route', args, VERBS, 'add, del, replace, show or list');
+  const { words: a, verb, word, value } = r;
+  let family = r.family;
 
   let dst: string | undefined;
   const spec: Partial<RouteSpec> = {};

@@ -6,7 +6,7 @@
 //   [-4|-6] [show|list]
 import type { RuleAction, RuleSpec } from '../types';
 import * as v from '../validate';
-import { UsageError, parseUint } from './args-common';
+import { UsageError, parseUint, iprouteReader } from './args-common';
 import { checked, parseTable } from './iproute-route-args';
 
 export type RuleCommand = { verb: 'add' | 'del'; spec: RuleSpec } | { verb: 'show'; family: 4 | 6 };
@@ -15,27 +15,15 @@ const VERBS: Record<string, 'add' | 'del' | 'show'> = { add: 'add', del: 'del', 
 const ACTIONS: readonly RuleAction[] = ['blackhole', 'unreachable', 'prohibit'];
 
 export function parseRuleArgs(args: readonly string[]): RuleCommand {
-  const a = [...args];
-  let family: 4 | 6 | undefined;
-  if (a[0] === '-4' || a[0] === '-6') family = a.shift() === '-4' ? 4 : 6;
-  const verbWord = a[0] === undefined ? 'show' : a.shift()!;
-  const verb = VERBS[verbWord];
-  if (!verb) throw new UsageError(`rule: unknown command '${verbWord}' (expected add, del, show or list)`);
-  const word = `rule ${verb}`;
+  const r = iprouteReader('rule', args, VERBS, 'add, del, show or list');
+  const { words: a, verb, word, value } = r;
+  let family = r.family;
   if (verb === 'show') {
     if (a.length) throw new UsageError(`rule show: filters are not supported (unexpected '${a[0]}')`);
     return { verb, family: family ?? 4 };
   }
 
   const spec: RuleSpec = {};
-  const seen = new Set<string>();
-  const value = (key: string): string => {
-    if (seen.has(key)) throw new UsageError(`${word}: '${key}' is given twice`);
-    seen.add(key);
-    const x = a.shift();
-    if (x === undefined) throw new UsageError(`${word}: '${key}' needs a value`);
-    return x;
-  };
   const prefix = (key: 'from' | 'to') => {
     const text = value(key);
     if (text === 'all') return;

@@ -5,15 +5,10 @@
 // that mount, find-ip reports the duplicate, and the release it suggests
 // frees it.
 import t from 'tap';
-import { runRepro, formatReport } from '../../lib/repro';
+import { runScenario } from '../helpers/repro';
 
 t.test('namespace-outlived', async (t) => {
-  const report = await runRepro(['namespace-outlived'], { print: false });
-  t.comment(formatReport(report));
-  const s = report.scenarios[0]!;
-  t.equal(s.error, undefined, 'the scenario ran to the end');
-  const old = s.oldWay as Record<string, number | boolean>;
-  const pw = s.pipewright as Record<string, number | string | boolean>;
+  const { s, old, pw } = await runScenario(t, 'namespace-outlived');
   t.equal(old.deleteExit, 0, '`ip netns delete` claims success');
   t.equal(old.ghostSeen, false, 'the old way never sees the old namespace');
   t.equal(old.staleHostEnd, true, 'while its veth host end is still on the bridge');

@@ -2,15 +2,10 @@
 // plan in turn, and real faults) leave links, addresses, routes, mounts,
 // namespaces and fds exactly as they were; pipework's sequence does not.
 import t from 'tap';
-import { runRepro, formatReport } from '../../lib/repro';
+import { runScenario } from '../helpers/repro';
 
 t.test('retry-storm', async (t) => {
-  const report = await runRepro(['retry-storm'], { print: false });
-  t.comment(formatReport(report));
-  const s = report.scenarios[0]!;
-  t.equal(s.error, undefined, 'the scenario ran to the end');
-  const old = s.oldWay as Record<string, number>;
-  const pw = s.pipewright as Record<string, number>;
+  const { s, old, pw } = await runScenario(t, 'retry-storm');
   t.ok(pw.faults! >= 8, `${pw.faults} faults: every planned step plus the real ones`);
   t.equal(pw.attempts, pw.faults! * 20, '20 tries each');
   t.equal(pw.leftovers, 0, 'nothing changed');

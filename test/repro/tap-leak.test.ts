@@ -2,15 +2,10 @@
 // try against a namespace handle that exists only as a file; pipewright's
 // attach refuses from the first try, names the cause, and leaks nothing.
 import t from 'tap';
-import { runRepro, formatReport } from '../../lib/repro';
+import { runScenario } from '../helpers/repro';
 
 t.test('tap-leak', async (t) => {
-  const report = await runRepro(['tap-leak'], { print: false });
-  t.comment(formatReport(report));
-  const s = report.scenarios[0]!;
-  t.equal(s.error, undefined, 'the scenario ran to the end');
-  const old = s.oldWay as Record<string, number>;
-  const pw = s.pipewright as Record<string, number>;
+  const { s, old, pw } = await runScenario(t, 'tap-leak');
   for (const h of ['plain', 'unmounted', 'otherMountNs']) {
     t.equal(old[`${h}Leaked`], 50, `old way, ${h}: 50 tries leak 50 DOWN devices`);
     t.equal(pw[`${h}Leaked`], 0, `pipewright, ${h}: nothing leaked`);

@@ -2,15 +2,10 @@
 // interfering agent ends with un-enslaved ports and exit 0; pipewright ends
 // with every port enslaved and up, or names the ones that are not.
 import t from 'tap';
-import { runRepro, formatReport } from '../../lib/repro';
+import { runScenario } from '../helpers/repro';
 
 t.test('veth-bridge-race', async (t) => {
-  const report = await runRepro(['veth-bridge-race'], { print: false });
-  t.comment(formatReport(report));
-  const s = report.scenarios[0]!;
-  t.equal(s.error, undefined, 'the scenario ran to the end');
-  const old = s.oldWay as Record<string, number>;
-  const pw = s.pipewright as Record<string, number>;
+  const { s, old, pw } = await runScenario(t, 'veth-bridge-race');
   t.equal(old.ports, 81, 'veths 10..90');
   t.ok(old.agentNotEnslaved! > 0, `the old way left ${old.agentNotEnslaved} ports un-enslaved under the agent`);
   t.equal(old.scriptExit, 0, 'and its script still exited 0');
