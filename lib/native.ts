@@ -5,6 +5,7 @@ import path from 'node:path';
 import { existsSync } from 'node:fs';
 import { NetlinkError } from './errors';
 import { throttled } from './throttle';
+import { packageRoot } from './paths';
 
 /** What the addon returns for an opened namespace: the fd is ours to close. */
 export interface NativeNsInfo {
@@ -70,17 +71,14 @@ export interface Addon {
 let loaded: Addon | undefined;
 
 /**
- * Where node-gyp put the addon: build/Release at the package root, which is
- * two levels above dist/lib/native.js and one above lib/native.ts. Looked up
+ * Where node-gyp put the addon: build/Release at the package root. Looked up
  * directly: the `bindings` package probes a dozen paths (~1-2 ms of every
  * CLI start); it remains the fallback for other layouts (Debug builds).
  */
 function addonPath(): string {
-  for (const root of [path.join(__dirname, '..', '..'), path.join(__dirname, '..')]) {
-    const file = path.join(root, 'build', 'Release', 'pipewright.node');
-    if (existsSync(file)) return file;
-  }
-  return (require('bindings') as (opts: { bindings: string; path: true }) => string)({ bindings: 'pipewright', path: true });
+  const file = path.join(packageRoot(), 'build', 'Release', 'pipewright.node');
+  if (existsSync(file)) return file;
+  return (require('bindings') as (opts: { bindings: string; path: true; module_root: string }) => string)({ bindings: 'pipewright', path: true, module_root: packageRoot() });
 }
 
 /** The addon, loaded on first use (never at import time). */

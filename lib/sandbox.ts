@@ -3,6 +3,7 @@
 // so it can never touch the host's network.
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
+import { packageRoot } from './paths';
 
 /** True when already running inside a pipewright sandbox. */
 export function inSandbox(): boolean {
@@ -15,7 +16,7 @@ export function inSandbox(): boolean {
  */
 export function ensureSandbox(): void {
   if (inSandbox()) return;
-  const script = join(__dirname, '..', '..', 'scripts', 'sandbox.sh');
+  const script = join(packageRoot(), 'scripts', 'sandbox.sh');
   const r = spawnSync(script, [process.execPath, ...process.execArgv, ...process.argv.slice(1)], { stdio: 'inherit' });
   if (r.error) {
     console.error(`cannot start the sandbox (${script}): ${r.error.message}`);

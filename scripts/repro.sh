@@ -10,7 +10,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # The scenarios run from the compiled library: rebuild it when a source is newer.
-if [ ! -f dist/lib/cli/main.js ] || [ -n "$(find lib -name '*.ts' -newer dist/lib/cli/main.js -print -quit)" ]; then
-  npx --no-install tsc -p . >&2
+if [ ! -f dist/cli/pipewright.js ] || [ -n "$(find lib -name '*.ts' -newer dist/cli/pipewright.js -print -quit)" ]; then
+  npm run --silent build:ts >&2
 fi
-exec node dist/lib/cli/main.js repro "$@"
+exec node dist/lib/cli/launch.js repro "$@"

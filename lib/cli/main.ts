@@ -10,6 +10,8 @@ import type { Command, CommanderError } from 'commander';
 import { parsePipeworkArgs, Parsed } from './pipework-args';
 import { Io, line, processIo, printJson, reportError } from './report';
 import { EXIT } from './exit-codes';
+import { packageRoot } from '../paths';
+import { runAsProcess } from './process-entry';
 import { PIPEWORK_FORMS } from './usage';
 
 /** What subcommands get from the program: a way to run what they parsed. */
@@ -50,16 +52,12 @@ function rawCommand(argv: readonly string[]): { load: () => Promise<RawCommand>;
 }
 
 function version(): string {
-  // dist/lib/cli/main.js and lib/cli/main.ts sit at different depths below package.json.
-  for (const up of ['../../..', '../..']) {
-    try {
-      const pkg = JSON.parse(readFileSync(join(__dirname, up, 'package.json'), 'utf8')) as { name?: string; version?: string };
-      if (pkg.name === 'pipewright' && pkg.version) return pkg.version;
-    } catch {
-      // not at this depth
-    }
+  try {
+    const pkg = JSON.parse(readFileSync(join(packageRoot(), 'package.json'), 'utf8')) as { version?: string };
+    return pkg.version ?? 'unknown';
+  } catch {
+    return 'unknown';
   }
-  return 'unknown';
 }
 
 /** Runs one parsed request; returns its exit code. Each command loads its own dependencies. */
@@ -142,22 +140,6 @@ export async function main(argv: readonly string[], io: Io = processIo): Promise
   }
 }
 
-if (require.main === module) {
-  // A reader that stops early (`pipewright route G show | head -1`) is not our failure:
-  // the work is done by the time anything is printed, so drop the rest of the output.
-  for (const stream of [process.stdout, process.stderr]) {
-    stream.on('error', (e: NodeJS.ErrnoException) => {
-      if (e.code !== 'EPIPE') throw e;
-    });
-  }
-  main(process.argv.slice(2)).then(
-    (code) => {
-      process.exitCode = code;
-    },
-    (err: unknown) => {
-      // reportError itself failed (e.g. stdout closed): still say something and fail.
-      process.stderr.write(`pipewright: ${err instanceof Error ? err.message : String(err)}\n`);
-      process.exitCode = EXIT.INTERNAL;
-    },
-  );
-}
+// Run directly (`node dist/lib/cli/main.js`, unbundled): the same process
+// entry as the installed command's (bin.ts).
+if (require.main === module) runAsProcess(main);

@@ -4,6 +4,7 @@
 // {"error": {...}} so a script reading stdout always gets JSON.
 import { EXIT, exitCodeFor } from './exit-codes';
 import type { ParsedKind } from './pipework-args';
+import { syncOut } from './sync-out';
 
 export interface Out {
   write(s: string): unknown;
@@ -14,7 +15,7 @@ export interface Io {
   stderr: Out;
 }
 
-export const processIo: Io = { stdout: process.stdout, stderr: process.stderr };
+export const processIo: Io = { stdout: syncOut(1), stderr: syncOut(2) };
 
 export function printJson(io: Io, value: unknown): void {
   io.stdout.write(`${JSON.stringify(value, null, 2)}\n`);

@@ -10,12 +10,12 @@
 // subscribed, then one JSON line per action taken; it exits when its stdin
 // closes (so it never outlives the scenario that started it).
 import { spawn, ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { Handle } from '../handle';
 import { Netns } from '../netns';
 import { track } from './common';
+import { packageRoot } from '../paths';
 
 export type AgentAction = 'release' | 'down' | 'both' | 'alternate';
 
@@ -43,10 +43,13 @@ export interface RunningAgent {
   stop(): Promise<void>;
 }
 
-/** The agent's own file: compiled JS when installed, TypeScript under the test runner (same loader flags). */
+/**
+ * The agent's own file: compiled JS when installed (also when this code runs
+ * from the CLI bundle), TypeScript under the test runner (same loader flags).
+ */
 function agentFile(): string {
-  const js = join(__dirname, 'agent.js');
-  return existsSync(js) ? js : join(__dirname, 'agent.ts');
+  if (__filename.endsWith('.ts')) return __filename;
+  return join(packageRoot(), 'dist', 'lib', 'repro', 'agent.js');
 }
 
 /** Starts the agent and resolves once it is subscribed (events from then on are seen). */

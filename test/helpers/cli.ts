@@ -1,13 +1,15 @@
-// Runs the built CLI (dist/lib/cli/main.js) with a given namespace as its
-// current network namespace — the scene's private "host" — and collects
-// its exit code and output.
+// Runs the built CLI as it is installed (package.json's "bin":
+// dist/lib/cli/launch.js, which runs the bundle dist/cli/pipewright.js) with
+// a given namespace as its current network namespace — the scene's private
+// "host" — and collects its exit code and output.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Netns } from '../../lib';
 
-export const MAIN = join(__dirname, '..', '..', 'dist', 'lib', 'cli', 'main.js');
-if (!existsSync(MAIN)) throw new Error(`${MAIN} is missing: build it first with 'npx tsc -p .'`);
+export const MAIN = join(__dirname, '..', '..', 'dist', 'lib', 'cli', 'launch.js');
+const BUNDLE = join(__dirname, '..', '..', 'dist', 'cli', 'pipewright.js');
+for (const f of [MAIN, BUNDLE]) if (!existsSync(f)) throw new Error(`${f} is missing: build it first with 'npm run build:ts'`);
 
 export interface Run {
   code: number | null;

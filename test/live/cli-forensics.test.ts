@@ -1,5 +1,5 @@
-// The forensics commands of the real CLI (dist/lib/cli/main.js, built with
-// `npx tsc -p .`), each run with nsenter inside its scene's private host
+// The forensics commands of the real CLI (the installed command, built by
+// `npm run build:ts`), each run with nsenter inside its scene's private host
 // namespace, so the CLI's "host" is that namespace. Scans still see the
 // whole machine (read-only), so every assertion is about objects this file
 // made, found by id; gc and delete are given only this file's owner tags and

@@ -1,5 +1,5 @@
 // The pipewright command against the real kernel. Each test runs the built
-// CLI (dist/lib/cli/main.js, from `npx tsc -p .`) with nsenter inside its
+// CLI (the installed command, built by `npm run build:ts`) with nsenter inside its
 // scene's private host namespace, so the CLI's "host" is that namespace and
 // nothing it does is shared with another test. Guests are named namespaces
 // and real processes (`unshare --net sleep`), referenced by name and by PID.

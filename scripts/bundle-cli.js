@@ -1,0 +1,29 @@
+#!/usr/bin/env node
+// Bundles the compiled CLI (dist/lib/cli/bin.js and everything it loads)
+// into one file, dist/cli/pipewright.js, which dist/lib/cli/launch.js runs
+// with a V8 code cache. Run after tsc (`npm run build:ts` does both).
+// Kept outside the bundle: the addon (a .node file), `bindings` (it probes
+// paths at run time), and @viz-js/viz (Graphviz as WebAssembly, ~1.5 MB,
+// loaded only by `show --format svg`).
+'use strict';
+
+const { buildSync } = require('esbuild');
+const { mkdirSync, readdirSync, rmSync } = require('node:fs');
+const { join } = require('node:path');
+
+const root = join(__dirname, '..');
+const outdir = join(root, 'dist', 'cli');
+mkdirSync(outdir, { recursive: true });
+// Code caches made from the previous bundle (launch.js would reject them anyway).
+for (const name of readdirSync(outdir)) if (name.endsWith('.cache')) rmSync(join(outdir, name));
+buildSync({
+  entryPoints: [join(root, 'dist', 'lib', 'cli', 'bin.js')],
+  outfile: join(outdir, 'pipewright.js'),
+  bundle: true,
+  platform: 'node',
+  format: 'cjs',
+  target: 'node20',
+  external: ['*.node', 'bindings', '@viz-js/viz'],
+  sourcemap: 'linked',
+  logLevel: 'warning',
+});
