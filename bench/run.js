@@ -6,7 +6,12 @@
 //
 //   node bench/run.js [--quick] [--n 50,200] [--repeats 3] [--only c,lib-seq]
 //                     [--skip-extras] [--asan] [--json FILE]
+//                     [--batch-concurrency N|default]
 //
+// --only takes way ids (bench/lib/ways.js): c, c-each, lib-seq, lib-batch,
+// lib-conc, lib-each, ip-batch, ip-step, pipework, cli-one, batch-lines,
+// batch-json. --batch-concurrency sets the batch ways' --concurrency
+// (bench/ways/cli-batch.js has the default and why; "default": the command's own).
 // --asan also runs the memory loop against the sanitized addon that
 // scripts/asan.sh builds (run that script once first).
 'use strict';
@@ -39,6 +44,7 @@ function options(argv) {
     else if (a === '--repeats') o.repeats = Number(argv[++i]);
     else if (a === '--only') o.only = argv[++i].split(',');
     else if (a === '--json') o.json = argv[++i];
+    else if (a === '--batch-concurrency') o.batchConcurrency = argv[++i] === 'default' ? 'default' : Number(argv[i]);
     else throw new Error(`unknown option ${a}`);
   }
   o.ns ??= o.quick ? [50, 200] : [50, 200, 1000];
@@ -109,7 +115,11 @@ async function main() {
     const env = { tmp, cBinary: buildReference(tmp) };
     setUpBridge();
     verifyGone();
-    const ways = allWays(o).filter((w) => !o.only || o.only.includes(w.id));
+    const all = allWays(o);
+    // A mistyped id would otherwise just leave its way out of the tables.
+    const unknown = (o.only ?? []).filter((id) => !all.some((w) => w.id === id));
+    if (unknown.length) throw new Error(`--only: no way called ${unknown.join(', ')} (ways: ${all.map((w) => w.id).join(', ')})`);
+    const ways = all.filter((w) => !o.only || o.only.includes(w.id));
     const unavailable = {};
     const runnable = ways.filter((w) => {
       const why = w.available ? w.available() : null;

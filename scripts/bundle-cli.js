@@ -24,6 +24,11 @@ buildSync({
   format: 'cjs',
   target: 'node20',
   external: ['*.node', 'bindings', '@viz-js/viz'],
+  // Less to read at every start (~570 KB → ~330 KB); names stay readable in
+  // stack traces, and the source map leads back to dist/lib's files.
+  minifyWhitespace: true,
+  minifySyntax: true,
+  keepNames: true,
   sourcemap: 'linked',
   logLevel: 'warning',
 });

@@ -25,32 +25,84 @@ function med(results, id, n, key) {
   return runs ? median(runs.map((r) => r[key])) : NaN;
 }
 
+/** The C reference's create time at n, over both of its runs (same create work). */
+function cReferenceCreate(results, n) {
+  return median([...(results.c?.[n] ?? []), ...(results['c-each']?.[n] ?? [])].map((r) => r.createMs));
+}
+
 const verdict = (ok) => (ok === null ? 'n/a' : ok ? 'met' : '**missed**');
 const check = (x, op, limit) => (Number.isFinite(x) ? (op === '<=' ? x <= limit : x >= limit) : null);
+
+const BATCH_WAYS = ['batch-lines', 'batch-json'];
+// Issue 6 sets the batch form's targets at N = 200; other N are shown, not judged.
+const BATCH_TARGET_N = 200;
+
+/**
+ * The batch ways' targets. Both sides make the namespaces: the C reference
+ * in its create, the batch way by `ip -batch` netns add (timed, added: the
+ * batch command cannot create a named namespace), and pipework's sequence
+ * way by `ip netns add` per guest. "One Node start" is the median `node -e 0`
+ * the batch way sampled in the same run. pipework here is its command
+ * sequence (bench/iproute2/pipework-sequence.sh), which flatters it: issue 6
+ * measured the real script at ≈ 70 ms/guest against the sequence's ≈ 50.
+ */
+function batchTargets(results, label, add) {
+  for (const id of BATCH_WAYS) {
+    for (const [key, runs] of Object.entries(results[id] ?? {})) {
+      const n = Number(key);
+      const judged = n === BATCH_TARGET_N;
+      const total = median(runs.map((r) => r.createMs));
+      const inv = median(runs.map((r) => r.batchMs));
+      const names = median(runs.map((r) => r.netnsMs));
+      const node = median(runs.flatMap((r) => r.nodeStart));
+      const c = cReferenceCreate(results, n);
+      const x = total / (c + node);
+      add(
+        `CLI batch: ${label(id)} (invocation ${f1(inv)} ms + ip -batch netns add ${f1(names)} ms) ÷ (C reference ${f1(c)} ms + node -e 0 ${f1(node)} ms)`,
+        n,
+        `${f2(x)}×`,
+        judged ? '≤ 1.30×' : `(≤ 1.30× at N = ${BATCH_TARGET_N})`,
+        judged ? check(x, '<=', 1.3) : null,
+      );
+      const pw = med(results, 'pipework', n, 'createMs');
+      const y = pw / total;
+      if (Number.isFinite(y)) {
+        add(
+          `CLI batch: pipework's command sequence (${f1(pw / n)} ms/guest here; issue 6 measured it at ≈ 50, real pipework at ≈ 70) ÷ ${label(id)}, namespaces made on both sides`,
+          n,
+          `${f2(y)}×`,
+          judged ? '≥ 40×' : `(≥ 40× at N = ${BATCH_TARGET_N})`,
+          judged ? check(y, '>=', 40) : null,
+        );
+      }
+    }
+  }
+}
 
 function targetsTable({ ways, results, extras, unavailable }) {
   const rows = ['| target | N | measured | goal | verdict |', '|---|---:|---:|---:|---|'];
   const add = (what, n, value, goal, ok) => rows.push(`| ${what} | ${n} | ${value} | ${goal} | ${verdict(ok)} |`);
+  // A ratio whose ways did not run (--only) is left out rather than shown as "–×".
+  const ratio = (what, n, x, goal, op, limit) => Number.isFinite(x) && add(what, n, `${f2(x)}×`, goal, op ? check(x, op, limit) : null);
   const label = (id) => ways.find((w) => w.id === id)?.label ?? id;
   const ns = [...new Set(Object.values(results).flatMap((byN) => Object.keys(byN)))].map(Number).sort((a, b) => a - b);
-  // The C reference's create time, over both of its runs (same create work).
-  const cCreate = (n) => median([...(results.c?.[n] ?? []), ...(results['c-each']?.[n] ?? [])].map((r) => r.createMs));
+  const cCreate = (n) => cReferenceCreate(results, n);
   for (const n of ns) {
     for (const id of ['lib-seq', 'lib-batch', 'lib-conc']) {
       const x = med(results, id, n, 'createMs') / cCreate(n);
-      add(`create: ${label(id)} ÷ C reference`, n, `${f2(x)}×`, '≤ 1.30×', check(x, '<=', 1.3));
+      ratio(`create: ${label(id)} ÷ C reference`, n, x, '≤ 1.30×', '<=', 1.3);
     }
     for (const id of ['lib-seq', 'lib-batch', 'lib-conc']) {
       const x = med(results, 'ip-batch', n, 'createMs') / med(results, id, n, 'createMs');
-      add(`create: ip -batch ÷ ${label(id)}`, n, `${f2(x)}×`, '≥ 3×', check(x, '>=', 3));
+      ratio(`create: ip -batch ÷ ${label(id)}`, n, x, '≥ 3×', '>=', 3);
     }
     const bulk = med(results, 'lib-seq', n, 'teardownMs');
     const x = bulk / med(results, 'c', n, 'teardownMs');
-    add('teardown: library bulk ÷ C group delete', n, `${f2(x)}×`, '≤ 1.50×', check(x, '<=', 1.5));
+    ratio('teardown: library bulk ÷ C group delete', n, x, '≤ 1.50×', '<=', 1.5);
     const y = med(results, 'lib-each', n, 'teardownMs') / bulk;
-    add('teardown: library one at a time ÷ library bulk', n, `${f2(y)}×`, '≥ 25×', check(y, '>=', 25));
+    ratio('teardown: library one at a time ÷ library bulk', n, y, '≥ 25×', '>=', 25);
     const z = med(results, 'c-each', n, 'teardownMs') / med(results, 'c', n, 'teardownMs');
-    add('teardown (reference): C one at a time ÷ C group delete', n, `${f2(z)}×`, '', null);
+    ratio('teardown (reference): C one at a time ÷ C group delete', n, z, '');
   }
   for (const [n, runs] of Object.entries(results['cli-one'] ?? {})) {
     const inv = median(runs.flatMap((r) => r.perInvocation));
@@ -58,7 +110,8 @@ function targetsTable({ ways, results, extras, unavailable }) {
     add('CLI, one guest per invocation: wall ms (node -e 0 in the same run)', n, `${f1(inv)} ms (node -e 0: ${f1(node)} ms, +${f1(inv - node)})`, `≤ ${f1(node + 15)} ms`, check(inv, '<=', node + 15));
   }
   if (!results['cli-one'] && unavailable['cli-one']) add('CLI, one guest per invocation', '', unavailable['cli-one'], '≤ node -e 0 + 15 ms', null);
-  if (unavailable['cli-batch']) add('CLI, batch of 200 guests ÷ (C reference + one Node start)', 200, unavailable['cli-batch'], '≤ 1.30×', null);
+  batchTargets(results, label, add);
+  for (const id of BATCH_WAYS) if (unavailable[id]) add(`CLI, batch of 200 guests (${label(id)}) ÷ (C reference + one Node start)`, 200, unavailable[id], '≤ 1.30×', null);
   for (const [e, what] of [[extras.eventLoop, ''], [extras.eventLoopNoFirewall, ' (diagnostic: firewall check stubbed out)']]) {
     if (!e) continue;
     const p99 = median(e.map((r) => r.loop.delayP99Ms));
@@ -80,7 +133,7 @@ function targetsTable({ ways, results, extras, unavailable }) {
 function scalingTable({ ways, results }) {
   const ns = [...new Set(Object.values(results).flatMap((byN) => Object.keys(byN)))].map(Number).sort((a, b) => a - b);
   const rows = [`| way | ${ns.map((n) => `N = ${n}`).join(' | ')} |`, `|---|${ns.map(() => '---:').join('|')}|`];
-  for (const id of ['c', 'lib-seq', 'lib-batch', 'lib-conc', 'ip-batch', 'ip-step', 'pipework']) {
+  for (const id of ['c', 'lib-seq', 'lib-batch', 'lib-conc', 'ip-batch', 'ip-step', 'pipework', ...BATCH_WAYS]) {
     if (!results[id]) continue;
     const label = ways.find((w) => w.id === id).label;
     rows.push(`| ${label} | ${ns.map((n) => f2(med(results, id, n, 'createMs') / n)).join(' | ')} |`);
@@ -97,6 +150,26 @@ function phasesTable({ results }) {
     }
   }
   return rows.join('\n');
+}
+
+/** The batch ways' create, part by part (medians over runs; ranges are min–max). */
+function batchPartsTable({ ways, results }) {
+  const rows = [
+    '| way | N | --concurrency | ip -batch netns add ms | batch invocation ms (median, min–max) | node -e 0 ms | invocation − node -e 0, per guest ms | create ms (both parts) | C reference create ms |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|---:|',
+  ];
+  for (const id of BATCH_WAYS) {
+    const label = ways.find((w) => w.id === id)?.label ?? id;
+    for (const [n, runs] of Object.entries(results[id] ?? {})) {
+      const inv = summary(runs.map((r) => r.batchMs));
+      const node = median(runs.flatMap((r) => r.nodeStart));
+      const conc = [...new Set(runs.map((r) => r.concurrency))].join(', ');
+      rows.push(
+        `| ${label} | ${n} | ${conc} | ${f1(median(runs.map((r) => r.netnsMs)))} | ${f1(inv.median)} (${range(inv)}) | ${f1(node)} | ${f2((inv.median - node) / n)} | ${f1(median(runs.map((r) => r.createMs)))} | ${f1(cReferenceCreate(results, n))} |`,
+      );
+    }
+  }
+  return rows.length > 2 ? rows.join('\n') : null;
 }
 
 function printReport(r) {
@@ -121,6 +194,8 @@ function printReport(r) {
     phasesTable(r),
     '',
   ];
+  const parts = batchPartsTable(r);
+  if (parts) out.push('### The CLI batch ways\' create, part by part (medians)', '', parts, '');
   console.log(out.join('\n'));
 }
 
