@@ -37,7 +37,9 @@ Beyond pipework:
   pipewright doctor [--json]              checks for the failures that bite (exit 5 when something is found)
   pipewright gc [--owner NAME] [--dry-run]   remove leaked pipewright-owned links in bulk
   pipewright show [--format table|json|dot|svg|mermaid]   the topology
-  pipewright batch FILE|- [--json] [--concurrency N]   many attaches in one run: pipework lines, or a JSON array of specs
+  pipewright batch FILE|- [--json] [--concurrency N] [--create-netns]
+                                                   many attaches in one run: pipework lines, or a JSON array of specs;
+                                                   --create-netns makes guests named NAME/netns:NAME that do not exist yet
   pipewright repro [--json] [NAME...]     replay the field failures the old way and with pipewright (in a sandbox)
 
 Exit codes:

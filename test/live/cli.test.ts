@@ -314,3 +314,35 @@ t.test('batch: many guests in one invocation, lines validated before any attach'
     t.equal((await s.host.link.list()).length, before, 'nothing attached: every line is checked first');
   });
 });
+
+t.test('batch --create-netns: makes missing named guests; a failed line removes the one it made', async (t) => {
+  const { existsSync, mkdtempSync, writeFileSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const dir = mkdtempSync(join(tmpdir(), 'pw-batch-'));
+  const made = `pwbatch${process.pid}a`;
+  const failed = `pwbatch${process.pid}b`;
+  await withScene(t, async (s) => {
+    const file = join(dir, 'new-guests.txt');
+    // Line 2 names a host interface that does not exist and is not a bridge to create: its attach fails.
+    writeFileSync(file, `br0 -i eth0 ${made} 10.0.7.2/24@10.0.7.1\nnosuchif0 -i eth0 netns:${failed} 10.0.7.3/24\n`);
+    const before = (await s.host.link.list()).length;
+    const r = await cli(s.hostNs, 'batch', file, '--create-netns', '--json');
+    try {
+      t.not(r.code, 0, 'one line failed');
+      const out = JSON.parse(r.stdout);
+      t.equal(out.attached, 1);
+      t.equal(out.failed, 1);
+      t.ok(existsSync(`/run/netns/${made}`), 'the attached guest was created as a named namespace');
+      t.notOk(existsSync(`/run/netns/${failed}`), 'the namespace made for the failed line is gone');
+      const g = await Netns.open({ name: made });
+      const h = await Handle.open(g);
+      t.same((await h.addr.list({ dev: 'eth0', family: 4 })).map((a) => `${a.address}/${a.prefixLen}`), ['10.0.7.2/24']);
+      await h.close();
+      await g.close();
+      t.equal((await s.host.link.list()).length, before + 2, 'only the bridge and one host end were added');
+    } finally {
+      if (existsSync(`/run/netns/${made}`)) await Netns.remove(made);
+    }
+  });
+});
