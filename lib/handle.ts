@@ -1,9 +1,9 @@
 // A Handle talks to one network namespace through one netlink socket that was
 // created inside it. Calls never switch namespace; the socket is reused for
-// every request; each call is a hop to a pool thread and back.
+// every request; each call is a hop to the addon's netlink thread and back
+// (native/executor.h).
 import { addon, NativeOp, NativeSocket } from './native';
 import { PipewrightError } from './errors';
-import { throttled } from './throttle';
 import { Netns, NetnsRef, takeSpareSocket } from './netns';
 import { LinkApi } from './api/link';
 import { AddrApi } from './api/addr';
@@ -63,8 +63,7 @@ export class Handle {
 
   /** Runs one operation. Internal to the API objects. */
   async run<T = unknown>(op: string, args: Record<string, unknown>): Promise<T> {
-    const sock = this.socket();
-    const results = await throttled(() => sock.run([{ op, args }]));
+    const results = await this.socket().run([{ op, args }]);
     return results[0] as T;
   }
 
@@ -74,8 +73,7 @@ export class Handle {
    * caller can undo exactly what exists.
    */
   async runBatch(ops: NativeOp[]): Promise<unknown[]> {
-    const sock = this.socket();
-    return throttled(() => sock.run(ops));
+    return this.socket().run(ops);
   }
 
   /** Subscribes to events in this namespace. Iterate it; close it (or break) when done. */

@@ -4,7 +4,6 @@
 import path from 'node:path';
 import { existsSync } from 'node:fs';
 import { NetlinkError } from './errors';
-import { throttled } from './throttle';
 import { packageRoot } from './paths';
 
 /** What the addon returns for an opened namespace: the fd is ours to close. */
@@ -48,6 +47,30 @@ export interface NativeSubscription {
   close(): void;
 }
 
+/** A base chain on the forward hook, from an nf_tables chain dump. */
+export interface NativeForwardChain {
+  /** NFPROTO_*: 1 inet, 2 ip, 3 arp, 7 bridge, 10 ip6. */
+  family: number;
+  familyName: 'inet' | 'ip' | 'arp' | 'netdev' | 'bridge' | 'ip6' | 'unknown';
+  table: string;
+  name: string;
+  /** The chain type: 'filter', 'nat', 'route'. */
+  type: string;
+  priority: number;
+  policy: 'accept' | 'drop';
+}
+
+/** What decides whether bridged frames meet iptables FORWARD, read inside one namespace. */
+export interface NativeFirewallState {
+  /** net.bridge.bridge-nf-call-iptables there; null without br_netfilter. */
+  bridgeNfCallIptables: number | null;
+  /** iptables-legacy's tables there (ip_tables_names); null when /proc cannot show this thread's. */
+  legacyTables: string[] | null;
+  /** False when the kernel has no nf_tables (forwardChains is then empty). */
+  nftables: boolean;
+  forwardChains: NativeForwardChain[];
+}
+
 export interface Addon {
   init(errorClass: typeof NetlinkError): void;
   encode(op: string, args: Record<string, unknown>): Buffer;
@@ -64,6 +87,10 @@ export interface Addon {
   netnsIdentify(fd: number): Promise<NativeNsInfo>;
   fdClose(fd: number): Promise<void>;
   sendGratuitousArp(nsfd: number, ifindex: number, ip: string, mac: string, count: number): Promise<{ sent: number }>;
+  /** The bridge firewall's state in a namespace (-1: our own), without starting a process. */
+  firewallProbe(nsfd: number): Promise<NativeFirewallState>;
+  /** The forward base chains in a run of nf_tables chain messages (tests). */
+  decodeForwardChains(messages: Buffer): NativeForwardChain[];
   /** Process-wide counters: dumpRetries = dump attempts the kernel marked interrupted. */
   stats(): { dumpRetries: number };
 }
@@ -90,20 +117,7 @@ export function addon(): Addon {
     const override = process.env.PW_ADDON_PATH;
     const a = (override ? require(path.resolve(override)) : require(addonPath())) as Addon;
     a.init(NetlinkError);
-    loaded = withThrottle(a);
+    loaded = a;
   }
   return loaded;
-}
-
-// Every call that goes to a pool thread (or the namespace thread) waits for
-// a slot: see throttle.ts. Handle does the same for socket runs.
-const QUEUED = ['openSocket', 'subscribe', 'netnsCreate', 'netnsOpenPath', 'netnsOpenPid', 'netnsOpenSelf', 'netnsDelete', 'netnsList', 'netnsIdentify', 'sendGratuitousArp'] as const;
-
-function withThrottle(a: Addon): Addon {
-  const out = Object.create(a) as Addon;
-  for (const name of QUEUED) {
-    const fn = a[name] as (...args: unknown[]) => Promise<unknown>;
-    (out as unknown as Record<string, unknown>)[name] = (...args: unknown[]) => throttled(() => fn.apply(a, args));
-  }
-  return out;
 }

@@ -7,6 +7,7 @@
 #include "addon_data.h"
 #include "arp.h"
 #include "events.h"
+#include "firewall.h"
 #include "js_value.h"
 #include "netns.h"
 #include "ops.h"
@@ -178,7 +179,31 @@ Napi::Value GratuitousArp(const Napi::CallbackInfo& info) {
   std::string mac = StringArg(info, 3, "mac");
   int count = IntArg(info, 4, "count");
   return TaskWorker::Start(info.Env(), "arp.announce",
-                           [=] { return SendGratuitousArp(nsfd, ifindex, ip, mac, count); });
+                           [=] { return SendGratuitousArp(nsfd, ifindex, ip, mac, count); }, nullptr, Lane::kAnnounce);
+}
+
+// firewallProbe(nsfd) -> Promise<{bridgeNfCallIptables, legacyTables,
+// nftables, forwardChains}>: the bridge firewall's state, read inside the
+// namespace (-1: our own) without starting a process.
+Napi::Value FirewallProbe(const Napi::CallbackInfo& info) {
+  int nsfd = IntArg(info, 0, "nsfd");
+  return TaskWorker::Start(info.Env(), "firewall.probe", [nsfd] { return ProbeBridgeFirewall(nsfd); });
+}
+
+// decodeForwardChains(Buffer) -> chains[]: the forward base chains in a run
+// of nf_tables chain messages (for tests of the decoder on captured dumps).
+Napi::Value DecodeForwardChains(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!info[0].IsBuffer()) throw Napi::TypeError::New(env, "decodeForwardChains(buffer): a Buffer is required");
+  auto buf = info[0].As<Napi::Buffer<uint8_t>>();
+  std::vector<uint32_t> aligned((buf.Length() + 3) / 4);  // nlmsghdr access needs 4-byte alignment
+  if (buf.Length()) std::memcpy(aligned.data(), buf.Data(), buf.Length());
+  Value out = Value::MakeArray();
+  ForEachMessage(aligned.data(), buf.Length(), [&](const nlmsghdr* h) {
+    Value c = DecodeForwardChain(h);
+    if (!c.IsUndefined()) out.Push(c);
+  });
+  return ToJs(env, out);
 }
 
 Napi::Object Register(Napi::Env env, Napi::Object exports) {
@@ -204,6 +229,8 @@ Napi::Object Register(Napi::Env env, Napi::Object exports) {
   exports.Set("netnsIdentify", Napi::Function::New(env, NetnsIdentify));
   exports.Set("fdClose", Napi::Function::New(env, FdClose));
   exports.Set("sendGratuitousArp", Napi::Function::New(env, GratuitousArp));
+  exports.Set("firewallProbe", Napi::Function::New(env, FirewallProbe));
+  exports.Set("decodeForwardChains", Napi::Function::New(env, DecodeForwardChains));
   exports.Set("stats", Napi::Function::New(env, Stats));
   return exports;
 }

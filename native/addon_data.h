@@ -4,14 +4,23 @@
 
 #include <napi.h>
 
+#include <memory>
+
 #include "errors.h"
 
 namespace pw {
+
+class Dispatcher;
 
 struct AddonData {
   Napi::FunctionReference errorClass;  // NetlinkError, handed over by lib/native.ts
   Napi::FunctionReference socketCtor;
   Napi::FunctionReference subscriptionCtor;
+  // JSON.parse and JSON.stringify, looked up once (js_value.cc).
+  Napi::FunctionReference jsonParse;
+  Napi::FunctionReference jsonStringify;
+  // Settles finished native work on this environment's JS thread (dispatch.h).
+  std::shared_ptr<Dispatcher> dispatcher;
 };
 
 AddonData* GetAddonData(Napi::Env env);

@@ -1,5 +1,10 @@
 #include "js_value.h"
 
+#include <stdexcept>
+
+#include "addon_data.h"
+#include "json.h"
+
 namespace pw {
 
 Value FromJs(const Napi::Value& v, const std::string& path) {
@@ -58,6 +63,37 @@ Napi::Value ToJs(Napi::Env env, const Value& v) {
     }
   }
   return env.Undefined();
+}
+
+namespace {
+
+Napi::Function JsonMethod(Napi::Env env, Napi::FunctionReference& cache, const char* name) {
+  if (cache.IsEmpty()) {
+    Napi::Object json = env.Global().Get("JSON").As<Napi::Object>();
+    cache = Napi::Persistent(json.Get(name).As<Napi::Function>());
+  }
+  return cache.Value();
+}
+
+}  // namespace
+
+Napi::Value ToJsFast(Napi::Env env, const Value& v, const std::optional<std::string>& json) {
+  if (!json) return ToJs(env, v);
+  Napi::Function parse = JsonMethod(env, GetAddonData(env)->jsonParse, "parse");
+  return parse.Call({Napi::String::New(env, *json)});
+}
+
+Value FromJsViaJson(const Napi::Value& v) {
+  Napi::Env env = v.Env();
+  Napi::Function stringify = JsonMethod(env, GetAddonData(env)->jsonStringify, "stringify");
+  Napi::Value text = stringify.Call({v});
+  // JSON.stringify(undefined) (or of a function) is undefined, not text.
+  if (!text.IsString()) return Value();
+  try {
+    return ParseJson(text.As<Napi::String>().Utf8Value());
+  } catch (const std::invalid_argument& e) {
+    throw Napi::TypeError::New(env, e.what());
+  }
 }
 
 }  // namespace pw

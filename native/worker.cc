@@ -3,6 +3,7 @@
 #include <cerrno>
 
 #include "js_value.h"
+#include "json.h"
 #include "message.h"
 #include "addon_data.h"
 
@@ -27,37 +28,50 @@ NlError CurrentExceptionToError(const std::string& op) {
   return e;
 }
 
-TaskWorker::TaskWorker(Napi::Env env, std::string op, Work work, Finish finish)
-    : Napi::AsyncWorker(env, "pipewright"), deferred_(env), op_(std::move(op)), work_(std::move(work)),
-      finish_(std::move(finish)) {}
+TaskWorker::TaskWorker(std::string op, Work work, Finish finish, napi_deferred deferred)
+    : deferred_(deferred), op_(std::move(op)), work_(std::move(work)), finish_(std::move(finish)) {}
 
-Napi::Promise TaskWorker::Start(Napi::Env env, std::string op, Work work, Finish finish) {
-  auto* w = new TaskWorker(env, std::move(op), std::move(work), std::move(finish));
-  Napi::Promise p = w->deferred_.Promise();
-  w->Queue();
-  return p;
+Napi::Promise TaskWorker::Start(Napi::Env env, std::string op, Work work, Finish finish, Lane lane) {
+  napi_deferred deferred;
+  napi_value promise;
+  NAPI_THROW_IF_FAILED(env, napi_create_promise(env, &deferred, &promise), Napi::Promise());
+  Submit(env, lane, std::unique_ptr<Job>(new TaskWorker(std::move(op), std::move(work), std::move(finish), deferred)));
+  return Napi::Promise(env, promise);
 }
 
-void TaskWorker::Execute() {
+void TaskWorker::Run() {
   try {
     result_ = work_();
+    if (!finish_) json_ = ToJson(result_);
   } catch (...) {
     failed_ = true;
     err_ = CurrentExceptionToError(op_);
   }
+  // What the work holds (a socket, say) is let go here, not on the JS thread.
+  work_ = nullptr;
 }
 
-void TaskWorker::OnOK() {
-  Napi::Env env = Env();
-  if (failed_) {
-    deferred_.Reject(MakeJsError(env, err_).Value());
-    return;
+void TaskWorker::Refuse(const std::string& why) {
+  failed_ = true;
+  err_.code = "ERR_PW_INTERNAL";
+  err_.op = op_;
+  err_.detail = why;
+}
+
+void TaskWorker::Settle(Napi::Env env) {
+  napi_value outcome;
+  bool ok = !failed_;
+  if (ok) {
+    try {
+      outcome = finish_ ? finish_(env, result_) : ToJsFast(env, result_, json_);
+    } catch (const Napi::Error& e) {
+      ok = false;
+      outcome = e.Value();
+    }
+  } else {
+    outcome = MakeJsError(env, err_).Value();
   }
-  try {
-    deferred_.Resolve(finish_ ? finish_(env, result_) : ToJs(env, result_));
-  } catch (const Napi::Error& e) {
-    deferred_.Reject(e.Value());
-  }
+  NAPI_THROW_IF_FAILED_VOID(env, ok ? napi_resolve_deferred(env, deferred_, outcome) : napi_reject_deferred(env, deferred_, outcome));
 }
 
 }  // namespace pw

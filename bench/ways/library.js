@@ -6,8 +6,8 @@
 // seq:        the typical calls, one guest after the other, each awaited.
 // batch:      the same, with the guest's three changes in one runBatch hop.
 // concurrent: every guest's chain started at once (at most 200 in flight).
-// Teardown "group": one link.delGroup, then every name removed; "each": one
-// link.del per host end. Both wait for the kernel's deletion event of every
+// Teardown "group": one link.delGroup, every handle and name closed and
+// removed meanwhile; "each": one link.del per host end, then the names. Both wait for the kernel's deletion event of every
 // host end (subscribed before deleting) and for every name to be unmounted.
 'use strict';
 
@@ -100,14 +100,26 @@ async function teardown(host, n, guests, how) {
   const watcher = host.watch(['link']);
   await watcher.ready;
   const pending = new Set(W.range(n).map(W.hostEnd));
-  if (how === 'group') await host.link.delGroup(W.GROUP);
-  else for (const k of W.range(n)) await host.link.del(W.hostEnd(k));
-  // Closing fds and removing names wait on nothing in the kernel: all at once.
-  await Promise.all(guests.map(async ({ ns, g }) => {
+  const closeAndRemove = () => Promise.all(guests.map(async ({ ns, g }, i) => {
     await g.close();
     await ns.close();
+    await Netns.remove(W.nsName(i + 1));
   }));
-  await Promise.all(W.range(n).map((k) => Netns.remove(W.nsName(k))));
+  if (how === 'group') {
+    // One request deletes every host end; closing fds and removing names wait
+    // on nothing in the kernel, so they run meanwhile. A namespace released
+    // that way takes its veth pair with it, which could leave the group empty
+    // by the time the delete runs (ENODEV): then the work is done all the same.
+    const deleting = host.link.delGroup(W.GROUP).catch((e) => {
+      if (e.errno !== 19 && e.code !== 'ENODEV') throw e;
+    });
+    await Promise.all([deleting, closeAndRemove()]);
+  } else {
+    // One at a time, as a script deleting links in a loop does; names after,
+    // so no namespace's release deletes a pair before its turn.
+    for (const k of W.range(n)) await host.link.del(W.hostEnd(k));
+    await closeAndRemove();
+  }
   await waitDeleted(host, watcher, pending);
   await watcher.close();
   return performance.now() - t0;

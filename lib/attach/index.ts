@@ -8,7 +8,8 @@ import { PipewrightError } from '../errors';
 import { resolveGuest } from '../guest';
 import { runSteps, StepError } from '../transaction';
 import type { Link } from '../types';
-import { normalizeSpec, AttachSpec } from './spec';
+import { normalizeSpec, AttachSpec, NormalizedSpec } from './spec';
+import { admission } from './admission';
 import { inspectHostIf, makePlan, Ctx, AttachMode } from './plan';
 import { bridgeFirewallWarning } from '../firewall';
 import { watchPort, PortIncident } from './watch-port';
@@ -80,8 +81,10 @@ function firewallWarning(host: Handle, bridge: string): Promise<string | null> {
   return check;
 }
 
-async function open(spec: AttachSpec): Promise<Ctx & { ownsHost: boolean }> {
-  const s = normalizeSpec(spec);
+/** What open() needs of the spec besides its normalized form. */
+type Refs = Pick<AttachSpec, 'host' | 'guest' | 'runDir'>;
+
+async function open(spec: Refs, s: NormalizedSpec): Promise<Ctx & { ownsHost: boolean }> {
   const host = spec.host ?? (await Handle.open());
   const ownsHost = spec.host === undefined;
   let guest;
@@ -113,7 +116,7 @@ async function close(ctx: Ctx & { ownsHost: boolean }): Promise<void> {
 
 /** The ordered plan and its undo plan, from read-only lookups: nothing is changed. */
 export async function planAttach(spec: AttachSpec): Promise<PlanResult> {
-  const ctx = await open(spec);
+  const ctx = await open(spec, normalizeSpec(spec));
   try {
     const plan = await makePlan(ctx);
     return {
@@ -162,7 +165,21 @@ function summarize(ctx: Ctx, status: AttachResult['status'], steps: string[], cr
  * a different one is an ERR_PW_CONFLICT naming the difference.
  */
 export async function attach(spec: AttachSpec): Promise<AttachResult> {
-  const ctx = await open(spec);
+  // The spec is read now, as it was handed over; the work waits its turn
+  // (admission.ts).
+  const s = normalizeSpec(spec);
+  const refs: Refs = { host: spec.host, guest: spec.guest, runDir: spec.runDir };
+  const leave = await admission();
+  try {
+    return await admitted(refs, s, leave);
+  } finally {
+    leave();
+  }
+}
+
+async function admitted(refs: Refs, s: NormalizedSpec, leave: () => void): Promise<AttachResult> {
+  const ctx = await open(refs, s);
+  ctx.leaveAdmission = leave;
   try {
     const createdHostIf = ctx.hostIfLink === null;
     const plan = await makePlan(ctx);
@@ -200,6 +217,7 @@ export async function attach(spec: AttachSpec): Promise<AttachResult> {
     const result = summarize(ctx, plan.alreadyInPlace ? 'already-attached' : 'attached', steps, createdHostIf && !plan.alreadyInPlace, ctx.addresses ?? []);
     if (ctx.incidents?.length) result.incidents = [...ctx.incidents];
     if (ctx.spec.watchMs > 0 && ctx.mode === 'bridge' && ctx.hostEnd) {
+      leave(); // watching waits on the kernel's events, for as long as asked
       try {
         result.incidents = [...(result.incidents ?? []), ...(await watchPort(ctx.host, ctx.hostEnd.index, ctx.hostIfLink!.index, ctx.spec.watchMs, ctx.spec.repair))];
       } catch (e) {

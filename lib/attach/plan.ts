@@ -36,6 +36,8 @@ export interface Ctx {
   warnings: string[];
   /** What verification found undone and repaired (spec.repair). */
   incidents?: PortIncident[];
+  /** Gives up this attach's place among the active ones (admission.ts) before a long outside wait. */
+  leaveAdmission?: () => void;
 }
 
 export interface Plan {
@@ -305,6 +307,7 @@ export async function makePlan(ctx: Ctx): Promise<Plan> {
       undo: `stop the ${d.client} client`,
       run: async (c) => {
         const { runDhcp } = await import('../dhcp');
+        c.leaveAdmission?.(); // a lease can take seconds: others need not wait for it
         const lease = await runDhcp(c.guest, g, d);
         c.lease = lease;
         return lease.stop;

@@ -4,7 +4,11 @@
 // go through FORWARD and die there. attach() must warn with a fix that works,
 // and stay quiet where nothing is dropped. Every claim is checked with pings.
 import t, { type Test } from 'tap';
-import { attach, detach, Handle, Netns } from '../../lib';
+import { ChildProcess, execFile } from 'node:child_process';
+import { closeSync, openSync } from 'node:fs';
+import { attach, detach, Handle, Netns, NetlinkError } from '../../lib';
+import { bridgeFirewallWarning } from '../../lib/firewall';
+import { addon } from '../../lib/native';
 import { withScene, ping, inNetns, Scene } from '../helpers/scene';
 import { Engine } from '../helpers/docker';
 
@@ -165,5 +169,129 @@ engineTest('FORWARD DROP without Docker: the FORWARD fix, look-alike rules, phys
     await inNetns(s.hostNs, 'sysctl', ['-q', '-w', 'net.bridge.bridge-nf-call-iptables=0']);
     t.same((await rerun()).warnings, [], 'bridge-nf-call-iptables=0: no warning');
     t.ok(await ping(g1.ns, '10.0.9.3'), 'and traffic flows despite FORWARD DROP');
+  }),
+);
+
+// --- the check itself, without Docker: the native probe and when it forks ---
+
+/**
+ * The processes this process starts while `fn` runs, as "file args...".
+ * Every asynchronous spawn (execFile, spawn, exec) goes through
+ * ChildProcess#spawn, so wrapping it sees them all.
+ */
+async function spawnsDuring<T>(fn: () => Promise<T>): Promise<{ result: T; spawned: string[] }> {
+  type Spawn = (this: ChildProcess, opts: { file: string; args: string[] }) => unknown;
+  const proto = ChildProcess.prototype as unknown as { spawn: Spawn };
+  const original = proto.spawn;
+  const spawned: string[] = [];
+  proto.spawn = function (opts) {
+    spawned.push(opts.args.join(' '));
+    return original.call(this, opts);
+  };
+  try {
+    return { result: await fn(), spawned };
+  } finally {
+    proto.spawn = original;
+  }
+}
+
+/** Why a tool cannot be run here, or '' when it can. */
+function missing(tool: string): Promise<string> {
+  return new Promise((resolve) => execFile(tool, ['--version'], (e) => resolve(e ? `${tool} is not installed (${e.message})` : '')));
+}
+
+t.test('a fresh namespace: the probe sees no dropping forward chain, and neither the check nor an attach starts a process', (t) =>
+  withScene(t, async (s) => {
+    const state = await addon().firewallProbe(s.hostNs.fd);
+    t.same(state.legacyTables, [], 'no iptables-legacy table');
+    t.same(state.forwardChains, [], 'no forward chain at all (iptables-nft makes its chains on first use)');
+    if (state.bridgeNfCallIptables === null) t.comment('br_netfilter is not loaded here: bridgeNfCallIptables is null');
+    else t.equal(state.bridgeNfCallIptables, 1, "a new namespace starts with bridge-nf-call-iptables = 1 (br_netfilter's default)");
+
+    await s.host.link.add({ kind: 'bridge', name: 'rgbr1', up: true });
+    const check = await spawnsDuring(() => bridgeFirewallWarning(s.host, 'rgbr1'));
+    t.equal(check.result, null, 'no warning');
+    t.same(check.spawned, [], 'and no process started for it');
+
+    const g = await s.guest();
+    const a = await spawnsDuring(() => attach({ host: s.host, hostIf: 'rgbr1', guest: g.ns, address: '10.0.9.2/24' }));
+    t.same(a.result.warnings, [], 'a bridge attach: no warning');
+    t.same(a.spawned, [], 'a whole bridge attach starts no process');
+  }),
+);
+
+t.test('iptables -P FORWARD DROP: reported natively as ip/filter/FORWARD drop; warned with bridge-nf-call-iptables = 1; silenced by the fix', async (t) => {
+  const why = await missing('iptables');
+  if (why) return t.plan(0, why);
+  await withScene(t, async (s) => {
+    const ipt = (...args: string[]) => inNetns(s.hostNs, 'iptables', args);
+    await ipt('-P', 'FORWARD', 'DROP');
+    const state = await addon().firewallProbe(s.hostNs.fd);
+    t.match(
+      state.forwardChains,
+      [{ family: 2, familyName: 'ip', table: 'filter', name: 'FORWARD', type: 'filter', priority: 0, policy: 'drop' }],
+      'the policy iptables set, as nf_tables holds it',
+    );
+    t.equal(state.nftables, true, 'nf_tables answered');
+    await s.host.link.add({ kind: 'bridge', name: 'rgbr1', up: true });
+
+    if (state.bridgeNfCallIptables === null) {
+      const quiet = await spawnsDuring(() => bridgeFirewallWarning(s.host, 'rgbr1'));
+      t.same([quiet.result, quiet.spawned], [null, []], 'without br_netfilter bridged frames never see FORWARD: no warning, no process');
+      t.pass('the warning with bridge-nf-call-iptables = 1', { skip: 'br_netfilter is not loaded here (no /proc/sys/net/bridge)' });
+      return;
+    }
+    // Per namespace since Linux 5.3: setting it here touches no other namespace.
+    await inNetns(s.hostNs, 'sysctl', ['-q', '-w', 'net.bridge.bridge-nf-call-iptables=1']);
+    const warned = await spawnsDuring(() => bridgeFirewallWarning(s.host, 'rgbr1'));
+    t.match(warned.result, /traffic between guests on rgbr1 will be dropped/, 'warned');
+    t.match(warned.result, fixText('FORWARD', 'rgbr1'), 'with the FORWARD fix');
+    t.equal(warned.spawned.length, 1, 'one process: iptables -S, to read the rules');
+    t.match(warned.spawned[0], /iptables -w 5 -S$/, 'and it is that one');
+
+    await ipt(...fixArgs('FORWARD', 'rgbr1'));
+    t.equal(await bridgeFirewallWarning(s.host, 'rgbr1'), null, 'the accept rule silences it');
+    await ipt('-D', ...fixArgs('FORWARD', 'rgbr1').slice(1));
+    t.type(await bridgeFirewallWarning(s.host, 'rgbr1'), 'string', 'removed: the warning is back');
+
+    await inNetns(s.hostNs, 'sysctl', ['-q', '-w', 'net.bridge.bridge-nf-call-iptables=0']);
+    t.equal((await addon().firewallProbe(s.hostNs.fd)).bridgeNfCallIptables, 0, 'the probe reads the sysctl in that namespace');
+    const off = await spawnsDuring(() => bridgeFirewallWarning(s.host, 'rgbr1'));
+    t.same([off.result, off.spawned], [null, []], 'bridge-nf-call-iptables = 0: no warning, no process, despite FORWARD DROP');
+  });
+});
+
+t.test('iptables-legacy tables in the namespace: nf_tables cannot show their rules, so the check asks iptables', async (t) => {
+  const why = await missing('iptables-legacy');
+  if (why) return t.plan(0, why);
+  await withScene(t, async (s) => {
+    await inNetns(s.hostNs, 'iptables-legacy', ['-S']); // instantiates the legacy filter table in this namespace only
+    const state = await addon().firewallProbe(s.hostNs.fd);
+    t.match(state.legacyTables, ['filter'], 'read from /proc/thread-self/net: this namespace');
+    const other = await s.guest();
+    t.same((await addon().firewallProbe(other.ns.fd)).legacyTables, [], "and not another's: the list is per namespace");
+    if (state.bridgeNfCallIptables !== 1) {
+      t.pass('the fallback to iptables -S', { skip: 'bridge-nf-call-iptables is not 1 here: the check stops before the rules' });
+      return;
+    }
+    const check = await spawnsDuring(() => bridgeFirewallWarning(s.host, 'rgbr1'));
+    t.equal(check.spawned.length, 1, 'iptables -S runs');
+    t.equal(check.result, null, 'and finds FORWARD accepting');
+  });
+});
+
+t.test('a probe that cannot enter the namespace fails with a typed error, and leaves no thread elsewhere', (t) =>
+  withScene(t, async () => {
+    const fd = openSync('/dev/null', 'r');
+    try {
+      const err = await addon().firewallProbe(fd).then(
+        () => null,
+        (e: unknown) => e,
+      );
+      t.ok(err instanceof NetlinkError, 'a NetlinkError');
+      t.match(err, { code: 'EINVAL', op: 'firewall.probe', syscall: 'setns' }, '/dev/null is not a namespace: setns refuses it');
+    } finally {
+      closeSync(fd);
+    }
   }),
 );

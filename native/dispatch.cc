@@ -1,0 +1,158 @@
+#include "dispatch.h"
+
+#include <thread>
+
+#include "addon_data.h"
+
+namespace pw {
+
+namespace {
+
+// How long one turn of the event loop may spend settling jobs. A job's
+// settling includes the promise continuations it sets off (typically tens
+// of microseconds, the next request of an attach); past the budget the
+// remaining jobs wait until timers and I/O have run.
+constexpr uint64_t kTurnBudgetNs = 500 * 1000;
+
+// For setting up, called from JS: a failure becomes a JS exception.
+void Check(napi_env env, napi_status s, const char* what) {
+  if (s != napi_ok) throw Napi::Error::New(env, std::string("pipewright: ") + what + " failed");
+}
+
+}  // namespace
+
+std::shared_ptr<Dispatcher> Dispatcher::For(Napi::Env env) {
+  AddonData* data = GetAddonData(env);
+  if (!data->dispatcher) {
+    auto d = std::make_shared<Dispatcher>(env);
+    // The cleanup hook closes the loop handle when the environment goes
+    // (process exit, or a worker thread ending); it holds its own reference.
+    auto* hold = new std::shared_ptr<Dispatcher>(d);
+    napi_status added = napi_add_env_cleanup_hook(env, OnCleanup, hold);
+    if (added != napi_ok) {
+      OnCleanup(hold);
+      Check(env, added, "napi_add_env_cleanup_hook");
+    }
+    data->dispatcher = std::move(d);
+  }
+  return data->dispatcher;
+}
+
+Dispatcher::Dispatcher(Napi::Env env) : env_(env) {
+  // One async resource for all settling, so async_hooks and
+  // AsyncLocalStorage see a callback scope as they did with pool work.
+  napi_value resource, name;
+  Check(env_, napi_create_object(env_, &resource), "napi_create_object");
+  Check(env_, napi_create_string_utf8(env_, "pipewright", NAPI_AUTO_LENGTH, &name), "napi_create_string_utf8");
+  Check(env_, napi_create_reference(env_, resource, 1, &resource_), "napi_create_reference");
+  Check(env_, napi_async_init(env_, resource, name, &context_), "napi_async_init");
+  uv_loop_t* loop = nullptr;
+  Check(env_, napi_get_uv_event_loop(env_, &loop), "napi_get_uv_event_loop");
+  auto* async = new uv_async_t;
+  async->data = this;
+  if (uv_async_init(loop, async, OnAsync) != 0) {
+    delete async;
+    Check(env_, napi_generic_failure, "uv_async_init");
+  }
+  async_ = async;
+  // Only jobs on their way keep the process alive (Expect).
+  uv_unref(reinterpret_cast<uv_handle_t*>(async_));
+}
+
+// Runs when the last reference goes, which may be on an executor thread
+// after the environment has gone: nothing JS-related here (Close did that).
+Dispatcher::~Dispatcher() = default;
+
+void Dispatcher::Expect() {
+  if (async_ && expected_++ == 0) uv_ref(reinterpret_cast<uv_handle_t*>(async_));
+}
+
+void Dispatcher::Post(std::unique_ptr<Job> job) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!closed_) {
+      done_.push_back(std::move(job));
+      sending_.fetch_add(1);
+    }
+  }
+  if (job) return;  // the environment is gone: nobody to settle it for
+  // Outside the lock (it is a syscall: the JS thread must not wait on it).
+  // Sends before the loop gets to them coalesce into one callback.
+  uv_async_send(async_);
+  sending_.fetch_sub(1);
+}
+
+void Dispatcher::OnAsync(uv_async_t* handle) { static_cast<Dispatcher*>(handle->data)->Drain(); }
+
+void Dispatcher::Drain() {
+  const uint64_t start = uv_hrtime();
+  for (;;) {
+    std::unique_ptr<Job> job;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (closed_ || done_.empty()) return;
+      job = std::move(done_.front());
+      done_.pop_front();
+    }
+    if (!Settle(*job)) return;  // the environment is ending: the rest go with it
+    job.reset();
+    if (--expected_ == 0) uv_unref(reinterpret_cast<uv_handle_t*>(async_));
+    if (uv_hrtime() - start >= kTurnBudgetNs) {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (!closed_ && !done_.empty()) uv_async_send(async_);  // the rest next turn
+      return;
+    }
+  }
+}
+
+// Raw N-API calls that report rather than throw: this runs from libuv,
+// where an exception could not go anywhere. They fail when the environment
+// is ending (a worker thread being terminated).
+bool Dispatcher::Settle(Job& job) {
+  napi_handle_scope handles;
+  if (napi_open_handle_scope(env_, &handles) != napi_ok) return false;
+  napi_value resource;
+  napi_callback_scope scope;
+  bool ok = napi_get_reference_value(env_, resource_, &resource) == napi_ok &&
+            napi_open_callback_scope(env_, resource, context_, &scope) == napi_ok;
+  if (ok) {
+    try {
+      job.Settle(Napi::Env(env_));
+    } catch (const Napi::Error& e) {
+      // As for pool work: a failure while settling is an uncaught exception.
+      napi_fatal_exception(env_, e.Value());
+    } catch (...) {
+      ok = false;
+    }
+    // Closing the outermost callback scope runs nextTick callbacks and
+    // microtasks: the continuations of the promise just settled.
+    if (napi_close_callback_scope(env_, scope) != napi_ok) ok = false;
+  }
+  napi_close_handle_scope(env_, handles);
+  return ok;
+}
+
+void Dispatcher::OnCleanup(void* arg) {
+  auto* hold = static_cast<std::shared_ptr<Dispatcher>*>(arg);
+  (*hold)->Close();
+  delete hold;
+}
+
+void Dispatcher::Close() {
+  std::deque<std::unique_ptr<Job>> dropped;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    closed_ = true;
+    dropped.swap(done_);
+  }
+  dropped.clear();
+  // A thread that queued a job before closed_ was set may still be about to
+  // signal the handle.
+  while (sending_.load() != 0) std::this_thread::yield();
+  uv_close(reinterpret_cast<uv_handle_t*>(async_), [](uv_handle_t* h) { delete reinterpret_cast<uv_async_t*>(h); });
+  async_ = nullptr;
+  napi_async_destroy(env_, context_);
+  napi_delete_reference(env_, resource_);
+}
+
+}  // namespace pw

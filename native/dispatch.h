@@ -1,0 +1,71 @@
+// Delivering finished jobs back to the JS thread, a few at a time.
+//
+// libuv runs every piece of pool work that has finished in one go, so a
+// burst of completions (and the promise continuations each one sets off)
+// held the event loop for milliseconds. Here finished jobs wait in a queue
+// and the JS thread settles them one after another only until a small time
+// budget is spent; the rest wait for the next turn of the loop, after timers
+// and I/O have had theirs.
+#pragma once
+
+#include <napi.h>
+#include <uv.h>
+
+#include <atomic>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <string>
+
+namespace pw {
+
+// Work that runs on an executor thread and is then settled on the JS thread
+// of the environment that queued it.
+class Job {
+ public:
+  virtual ~Job() = default;
+  // Executor thread. Must not touch JS values.
+  virtual void Run() = 0;
+  // Instead of Run, when no thread could be started to run it.
+  virtual void Refuse(const std::string& why) = 0;
+  // JS thread, inside a handle scope and a callback scope (microtasks run
+  // when it closes).
+  virtual void Settle(Napi::Env env) = 0;
+};
+
+class Dispatcher {
+ public:
+  // The environment's dispatcher, made on first use. JS thread only.
+  static std::shared_ptr<Dispatcher> For(Napi::Env env);
+
+  // JS thread: a job is on its way (keeps the event loop alive until it is settled).
+  void Expect();
+  // Any thread: the job has run; settle it on the JS thread. After the
+  // environment has gone, the job is dropped.
+  void Post(std::unique_ptr<Job> job);
+
+  Dispatcher(Napi::Env env);
+  ~Dispatcher();
+
+ private:
+  static void OnAsync(uv_async_t* handle);
+  static void OnCleanup(void* arg);
+  void Drain();
+  bool Settle(Job& job);
+  void Close();
+
+  napi_env env_;
+  napi_async_context context_ = nullptr;
+  napi_ref resource_ = nullptr;
+  uv_async_t* async_ = nullptr;  // freed by its close callback
+  size_t expected_ = 0;          // JS thread only: posted or running, not yet settled
+
+  std::mutex mu_;
+  std::deque<std::unique_ptr<Job>> done_;  // guarded by mu_
+  bool closed_ = false;                    // guarded by mu_
+  // Threads between releasing mu_ and their uv_async_send: Close waits for
+  // them before it frees the handle.
+  std::atomic<int> sending_{0};
+};
+
+}  // namespace pw

@@ -1,0 +1,43 @@
+// The addon's own threads for blocking work, in three lanes.
+//
+// Requests to the kernel's routing netlink go through one thread, in order.
+// The kernel serializes nearly all of them under one lock (rtnl) anyway:
+// when several threads sent them at once (libuv's pool), all but the holder
+// spun on that lock on the other CPUs (mutex_spin_on_owner: ~10 % of the
+// pool's time during 200 concurrent attaches), CPU the event loop needed.
+// One thread that finds its next request already queued also never has to
+// be woken (waking an idle pool thread cost the JS thread 20-25 µs on this
+// VM, docs/performance.md).
+//
+// Gratuitous ARPs go through one other thread. A broadcast is flooded to
+// every port of the bridge and handled in every guest, all in the sender's
+// context: ~1 ms of kernel time with 200 guests, which this kernel does not
+// interrupt. One at a time, next to the routing requests, the kernel's work
+// for us takes at most two CPUs' worth of threads and never four.
+//
+// Other work - opening and creating namespaces and sockets, unmounting -
+// mostly waits (for a namespace thread, for RCU) and overlaps well, so it
+// gets a few threads. No lane uses libuv's pool, which belongs to the
+// application (fs, dns.lookup).
+#pragma once
+
+#include <napi.h>
+
+#include <memory>
+
+#include "dispatch.h"
+
+namespace pw {
+
+enum class Lane {
+  kNet,       // routing netlink requests: one thread, in order
+  kAnnounce,  // packets sent into a guest's network (gratuitous ARP): one thread
+  kGeneral,   // everything else: up to four threads
+};
+
+// Runs job->Run() on a thread of the lane, then job->Settle() on env's JS
+// thread (dispatch.h). JS thread only. If no thread can be started to run
+// it, it is refused (Job::Refuse) and finished all the same.
+void Submit(Napi::Env env, Lane lane, std::unique_ptr<Job> job);
+
+}  // namespace pw

@@ -1,0 +1,57 @@
+// How requests and answers cross the addon's boundary: arguments and results
+// travel as JSON text (native/json.h), work runs on the addon's own threads
+// (native/executor.h) and is settled a few at a time (native/dispatch.h).
+// Text JSON has to escape arrives unchanged both ways, a malformed batch is
+// refused before anything is sent, and hundreds of requests in flight at
+// once each get their own answer.
+import t from 'tap';
+import { withScene } from '../helpers/scene';
+
+t.test('strings that JSON has to escape cross both ways unchanged', (t) =>
+  withScene(t, async ({ host }) => {
+    await host.link.add({ kind: 'bridge', name: 'brx' });
+    const aliases = ['say "hi"', 'back\\slash', 'tab\there, newline\nthere', 'controls \u0001\u001f end', 'é ü ñ', 'emoji 😀 ok', '{"json":[1,2]}', '/ and \\/'];
+    for (const alias of aliases) {
+      await host.link.set('brx', { alias });
+      t.equal((await host.link.get('brx')).alias, alias, JSON.stringify(alias));
+    }
+    // A lone surrogate has no UTF-8 form: it arrives as U+FFFD, as N-API's
+    // own conversion of the string made it.
+    await host.link.set('brx', { alias: 'a\ud800b' });
+    t.equal((await host.link.get('brx')).alias, 'a\ufffdb', 'lone surrogate');
+  }),
+);
+
+t.test('a batch with an unknown operation is refused before anything is sent', (t) =>
+  withScene(t, async ({ host }) => {
+    await t.rejects(
+      host.runBatch([
+        { op: 'link.add', args: { kind: 'bridge', name: 'brnever' } },
+        { op: 'link.nosuch', args: {} },
+      ]),
+      { name: 'TypeError', message: /ops\[1\]\.op: unknown operation 'link\.nosuch'/ },
+    );
+    t.equal(await host.link.find('brnever'), null, 'not even the first one ran');
+    await t.rejects(host.runBatch([{ op: 'link.get', args: { name: 'lo', n: 10n } }] as never), TypeError, 'a BigInt argument');
+  }),
+);
+
+t.test('hundreds of requests in flight at once each get their own answer', (t) =>
+  withScene(t, async (s) => {
+    const g = await s.guest();
+    const names = Array.from({ length: 20 }, (_, i) => `b${i}`);
+    await Promise.all(names.map((name, i) => s.host.link.add({ kind: 'bridge', name, mtu: 1280 + i })));
+    // Requests on two sockets in two namespaces, interleaved, plus a few that fail.
+    const asks = Array.from({ length: 400 }, (_, i) => (i % 50 === 49 ? { h: g.handle, name: 'missing' } : i % 5 === 4 ? { h: g.handle, name: 'lo' } : { h: s.host, name: names[i % names.length]! }));
+    const answers = await Promise.allSettled(asks.map((a) => a.h.link.get(a.name)));
+    answers.forEach((r, i) => {
+      const a = asks[i]!;
+      if (a.name === 'missing') {
+        if (r.status !== 'rejected' || (r.reason as { code?: string }).code !== 'ERR_PW_LINK_NOT_FOUND') t.fail(`request ${i}: expected ERR_PW_LINK_NOT_FOUND`);
+      } else if (r.status !== 'fulfilled' || r.value.name !== a.name || (a.name !== 'lo' && r.value.mtu !== 1280 + names.indexOf(a.name))) {
+        t.fail(`request ${i} (${a.name}): ${r.status === 'fulfilled' ? `got ${r.value.name}` : String(r.reason)}`);
+      }
+    });
+    t.pass(`${asks.length} answers checked`);
+  }),
+);
