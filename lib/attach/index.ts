@@ -85,27 +85,31 @@ function firewallWarning(host: Handle, bridge: string): Promise<string | null> {
 type Refs = Pick<AttachSpec, 'host' | 'guest' | 'runDir'>;
 
 async function open(spec: Refs, s: NormalizedSpec): Promise<Ctx & { ownsHost: boolean }> {
-  const host = spec.host ?? (await Handle.open());
+  // Independent lookups run together: each is a round trip to an addon
+  // thread, and a one-guest CLI run feels every one of them.
   const ownsHost = spec.host === undefined;
-  let guest;
-  try {
-    guest = await resolveGuest(spec.guest, spec.runDir !== undefined ? { runDir: spec.runDir } : {});
-  } catch (e) {
-    if (ownsHost) await host.close();
-    throw e;
+  const [hostR, guestR] = await Promise.allSettled([
+    spec.host ?? Handle.open(),
+    resolveGuest(spec.guest, spec.runDir !== undefined ? { runDir: spec.runDir } : {}),
+  ]);
+  if (hostR.status === 'rejected' || guestR.status === 'rejected') {
+    if (ownsHost && hostR.status === 'fulfilled') await hostR.value.close();
+    if (guestR.status === 'fulfilled' && guestR.value.owned) await guestR.value.netns.close();
+    throw hostR.status === 'rejected' ? hostR.reason : (guestR as PromiseRejectedResult).reason;
   }
-  let gh: Handle | undefined;
-  try {
-    gh = await Handle.open(guest.netns);
-    const found = await inspectHostIf(host, s);
-    const mtu = s.mtu ?? found.link?.mtu ?? 1500;
-    return { host, gh, guest, spec: s, mode: found.mode, hostIfLink: found.link, hostIfName: found.name, mtu, warnings: [], ownsHost };
-  } catch (e) {
-    if (gh) await gh.close();
+  const host = hostR.value;
+  const guest = guestR.value;
+  const [ghR, foundR] = await Promise.allSettled([Handle.open(guest.netns), inspectHostIf(host, s)]);
+  if (ghR.status === 'rejected' || foundR.status === 'rejected') {
+    if (ghR.status === 'fulfilled') await ghR.value.close();
     if (guest.owned) await guest.netns.close();
     if (ownsHost) await host.close();
-    throw e;
+    throw ghR.status === 'rejected' ? ghR.reason : (foundR as PromiseRejectedResult).reason;
   }
+  const gh = ghR.value;
+  const found = foundR.value;
+  const mtu = s.mtu ?? found.link?.mtu ?? 1500;
+  return { host, gh, guest, spec: s, mode: found.mode, hostIfLink: found.link, hostIfName: found.name, mtu, warnings: [], ownsHost };
 }
 
 async function close(ctx: Ctx & { ownsHost: boolean }): Promise<void> {
@@ -182,6 +186,11 @@ async function admitted(refs: Refs, s: NormalizedSpec, leave: () => void): Promi
   ctx.leaveAdmission = leave;
   try {
     const createdHostIf = ctx.hostIfLink === null;
+    // Read-only and independent of what the steps do (rules name the bridge,
+    // they do not need it to exist): started now, awaited at the end.
+    const firewall = ctx.mode === 'bridge'
+      ? firewallWarning(ctx.host, ctx.hostIfName).catch((e: Error) => `could not check the firewall: ${e.message}`)
+      : Promise.resolve(null);
     const plan = await makePlan(ctx);
     let steps: string[] = [];
     if (!plan.alreadyInPlace) {
@@ -210,10 +219,8 @@ async function admitted(refs: Refs, s: NormalizedSpec, leave: () => void): Promi
       ctx.guestLink = await ctx.gh.link.get(ctx.spec.guestIf);
       ctx.addresses = (await ctx.gh.addr.list({ dev: ctx.guestLink.index })).map((a) => `${a.address}/${a.prefixLen}`);
     }
-    if (ctx.mode === 'bridge') {
-      const w = await firewallWarning(ctx.host, ctx.hostIfName).catch((e: Error) => `could not check the firewall: ${e.message}`);
-      if (w) ctx.warnings.push(w);
-    }
+    const w = await firewall;
+    if (w) ctx.warnings.push(w);
     const result = summarize(ctx, plan.alreadyInPlace ? 'already-attached' : 'attached', steps, createdHostIf && !plan.alreadyInPlace, ctx.addresses ?? []);
     if (ctx.incidents?.length) result.incidents = [...ctx.incidents];
     if (ctx.spec.watchMs > 0 && ctx.mode === 'bridge' && ctx.hostEnd) {
