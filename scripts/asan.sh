@@ -60,9 +60,11 @@ if ! nm -D "$addon" | grep __asan_report_load4 >/dev/null; then
   exit 1
 fi
 
-# The CLI tests run the compiled CLI (dist/): compile it from the current
-# sources, so it too loads the addon named by PW_ADDON_PATH.
-npx tsc -p .
+# The CLI tests run the built CLI (dist/, and its bundle dist/cli/): build
+# both from the current sources, so it too loads the addon named by
+# PW_ADDON_PATH. (tsc alone would leave the bundle older than dist/lib, and
+# the installed command would then run the slower unbundled modules.)
+npm run --silent build:ts
 
 # --- a node with the sanitizer runtimes linked in ---
 # The runtimes g++ linked the addon against (node-gyp builds with g++);
