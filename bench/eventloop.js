@@ -12,9 +12,9 @@
 //                                       (speaks bench/lib/child.js's protocol)
 //
 // --stub-firewall-check is a diagnostic, not a way of running attach(): it
-// replaces the bridge firewall check (which runs `iptables -S`, a process
-// forked on the event loop's thread) with one that finds nothing, to show
-// how much of the delay those forks are.
+// replaces the bridge firewall check (native, and an `iptables -S` process
+// forked on the event loop's thread when FORWARD drops) with one that finds
+// nothing, to show how much of the delay the check is.
 'use strict';
 
 const { monitorEventLoopDelay, performance } = require('node:perf_hooks');

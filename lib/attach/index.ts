@@ -64,10 +64,11 @@ export class AttachError extends PipewrightError {
 
 /**
  * Attaches to one bridge that run at the same time share one firewall check.
- * The check runs `iptables -S`, a process (~2.5 ms here, forked on the event
- * loop's thread): 200 attaches at once would fork 200 of them, which starved
- * the event loop (delays of hundreds of ms, measured in bench/eventloop.js).
- * Only a check still in flight is shared; a later attach checks afresh.
+ * The check is native (~0.1 ms), but when FORWARD drops it runs `iptables
+ * -S`, a process forked on the event loop's thread: 200 attaches at once
+ * would fork 200 of them, which starved the event loop (delays of hundreds
+ * of ms, measured in bench/eventloop.js). Only a check still in flight is
+ * shared; a later attach checks afresh.
  */
 const firewallChecks = new Map<string, Promise<string | null>>();
 

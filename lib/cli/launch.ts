@@ -19,6 +19,8 @@ const BUNDLE = join(__dirname, '..', '..', 'cli', 'pipewright.js');
  * One cache per command: a cache holds what its run compiled, so one made by
  * `--help` would leave an attach compiling most of its code again. Pipework's
  * positional form (any HOSTIF first) is the default.
+ * The words are main.ts's commands, written out here so that choosing a
+ * cache loads nothing; a command missing here only shares the default cache.
  */
 const COMMANDS = ['attach', 'detach', 'route', 'rule', 'tc', 'batch', 'find-ip', 'doctor', 'gc', 'show', 'repro', 'netns', 'help', '--help', '-h', '--version', '-V'];
 const first = process.argv[2];

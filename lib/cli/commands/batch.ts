@@ -12,9 +12,8 @@
 // otherwise do with `ip netns add` first. Containers are then referenced as
 // docker:NAME. A namespace created for a line whose attach fails is removed
 // again: a failed line leaves nothing.
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { readFileSync } from 'node:fs';
 import { Io, line, printJson, processIo, reportError } from '../report';
 import { EXIT, exitCodeFor } from '../exit-codes';
 import { parseArgs } from '../../forensics/argv';
@@ -110,7 +109,11 @@ export async function run(args: readonly string[], io: Io = processIo): Promise<
             const name = createNetns ? namespaceToCreate(e.spec) : undefined;
             if (name !== undefined) created = await Netns.create({ name, ...(e.spec.runDir !== undefined ? { runDir: e.spec.runDir } : {}) });
             const r = await attach({ ...e.spec, ...(created ? { guest: created } : {}), host });
-            await created?.close(); // its name keeps it
+            // Attached: from here on the namespace is the guest's, kept by its
+            // name; our fd goes, and nothing below may delete it.
+            const made = created;
+            created = undefined;
+            await made?.close();
             results.push({ line: e.line, ok: true, result: r });
             if (!json) line(io.stdout, `line ${e.line}: ${r.status} ${r.guest.ref} ${r.guest.ifname} ${r.guest.addresses.filter((x) => !x.startsWith('fe80:')).join(', ')}`);
           } catch (err) {

@@ -9,7 +9,7 @@ export const bridgeFirewall: Check = async (ctx) => {
   const id = 'bridge-firewall';
   const bridges = ctx.links.filter((l) => l.kind === 'bridge');
   if (bridges.length === 0) return passed(id, 'no bridge here');
-  // Each test runs iptables (in the target namespace): a few at a time.
+  // A test may still run `iptables -S` (when FORWARD drops): a few at a time.
   const warnings = await mapLimit(bridges, 4, (b) => bridgeFirewallWarning(ctx.target, b.name));
   const objects: DoctorObject[] = [];
   warnings.forEach((w, i) => {
