@@ -23,7 +23,10 @@ namespace {
 
 // Closing a packet socket waits for an RCU grace period (packet_release
 // calls synchronize_net): 10-12 ms measured here, which was 40% of a cold
-// attach(). Nothing waits on that close, so a short-lived thread does it.
+// attach(). Nothing waits on that close, so a short-lived thread does it;
+// but a process that exits meanwhile still waits for it, which is why
+// attach() announces through the kernel (neigh.announce) and comes here only
+// when that cannot be used.
 void CloseInBackground(int fd) {
   try {
     std::thread([fd] { close(fd); }).detach();
@@ -57,7 +60,9 @@ Value SendGratuitousArp(int nsfd, int ifindex, const std::string& ip, const std:
   pkt.hlen = 6;
   pkt.plen = 4;
   // An unsolicited reply ("arping -A"): sender and target are both us, and
-  // every neighbour that has us cached updates its entry.
+  // every neighbour that has us cached updates its entry. The target MAC is
+  // ours too (RFC 2002, 4.6): Linux counts a reply as gratuitous only then,
+  // and otherwise ignores it for an entry updated within its locktime (1 s).
   pkt.oper = htons(ARPOP_REPLY);
   try {
     ParseMac(mac, "mac", pkt.sha);
@@ -65,7 +70,7 @@ Value SendGratuitousArp(int nsfd, int ifindex, const std::string& ip, const std:
     ThrowErrno(EINVAL, "arp", e.what());
   }
   if (inet_pton(AF_INET, ip.c_str(), pkt.spa) != 1) ThrowErrno(EINVAL, "arp", "'" + ip + "' is not an IPv4 address");
-  std::memset(pkt.tha, 0xff, 6);
+  std::memcpy(pkt.tha, pkt.sha, 6);
   std::memcpy(pkt.tpa, pkt.spa, 4);
 
   sockaddr_ll to{};

@@ -4,9 +4,13 @@
 #include <linux/rtnetlink.h>
 #include <sys/socket.h>
 
+#include <cerrno>
+
 #include "args.h"
+#include "errors.h"
 #include "ops.h"
 #include "rtcommon.h"
+#include "socket.h"
 
 namespace pw {
 
@@ -117,6 +121,47 @@ void EncodeReplace(const Value& a, Builder& b) { EncodeNeigh(a, b, RTM_NEWNEIGH,
 void EncodeAppend(const Value& a, Builder& b) { EncodeNeigh(a, b, RTM_NEWNEIGH, NLM_F_CREATE | NLM_F_APPEND); }
 void EncodeDel(const Value& a, Builder& b) { EncodeNeigh(a, b, RTM_DELNEIGH, 0); }
 
+// neigh.announce {index, address}: the kernel's own ARP announcement of a
+// local IPv4 address. Asking the kernel to resolve (NTF_USE) an entry keyed by
+// the interface's own address makes it broadcast "who-has A tell A" from that
+// interface at once: a gratuitous ARP request, which Linux neighbours apply
+// even inside their locktime (a gratuitous reply must carry its own MAC as
+// target to count). It needs no packet socket, whose close waits for an RCU
+// grace period (~10 ms, and a process exit waits for it too). The entry is
+// only the trigger: `after` removes it in the same hop, so the kernel sends
+// that one announcement and leaves nothing in the table. EXCL: an entry
+// someone made for the address is theirs, and the caller announces another way.
+void EncodeAnnounce(const Value& a, Builder& b) {
+  auto address = OptIp(a, "address");
+  if (!address) throw EncodeError("address", "is required");
+  if (address->family != AF_INET) throw EncodeError("address", "must be IPv4 (ARP announces IPv4 addresses only)");
+  uint64_t index = ReqUint(a, "index", INT32_MAX);
+  if (index == 0) throw EncodeError("index", "must be a device index (not 0)");
+  b.Start(RTM_NEWNEIGH, NLM_F_CREATE | NLM_F_EXCL);
+  ndmsg ndm{};
+  ndm.ndm_family = AF_INET;
+  ndm.ndm_ifindex = static_cast<int32_t>(index);
+  ndm.ndm_state = NUD_NONE;  // no state of ours: NTF_USE starts resolution
+  ndm.ndm_flags = NTF_USE;
+  b.PutHeader(ndm);
+  b.Put(NDA_DST, address->bytes, address->len(), "address");
+}
+
+Value RemoveAnnounceEntry(NlSocket& sock, const Value& args, const Value& result) {
+  Builder b;
+  Value del = Value::MakeObject();
+  del.Set("family", 4);
+  del.Set("index", args.Get("index"));
+  del.Set("address", args.Get("address"));
+  EncodeDel(del, b);
+  try {
+    sock.Request(b);
+  } catch (const NlException& ex) {
+    if (ex.err.errnum != ENOENT) throw;  // already gone is what we wanted
+  }
+  return result;
+}
+
 // neigh.list {family?, index?, master?}. A strict IPv4/IPv6 neighbour dump
 // requires ndm_ifindex 0 and takes the device as NDA_IFINDEX; an FDB dump
 // takes the port in ndm_ifindex (as `bridge fdb show dev` sends it). Both
@@ -182,6 +227,7 @@ void AddNeighOps(std::vector<OpSpec>& ops) {
   ops.push_back({"neigh.replace", EncodeReplace, false, nullptr});
   ops.push_back({"neigh.append", EncodeAppend, false, nullptr});
   ops.push_back({"neigh.del", EncodeDel, false, nullptr});
+  ops.push_back({"neigh.announce", EncodeAnnounce, false, nullptr, RemoveAnnounceEntry});
   ops.push_back({"neigh.list", EncodeList, true, DecodeListed});
 }
 

@@ -48,6 +48,19 @@ export class NeighApi {
     await this.h.run('neigh.del', neighArgs(spec));
   }
 
+  /**
+   * Has the kernel announce a local IPv4 address from dev: one gratuitous ARP
+   * request ("who-has A tell A", sender MAC dev's), which neighbours that
+   * cache A apply at once. Done by asking the kernel to resolve A on dev and
+   * removing that entry in the same hop, so no packet socket is opened and
+   * the table is left as it was. Fails with EEXIST if the table already has
+   * an entry for A on dev (it is left alone).
+   */
+  async announce(dev: LinkRef, address: string): Promise<void> {
+    const ip = v.ip('address', address, 4);
+    await this.h.run('neigh.announce', { index: v.linkRef('dev', dev), address: ip.address });
+  }
+
   async list(filter: { dev?: LinkRef; family?: 4 | 6 } = {}): Promise<Neighbour[]> {
     v.knownKeys('', v.object('filter', filter), ['dev', 'family']);
     const args: Record<string, unknown> = {};

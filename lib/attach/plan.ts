@@ -28,6 +28,12 @@ export interface Ctx {
   hostIfName: string;
   mtu: number;
   hostEnd?: Link;
+  /**
+   * The guest interface's index inside the guest, once a step knows it (a
+   * veth's host end names its peer's index): later steps then address it by
+   * index, not by a name the kernel would have to look up for each of them.
+   */
+  guestIndex?: number;
   guestLink?: Link;
   /** The guest interface's addresses as verification read them. */
   addresses?: string[];
@@ -134,6 +140,30 @@ async function existing(ctx: Ctx): Promise<boolean> {
   return true;
 }
 
+/** How long an announcement waits for the host end's bridge port to forward. */
+const PORT_WAIT_MS = 1000;
+
+/**
+ * The host end's bridge port state once it forwards, or as it was when
+ * PORT_WAIT_MS ran out. Starts from what verification read, so a port that
+ * already forwards costs no request.
+ */
+async function portForwarding(c: Ctx): Promise<string | undefined> {
+  const deadline = Date.now() + PORT_WAIT_MS;
+  let he: Link | null | undefined = c.hostEnd;
+  for (;;) {
+    const state = he?.port?.state;
+    if (state === 'forwarding' || !he || Date.now() >= deadline) return state;
+    await new Promise((r) => setTimeout(r, 1));
+    he = await c.host.link.find(c.hostEnd!.index);
+  }
+}
+
+/** The guest interface as later steps name it: by index once known, else by name. */
+function guestRef(c: Ctx): string | number {
+  return c.guestIndex ?? c.spec.guestIf;
+}
+
 export async function makePlan(ctx: Ctx): Promise<Plan> {
   const { spec } = ctx;
   // A missing DHCP client is known now: say so before anything is created.
@@ -193,6 +223,7 @@ export async function makePlan(ctx: Ctx): Promise<Plan> {
           peer: { name: g, netns: c.guest.netns, mtu, ...(c.spec.mac ? { address: c.spec.mac } : {}) },
         });
         c.hostEnd = link;
+        c.guestIndex = link.link;
         return deleteIfPresent(c.host, link.index);
       },
     });
@@ -239,6 +270,7 @@ export async function makePlan(ctx: Ctx): Promise<Plan> {
         await c.host.link.set(c.hostIfLink!.index, { netns: c.guest.netns, name: g, alias: `pipewright owner=${c.spec.owner} phys=${original}` });
         const moved = await c.gh.link.get(g);
         c.guestLink = moved;
+        c.guestIndex = moved.index;
         return async () => {
           const home = c.host.netns ?? (await Netns.current());
           try {
@@ -265,14 +297,14 @@ export async function makePlan(ctx: Ctx): Promise<Plan> {
     steps.push({
       describe: `add ${a.address}/${a.prefixLen}${brd ? ` (broadcast ${brd})` : ''} to ${g} in the guest`,
       run: async (c) => {
-        await c.gh.addr.add(g, `${a.address}/${a.prefixLen}`, brd ? { broadcast: brd } : {});
+        await c.gh.addr.add(guestRef(c), `${a.address}/${a.prefixLen}`, brd ? { broadcast: brd } : {});
       },
     });
   }
   steps.push({
     describe: `bring ${g} up in the guest`,
     run: async (c) => {
-      await c.gh.link.set(g, { up: true });
+      await c.gh.link.set(guestRef(c), { up: true });
     },
   });
   if (spec.gateway) {
@@ -282,7 +314,7 @@ export async function makePlan(ctx: Ctx): Promise<Plan> {
       steps.push({
         describe: `add route ${gw.address}/${gw.family === 4 ? 32 : 128} dev ${g} scope link (the gateway is outside ${spec.address ? `${spec.address.address}/${spec.address.prefixLen}` : 'the subnet'})`,
         run: async (c) => {
-          await c.gh.route.replace({ dst: gw.address, dev: g, scope: 'link' });
+          await c.gh.route.replace({ dst: gw.address, dev: guestRef(c), scope: 'link' });
         },
       });
     }
@@ -290,8 +322,17 @@ export async function makePlan(ctx: Ctx): Promise<Plan> {
       describe: `set the default route via ${gw.address} dev ${g} (replacing any)`,
       undo: 'restore the previous default route',
       run: async (c) => {
+        const route = { dst: 'default', gateway: gw.address, dev: guestRef(c) };
+        // A guest without a default route (the usual case) takes it in one
+        // request; only one that has a default reads it first, for the undo.
+        try {
+          await c.gh.route.add(route);
+          return undefined;
+        } catch (e) {
+          if (!isNetlinkError(e, 'EEXIST')) throw e;
+        }
         const prev: Route | undefined = (await c.gh.route.list({ family: gw.family })).find((r) => r.dst === 'default');
-        await c.gh.route.replace({ dst: 'default', gateway: gw.address, dev: g });
+        await c.gh.route.replace(route);
         return async () => {
           if (!prev) return;
           await c.gh.route.replace({ dst: 'default', ...(prev.gateway ? { gateway: prev.gateway } : {}), ...(prev.dev ? { dev: prev.dev } : {}), ...(prev.onlink ? { onlink: true } : {}) });
@@ -313,20 +354,37 @@ export async function makePlan(ctx: Ctx): Promise<Plan> {
       },
     });
   }
-  if (spec.address?.family === 4 && spec.arp) {
-    steps.push({
-      describe: `announce ${spec.address.address} with a gratuitous ARP from ${g}`,
-      run: async (c) => {
-        const link = await c.gh.link.get(g);
-        c.guestLink = link;
-        await addon().sendGratuitousArp(c.guest.netns.fd, link.index, c.spec.address!.address, link.address!, 1);
-      },
-    });
-  }
   steps.push({
     describe: 'verify: read back the host end, the guest interface, its addresses and routes',
     run: verify,
   });
+  if (spec.address?.family === 4 && spec.arp) {
+    // After verification, which has just read the host end: the bridge drops
+    // what arrives on a port before the port forwards, and a veth's port only
+    // starts to once the kernel has seen its carrier (linkwatch, a moment
+    // after the guest end came up).
+    steps.push({
+      describe: `announce ${spec.address.address} with a gratuitous ARP from ${g}`,
+      run: async (c) => {
+        if (c.mode === 'bridge') {
+          const state = await portForwarding(c);
+          if (state !== 'forwarding')
+            c.warnings.push(`${c.spec.hostEnd} was not forwarding on ${c.hostIfName} after ${PORT_WAIT_MS} ms (state ${state ?? 'unknown'}, STP?): the gratuitous ARP may not get past the bridge`);
+        }
+        const ip = c.spec.address!.address;
+        try {
+          await c.gh.neigh.announce(guestRef(c), ip);
+          return;
+        } catch (e) {
+          // EEXIST: the guest has its own entry for the address, which the
+          // kernel's way would disturb. Send the packet ourselves instead.
+          if (!isNetlinkError(e, 'EEXIST')) throw e;
+        }
+        const link = await c.gh.link.get(guestRef(c));
+        await addon().sendGratuitousArp(c.guest.netns.fd, link.index, ip, link.address!, 1);
+      },
+    });
+  }
   return { mode: ctx.mode, steps, alreadyInPlace: false };
 }
 
@@ -337,7 +395,7 @@ export async function verify(c: Ctx): Promise<void> {
   const [heRead, gl, addrs, routes] = await Promise.all([
     c.mode === 'bridge' ? c.host.link.find(c.hostEnd!.index) : null,
     c.gh.link.find(g),
-    c.gh.addr.list({ dev: g }).catch((e: { code?: string }) => {
+    c.gh.addr.list({ dev: guestRef(c) }).catch((e: { code?: string }) => {
       if (e.code === 'ERR_PW_LINK_NOT_FOUND' || e.code === 'ENODEV') return [];
       throw e;
     }),

@@ -39,6 +39,29 @@ t.test('/run/netns is made a shared mount, as iproute2 does', async (t) => {
   await ns.delete();
 });
 
+t.test('the netns directory stays one shared mount across creates, and is prepared again once unmounted (the once-per-mount shortcut notices)', async (t) => {
+  const { readFileSync } = await import('node:fs');
+  const { execFileSync } = await import('node:child_process');
+  const runDir = mkdtempSync(join(tmpdir(), 'pw-run-'));
+  t.teardown(() => rmSync(runDir, { recursive: true, force: true }));
+  /** mountinfo lines whose mount point is runDir itself. */
+  const mounts = () => readFileSync('/proc/self/mountinfo', 'utf8').split('\n').filter((l) => l.split(' ')[4] === runDir);
+  const a = await Netns.create({ name: 'a', runDir });
+  const b = await Netns.create({ name: 'b', runDir });
+  t.equal(mounts().length, 1, 'one bind mount of the directory onto itself, not one per create');
+  t.match(mounts()[0], /shared:\d+/, 'shared');
+  await a.delete();
+  await b.delete();
+  // Someone unmounts it: the next create sees a different mount and prepares it again.
+  execFileSync('umount', [runDir]);
+  t.equal(mounts().length, 0, 'unmounted');
+  const c = await Netns.create({ name: 'c', runDir });
+  t.equal(mounts().length, 1, 'mounted again');
+  t.match(mounts()[0], /shared:\d+/, 'and shared again');
+  await c.delete();
+  execFileSync('umount', [runDir]);
+});
+
 t.test('handles that exist but are not network namespaces are refused with the reason', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'pw-'));
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));

@@ -87,3 +87,24 @@ t.test('encode refuses bad args and names the field', async (t) => {
 t.test('a bad veth peer field is named with its peer. prefix', async (t) => {
   refuses(t, 'link.add', { kind: 'veth', name: 've0', peer: { name: 've1', address: 'nope' } }, 'peer.address', 'bad peer MAC');
 });
+
+t.test("neigh.announce: the kernel's own announcement, asked for as a resolution of our address", async (t) => {
+  const b = Buffer.from(addon().encode('neigh.announce', { index: 7, address: '10.0.0.9' }));
+  const RTM_NEWNEIGH = 28, NLM_F_REQUEST = 0x1, NLM_F_ACK = 0x4, NLM_F_EXCL = 0x200, NLM_F_CREATE = 0x400;
+  const NTF_USE = 0x1, NDA_DST = 1, AF_INET = 2;
+  t.equal(b.readUInt32LE(0), b.length, 'length');
+  t.equal(b.readUInt16LE(4), RTM_NEWNEIGH, 'RTM_NEWNEIGH');
+  t.equal(b.readUInt16LE(6), NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL, 'create, and only if absent (EXCL): an entry someone has is left alone');
+  // ndmsg after the 16-byte header: family, pad x3, ifindex, state (u16), flags, type
+  t.equal(b.readUInt8(16), AF_INET, 'IPv4');
+  t.equal(b.readInt32LE(20), 7, 'ifindex');
+  t.equal(b.readUInt16LE(24), 0, 'no state of ours (NUD_NONE): resolution sets it');
+  t.equal(b.readUInt8(26), NTF_USE, 'NTF_USE: resolve now, which makes the kernel send the ARP');
+  t.equal(b.readUInt16LE(28), 8, 'NDA_DST length');
+  t.equal(b.readUInt16LE(30), NDA_DST, 'NDA_DST');
+  t.same([...b.subarray(32, 36)], [10, 0, 0, 9], 'the address');
+  t.equal(b.length, 36, 'nothing else');
+  refuses(t, 'neigh.announce', { index: 7, address: '2001:db8::9' }, 'address', 'IPv6 (ARP is IPv4)');
+  refuses(t, 'neigh.announce', { index: 0, address: '10.0.0.9' }, 'index', 'index 0');
+  refuses(t, 'neigh.announce', { index: 7 }, 'address', 'no address');
+});
