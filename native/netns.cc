@@ -118,11 +118,11 @@ uint64_t MountIdOf(const std::string& dir) {
 // itself first if it is not a mount point), so a namespace mounted under it
 // propagates to mount namespaces that are its slaves or peers.
 // Making it shared (MS_REC) walks every mount under it, one per named
-// namespace: done on every create, N creates cost O(N^2) (7.8 against the C
-// reference's 4.2 ms per guest at N = 1,000). So it is done once per mount:
-// while the directory is still on the mount this process made shared (same
-// mount id), there is nothing to do. Unmounted or replaced, it is a new
-// mount id, and the directory is prepared again.
+// namespace, under the kernel's namespace lock; on every create that was
+// 0.52 ms per create over 1,000 sequential ones, against 0.48 once per
+// mount. So: while the directory is still on the mount this process made
+// shared (same mount id), there is nothing to do. Unmounted or replaced, it
+// is a new mount id, and the directory is prepared again.
 void PrepareRunDir(const std::string& dir) {
   static std::mutex mu;
   static std::map<std::string, uint64_t> prepared;
