@@ -140,20 +140,23 @@ async function existing(ctx: Ctx): Promise<boolean> {
   return true;
 }
 
-/** How long an announcement waits for the host end's bridge port to forward. */
+/** How long an announcement waits for the kernel to turn the host end's bridge port on. */
 const PORT_WAIT_MS = 1000;
 
 /**
- * The host end's bridge port state once it forwards, or as it was when
- * PORT_WAIT_MS ran out. Starts from what verification read, so a port that
- * already forwards costs no request.
+ * The host end's bridge port state once it is no longer "disabled" (the
+ * kernel's link watch has seen the carrier), or as it was when PORT_WAIT_MS
+ * ran out. Starts from what verification read, so a port that already
+ * forwards costs no request. A port in an STP state (listening, learning)
+ * is not waited for: it forwards only after the bridge's forward delay,
+ * seconds away.
  */
 async function portForwarding(c: Ctx): Promise<string | undefined> {
   const deadline = Date.now() + PORT_WAIT_MS;
   let he: Link | null | undefined = c.hostEnd;
   for (;;) {
     const state = he?.port?.state;
-    if (state === 'forwarding' || !he || Date.now() >= deadline) return state;
+    if (state !== 'disabled' || Date.now() >= deadline) return state;
     await new Promise((r) => setTimeout(r, 1));
     he = await c.host.link.find(c.hostEnd!.index);
   }
@@ -369,7 +372,11 @@ export async function makePlan(ctx: Ctx): Promise<Plan> {
         if (c.mode === 'bridge') {
           const state = await portForwarding(c);
           if (state !== 'forwarding')
-            c.warnings.push(`${c.spec.hostEnd} was not forwarding on ${c.hostIfName} after ${PORT_WAIT_MS} ms (state ${state ?? 'unknown'}, STP?): the gratuitous ARP may not get past the bridge`);
+            c.warnings.push(
+              state === 'disabled'
+                ? `${c.spec.hostEnd} was still not forwarding on ${c.hostIfName} after ${PORT_WAIT_MS} ms: the gratuitous ARP may not get past the bridge`
+                : `${c.spec.hostEnd} is ${state ?? 'in an unknown state'} on ${c.hostIfName} (STP: it forwards after the bridge's forward delay): the gratuitous ARP will not get past the bridge before then`,
+            );
         }
         const ip = c.spec.address!.address;
         try {

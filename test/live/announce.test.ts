@@ -79,3 +79,15 @@ t.test("neigh.announce leaves an entry the guest has for its own address alone (
     t.equal(await waitCached(peer.handle, 'eth0', '10.6.0.9', link.address!), link.address, 'the other guest caches the new MAC');
   }),
 );
+
+t.test('on an STP bridge the port is still listening: attach says the announcement cannot pass yet, and does not wait for it', (t) =>
+  withScene(t, async (s) => {
+    await s.host.link.add({ kind: 'bridge', name: 'brstp', up: true, stp: true, forwardDelay: 1500 });
+    const g = await s.guest({ named: true });
+    const r = await attach({ host: s.host, hostIf: 'brstp', guest: g.ns, guestIf: 'eth0', address: '10.7.0.9/24' });
+    t.equal(r.status, 'attached');
+    const port = (await s.host.link.get(r.hostEnd!.index)).port;
+    t.not(port?.state, 'forwarding', `the port is not forwarding yet (${port?.state})`);
+    t.match(r.warnings.join('\n'), /is (listening|learning|blocking) on brstp \(STP: it forwards after the bridge's forward delay\)/, 'the warning names the STP state');
+  }),
+);
