@@ -10,7 +10,8 @@ import { runSteps, StepError } from '../transaction';
 import type { Link } from '../types';
 import { normalizeSpec, AttachSpec, NormalizedSpec } from './spec';
 import { admission } from './admission';
-import { inspectHostIf, makePlan, Ctx, AttachMode } from './plan';
+import { inspectHostIf, makePlan } from './plan';
+import type { Ctx, AttachMode } from './context';
 import { bridgeFirewallWarning } from '../firewall';
 import { watchPort, PortIncident } from './watch-port';
 

@@ -5,46 +5,14 @@ import type { Handle } from '../handle';
 import type { Link, Route } from '../types';
 import type { ResolvedGuest } from '../guest';
 import { Netns } from '../netns';
-import { addon } from '../native';
 import { PipewrightError, isNetlinkError } from '../errors';
 import type { Step } from '../transaction';
 import type { NormalizedSpec } from './spec';
 import { hostEndName } from './names';
 import { inSubnet, broadcastOf } from './subnet';
-// The DHCP runner loads only when an attach asks for DHCP (start-up cost).
-import type { DhcpLease } from '../dhcp';
-import type { PortIncident } from './watch-port';
-
-export type AttachMode = 'bridge' | 'macvlan' | 'direct-phys';
-
-export interface Ctx {
-  host: Handle;
-  gh: Handle;
-  guest: ResolvedGuest;
-  spec: NormalizedSpec;
-  mode: AttachMode;
-  /** The host interface as found (null: a bridge this attach creates). */
-  hostIfLink: Link | null;
-  hostIfName: string;
-  mtu: number;
-  hostEnd?: Link;
-  /**
-   * The guest interface's index inside the guest, once a step knows it (a
-   * veth's host end names its peer's index): later steps then address it by
-   * index, not by a name the kernel would have to look up for each of them.
-   */
-  guestIndex?: number;
-  guestLink?: Link;
-  /** The guest interface's addresses as verification read them. */
-  addresses?: string[];
-  vlanLink?: Link;
-  lease?: DhcpLease;
-  warnings: string[];
-  /** What verification found undone and repaired (spec.repair). */
-  incidents?: PortIncident[];
-  /** Gives up this attach's place among the active ones (admission.ts) before a long outside wait. */
-  leaveAdmission?: () => void;
-}
+import { guestRef, type AttachMode, type Ctx } from './context';
+import { verify } from './verify';
+import { announce } from './announce';
 
 export interface Plan {
   mode: AttachMode;
@@ -70,10 +38,6 @@ function deleteIfPresent(h: Handle, index: number): () => Promise<void> {
       if (!isNetlinkError(e, 'ENODEV')) throw e;
     }
   };
-}
-
-function verifyFailed(message: string): PipewrightError {
-  return new PipewrightError('ERR_PW_VERIFY_FAILED', message);
 }
 
 /** Finds the host interface; decides the mode. Creates nothing. */
@@ -138,33 +102,6 @@ async function existing(ctx: Ctx): Promise<boolean> {
   ctx.guestLink = inGuest;
   if (hostEnd) ctx.hostEnd = hostEnd;
   return true;
-}
-
-/** How long an announcement waits for the kernel to turn the host end's bridge port on. */
-const PORT_WAIT_MS = 1000;
-
-/**
- * The host end's bridge port state once it is no longer "disabled" (the
- * kernel's link watch has seen the carrier), or as it was when PORT_WAIT_MS
- * ran out. Starts from what verification read, so a port that already
- * forwards costs no request. A port in an STP state (listening, learning)
- * is not waited for: it forwards only after the bridge's forward delay,
- * seconds away.
- */
-async function portForwarding(c: Ctx): Promise<string | undefined> {
-  const deadline = Date.now() + PORT_WAIT_MS;
-  let he: Link | null | undefined = c.hostEnd;
-  for (;;) {
-    const state = he?.port?.state;
-    if (state !== 'disabled' || Date.now() >= deadline) return state;
-    await new Promise((r) => setTimeout(r, 1));
-    he = await c.host.link.find(c.hostEnd!.index);
-  }
-}
-
-/** The guest interface as later steps name it: by index once known, else by name. */
-function guestRef(c: Ctx): string | number {
-  return c.guestIndex ?? c.spec.guestIf;
 }
 
 export async function makePlan(ctx: Ctx): Promise<Plan> {
@@ -362,79 +299,11 @@ export async function makePlan(ctx: Ctx): Promise<Plan> {
     run: verify,
   });
   if (spec.address?.family === 4 && spec.arp) {
-    // After verification, which has just read the host end: the bridge drops
-    // what arrives on a port before the port forwards, and a veth's port only
-    // starts to once the kernel has seen its carrier (linkwatch, a moment
-    // after the guest end came up).
+    // After verification: see announce.ts.
     steps.push({
       describe: `announce ${spec.address.address} with a gratuitous ARP from ${g}`,
-      run: async (c) => {
-        if (c.mode === 'bridge') {
-          const state = await portForwarding(c);
-          if (state !== 'forwarding')
-            c.warnings.push(
-              state === 'disabled'
-                ? `${c.spec.hostEnd} was still not forwarding on ${c.hostIfName} after ${PORT_WAIT_MS} ms: the gratuitous ARP may not get past the bridge`
-                : `${c.spec.hostEnd} is ${state ?? 'in an unknown state'} on ${c.hostIfName} (STP: it forwards after the bridge's forward delay): the gratuitous ARP will not get past the bridge before then`,
-            );
-        }
-        const ip = c.spec.address!.address;
-        try {
-          await c.gh.neigh.announce(guestRef(c), ip);
-          return;
-        } catch (e) {
-          // EEXIST: the guest has its own entry for the address, which the
-          // kernel's way would disturb. Send the packet ourselves instead.
-          if (!isNetlinkError(e, 'EEXIST')) throw e;
-        }
-        const link = await c.gh.link.get(guestRef(c));
-        await addon().sendGratuitousArp(c.guest.netns.fd, link.index, ip, link.address!, 1);
-      },
+      run: announce,
     });
   }
   return { mode: ctx.mode, steps, alreadyInPlace: false };
-}
-
-/** Reads everything back; throws ERR_PW_VERIFY_FAILED on the first thing that is not as asked. */
-export async function verify(c: Ctx): Promise<void> {
-  const g = c.spec.guestIf;
-  // Every read at once (one round trip's wait instead of four); judged in order below.
-  const [heRead, gl, addrs, routes] = await Promise.all([
-    c.mode === 'bridge' ? c.host.link.find(c.hostEnd!.index) : null,
-    c.gh.link.find(g),
-    c.gh.addr.list({ dev: guestRef(c) }).catch((e: { code?: string }) => {
-      if (e.code === 'ERR_PW_LINK_NOT_FOUND' || e.code === 'ENODEV') return [];
-      throw e;
-    }),
-    c.spec.gateway ? c.gh.route.list({ family: c.spec.gateway.family }) : [],
-  ]);
-  if (c.mode === 'bridge') {
-    let he = heRead;
-    if (!he) throw verifyFailed(`host end ${c.spec.hostEnd} disappeared`);
-    if (c.spec.repair && (he.master !== c.hostIfLink!.index || !he.up)) {
-      // An agent (networkd, udev) undid the port between its creation and
-      // this read-back. With repair asked for, put it back once, record it,
-      // and judge what the kernel says then.
-      const what = [he.master !== c.hostIfLink!.index ? `released from its bridge (master ${he.master ?? 'none'})` : '', he.up ? '' : 'set down'].filter(Boolean).join(' and ');
-      await c.host.link.set(he.index, { up: true, master: c.hostIfLink!.index });
-      (c.incidents ??= []).push({ atMs: 0, what: `before verification: ${what}`, repaired: true });
-      he = (await c.host.link.find(he.index)) ?? he;
-    }
-    if (he.master !== c.hostIfLink!.index) throw verifyFailed(`host end ${he.name} is not a port of ${c.hostIfName} (master: ${he.master ?? 'none'}): something released it`);
-    if (!he.up) throw verifyFailed(`host end ${he.name} is down: something set it down`);
-    c.hostEnd = he;
-  }
-  if (!gl) throw verifyFailed(`${g} is not in the guest`);
-  if (!gl.up) throw verifyFailed(`${g} is down in the guest`);
-  c.guestLink = gl;
-  const own = addrs.filter((x) => x.index === gl.index);
-  c.addresses = own.map((x) => `${x.address}/${x.prefixLen}`);
-  if (c.spec.address) {
-    const a = c.spec.address;
-    if (!own.some((x) => x.address === a.address && x.prefixLen === a.prefixLen)) throw verifyFailed(`${g} does not have ${a.address}/${a.prefixLen}`);
-  }
-  if (c.spec.gateway) {
-    if (!routes.some((r) => r.dst === 'default' && r.gateway === c.spec.gateway!.address))
-      throw verifyFailed(`no default route via ${c.spec.gateway.address} in the guest`);
-  }
 }
