@@ -6,14 +6,12 @@
 // trusted without checking that its client still runs in this guest.
 import { readdirSync, rmdirSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { stateDir } from '../state-dir';
 import type { ResolvedGuest } from '../guest';
 import { CLIENT_NAMES, type ClientName } from './clients';
 import { isClientIn, readPidFile } from './process';
 
-/** Where per-guest files live (resolv.conf, leases, pid files, client logs). */
-export function stateDir(): string {
-  return process.env.PW_STATE_DIR ?? '/run/pipewright';
-}
+export { stateDir };
 
 /** The guest's dir, absolute (the setup script compares it with /run and /var/lib); not created here. */
 export function guestDir(guest: ResolvedGuest): string {
