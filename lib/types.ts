@@ -25,9 +25,16 @@ export interface Link {
   broadcast?: string;
   /** ifindex of the bridge (or other master) it is enslaved to. */
   master: number | null;
-  /** A veth's peer index, or a macvlan/vlan/vxlan's lower device. */
+  /**
+   * A veth's peer index, or a macvlan/vlan/vxlan's lower device (IFLA_LINK,
+   * as the kernel sends it; it may equal this link's own index when the
+   * other device is in another namespace).
+   */
   link?: number;
-  /** Set when `link` is in another namespace (its id as seen from this one). */
+  /**
+   * Set when `link` is in another namespace: the id this namespace gives it
+   * (IFLA_LINK_NETNSID). Only (link, linkNetnsId) together identify the device.
+   */
   linkNetnsId?: number;
   group?: number;
   txqlen?: number;

@@ -83,15 +83,80 @@ export interface Cidr extends IpAddress {
   prefixLen: number;
 }
 
-/** A bare IPv4 (dotted quad) or IPv6 address. */
-export function ip(field: string, value: unknown, family?: 4 | 6): IpAddress {
+function parseIp(field: string, value: unknown, family?: 4 | 6): ipaddr.IPv4 | ipaddr.IPv6 {
   let parsed: ipaddr.IPv4 | ipaddr.IPv6;
   if (typeof value === 'string' && ipaddr.IPv4.isValidFourPartDecimal(value)) parsed = ipaddr.IPv4.parse(value);
   else if (typeof value === 'string' && value.includes(':') && ipaddr.IPv6.isValid(value)) parsed = ipaddr.IPv6.parse(value);
   else throw invalidArgument(field, value, 'is not an IPv4 or IPv6 address');
   const fam = parsed.kind() === 'ipv4' ? 4 : 6;
   if (family && fam !== family) throw invalidArgument(field, value, `is an IPv${fam} address; IPv${family} is needed here`);
-  return { family: fam, address: parsed.toString() };
+  return parsed;
+}
+
+const familyOf = (a: ipaddr.IPv4 | ipaddr.IPv6): 4 | 6 => (a.kind() === 'ipv4' ? 4 : 6);
+
+/** A bare IPv4 (dotted quad) or IPv6 address. */
+export function ip(field: string, value: unknown, family?: 4 | 6): IpAddress {
+  const parsed = parseIp(field, value, family);
+  return { family: familyOf(parsed), address: parsed.toString() };
+}
+
+/**
+ * Why no interface (and no gateway) can have this address, from its range
+ * as ipaddr.js classifies it; null when it can.
+ */
+function notAHostAddress(a: ipaddr.IPv4 | ipaddr.IPv6): string | null {
+  switch (a.range()) {
+    case 'multicast':
+      return 'is a multicast address';
+    case 'broadcast':
+      return 'is the limited broadcast address';
+    case 'unspecified':
+      return a.kind() === 'ipv4' ? 'is in 0.0.0.0/8 ("this network"), which is never an interface\'s address' : 'is the unspecified address';
+    case 'ipv4Mapped':
+      return `is an IPv4-mapped IPv6 address (write the IPv4 address ${(a as ipaddr.IPv6).toIPv4Address().toString()} instead)`;
+    case 'loopback':
+      return 'is a loopback address (it belongs on lo)';
+    default:
+      return null;
+  }
+}
+
+/** The IPv4 broadcast address of a subnet with room for one (prefix shorter than /31). */
+function subnetBroadcast(a: ipaddr.IPv4 | ipaddr.IPv6, prefixLen: number): string | undefined {
+  if (a.kind() !== 'ipv4' || prefixLen >= 31) return undefined;
+  return ipaddr.IPv4.broadcastAddressFromCIDR(`${a.toString()}/${prefixLen}`).toString();
+}
+
+function networkOf(c: Cidr): string {
+  return `${ipaddr.IPv4.networkAddressFromCIDR(`${c.address}/${c.prefixLen}`).toString()}/${c.prefixLen}`;
+}
+
+/** An address an interface may hold, with its prefix: not multicast, broadcast, 0.0.0.0/8, ::, IPv4-mapped or loopback. */
+export interface HostCidr extends Cidr {
+  /** The subnet's broadcast address (IPv4, prefixes up to /30). */
+  broadcast?: string;
+}
+
+export function hostCidr(field: string, value: unknown): HostCidr {
+  const c = cidr(field, value);
+  const parsed = ipaddr.parse(c.address);
+  const why = notAHostAddress(parsed);
+  if (why) throw invalidArgument(field, value, why);
+  const broadcast = subnetBroadcast(parsed, c.prefixLen);
+  if (broadcast === c.address) throw invalidArgument(field, value, `is the broadcast address of ${networkOf(c)}`);
+  return broadcast ? { ...c, broadcast } : c;
+}
+
+/** A gateway for an interface that has `own` (when it has one): a unicast address other than its own. */
+export function gateway(field: string, value: unknown, own?: HostCidr): IpAddress {
+  const parsed = parseIp(field, value, own?.family);
+  const why = notAHostAddress(parsed);
+  if (why) throw invalidArgument(field, value, why);
+  const address = parsed.toString();
+  if (own && address === own.address) throw invalidArgument(field, value, "is the guest's own address: a gateway is another host on the link");
+  if (own?.broadcast === address) throw invalidArgument(field, value, `is the broadcast address of ${networkOf(own)}`);
+  return { family: familyOf(parsed), address };
 }
 
 /** "10.0.0.3/24" or "fe80::1/64". A prefix is required unless `defaultPrefix` is given. */

@@ -183,8 +183,11 @@ Value DecodeLink(const nlmsghdr* h) {
   if (const Attr* a = t.Get(IFLA_BROADCAST)) link.Set("broadcast", MacToString(a->data, a->len));
   link.Set("master", t.U32(IFLA_MASTER) ? Value(*t.U32(IFLA_MASTER)) : Value::Null());
   // For a veth this is the peer's index, for a macvlan/vlan its lower device;
-  // linkNetnsId says the index is in another namespace.
-  if (auto v = t.U32(IFLA_LINK); v && *v != uint32_t(ifi->ifi_index)) link.Set("link", *v);
+  // linkNetnsId says the index is in another namespace. Decoded as sent:
+  // a peer in another namespace often has the same index as this link
+  // (fresh namespaces number alike), and only the pair (link, linkNetnsId)
+  // says which device it is.
+  if (auto v = t.U32(IFLA_LINK)) link.Set("link", *v);
   if (const Attr* a = t.Get(IFLA_LINK_NETNSID); a && a->len >= 4) {
     int32_t id;
     std::memcpy(&id, a->data, 4);

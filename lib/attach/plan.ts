@@ -3,13 +3,12 @@
 // the plan; attach() runs it through the undo stack.
 import type { Handle } from '../handle';
 import type { Link, Route } from '../types';
-import type { ResolvedGuest } from '../guest';
 import { Netns } from '../netns';
 import { PipewrightError, isNetlinkError } from '../errors';
 import type { Step } from '../transaction';
 import type { NormalizedSpec } from './spec';
 import { hostEndName } from './names';
-import { inSubnet, broadcastOf } from './subnet';
+import { aliasFor, conflict, existing } from './existing';
 import { guestRef, type AttachMode, type Ctx } from './context';
 import { verify } from './verify';
 import { announce } from './announce';
@@ -19,10 +18,6 @@ export interface Plan {
   steps: Step<Ctx>[];
   /** Set when the attachment already exists exactly as asked. */
   alreadyInPlace: boolean;
-}
-
-function conflict(message: string, field: string, value: unknown): PipewrightError {
-  return new PipewrightError('ERR_PW_CONFLICT', message, { field, value });
 }
 
 /**
@@ -65,49 +60,11 @@ export async function inspectHostIf(host: Handle, spec: NormalizedSpec): Promise
   return { link, name, mode: spec.directPhys ? 'direct-phys' : 'macvlan' };
 }
 
-function aliasFor(ctx: { spec: NormalizedSpec; guest: ResolvedGuest }): string {
-  return `pipewright owner=${ctx.spec.owner} guest=${ctx.guest.netns.id} if=${ctx.spec.guestIf}`;
-}
-
-/**
- * Is the requested attachment already there? Returns true when it is exactly
- * as asked; throws ERR_PW_CONFLICT naming the difference when something else
- * holds the names; false when nothing is there yet.
- */
-async function existing(ctx: Ctx): Promise<boolean> {
-  const { spec, gh, host } = ctx;
-  const [inGuest, hostEnd] = await Promise.all([gh.link.find(spec.guestIf), ctx.mode === 'bridge' ? host.link.find(ctx.spec.hostEnd!) : null]);
-  if (!inGuest) {
-    if (hostEnd)
-      throw conflict(`host end '${hostEnd.name}' already exists but the guest has no '${spec.guestIf}' (a leftover? remove it with 'pipewright detach' or 'ip link del ${hostEnd.name}')`, 'hostEnd', hostEnd.name);
-    return false;
-  }
-  const where = `'${spec.guestIf}' already exists in the guest`;
-  if (ctx.mode === 'bridge') {
-    if (inGuest.kind !== 'veth' || !hostEnd || hostEnd.link !== inGuest.index || inGuest.link !== hostEnd.index)
-      throw conflict(`${where} and is not the peer of host end '${spec.hostEnd}'`, 'guestIf', spec.guestIf);
-    if (hostEnd.master !== ctx.hostIfLink?.index)
-      throw conflict(`${where}, but its host end '${hostEnd.name}' is not a port of ${ctx.hostIfName}`, 'hostIf', ctx.hostIfName);
-  } else if (ctx.mode === 'macvlan' && (inGuest.kind !== 'macvlan' || inGuest.link !== (ctx.vlanLink ?? ctx.hostIfLink)?.index)) {
-    throw conflict(`${where} and is not a macvlan of ${ctx.hostIfName}`, 'guestIf', spec.guestIf);
-  } else if (ctx.mode === 'direct-phys') {
-    throw conflict(`${where}; cannot move '${ctx.hostIfName}' in under that name`, 'guestIf', spec.guestIf);
-  }
-  if (spec.mac && inGuest.address !== spec.mac) throw conflict(`${where} with MAC ${inGuest.address}, not ${spec.mac}`, 'mac', spec.mac);
-  if (spec.address) {
-    const addrs = await gh.addr.list({ dev: inGuest.index });
-    if (!addrs.some((a) => a.address === spec.address!.address && a.prefixLen === spec.address!.prefixLen))
-      throw conflict(`${where} without the address ${spec.address.address}/${spec.address.prefixLen} (it has ${addrs.map((a) => `${a.address}/${a.prefixLen}`).join(', ') || 'none'})`, 'address', `${spec.address.address}/${spec.address.prefixLen}`);
-  }
-  ctx.guestLink = inGuest;
-  if (hostEnd) ctx.hostEnd = hostEnd;
-  return true;
-}
-
 export async function makePlan(ctx: Ctx): Promise<Plan> {
   const { spec } = ctx;
   // A missing DHCP client is known now: say so before anything is created.
   if (spec.dhcp) (await import('../dhcp')).checkDhcpClient(spec.dhcp);
+  const hostEndGiven = spec.hostEnd !== undefined;
   if (ctx.mode === 'bridge' && !spec.hostEnd) {
     const pid = ctx.guest.pid;
     spec.hostEnd = hostEndName(spec.guestIf, pid ?? ctx.guest.netns.ino, pid !== undefined);
@@ -118,7 +75,7 @@ export async function makePlan(ctx: Ctx): Promise<Plan> {
     if (vl && (vl.kind !== 'vlan' || vl.vlanId !== spec.vlan)) throw conflict(`${vlanName} already exists but is not a VLAN device for tag ${spec.vlan}`, 'vlan', spec.vlan);
     if (vl) ctx.vlanLink = vl;
   }
-  if (await existing(ctx)) return { mode: ctx.mode, steps: [], alreadyInPlace: true };
+  if (await existing(ctx, hostEndGiven)) return { mode: ctx.mode, steps: [], alreadyInPlace: true };
 
   const steps: Step<Ctx>[] = [];
   const g = spec.guestIf;
@@ -233,7 +190,7 @@ export async function makePlan(ctx: Ctx): Promise<Plan> {
 
   if (spec.address) {
     const a = spec.address;
-    const brd = a.family === 4 && a.prefixLen < 31 ? broadcastOf(a) : undefined;
+    const brd = a.broadcast;
     steps.push({
       describe: `add ${a.address}/${a.prefixLen}${brd ? ` (broadcast ${brd})` : ''} to ${g} in the guest`,
       run: async (c) => {
@@ -249,8 +206,7 @@ export async function makePlan(ctx: Ctx): Promise<Plan> {
   });
   if (spec.gateway) {
     const gw = spec.gateway;
-    const onLink = !spec.address || !inSubnet(gw.address, spec.address);
-    if (onLink) {
+    if (spec.gatewayOnLink) {
       steps.push({
         describe: `add route ${gw.address}/${gw.family === 4 ? 32 : 128} dev ${g} scope link (the gateway is outside ${spec.address ? `${spec.address.address}/${spec.address.prefixLen}` : 'the subnet'})`,
         run: async (c) => {

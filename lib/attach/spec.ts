@@ -5,6 +5,7 @@ import type { GuestRef } from '../guest';
 import * as v from '../validate';
 import { invalidArgument } from '../errors';
 import { macFromSeed } from './names';
+import { inSubnet } from './subnet';
 
 export type DhcpClient = 'dhcp' | 'udhcpc' | 'dhclient' | 'dhcpcd';
 
@@ -62,8 +63,11 @@ export interface NormalizedSpec {
   hostIfMac?: string;
   guestIf: string;
   hostEnd?: string;
-  address?: v.Cidr;
+  /** With its subnet's broadcast address (IPv4). */
+  address?: v.HostCidr;
   gateway?: v.IpAddress;
+  /** The gateway is outside the address's subnet: it needs an on-link host route first. */
+  gatewayOnLink?: boolean;
   mac?: string;
   vlan?: number;
   directPhys: boolean;
@@ -92,6 +96,7 @@ export function normalizeSpec(spec: AttachSpec): NormalizedSpec {
     watchMs: o.watchMs === undefined ? 0 : v.uint('watchMs', o.watchMs, 0, 3_600_000),
     repair: o.repair === undefined ? false : v.bool('repair', o.repair),
   };
+  if (out.owner === '') throw invalidArgument('owner', out.owner, 'is empty: an owner tag names who made the attachment');
   if (/\s/.test(out.owner)) throw invalidArgument('owner', out.owner, 'must not contain whitespace');
   const hostIf = v.str('hostIf', o.hostIf, 64);
   if (hostIf.startsWith('mac:')) {
@@ -99,9 +104,10 @@ export function normalizeSpec(spec: AttachSpec): NormalizedSpec {
     out.hostIf = hostIf;
   } else out.hostIf = v.ifname('hostIf', hostIf);
   if (o.hostEnd !== undefined) out.hostEnd = v.ifname('hostEnd', o.hostEnd);
-  if (o.address !== undefined && o.address !== '0/0') out.address = v.cidr('address', o.address);
+  if (o.address !== undefined && o.address !== '0/0') out.address = v.hostCidr('address', o.address);
   if (o.gateway !== undefined) {
-    out.gateway = v.ip('gateway', o.gateway, out.address?.family);
+    out.gateway = v.gateway('gateway', o.gateway, out.address);
+    out.gatewayOnLink = !out.address || !inSubnet(out.gateway.address, out.address);
   }
   if (o.mac !== undefined) {
     const m = v.str('mac', o.mac, 200);

@@ -1,5 +1,5 @@
 // Subnet arithmetic for the gateway rule (is the gateway on the guest's
-// subnet?) and the IPv4 broadcast address, on top of ipaddr.js.
+// subnet?), on top of ipaddr.js.
 import ipaddr from 'ipaddr.js';
 import type { Cidr } from '../validate';
 
@@ -8,8 +8,4 @@ export function inSubnet(address: string, net: Cidr): boolean {
   const n = ipaddr.parse(net.address);
   if (a.kind() !== n.kind()) return false;
   return (a as ipaddr.IPv4).match(n as ipaddr.IPv4, net.prefixLen);
-}
-
-export function broadcastOf(net: Cidr): string {
-  return ipaddr.IPv4.broadcastAddressFromCIDR(`${net.address}/${net.prefixLen}`).toString();
 }

@@ -94,13 +94,13 @@ export function parseAddress(text: string, family?: 4 | 6): { address?: string; 
     const suggestion = `${addr}/${bare.family === 4 ? 24 : 64}${gw !== undefined ? `@${gw}` : ''}`;
     throw new UsageError(`The IP address should include a netmask. Maybe you meant ${suggestion} ?`);
   }
-  const c = relabel('address', () => v.cidr('address', addr));
+  const c = relabel('address', () => v.hostCidr('address', addr));
   if (family !== undefined && c.family !== family)
     throw new UsageError(`-a ${family} was given, but ${addr} is an IPv${c.family} address`);
   const out: { address: string; gateway?: string } = { address: `${c.address}/${c.prefixLen}` };
   if (gw !== undefined) {
     if (gw === '') throw new UsageError(`'${text}' ends with '@' but names no gateway`);
-    out.gateway = relabel('gateway', () => v.ip('gateway', gw, c.family)).address;
+    out.gateway = relabel('gateway', () => v.gateway('gateway', gw, c)).address;
   }
   return out;
 }

@@ -77,7 +77,9 @@ function takeFlag(scan: Scan, argv: string[], i: number): number {
     if (eq > 0) value = tok.slice(eq + 1);
     else {
       const next = argv[i + 1];
-      if (next === undefined || (next.startsWith('-') && next.length > 1)) throw new UsageError(`option '${name}' needs a value`);
+      // A negative number is a (wrong) value, not the next option: '--mtu -1'
+      // is then refused naming -1, not as a missing value.
+      if (next === undefined || (next.startsWith('-') && next.length > 1 && !/^-\d/.test(next))) throw new UsageError(`option '${name}' needs a value`);
       value = next;
       i++;
     }

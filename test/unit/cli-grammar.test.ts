@@ -149,7 +149,7 @@ table('route, rule, tc, detach, --wait and help', [
   ['detach G --dry-run', /option '--dry-run' does not apply to detach/],
   ['--wait eth1', /too many arguments: 'eth1'/],
   ['--wait --dry-run', /option '--dry-run' does not apply to --wait/],
-  ['--wait --timeout -5', /option '--timeout' needs a value/],
+  ['--wait --timeout -5', /--timeout must be an integer from 0 to 3600000, not '-5'/],
 ], parsePipeworkArgs);
 
 t.test('the named-option attach form parses to the same requests', async (t) => {

@@ -4,13 +4,21 @@
 import { Io, printJson, processIo, reportError } from '../report';
 import { EXIT } from '../exit-codes';
 import { parseArgs } from '../../forensics/argv';
+import { invalidArgument } from '../../errors';
+
+/** An inode ref ('4026532000', 'net:[…]', 'dev:ino') of 0 names no namespace: refused before any lookup. */
+function checkRef(ref: string): string {
+  const m = /^(?:\d+:(\d+)|(?:net:\[)?(\d+)\]?)$/.exec(ref);
+  if (m && Number(m[1] ?? m[2]) === 0) throw invalidArgument('ref', ref, 'is not a namespace inode (inode numbers start at 1)');
+  return ref;
+}
 
 export async function run(args: readonly string[], io: Io = processIo): Promise<number> {
   const json = args.includes('--json');
   try {
     const a = parseArgs(args, { flags: ['json'], positional: [1, 1] });
     const { holders } = await import('../../forensics/holders');
-    const r = await holders(a.positional[0]!);
+    const r = await holders(checkRef(a.positional[0]!));
     if (json) printJson(io, r);
     else io.stdout.write((await import('../../forensics/render/report')).formatHolders(r));
     return EXIT.OK;
