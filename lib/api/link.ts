@@ -1,7 +1,7 @@
 // handle.link: create, change, delete, read links.
 import type { Handle } from '../handle';
 import { Netns } from '../netns';
-import { invalidArgument, PipewrightError } from '../errors';
+import { invalidArgument, isNetlinkError, NetlinkError, PipewrightError } from '../errors';
 import type { Link, LinkChanges, LinkRef, LinkSpec, NetnsTarget, VethPeer } from '../types';
 import * as v from '../validate';
 import { netnsArgs } from './netns-target';
@@ -109,6 +109,14 @@ export function linkSetArgs(ref: LinkRef, changes: LinkChanges): Record<string, 
   return a;
 }
 
+/** The same kernel refusal, pointed at the field and object it was about (the original as `cause`). */
+function pointAt(e: NetlinkError, field: string, object: string, message: string): NetlinkError {
+  const out = new NetlinkError(`${message} (${e.code})`);
+  const { code, errno, syscall, op, extack } = e;
+  const kept = Object.fromEntries(Object.entries({ errno, syscall, op, extack }).filter(([, v]) => v !== undefined));
+  return Object.assign(out, { code, ...kept, field, object, cause: e });
+}
+
 export class LinkApi {
   constructor(private readonly h: Handle) {}
 
@@ -139,7 +147,15 @@ export class LinkApi {
   }
 
   private async created(spec: LinkSpec, args: Record<string, unknown>): Promise<Link> {
-    const echoed = await this.h.run<Link | undefined>('link.add', args);
+    let echoed: Link | undefined;
+    try {
+      echoed = await this.h.run<Link | undefined>('link.add', args);
+    } catch (e) {
+      // The kernel says "File exists" without pointing at an attribute: a
+      // veth has two names in two namespaces. Say which one is taken.
+      if (isNetlinkError(e, 'EEXIST') && e.field === undefined) throw await this.takenName(spec, e);
+      throw e;
+    }
     if (echoed) return echoed;
     // Created in another namespace: the kernel echoes it there, not here (and
     // an alias, which creation ignores, has to be set there too).
@@ -193,6 +209,22 @@ export class LinkApi {
     return links.filter(
       (l) => (args.kind === undefined || l.kind === args.kind) && (typeof args.master !== 'number' || l.master === args.master),
     );
+  }
+
+  /**
+   * Which name of a refused link.add already exists: the link's own (where
+   * it was to be created) or a veth peer's (in the peer's namespace). The
+   * kernel's error comes back pointing at that field and object; when
+   * neither exists any more (deleted since), as the kernel said it.
+   */
+  private async takenName(spec: LinkSpec, e: NetlinkError): Promise<NetlinkError> {
+    const where = (target: NetnsTarget | undefined) => (target === undefined ? this.h.describe() : target instanceof Netns ? `namespace ${target.describe()}` : `the namespace of pid ${target.pid}`);
+    const exists = (target: NetnsTarget | undefined, name: string) => (target === undefined ? this.find(name) : this.inNamespace(target, (h) => h.link.find(name))).then((l) => l !== null, () => false);
+    if (await exists(spec.netns, spec.name)) return pointAt(e, 'name', spec.name, `link.add ${spec.name}: a link named '${spec.name}' already exists in ${where(spec.netns)}`);
+    const peer = spec.kind === 'veth' ? spec.peer : undefined;
+    if (peer?.name !== undefined && (await exists(peer.netns, peer.name)))
+      return pointAt(e, 'peer.name', peer.name, `link.add ${spec.name}: its peer's name '${peer.name}' is taken: a link of that name already exists in ${where(peer.netns)}`);
+    return e;
   }
 
   private readElsewhere(target: NetnsTarget, name: string): Promise<Link> {

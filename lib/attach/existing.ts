@@ -8,7 +8,7 @@
 import type { Handle } from '../handle';
 import type { Netns } from '../netns';
 import type { Link } from '../types';
-import { PipewrightError } from '../errors';
+import { PipewrightError, type NetlinkError } from '../errors';
 import type { Ctx } from './context';
 
 export function conflict(message: string, field: string, value: unknown): PipewrightError {
@@ -168,4 +168,36 @@ export async function existing(ctx: Ctx, hostEndGiven: boolean): Promise<boolean
   await checkGuestSide(ctx, inGuest, where);
   ctx.guestLink = inGuest;
   return true;
+}
+
+/**
+ * Thrown by a creating step that found the attachment made, exactly as
+ * asked, by a concurrent attach: the caller reports "already attached".
+ */
+export class AlreadyInPlace extends Error {
+  constructor() {
+    super('the attachment was made by a concurrent attach, exactly as asked');
+    this.name = 'AlreadyInPlace';
+  }
+}
+
+/**
+ * A create refused with EEXIST: since existing() looked, something (most
+ * often an attach of the same guest interface running at the same time)
+ * took a name. Look again: identical and complete is AlreadyInPlace;
+ * anything else is a conflict naming what is in the way.
+ */
+export async function lostRace(ctx: Ctx, hostEndGiven: boolean, e: NetlinkError): Promise<Error> {
+  const what = e.field === 'peer.name' ? `'${ctx.spec.guestIf}' appeared in the guest` : `'${e.object ?? ctx.spec.hostEnd}' appeared on the host`;
+  try {
+    if (await existing(ctx, hostEndGiven)) return new AlreadyInPlace();
+  } catch (c) {
+    if (!(c instanceof PipewrightError) || c.code !== 'ERR_PW_CONFLICT') throw c;
+    return new PipewrightError('ERR_PW_CONFLICT', `${what} while this attach ran (a concurrent attach?): ${c.message}`, { field: c.field ?? 'guestIf', value: c.value, cause: e });
+  }
+  return new PipewrightError('ERR_PW_CONFLICT', `${what} while this attach ran and went again (a concurrent attach or detach?): ${e.message}`, {
+    field: e.field === 'peer.name' ? 'guestIf' : 'hostEnd',
+    value: e.object,
+    cause: e,
+  });
 }

@@ -11,6 +11,7 @@ import type { Link } from '../types';
 import { normalizeSpec, AttachSpec, NormalizedSpec } from './spec';
 import { admission } from './admission';
 import { inspectHostIf, makePlan } from './plan';
+import { AlreadyInPlace } from './existing';
 import type { Ctx, AttachMode } from './context';
 import { bridgeFirewallWarning } from '../firewall';
 import { watchPort, PortIncident } from './watch-port';
@@ -165,6 +166,23 @@ function summarize(ctx: Ctx, status: AttachResult['status'], steps: string[], cr
   return r;
 }
 
+/** A step failed and was rolled back: the error that says which, and what became of what it made. */
+function attachError(e: StepError): AttachError {
+  const verifying = e.step.startsWith('verify');
+  const cause = e.cause as { message?: string };
+  const tail = e.rollback.leftBehind.length
+    ? `; rolled back, but LEFT BEHIND: ${e.rollback.leftBehind.join('; ')}`
+    : `; rolled back (${e.rollback.undone.length ? e.rollback.undone.join(', ') : 'nothing had been created'}): nothing was left behind`;
+  return new AttachError(
+    verifying ? 'ERR_PW_VERIFY_FAILED' : 'ERR_PW_ATTACH_FAILED',
+    `attach failed at step "${e.step}": ${cause?.message ?? String(e.cause)}${tail}`,
+    e.step,
+    e.rollback.undone,
+    e.rollback.leftBehind,
+    e.cause,
+  );
+}
+
 /**
  * Attaches a guest to a host interface, pipework-style. Re-running the same
  * attach is safe: an identical attachment is reported as 'already-attached';
@@ -195,35 +213,29 @@ async function admitted(refs: Refs, s: NormalizedSpec, leave: () => void): Promi
       : Promise.resolve(null);
     const plan = await makePlan(ctx);
     let steps: string[] = [];
-    if (!plan.alreadyInPlace) {
+    let inPlace = plan.alreadyInPlace;
+    if (!inPlace) {
       try {
         steps = (await runSteps(plan.steps, ctx)).completed;
       } catch (e) {
         if (!(e instanceof StepError)) throw e;
-        const verifying = e.step.startsWith('verify');
-        const cause = e.cause as { message?: string };
-        const tail = e.rollback.leftBehind.length
-          ? `; rolled back, but LEFT BEHIND: ${e.rollback.leftBehind.join('; ')}`
-          : `; rolled back (${e.rollback.undone.length ? e.rollback.undone.join(', ') : 'nothing had been created'}): nothing was left behind`;
-        throw new AttachError(
-          verifying ? 'ERR_PW_VERIFY_FAILED' : 'ERR_PW_ATTACH_FAILED',
-          `attach failed at step "${e.step}": ${cause?.message ?? String(e.cause)}${tail}`,
-          e.step,
-          e.rollback.undone,
-          e.rollback.leftBehind,
-          e.cause,
-        );
+        // A race lost to a concurrent attach (plan.ts, lostRace): what this
+        // one made is undone, and the winner's attachment is what is there.
+        const lost = e.rollback.leftBehind.length === 0 ? e.cause : null;
+        if (lost instanceof PipewrightError && lost.code === 'ERR_PW_CONFLICT') throw lost;
+        if (lost instanceof AlreadyInPlace) inPlace = true;
+        else throw attachError(e);
       }
     }
     // From here on the attachment exists and is verified: nothing below may
     // turn that into an error; what fails here becomes a warning.
-    if (plan.alreadyInPlace) {
+    if (inPlace) {
       ctx.guestLink = await ctx.gh.link.get(ctx.spec.guestIf);
       ctx.addresses = (await ctx.gh.addr.list({ dev: ctx.guestLink.index })).map((a) => `${a.address}/${a.prefixLen}`);
     }
     const w = await firewall;
     if (w) ctx.warnings.push(w);
-    const result = summarize(ctx, plan.alreadyInPlace ? 'already-attached' : 'attached', steps, createdHostIf && !plan.alreadyInPlace, ctx.addresses ?? []);
+    const result = summarize(ctx, inPlace ? 'already-attached' : 'attached', steps, createdHostIf && !inPlace, ctx.addresses ?? []);
     if (ctx.incidents?.length) result.incidents = [...ctx.incidents];
     if (ctx.spec.watchMs > 0 && ctx.mode === 'bridge' && ctx.hostEnd) {
       leave(); // watching waits on the kernel's events, for as long as asked

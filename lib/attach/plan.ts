@@ -8,7 +8,7 @@ import { PipewrightError, isNetlinkError } from '../errors';
 import type { Step } from '../transaction';
 import type { NormalizedSpec } from './spec';
 import { hostEndName } from './names';
-import { aliasFor, conflict, existing } from './existing';
+import { aliasFor, conflict, existing, lostRace } from './existing';
 import { guestRef, type AttachMode, type Ctx } from './context';
 import { verify } from './verify';
 import { announce } from './announce';
@@ -115,10 +115,17 @@ export async function makePlan(ctx: Ctx): Promise<Plan> {
       describe: `create veth ${spec.hostEnd} (up, port of ${ctx.hostIfName}, mtu ${mtu}, group ${spec.group}) with peer ${g} born in guest ${where}${spec.mac ? ` (mac ${spec.mac})` : ''}: one request`,
       undo: `delete ${spec.hostEnd} (its peer ${g} goes with it)`,
       run: async (c) => {
-        const link = await c.host.link.add({
-          kind: 'veth', name: c.spec.hostEnd!, up: true, master: c.hostIfLink!.index, mtu, group: c.spec.group, alias: aliasFor(c),
-          peer: { name: g, netns: c.guest.netns, mtu, ...(c.spec.mac ? { address: c.spec.mac } : {}) },
-        });
+        let link;
+        try {
+          link = await c.host.link.add({
+            kind: 'veth', name: c.spec.hostEnd!, up: true, master: c.hostIfLink!.index, mtu, group: c.spec.group, alias: aliasFor(c),
+            peer: { name: g, netns: c.guest.netns, mtu, ...(c.spec.mac ? { address: c.spec.mac } : {}) },
+          });
+        } catch (e) {
+          // A name taken since inspection: a race lost, not a failure.
+          if (isNetlinkError(e, 'EEXIST')) throw await lostRace(c, hostEndGiven, e);
+          throw e;
+        }
         c.hostEnd = link;
         c.guestIndex = link.link;
         return deleteIfPresent(c.host, link.index);
