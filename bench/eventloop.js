@@ -96,7 +96,7 @@ async function main() {
   await host.link.delGroup(PIPEWRIGHT_GROUP);
   await Promise.all(W.range(n).map((k) => Netns.remove(W.nsName(k))));
   while (pending.size) {
-    const ev = await watcher.waitFor((e) => e.kind === 'overrun' || (e.kind === 'link' && e.action === 'del'), 30_000);
+    const ev = await watcher.waitFor((e) => e.kind === 'overrun' || (e.kind === 'link' && e.action === 'del'), 30_000, { keepOpen: true });
     if (ev.kind === 'overrun') {
       for (const name of [...pending]) if (!(await host.link.find(name))) pending.delete(name);
     } else pending.delete(ev.link.name);

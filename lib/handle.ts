@@ -24,6 +24,8 @@ export class Handle {
   readonly rule: RuleApi;
   #sock: NativeSocket | null;
   readonly #ownsNetns: boolean;
+  /** Watchers opened through this handle and not closed yet: close() closes them. */
+  readonly #watchers = new Set<Watcher>();
 
   private constructor(sock: NativeSocket, netns: Netns | null, ownsNetns: boolean) {
     this.#sock = sock;
@@ -76,15 +78,24 @@ export class Handle {
     return this.socket().run(ops);
   }
 
-  /** Subscribes to events in this namespace. Iterate it; close it (or break) when done. */
+  /**
+   * Subscribes to events in this namespace. Iterate it; close it (or break)
+   * when done. waitFor() closes it unless told to keep it open; closing the
+   * handle closes it too.
+   */
   watch(kinds: WatchKind[], opts: WatchOptions = {}): Watcher {
-    return new Watcher(this.netns ? this.netns.fd : -1, kinds, opts);
+    const nsfd = this.netns ? this.netns.fd : -1;
+    this.socket(); // a closed handle opens no watcher
+    const w: Watcher = new Watcher(nsfd, kinds, opts, () => this.#watchers.delete(w));
+    this.#watchers.add(w);
+    return w;
   }
 
   async close(): Promise<void> {
     const sock = this.#sock;
     if (!sock) return;
     this.#sock = null;
+    for (const w of [...this.#watchers]) await w.close();
     sock.close();
     if (this.#ownsNetns && this.netns) await this.netns.close();
   }

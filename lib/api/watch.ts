@@ -12,6 +12,15 @@ export interface WatchOptions {
   signal?: AbortSignal;
 }
 
+export interface WaitForOptions {
+  /**
+   * Leave the subscription open when waitFor settles, to wait again or
+   * iterate on; the caller then closes the watcher. By default waitFor
+   * closes it: a one-off wait must not keep the process alive.
+   */
+  keepOpen?: boolean;
+}
+
 function toEvent(e: NativeEvent): NetEvent | null {
   switch (e.kind) {
     case 'link': return { kind: 'link', action: e.action!, link: e.object as unknown as Link };
@@ -33,8 +42,11 @@ export class Watcher implements AsyncIterableIterator<NetEvent> {
   #error: unknown = null;
   #done = false;
   readonly #onAbort = () => void this.close();
+  readonly #onClose: (() => void) | undefined;
 
-  constructor(nsfd: number, kinds: WatchKind[], opts: WatchOptions) {
+  /** `onClose` runs once, when the watcher closes (its handle stops tracking it). */
+  constructor(nsfd: number, kinds: WatchKind[], opts: WatchOptions, onClose?: () => void) {
+    this.#onClose = onClose;
     if (!Array.isArray(kinds) || kinds.length === 0) throw invalidArgument('kinds', kinds, `must be a non-empty array of ${KINDS.join(', ')}`);
     for (const k of kinds) if (!KINDS.includes(k)) throw invalidArgument('kinds', k, `is not one of ${KINDS.join(', ')}`);
     opts.signal?.addEventListener('abort', this.#onAbort, { once: true });
@@ -68,6 +80,7 @@ export class Watcher implements AsyncIterableIterator<NetEvent> {
   }
 
   #finish(): void {
+    if (!this.#done) this.#onClose?.();
     this.#done = true;
     if (this.#waiting) {
       const w = this.#waiting;
@@ -92,9 +105,10 @@ export class Watcher implements AsyncIterableIterator<NetEvent> {
 
   /**
    * Waits for the first event that matches, up to timeoutMs; throws
-   * ERR_PW_TIMEOUT otherwise. Events before it are consumed.
+   * ERR_PW_TIMEOUT otherwise. Events before it are consumed. Then closes the
+   * watcher (matched or not), unless `keepOpen`.
    */
-  async waitFor(match: (ev: NetEvent) => boolean, timeoutMs: number): Promise<NetEvent> {
+  async waitFor(match: (ev: NetEvent) => boolean, timeoutMs: number, opts: WaitForOptions = {}): Promise<NetEvent> {
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(() => {
@@ -112,6 +126,7 @@ export class Watcher implements AsyncIterableIterator<NetEvent> {
       }
     } finally {
       clearTimeout(timer);
+      if (!opts.keepOpen) await this.close();
     }
   }
 

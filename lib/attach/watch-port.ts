@@ -51,7 +51,7 @@ export async function watchPort(host: Handle, index: number, bridgeIndex: number
     for (;;) {
       const left = deadline - Date.now();
       if (left <= 0) break;
-      const ev = await w.waitFor((e) => (e.kind === 'link' && e.link.index === index) || e.kind === 'overrun', left).catch(() => null);
+      const ev = await w.waitFor((e) => (e.kind === 'link' && e.link.index === index) || e.kind === 'overrun', left, { keepOpen: true }).catch(() => null);
       if (!ev) break;
       // An event is a hint, not the state: releasing a port also sends an
       // AF_BRIDGE RTM_DELLINK (decoded as 'del' though the device lives on),

@@ -56,7 +56,7 @@ export async function waitForLease(
         const left = deadline - Date.now();
         if (left <= 0 || opts.signal?.aborted) return null;
         const t0 = Date.now();
-        await w.waitFor((ev) => ev.kind === 'addr' && ev.action === 'new', left).catch(() => undefined);
+        await w.waitFor((ev) => ev.kind === 'addr' && ev.action === 'new', left, { keepOpen: true }).catch(() => undefined);
         // A watcher that ended (aborted or failed) returns at once. Pause so
         // the loop cannot spin.
         if (Date.now() - t0 < 5 && !opts.signal?.aborted) await delay(Math.min(50, Math.max(0, deadline - Date.now()))).promise;

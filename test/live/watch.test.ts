@@ -16,21 +16,21 @@ t.test('link and address events: new, del, with the object decoded', (t) =>
     await w.ready;
 
     const created = s.host.link.add({ kind: 'bridge', name: 'br9' });
-    const ev = await w.waitFor((ev) => ev.kind === 'link' && ev.action === 'new' && ev.link.name === 'br9', 2000);
+    const ev = await w.waitFor((ev) => ev.kind === 'link' && ev.action === 'new' && ev.link.name === 'br9', 2000, { keepOpen: true });
     const br9 = await created;
     t.match(ev, { kind: 'link', action: 'new', link: { name: 'br9', kind: 'bridge', index: br9.index } }, 'new link event');
 
     await s.host.link.set('br9', { up: true });
     await s.host.addr.add('br9', '10.9.0.1/24');
-    const addr = await w.waitFor((ev) => ev.kind === 'addr' && ev.action === 'new' && ev.addr.address === '10.9.0.1', 2000);
+    const addr = await w.waitFor((ev) => ev.kind === 'addr' && ev.action === 'new' && ev.addr.address === '10.9.0.1', 2000, { keepOpen: true });
     t.match(addr, { kind: 'addr', action: 'new', addr: { index: br9.index, family: 4, address: '10.9.0.1', prefixLen: 24 } }, 'new address event');
 
     await s.host.addr.del('br9', '10.9.0.1/24');
-    const gone = await w.waitFor((ev) => ev.kind === 'addr' && ev.action === 'del', 2000);
+    const gone = await w.waitFor((ev) => ev.kind === 'addr' && ev.action === 'del', 2000, { keepOpen: true });
     t.match(gone, { addr: { address: '10.9.0.1', index: br9.index } }, 'address del event');
 
     await s.host.link.del('br9');
-    const del = await w.waitFor(isLink('br9', 'del'), 2000);
+    const del = await w.waitFor(isLink('br9', 'del'), 2000, { keepOpen: true });
     t.match(del, { kind: 'link', action: 'del', link: { index: br9.index } }, 'del link event');
 
     await w.close();
@@ -61,7 +61,7 @@ t.test('for await and break closes the watcher', (t) =>
   }),
 );
 
-t.test('a watcher sees only its own namespace; waitFor survives a timeout', (t) =>
+t.test('a watcher sees only its own namespace; waitFor with keepOpen survives a timeout', (t) =>
   withScene(t, async (s) => {
     const g = await s.guest();
     const wg = g.handle.watch(['link']);
@@ -70,15 +70,15 @@ t.test('a watcher sees only its own namespace; waitFor survives a timeout', (t) 
     await Promise.all([wg.ready, wh.ready]);
 
     await s.host.link.add({ kind: 'bridge', name: 'hostonly' });
-    await wh.waitFor(isLink('hostonly', 'new'), 2000);
-    const none = await wg.waitFor(() => true, 300).catch((e: unknown) => e);
+    await wh.waitFor(isLink('hostonly', 'new'), 2000, { keepOpen: true });
+    const none = await wg.waitFor(() => true, 300, { keepOpen: true }).catch((e: unknown) => e);
     t.ok(none instanceof PipewrightError, "no event in the guest's watcher");
     t.equal((none as PipewrightError).code, 'ERR_PW_TIMEOUT');
 
     await g.handle.link.add({ kind: 'bridge', name: 'inguest' });
-    const ev = await wg.waitFor(isLink('inguest', 'new'), 2000);
+    const ev = await wg.waitFor(isLink('inguest', 'new'), 2000, { keepOpen: true });
     t.match(ev, { link: { name: 'inguest', kind: 'bridge' } }, "the guest's own link is seen after a timed-out wait");
-    const leak = await wh.waitFor(isLink('inguest', 'new'), 300).catch((e: unknown) => e);
+    const leak = await wh.waitFor(isLink('inguest', 'new'), 300, { keepOpen: true }).catch((e: unknown) => e);
     t.equal((leak as PipewrightError).code, 'ERR_PW_TIMEOUT', "and the host's watcher does not see it");
     await wg.close();
     await wh.close();

@@ -27,7 +27,7 @@ export async function runWait(p: WaitParsed, io: Io): Promise<number> {
       if (!p.json) line(io.stderr, `pipewright: waiting up to ${p.timeoutMs} ms for ${p.guestIf} to exist and have carrier`);
       for (;;) {
         const left = p.timeoutMs - (Date.now() - started);
-        const ev = left <= 0 ? null : await w.waitFor((e) => e.kind === 'overrun' || (e.kind === 'link' && (e.link.name === p.guestIf || e.link.index === link?.index)), left).catch((e: unknown) => {
+        const ev = left <= 0 ? null : await w.waitFor((e) => e.kind === 'overrun' || (e.kind === 'link' && (e.link.name === p.guestIf || e.link.index === link?.index)), left, { keepOpen: true }).catch((e: unknown) => {
           if ((e as { code?: string }).code === 'ERR_PW_TIMEOUT') return null;
           throw e;
         });
