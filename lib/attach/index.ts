@@ -240,7 +240,11 @@ async function admitted(refs: Refs, s: NormalizedSpec, leave: () => void): Promi
     if (ctx.spec.watchMs > 0 && ctx.mode === 'bridge' && ctx.hostEnd) {
       leave(); // watching waits on the kernel's events, for as long as asked
       try {
-        result.incidents = [...(result.incidents ?? []), ...(await watchPort(ctx.host, ctx.hostEnd.index, ctx.hostIfLink!.index, ctx.spec.watchMs, ctx.spec.repair))];
+        // The name it was given (a re-run: the name it has), followed by index.
+        const port = { index: ctx.hostEnd.index, name: inPlace ? ctx.hostEnd.name : ctx.spec.hostEnd! };
+        const watched = await watchPort(ctx.host, port, ctx.hostIfLink!.index, ctx.spec.watchMs, ctx.spec.repair);
+        result.incidents = [...(result.incidents ?? []), ...watched.incidents];
+        if (result.hostEnd) result.hostEnd.name = watched.name;
       } catch (e) {
         result.warnings.push(`could not watch ${ctx.hostEnd.name}: ${(e as Error).message}`);
       }

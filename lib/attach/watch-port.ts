@@ -1,8 +1,10 @@
 // After an attach: keep watching the host end for a while and report (and,
-// if asked, repair) anything that releases it from the bridge or sets it
-// down — what systemd-networkd, NetworkManager or a udev rule may do to a
-// new link after every command has already exited 0.
+// if asked, repair) anything that releases it from the bridge, sets it down
+// or renames it — what systemd-networkd, NetworkManager or a udev rule may do
+// to a new link after every command has already exited 0. The port is
+// followed by index, so a rename does not lose it.
 import type { Handle } from '../handle';
+import type { Link } from '../types';
 
 export interface PortIncident {
   /** Milliseconds after the watch started (0 for what verification found and repaired). */
@@ -11,8 +13,25 @@ export interface PortIncident {
   repaired: boolean;
 }
 
-export async function watchPort(host: Handle, index: number, bridgeIndex: number, ms: number, repair: boolean): Promise<PortIncident[]> {
+export interface PortWatch {
+  incidents: PortIncident[];
+  /** The port's name when the watch ended (renamed and not put back, or as it was). */
+  name: string;
+}
+
+/** What differs from the port as attached; '' when nothing does. */
+function problemsOf(link: Link, bridgeIndex: number, name: string): string {
+  const problems = [];
+  if (link.master !== bridgeIndex) problems.push(`released from its bridge (master ${link.master ?? 'none'})`);
+  if (!link.up) problems.push('set down');
+  if (link.name !== name) problems.push(`renamed to ${link.name}`);
+  return problems.join(' and ');
+}
+
+export async function watchPort(host: Handle, port: { index: number; name: string }, bridgeIndex: number, ms: number, repair: boolean): Promise<PortWatch> {
+  const { index, name } = port;
   const incidents: PortIncident[] = [];
+  let current = name;
   const started = Date.now();
   const w = host.watch(['link']);
   await w.ready;
@@ -20,24 +39,24 @@ export async function watchPort(host: Handle, index: number, bridgeIndex: number
   // One change can arrive as several events: report a state once, when it
   // first appears, not once per event.
   let last = '';
-  const check = async (master: number | null, up: boolean, gone: boolean) => {
-    if (gone) {
+  const check = async (link: Link | null) => {
+    if (!link) {
       incidents.push({ atMs: Date.now() - started, what: 'the host end was deleted', repaired: false });
       return;
     }
-    const problems = [];
-    if (master !== bridgeIndex) problems.push(`released from its bridge (master ${master ?? 'none'})`);
-    if (!up) problems.push('set down');
-    const what = problems.join(' and ');
+    current = link.name;
+    const what = problemsOf(link, bridgeIndex, name);
     if (what === last) return;
     last = what;
-    if (!problems.length) return;
+    if (!what) return;
     let repaired = false;
     if (repair) {
       try {
-        await host.link.set(index, { up: true, master: bridgeIndex });
+        await host.link.set(index, { up: true, master: bridgeIndex, ...(link.name !== name ? { name } : {}) });
         repaired = true;
+        current = name;
       } catch {
+        // the name may have been taken meanwhile, the bridge gone: reported as not repaired
         repaired = false;
       }
     }
@@ -45,8 +64,7 @@ export async function watchPort(host: Handle, index: number, bridgeIndex: number
     if (repaired) last = '';
   };
   try {
-    const now = await host.link.find(index);
-    await check(now?.master ?? null, now?.up ?? false, now === null);
+    await check(await host.link.find(index));
     const deadline = started + ms;
     for (;;) {
       const left = deadline - Date.now();
@@ -57,11 +75,11 @@ export async function watchPort(host: Handle, index: number, bridgeIndex: number
       // AF_BRIDGE RTM_DELLINK (decoded as 'del' though the device lives on),
       // and an overrun means events were lost. Read the link back and judge that.
       const link = await host.link.find(index);
-      await check(link?.master ?? null, link?.up ?? false, link === null);
+      await check(link);
       if (link === null) break;
     }
   } finally {
     await w.close();
   }
-  return incidents;
+  return { incidents, name: current };
 }
