@@ -14,19 +14,38 @@ import { guestRef, type Ctx } from './context';
 const PORT_WAIT_MS = 1000;
 
 /**
+ * Why a port that is still "disabled" will not forward soon, from what the
+ * kernel reports: its bridge is down, or it has no carrier (its peer in the
+ * guest is down). null when neither: the kernel's link watch has just not
+ * seen the carrier yet, which a moment's wait settles.
+ */
+async function blockedBecause(c: Ctx, he: Link | null | undefined): Promise<string | null> {
+  const bridge = await c.host.link.find(c.hostIfLink!.index);
+  if (!bridge || !bridge.up)
+    return `bridge ${c.hostIfName} is down, so its ports do not forward: the gratuitous ARP from ${c.spec.hostEnd} cannot pass until it is up (ip link set ${c.hostIfName} up)`;
+  if (he && !he.lowerUp) return `${c.spec.hostEnd} has no carrier (its peer in the guest is down): the gratuitous ARP cannot pass the bridge`;
+  return null;
+}
+
+/**
  * The host end's bridge port state once it is no longer "disabled" (the
  * kernel's link watch has seen the carrier), or as it was when PORT_WAIT_MS
- * ran out. Starts from what verification read, so a port that already
- * forwards costs no request. A port in an STP state (listening, learning)
- * is not waited for: it forwards only after the bridge's forward delay,
- * seconds away.
+ * ran out; with `blocked` set (and no wait) when the kernel's state says it
+ * will stay disabled. Starts from what verification read, so a port that
+ * already forwards costs no request. A port in an STP state (listening,
+ * learning) is not waited for: it forwards only after the bridge's forward
+ * delay, seconds away.
  */
-async function portForwarding(c: Ctx): Promise<string | undefined> {
+async function portForwarding(c: Ctx): Promise<{ state: string | undefined; blocked?: string }> {
   const deadline = Date.now() + PORT_WAIT_MS;
   let he: Link | null | undefined = c.hostEnd;
+  if (he?.port?.state === 'disabled') {
+    const blocked = await blockedBecause(c, he);
+    if (blocked) return { state: 'disabled', blocked };
+  }
   for (;;) {
     const state = he?.port?.state;
-    if (state !== 'disabled' || Date.now() >= deadline) return state;
+    if (state !== 'disabled' || Date.now() >= deadline) return { state };
     await new Promise((r) => setTimeout(r, 1));
     he = await c.host.link.find(c.hostEnd!.index);
   }
@@ -35,8 +54,9 @@ async function portForwarding(c: Ctx): Promise<string | undefined> {
 /** Announces c.spec.address (IPv4) from the guest interface; warns in c.warnings if the port does not forward. */
 export async function announce(c: Ctx): Promise<void> {
   if (c.mode === 'bridge') {
-    const state = await portForwarding(c);
-    if (state !== 'forwarding')
+    const { state, blocked } = await portForwarding(c);
+    if (blocked) c.warnings.push(blocked);
+    else if (state !== 'forwarding')
       c.warnings.push(
         state === 'disabled'
           ? `${c.spec.hostEnd} was still not forwarding on ${c.hostIfName} after ${PORT_WAIT_MS} ms: the gratuitous ARP may not get past the bridge`

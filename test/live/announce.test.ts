@@ -91,3 +91,16 @@ t.test('on an STP bridge the port is still listening: attach says the announceme
     t.match(r.warnings.join('\n'), /is (listening|learning|blocking) on brstp \(STP: it forwards after the bridge's forward delay\)/, 'the warning names the STP state');
   }),
 );
+
+t.test('a bridge that is down: the warning says so at once, from what the kernel reports', (t) =>
+  withScene(t, async (s) => {
+    await s.host.link.add({ kind: 'bridge', name: 'brdown', up: false });
+    const g = await s.guest();
+    const r = await attach({ host: s.host, hostIf: 'brdown', guest: g.ns, address: '10.6.0.2/24' });
+    t.equal(r.status, 'attached', 'the attach itself succeeds');
+    t.equal(r.warnings.length, 1, `one warning: ${JSON.stringify(r.warnings)}`);
+    t.match(r.warnings[0], /bridge brdown is down/, 'names the reason: the bridge is down');
+    t.match(r.warnings[0], /ip link set brdown up/, 'and the fix');
+    t.notMatch(r.warnings[0], /after \d+ ms/, 'not a timeout');
+  }),
+);
