@@ -1,6 +1,6 @@
 // The public surface of pipewright.
 export { Netns, DEFAULT_RUN_DIR } from './netns';
-export type { NetnsCreateOptions, NetnsRef, NamedNetns } from './netns';
+export type { NetnsCreateOptions, NetnsDeleteOptions, NetnsRef, NamedNetns } from './netns';
 export { Handle } from './handle';
 export { Watcher } from './api/watch';
 export type { WatchOptions } from './api/watch';

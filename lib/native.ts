@@ -38,7 +38,7 @@ export interface NativeSocket {
 }
 
 export interface NativeEvent {
-  kind: 'link' | 'addr' | 'route' | 'neigh' | 'overrun';
+  kind: 'link' | 'addr' | 'route' | 'neigh' | 'nsid' | 'overrun';
   action?: 'new' | 'del';
   object?: Record<string, unknown>;
 }

@@ -14,6 +14,15 @@ export interface NetnsCreateOptions {
   runDir?: string;
 }
 
+export interface NetnsDeleteOptions {
+  /** Resolve only once the kernel has destroyed the namespace (default false). */
+  wait?: boolean;
+  /** With wait: how long something else may keep holding it (default 5000 ms). */
+  timeoutMs?: number;
+  /** With wait: the namespace to observe the destruction from (default: the current one). */
+  from?: import('./handle').Handle;
+}
+
 /** How to find an existing namespace. A bare string is a name, or a path if it contains '/'. */
 export type NetnsRef = string | { name: string; runDir?: string } | { pid: number } | { path: string };
 
@@ -164,10 +173,29 @@ export class Netns {
     await addon().fdClose(fd);
   }
 
-  /** For a named namespace: removes the name, then closes. */
-  async delete(): Promise<void> {
-    if (this.name !== undefined) await Netns.remove(this.name, { runDir: this.#runDir });
-    await this.close();
+  /**
+   * For a named namespace: removes the name, then closes. This lets go of
+   * the namespace; the kernel destroys it afterwards, asynchronously, when
+   * nothing else holds it (its links, and the other ends of its veths,
+   * linger for a moment). With `wait`, resolves only once it is destroyed,
+   * as seen from `from` (a handle; default the current namespace): the id
+   * given to it there dropped and every link there whose other end was in
+   * it gone. If something else still holds it after `timeoutMs` (default
+   * 5000), throws ERR_PW_NETNS_BUSY; the name and our fd are gone either way.
+   */
+  async delete(opts: NetnsDeleteOptions = {}): Promise<void> {
+    v.knownKeys('', v.object('options', opts), ['wait', 'timeoutMs', 'from']);
+    const wait = opts.wait === undefined ? false : v.bool('wait', opts.wait);
+    const timeoutMs = opts.timeoutMs === undefined ? 5000 : v.uint('timeoutMs', opts.timeoutMs, 0, 3_600_000);
+    const gone = wait && !this.closed ? await (await import('./netns-gone')).watchGone(this, opts.from) : null;
+    try {
+      if (this.name !== undefined) await Netns.remove(this.name, { runDir: this.#runDir });
+      await this.close();
+    } catch (e) {
+      await gone?.close();
+      throw e;
+    }
+    await gone?.wait(timeoutMs);
   }
 
   async [Symbol.asyncDispose](): Promise<void> {

@@ -264,12 +264,17 @@ export interface FdbSpec {
   master?: boolean;
 }
 
-export type WatchKind = 'link' | 'addr' | 'route' | 'neigh';
+export type WatchKind = 'link' | 'addr' | 'route' | 'neigh' | 'nsid';
 
 export type NetEvent =
   | { kind: 'link'; action: 'new' | 'del'; link: Link }
   | { kind: 'addr'; action: 'new' | 'del'; addr: Address }
   | { kind: 'route'; action: 'new' | 'del'; route: Route }
   | { kind: 'neigh'; action: 'new' | 'del'; neigh: Neighbour }
+  /**
+   * This namespace gave another an id ('new'), or dropped it ('del'): the
+   * other namespace is being destroyed (the ids its links report as linkNetnsId).
+   */
+  | { kind: 'nsid'; action: 'new' | 'del'; nsid: number }
   /** The kernel dropped events (receive buffer full): re-read the state you track. */
   | { kind: 'overrun' };

@@ -1,5 +1,6 @@
 #include "events.h"
 
+#include <linux/net_namespace.h>
 #include <linux/rtnetlink.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -26,7 +27,21 @@ const GroupName kGroups[] = {
     {"addr", {RTNLGRP_IPV4_IFADDR, RTNLGRP_IPV6_IFADDR}},
     {"route", {RTNLGRP_IPV4_ROUTE, RTNLGRP_IPV6_ROUTE}},
     {"neigh", {RTNLGRP_NEIGH}},
+    // Namespace ids this namespace gives others: a DELNSID says a namespace
+    // it had an id for is being destroyed.
+    {"nsid", {RTNLGRP_NSID}},
 };
+
+// RTM_NEWNSID / RTM_DELNSID: {nsid}.
+pw::Value DecodeNsidEvent(const nlmsghdr* h) {
+  if (!FamilyHeader<rtgenmsg>(h)) return pw::Value();
+  AttrTable t = MessageAttrs<rtgenmsg>(h, NETNSA_MAX);
+  auto id = t.U32(NETNSA_NSID);
+  if (!id) return pw::Value();
+  pw::Value v = pw::Value::MakeObject();
+  v.Set("nsid", int32_t(*id));
+  return v;
+}
 
 // Decoders return Undefined for what they do not describe (other address
 // families, IPv6 route cache exceptions): those are not events for us.
@@ -109,6 +124,8 @@ pw::Value DecodeAny(const nlmsghdr* h) {
     }
     case RTM_NEWNEIGH: return Event("neigh", "new", DecodeNeigh(h));
     case RTM_DELNEIGH: return Event("neigh", "del", DecodeNeigh(h));
+    case RTM_NEWNSID: return Event("nsid", "new", DecodeNsidEvent(h));
+    case RTM_DELNSID: return Event("nsid", "del", DecodeNsidEvent(h));
     default: return Value();
   }
 }
@@ -136,7 +153,7 @@ Napi::Value Subscription::Subscribe(const Napi::CallbackInfo& info) {
         groups.insert(groups.end(), g.groups.begin(), g.groups.end());
         found = true;
       }
-    if (!found) throw Napi::TypeError::New(env, "groups: '" + n + "' is not one of link, addr, route, neigh");
+    if (!found) throw Napi::TypeError::New(env, "groups: '" + n + "' is not one of link, addr, route, neigh, nsid");
   }
   auto* w = new SubscribeWorker(env, nsfd, groups, info[2].As<Napi::Function>());
   Napi::Promise p = w->Promise();

@@ -318,12 +318,14 @@ Value CloseFd(int fd) {
 namespace {
 
 // netns.nsid {fd}: the id of the namespace behind fd, as seen from here.
+// netns.nsid {nsid}: is that id still given to a namespace? (ENOENT if not.)
 void EncodeNsidGet(const Value& a, Builder& b) {
   b.Start(RTM_GETNSID, 0);
   rtgenmsg g{};
   g.rtgen_family = AF_UNSPEC;
   b.PutHeader(g);
-  b.PutU32(NETNSA_FD, uint32_t(ReqUint(a, "fd", INT32_MAX)), "fd");
+  if (a.Has("nsid")) b.PutU32(NETNSA_NSID, uint32_t(ReqUint(a, "nsid", INT32_MAX)), "nsid");
+  else b.PutU32(NETNSA_FD, uint32_t(ReqUint(a, "fd", INT32_MAX)), "fd");
 }
 
 // {nsid}: null when this namespace has given it no id (NETNSA_NSID_NOT_ASSIGNED).
@@ -337,8 +339,23 @@ Value DecodeNsid(const nlmsghdr* h, const Value&) {
   return v;
 }
 
+// netns.nsidAssign {fd}: gives the namespace behind fd an id here (the
+// kernel picks it, as `ip netns set NAME auto`), so that this namespace is
+// told (RTM_DELNSID) when that one is destroyed. EEXIST when it has one.
+void EncodeNsidAssign(const Value& a, Builder& b) {
+  b.Start(RTM_NEWNSID, 0);
+  rtgenmsg g{};
+  g.rtgen_family = AF_UNSPEC;
+  b.PutHeader(g);
+  b.PutU32(NETNSA_FD, uint32_t(ReqUint(a, "fd", INT32_MAX)), "fd");
+  b.PutU32(NETNSA_NSID, uint32_t(-1), "nsid");
+}
+
 }  // namespace
 
-void AddNsidOps(std::vector<OpSpec>& ops) { ops.push_back({"netns.nsid", EncodeNsidGet, false, DecodeNsid}); }
+void AddNsidOps(std::vector<OpSpec>& ops) {
+  ops.push_back({"netns.nsid", EncodeNsidGet, false, DecodeNsid});
+  ops.push_back({"netns.nsidAssign", EncodeNsidAssign, false, nullptr});
+}
 
 }  // namespace pw

@@ -5,7 +5,7 @@ import { addon, NativeEvent, NativeSubscription } from '../native';
 import { invalidArgument, PipewrightError } from '../errors';
 import type { Address, Link, NetEvent, Neighbour, Route, WatchKind } from '../types';
 
-const KINDS: readonly WatchKind[] = ['link', 'addr', 'route', 'neigh'];
+const KINDS: readonly WatchKind[] = ['link', 'addr', 'route', 'neigh', 'nsid'];
 
 export interface WatchOptions {
   /** Stops the watcher (the iterator ends) when aborted. */
@@ -27,6 +27,7 @@ function toEvent(e: NativeEvent): NetEvent | null {
     case 'addr': return { kind: 'addr', action: e.action!, addr: e.object as unknown as Address };
     case 'route': return { kind: 'route', action: e.action!, route: e.object as unknown as Route };
     case 'neigh': return { kind: 'neigh', action: e.action!, neigh: e.object as unknown as Neighbour };
+    case 'nsid': return { kind: 'nsid', action: e.action!, nsid: (e.object as { nsid: number }).nsid };
     case 'overrun': return { kind: 'overrun' };
     default: return null;
   }

@@ -1,0 +1,90 @@
+// Netns.delete({ wait: true }): resolve only once the kernel has destroyed
+// the namespace. Dropping the last reference (the name's mount, our fd) only
+// queues the destruction: the kernel's cleanup runs asynchronously, and the
+// namespace's links, including the other ends of its veths in other
+// namespaces, are still listed for a moment (0.06-0.1 s here, once seconds).
+//
+// Seen from an observing namespace (the caller's, or a given handle's),
+// destruction is two things the kernel reports there: the id it gave the
+// namespace is dropped (RTM_DELNSID; we make sure there is one first), and
+// every link there whose other end was inside it is deleted (RTM_DELLINK).
+// Both are watched before the reference is dropped, so nothing is missed.
+import { Handle } from './handle';
+import { PipewrightError, isNetlinkError } from './errors';
+import type { Netns } from './netns';
+import type { Watcher } from './api/watch';
+
+export interface GoneWatch {
+  /** Resolves once the namespace is destroyed; ERR_PW_NETNS_BUSY if something else still holds it at the deadline. */
+  wait(timeoutMs: number): Promise<void>;
+  /** Stops watching (after wait, or when the release failed). */
+  close(): Promise<void>;
+}
+
+async function nsidFor(h: Handle, ns: Netns): Promise<number | null> {
+  const get = async () => (await h.run<{ nsid: number | null }>('netns.nsid', { fd: ns.fd })).nsid;
+  const id = await get();
+  if (id !== null) return id;
+  try {
+    await h.run('netns.nsidAssign', { fd: ns.fd });
+  } catch (e) {
+    // EEXIST: given one meanwhile (by the kernel, for a new veth). Anything
+    // else (an observer that is the namespace itself): no id to wait for.
+    if (!isNetlinkError(e, 'EEXIST')) return null;
+  }
+  return get();
+}
+
+/** Starts watching `ns` from `from` (default: the current namespace); call before dropping the last reference. */
+export async function watchGone(ns: Netns, from?: Handle): Promise<GoneWatch> {
+  const h = from ?? (await Handle.open());
+  let w: Watcher | null = null;
+  const close = async () => {
+    await w?.close();
+    if (!from) await h.close();
+  };
+  try {
+    w = h.watch(['link', 'nsid']);
+    await w.ready;
+    const nsid = await nsidFor(h, ns);
+    const peers = nsid === null ? [] : (await h.link.list()).filter((l) => l.linkNetnsId === nsid).map((l) => l.index);
+    const label = ns.describe();
+    const watcher = w;
+    return {
+      close,
+      async wait(timeoutMs) {
+        const deadline = Date.now() + timeoutMs;
+        let idDropped = nsid === null;
+        const left = new Set(peers);
+        try {
+          for (;;) {
+            // Links are re-read rather than taken from events: a port that
+            // leaves a bridge also yields a "del", and events can be lost.
+            for (const index of [...left]) if ((await h.link.find(index)) === null) left.delete(index);
+            if (idDropped && left.size === 0) return;
+            const ms = deadline - Date.now();
+            const ev = ms <= 0 ? null : await watcher.waitFor(
+              (e) => e.kind === 'overrun' || (e.kind === 'nsid' && e.action === 'del' && e.nsid === nsid) || (e.kind === 'link' && e.action === 'del' && left.has(e.link.index)),
+              ms,
+              { keepOpen: true },
+            ).catch(() => null);
+            if (!ev)
+              throw new PipewrightError(
+                'ERR_PW_NETNS_BUSY',
+                `namespace ${label} (${ns.id}) is still alive ${timeoutMs} ms after this process let go of it: something else holds it (see 'pipewright netns holders ${ns.ino}')`,
+                { field: 'netns', value: ns.id },
+              );
+            if (ev.kind === 'nsid') idDropped = true;
+            // Events were lost, maybe the id's removal: ask whether it is still given.
+            else if (ev.kind === 'overrun' && !idDropped) idDropped = await h.run('netns.nsid', { nsid }).then(() => false, (e) => isNetlinkError(e, 'ENOENT'));
+          }
+        } finally {
+          await close();
+        }
+      },
+    };
+  } catch (e) {
+    await close();
+    throw e;
+  }
+}
