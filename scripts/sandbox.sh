@@ -26,9 +26,14 @@ exec unshare "${flags[@]}" env PW_SANDBOXED=1 bash -c '
   # dir here. Its tmpfs lives only in this mount namespace, so the files go
   # away with it even if we are killed. The empty dir is removed on exit.
   PW_STATE_DIR=$(mktemp -d "${TMPDIR:-/tmp}/pipewright-state.XXXXXX")
-  export PW_STATE_DIR
-  trap "umount -l \"\$PW_STATE_DIR\" 2>/dev/null; rmdir \"\$PW_STATE_DIR\" 2>/dev/null || true" EXIT
+  # A DHCP lease for a named namespace is linked into /etc/netns/NAME (what
+  # ip netns exec reads); here /etc is the host'"'"'s, so give it a private
+  # stand-in the same way.
+  PW_NETNS_ETC_DIR=$(mktemp -d "${TMPDIR:-/tmp}/pipewright-etc-netns.XXXXXX")
+  export PW_STATE_DIR PW_NETNS_ETC_DIR
+  trap "for d in \"\$PW_STATE_DIR\" \"\$PW_NETNS_ETC_DIR\"; do umount -l \"\$d\" 2>/dev/null; rmdir \"\$d\" 2>/dev/null; done; true" EXIT
   mount -t tmpfs -o mode=0755 pw-state "$PW_STATE_DIR"
+  mount -t tmpfs -o mode=0755 pw-etc-netns "$PW_NETNS_ETC_DIR"
   # This shell stays, to remove that dir afterwards. The command runs as its
   # child, so pass on a TERM or INT sent to us. stdin is given explicitly
   # because a background command would otherwise read /dev/null.

@@ -15,6 +15,7 @@ import { AlreadyInPlace } from './existing';
 import type { Ctx, AttachMode } from './context';
 import { bridgeFirewallWarning } from '../firewall';
 import { watchPort, PortIncident } from './watch-port';
+import type { DhcpLease } from '../dhcp';
 
 export interface AttachResult {
   status: 'attached' | 'already-attached';
@@ -33,7 +34,12 @@ export interface AttachResult {
     addresses: string[];
     gateway?: string;
   };
-  dhcp?: { client: string; address: string; prefixLen: number; gateway?: string; resolvConf: string; pid?: number };
+  /**
+   * The lease. resolvConf is the guest's own file (in the state dir);
+   * netnsResolvConf, for a named namespace, the link to it that `ip netns
+   * exec NAME` uses; resolvConfUse says how the guest gets to use it.
+   */
+  dhcp?: Omit<DhcpLease, 'stop'>;
   /** What was done, in order (empty when already attached). */
   steps: string[];
   warnings: string[];

@@ -2,7 +2,8 @@
 // client runs inside the guest's network namespace, and also in private
 // mount and UTS namespaces (see setup.ts), so that nothing it or its hook
 // scripts write can reach the host. Its files live in the guest's state dir
-// (see state.ts).
+// (see state.ts); the resolv.conf it writes there is then made reachable by
+// the guest's resolver where that can be done (resolver.ts).
 // The link is already up when the client starts. pipework failed with
 // "Network is down" because it started the client before the link was up.
 import { existsSync, mkdirSync, readdirSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
@@ -16,6 +17,7 @@ import { SETUP, SETUP_FAILED } from './setup';
 import { delay, hooksSettled, isClientIn, start, stopDaemonizedDhclient, stopGroup, stopVerified } from './process';
 import { logTail, NO_LEASE, waitForLease } from './lease';
 import { clientFiles, guestDir, interfacesIn, liveClients, removeInterfaceFiles, rmdirQuiet, type LiveClient } from './state';
+import { publishResolvConf, unpublishResolvConf, RESOLVER_MARKER } from './resolver';
 
 export { stateDir } from './state';
 
@@ -24,8 +26,12 @@ export interface DhcpLease {
   address: string;
   prefixLen: number;
   gateway?: string;
-  /** The per-guest resolv.conf the client wrote. */
+  /** The per-guest resolv.conf the client wrote (in pipewright's state dir). */
   resolvConf: string;
+  /** For a named namespace: /etc/netns/NAME/resolv.conf, our link to resolvConf, which `ip netns exec NAME` uses. */
+  netnsResolvConf?: string;
+  /** How the guest gets to use resolvConf (for a container: how to hand it over). */
+  resolvConfUse: string;
   /** PID of a client kept running (foreground), if any. */
   pid?: number;
   /** Stops a kept client; nothing to do for one-shot clients. */
@@ -43,6 +49,11 @@ const GRACE_MS = 1000;
 export function checkDhcpClient(spec: DhcpSpec): void {
   const { name } = pickClient(spec.client);
   if (name === 'udhcpc') udhcpcScript(spec.options ?? []);
+}
+
+/** The undo of a lease: the guest's resolver loses the link unless another interface's client still serves it. */
+function unpublishUnlessUsed(guest: ResolvedGuest, dir: string): void {
+  if (liveClients(dir, guest).length === 0) unpublishResolvConf(dir);
 }
 
 /** Stops a client found through its pid file; throws if it outlives SIGKILL. */
@@ -120,7 +131,8 @@ export async function runDhcp(guest: ResolvedGuest, ifname: string, spec: DhcpSp
     const lease = await waitForLease(guest, ifname, 1000);
     if (!lease) return fail('ERR_PW_ATTACH_FAILED', 'exited successfully but left no IPv4 address (does its script configure the interface?)');
     rmdirQuiet(scratch);
-    return { client, ...lease, resolvConf, stop: async () => {} };
+    const published = publishResolvConf(guest, dir, resolvConf);
+    return { client, ...lease, resolvConf, ...published, stop: async () => unpublishUnlessUsed(guest, dir) };
   }
 
   const exitedEarly = new AbortController();
@@ -139,7 +151,12 @@ export async function runDhcp(guest: ResolvedGuest, ifname: string, spec: DhcpSp
   writeFileSync(pidFile, `${running.child.pid!}\n`);
   // The kept client must not keep node running; its exit is still observed.
   running.child.unref();
-  return { client, ...lease, resolvConf, pid: running.child.pid!, stop: () => stopGroup(running) };
+  const published = publishResolvConf(guest, dir, resolvConf);
+  const stop = async () => {
+    await stopGroup(running);
+    unpublishUnlessUsed(guest, dir);
+  };
+  return { client, ...lease, resolvConf, ...published, pid: running.child.pid!, stop };
 }
 
 /**
@@ -172,7 +189,8 @@ export async function releaseDhcp(guest: ResolvedGuest, ifname: string): Promise
   }
   // Only resolv.conf left: the guest has no DHCP state worth keeping. Anything
   // else (a scratch dir still mounted on) keeps the dir and its resolv.conf.
-  if (readdirSync(dir).every((n) => n === 'resolv.conf')) {
+  if (readdirSync(dir).every((n) => n === 'resolv.conf' || n === RESOLVER_MARKER)) {
+    for (const p of unpublishResolvConf(dir)) done.push(`removed ${p} (the guest's DHCP resolv.conf, as ip netns exec sees it)`);
     rmSync(join(dir, 'resolv.conf'), { force: true });
     if (rmdirQuiet(dir)) {
       done.push(`removed the guest's DHCP state (${dir})`);

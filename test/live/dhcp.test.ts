@@ -313,6 +313,69 @@ for (const client of ['udhcpc', 'dhclient', 'dhcpcd'] as const) {
   );
 }
 
+/**
+ * What `ip netns exec NAME cat /etc/resolv.conf` prints, run where /etc/netns
+ * is the sandbox's stand-in (PW_NETNS_ETC_DIR): a private mount namespace
+ * with a writable overlay on /etc (nothing reaches the host's /etc). Null
+ * when overlayfs is not available here.
+ */
+function ipNetnsExecResolvConf(name: string): string | null {
+  const scratch = mkdtempSync(join(process.env.PW_STATE_DIR ?? tmpdir(), 'etc-overlay-'));
+  try {
+    const script = 'mkdir "$1/up" "$1/work" && mount -t overlay pw-etc -o lowerdir=/etc,upperdir="$1/up",workdir="$1/work" /etc || exit 77\n' +
+      'mkdir -p /etc/netns && mount --bind "$2" /etc/netns && exec ip netns exec "$3" cat /etc/resolv.conf';
+    return execFileSync('unshare', ['--mount', '--propagation', 'private', 'sh', '-c', script, 'sh', scratch, process.env.PW_NETNS_ETC_DIR!, name], { encoding: 'utf8' });
+  } catch (e) {
+    if ((e as { status?: number }).status === 77) return null;
+    throw e;
+  } finally {
+    rmSync(scratch, { recursive: true, force: true });
+  }
+}
+
+t.test("a named namespace: the lease's resolv.conf is where ip netns exec looks (/etc/netns/NAME), and goes with detach", { skip: skipFor('udhcpc') || (process.env.PW_NETNS_ETC_DIR ? false : 'needs the sandbox\'s PW_NETNS_ETC_DIR'), timeout: 20_000 }, (t) =>
+  withScene(t, async (s) => {
+    await s.host.link.add({ kind: 'bridge', name: 'br0', up: true });
+    await startServer(s);
+    const c = await s.guest({ named: true });
+    s.defer(() => killAllIn(c.ns));
+    const name = c.ns.name!;
+    const link = join(process.env.PW_NETNS_ETC_DIR!, name, 'resolv.conf');
+
+    const r = await attach({ host: s.host, hostIf: 'br0', guest: name, dhcp: { client: 'udhcpc', timeoutMs: 10_000 } });
+    t.equal(r.dhcp!.netnsResolvConf, link, 'the result names /etc/netns/NAME/resolv.conf');
+    t.equal(readlinkSync(link), r.dhcp!.resolvConf, "a link to the guest's own resolv.conf in the state dir");
+    t.match(readFileSync(link, 'utf8'), /^nameserver 10\.0\.5\.1$/m, "read through it: the lease's DNS server");
+    t.match(r.dhcp!.resolvConfUse, /ip netns exec/, 'and says who uses it');
+    const seen = ipNetnsExecResolvConf(name);
+    if (seen === null) t.comment('overlayfs is not available: ip netns exec not run');
+    else t.match(seen, /^nameserver 10\.0\.5\.1$/m, 'ip netns exec NAME sees the lease in /etc/resolv.conf');
+
+    const d = await detach({ host: s.host, guest: name });
+    t.ok(d.removed.some((l) => l.startsWith(`removed ${link}`)), `detach says it removed the link: ${d.removed.join('; ')}`);
+    t.notOk(existsSync(link), 'the link is gone');
+    t.notOk(existsSync(join(process.env.PW_NETNS_ETC_DIR!, name)), 'and the directory pipewright made for it');
+  }),
+);
+
+t.test("a file in /etc/netns/NAME that is not pipewright's is left alone", { skip: skipFor('udhcpc') || (process.env.PW_NETNS_ETC_DIR ? false : 'needs the sandbox\'s PW_NETNS_ETC_DIR'), timeout: 20_000 }, (t) =>
+  withScene(t, async (s) => {
+    await s.host.link.add({ kind: 'bridge', name: 'br0', up: true });
+    await startServer(s);
+    const c = await s.guest({ named: true });
+    s.defer(() => killAllIn(c.ns));
+    const dir = join(process.env.PW_NETNS_ETC_DIR!, c.ns.name!);
+    mkdirSync(dir);
+    writeFileSync(join(dir, 'resolv.conf'), 'nameserver 192.0.2.1\n');
+    s.defer(async () => rmSync(dir, { recursive: true, force: true }));
+    const r = await attach({ host: s.host, hostIf: 'br0', guest: c.ns.name!, dhcp: { client: 'udhcpc', timeoutMs: 10_000 } });
+    t.equal(r.dhcp!.netnsResolvConf, undefined, 'not claimed');
+    t.match(r.dhcp!.resolvConfUse, /exists and is not pipewright's: left alone/);
+    await detach({ host: s.host, guest: c.ns.name! });
+    t.equal(readFileSync(join(dir, 'resolv.conf'), 'utf8'), 'nameserver 192.0.2.1\n', 'the decoy is untouched after attach and detach');
+  }),
+);
+
 t.test('no DHCP server: attach fails within timeoutMs, is rolled back, and leaves nothing behind', { skip: notSandboxed || (CLIENTS.length ? false : 'no DHCP client is installed'), timeout: 20_000 }, (t) =>
   withScene(t, async (s) => {
     await s.host.link.add({ kind: 'bridge', name: 'br0', up: true });

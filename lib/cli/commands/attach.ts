@@ -113,7 +113,12 @@ function printResult(io: Io, r: AttachResult): void {
   const hostIf = `${r.hostIf.kind ?? 'device'} ${r.hostIf.name} (index ${r.hostIf.index}${r.hostIf.created ? ', created' : ''})`;
   if (r.hostEnd) line(io.stdout, `  host end ${r.hostEnd.name} (index ${r.hostEnd.index}, ${r.hostEnd.up ? 'up' : 'DOWN'}) on ${hostIf}`);
   else line(io.stdout, `  ${r.mode} on ${hostIf}`);
-  if (r.dhcp) line(io.stdout, `  dhcp: ${r.dhcp.client} leased ${r.dhcp.address}/${r.dhcp.prefixLen}${r.dhcp.gateway ? ` via ${r.dhcp.gateway}` : ''} (resolv.conf: ${r.dhcp.resolvConf}${r.dhcp.pid ? `, client pid ${r.dhcp.pid}` : ''})`);
+  if (r.dhcp) {
+    const d = r.dhcp;
+    line(io.stdout, `  dhcp: ${d.client} leased ${d.address}/${d.prefixLen}${d.gateway ? ` via ${d.gateway}` : ''}${d.pid ? ` (client pid ${d.pid})` : ''}`);
+    // Where the lease's DNS servers are, and how the guest's resolver gets them.
+    line(io.stdout, `  resolv.conf: ${d.netnsResolvConf ? `${d.netnsResolvConf} -> ${d.resolvConf}` : d.resolvConf} (${d.resolvConfUse})`);
+  }
   for (const w of r.warnings) line(io.stderr, `pipewright: warning: ${w}`);
   for (const i of r.incidents ?? []) line(io.stderr, `pipewright: while watching, +${i.atMs} ms: ${i.what}${i.repaired ? ' (repaired)' : ''}`);
 }
