@@ -1,4 +1,5 @@
-// Two namespaces on a bridge, pinging each other: the hand-built topology of
+// Two namespaces on a bridge, pinging each other (a ping each way, and one
+// to the bridge): the hand-built topology of
 // an overlay network's host side (FIELD-NOTES §4), in pipewright calls.
 //
 //   node examples/two-namespaces.js      (re-runs itself inside a sandbox)
@@ -32,14 +33,16 @@ async function main() {
     console.log(`${ns.name}: eth0 ${a.address}/${a.prefixLen}`);
   }
 
-  // Real traffic: ns1 -> ns2 across the bridge, and ns2 -> the bridge address.
-  const ping = (ns, to) => execFileSync('ip', ['netns', 'exec', ns, 'ping', '-c', '1', '-W', '2', to], { encoding: 'utf8' });
-  console.log(ping('ns1', '172.16.1.3').split('\n')[1]);
-  console.log(ping('ns2', '172.16.1.1').split('\n')[1]);
+  // Real traffic, a ping each way across the bridge: ns1 -> ns2, ns2 -> ns1;
+  // then ns2 -> the bridge's own address, its gateway.
+  const ping = (ns, to) => execFileSync('ip', ['netns', 'exec', ns, 'ping', '-c', '1', '-W', '2', to], { encoding: 'utf8' }).split('\n')[1];
+  console.log(`ns1 -> ns2: ${ping('ns1', '172.16.1.3')}`);
+  console.log(`ns2 -> ns1: ${ping('ns2', '172.16.1.2')}`);
+  console.log(`ns2 -> br0: ${ping('ns2', '172.16.1.1')}`);
 
   for (const { ns, g } of guests) {
     await g.close();
-    await ns.delete(); // the namespace goes, and the veth with it
+    await ns.delete({ wait: true }); // resolves once the namespace is gone, and the veth with it
   }
   await host.link.del('br0');
   await host.close();
