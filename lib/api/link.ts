@@ -111,7 +111,7 @@ export function linkSetArgs(ref: LinkRef, changes: LinkChanges): Record<string, 
 
 /** The same kernel refusal, pointed at the field and object it was about (the original as `cause`). */
 function pointAt(e: NetlinkError, field: string, object: string, message: string): NetlinkError {
-  const out = new NetlinkError(`${message} (${e.code})`);
+  const out = new NetlinkError(`${e.message}: ${message}`);
   const { code, errno, syscall, op, extack } = e;
   const kept = Object.fromEntries(Object.entries({ errno, syscall, op, extack }).filter(([, v]) => v !== undefined));
   return Object.assign(out, { code, ...kept, field, object, cause: e });
@@ -220,10 +220,10 @@ export class LinkApi {
   private async takenName(spec: LinkSpec, e: NetlinkError): Promise<NetlinkError> {
     const where = (target: NetnsTarget | undefined) => (target === undefined ? this.h.describe() : target instanceof Netns ? `namespace ${target.describe()}` : `the namespace of pid ${target.pid}`);
     const exists = (target: NetnsTarget | undefined, name: string) => (target === undefined ? this.find(name) : this.inNamespace(target, (h) => h.link.find(name))).then((l) => l !== null, () => false);
-    if (await exists(spec.netns, spec.name)) return pointAt(e, 'name', spec.name, `link.add ${spec.name}: a link named '${spec.name}' already exists in ${where(spec.netns)}`);
+    if (await exists(spec.netns, spec.name)) return pointAt(e, 'name', spec.name, `a link named '${spec.name}' already exists in ${where(spec.netns)}`);
     const peer = spec.kind === 'veth' ? spec.peer : undefined;
     if (peer?.name !== undefined && (await exists(peer.netns, peer.name)))
-      return pointAt(e, 'peer.name', peer.name, `link.add ${spec.name}: its peer's name '${peer.name}' is taken: a link of that name already exists in ${where(peer.netns)}`);
+      return pointAt(e, 'peer.name', peer.name, `the peer's name '${peer.name}' is taken: a link of that name already exists in ${where(peer.netns)}`);
     return e;
   }
 
