@@ -19,6 +19,8 @@
         "native/message.cc",
         "native/neigh.cc",
         "native/netns.cc",
+        "native/netns_dir.cc",
+        "native/ns_handle.cc",
         "native/ns_thread.cc",
         "native/ops.cc",
         "native/route.cc",

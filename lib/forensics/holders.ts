@@ -3,8 +3,9 @@
 // stat()ed (and its filesystem checked to be nsfs), never opened.
 import { stat, statfs } from 'node:fs/promises';
 import { PipewrightError } from '../errors';
-import { DEFAULT_RUN_DIR, netnsName } from '../netns';
+import { DEFAULT_RUN_DIR, Netns, netnsName } from '../netns';
 import { collectHolders, NAME_DIRS } from './collect';
+import { namespaceNameOf, releaseCommand } from './release';
 import { parseNetnsId } from './scan';
 import type { NetnsFlags, NetnsHolders, Release } from './types';
 
@@ -17,8 +18,15 @@ export interface HoldersReport extends NetnsHolders {
   id: string;
   dev: number;
   ino: number;
-  /** False when nothing visible holds it: it is gone, or held only by a socket created inside it. */
+  /**
+   * False when nothing visible holds it: it is gone, or held only by a
+   * socket created inside it (waitReleased with a handle tells those apart).
+   */
   alive: boolean;
+  /** waitReleased with a handle: alive although /proc shows no holder (a socket). */
+  hidden?: boolean;
+  /** waitReleased with a handle: false when this kernel could not confirm it is gone. */
+  confirmed?: boolean;
   flags: Omit<NetnsFlags, 'current'>;
   /** One action per holder; doing all of them releases the namespace. */
   releases: Release[];
@@ -82,13 +90,20 @@ export function releasesFor(h: NetnsHolders): Release[] {
   }
   for (const m of h.mounts) {
     if (m.ours && namePaths.has(canonical(m.mountPoint))) continue;
+    const named = namespaceNameOf(m.mountPoint);
+    // Only a namespace name may be unlinked: any other mount point is
+    // somebody's file or directory, and only unmounting it is suggested.
     out.push(
       m.ours
-        ? { holder: 'mount', path: m.mountPoint, mntns: m.mntns, action: `unmount and unlink ${m.mountPoint} (unlinking also detaches its copies in other mount namespaces)`, command: `umount -l ${m.mountPoint}; rm ${m.mountPoint}` }
+        ? named
+          ? { holder: 'mount', path: m.mountPoint, mntns: m.mntns, action: `delete the name '${named.name}' (unmount and unlink)`, command: `pipewright netns delete ${named.name}` }
+          : { holder: 'mount', path: m.mountPoint, mntns: m.mntns, action: `unmount ${m.mountPoint} (not a namespace name: the file under it is left as it is)`, command: releaseCommand(m) }
         : {
             holder: 'mount', pid: m.pid, path: m.mountPoint, mntns: m.mntns,
-            action: `unmount ${m.mountPoint} in mount namespace mnt:[${m.mntns}] (pid ${m.pid} ${m.comm} is in it), or unlink the mount point, which detaches it everywhere`,
-            command: `nsenter -t ${m.pid} -m umount -l ${m.mountPoint}`,
+            action: named
+              ? `unmount ${m.mountPoint} in mount namespace mnt:[${m.mntns}] (pid ${m.pid} ${m.comm} is in it), or unlink that name, which detaches it everywhere`
+              : `unmount ${m.mountPoint} in mount namespace mnt:[${m.mntns}] (pid ${m.pid} ${m.comm} is in it)`,
+            command: releaseCommand(m),
           },
     );
   }
@@ -137,13 +152,23 @@ export async function holders(ref: HoldersRef, opts: { nameDirs?: string[] } = {
  * Polls holders() until nothing holds the namespace or `timeoutMs` passes
  * (backing off from 10 ms), and returns the last report. Holders that are
  * on their way out (a process exiting, another tool's scan that opened it
- * for a moment) get that long to go.
+ * for a moment) get that long to go. With the namespace's file `handle`
+ * (Netns.remove gives it), "nothing visible holds it" is checked against
+ * the kernel: still alive means a holder /proc cannot show (a socket).
  */
-export async function waitReleased(id: { ino: number; dev?: number }, timeoutMs: number): Promise<HoldersReport & { waitedMs: number }> {
+export async function waitReleased(
+  id: { ino: number; dev?: number; handle?: string },
+  timeoutMs: number,
+): Promise<HoldersReport & { waitedMs: number }> {
   const started = performance.now();
   let delay = 10;
   for (;;) {
-    const report = await holders(id);
+    let report: HoldersReport = await holders({ ino: id.ino, ...(id.dev !== undefined ? { dev: id.dev } : {}) });
+    if (!report.alive && id.handle !== undefined) {
+      const exists = await Netns.exists(id.handle);
+      if (exists === true) report = { ...report, alive: true, hidden: true };
+      else report = { ...report, confirmed: exists === false };
+    }
     const waitedMs = Math.round(performance.now() - started);
     if (!report.alive || waitedMs >= timeoutMs) return { ...report, waitedMs };
     await new Promise((r) => setTimeout(r, Math.min(delay, Math.max(1, timeoutMs - waitedMs))));
