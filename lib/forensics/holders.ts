@@ -1,7 +1,7 @@
 // holders(): everything that keeps one network namespace alive, and what
 // would let it go. The namespace is identified without holding it: a path is
 // stat()ed (and its filesystem checked to be nsfs), never opened.
-import { stat, statfs } from 'node:fs/promises';
+import { lstat, stat, statfs } from 'node:fs/promises';
 import { PipewrightError } from '../errors';
 import { DEFAULT_RUN_DIR, Netns, netnsName } from '../netns';
 import { collectHolders, NAME_DIRS } from './collect';
@@ -32,10 +32,16 @@ export interface HoldersReport extends NetnsHolders {
   releases: Release[];
 }
 
-/** Resolves a path to its namespace identity, checking it is a network namespace file. */
-async function identifyPath(path: string): Promise<{ dev: number; ino: number }> {
+/**
+ * Resolves a path to its namespace identity, checking it is a network
+ * namespace file. A name (asName) is never followed if it is a symbolic
+ * link: what it points to is not that name's namespace.
+ */
+async function identifyPath(path: string, asName = false): Promise<{ dev: number; ino: number }> {
   let st, fs;
   try {
+    if (asName && (await lstat(path)).isSymbolicLink())
+      throw new PipewrightError('ERR_PW_UNSAFE_PATH', `${path} is a symbolic link, not a namespace name (pipewright does not follow symbolic links in the namespace directory)`, { field: 'ref', value: path });
     [st, fs] = await Promise.all([stat(path), statfs(path)]);
   } catch (e) {
     if ((e as { code?: string }).code === 'ENOENT')
@@ -56,7 +62,7 @@ async function resolveRef(ref: HoldersRef): Promise<{ dev?: number; ino: number 
   if (typeof ref === 'object') {
     if ('ino' in ref) return ref;
     if ('path' in ref) return identifyPath(ref.path);
-    return identifyPath(`${ref.runDir ?? DEFAULT_RUN_DIR}/${netnsName('name', ref.name)}`);
+    return identifyPath(`${ref.runDir ?? DEFAULT_RUN_DIR}/${netnsName('name', ref.name)}`, true);
   }
   if (ref.includes('/')) return identifyPath(ref);
   const id = parseNetnsId(ref);
@@ -65,7 +71,7 @@ async function resolveRef(ref: HoldersRef): Promise<{ dev?: number; ino: number 
   let last: unknown;
   for (const dir of NAME_DIRS) {
     try {
-      return await identifyPath(`${dir}/${name}`);
+      return await identifyPath(`${dir}/${name}`, true);
     } catch (e) {
       last = e;
       if ((e as { code?: string }).code !== 'ERR_PW_NETNS_NOT_FOUND') throw e;

@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { execFile, execFileSync } from 'node:child_process';
 import { promisify } from 'node:util';
 import { Netns, PIPEWRIGHT_GROUP } from '../../lib';
-import { gc, waitReleased } from '../../lib/forensics';
+import { gc, holders, waitReleased } from '../../lib/forensics';
 import { uniqueName, withScene } from '../helpers/scene';
 import { cli, type Run } from '../helpers/cli';
 import { processInNewNetns, waitFor } from '../helpers/forensics';
@@ -96,6 +96,7 @@ t.test('netns delete: a symlink to a mount point elsewhere is refused, and that 
     // The library refuses the same way, and opening by name does not follow the link either.
     await t.rejects(Netns.remove(links[0]![0]), { code: 'ERR_PW_UNSAFE_PATH', field: 'name' });
     await t.rejects(Netns.open({ name: links[2]![0] }), { code: 'ERR_PW_UNSAFE_PATH' }, 'a symlink to a real name is not opened either');
+    await t.rejects(holders(links[1]![0]), { code: 'ERR_PW_UNSAFE_PATH' }, "nor reported as the target's holders");
     const listed = await Netns.list();
     t.match(listed.find((n) => n.name === links[0]![0]), { valid: false, reason: /symbolic link to/ }, 'listed as what it is, not followed');
     t.equal(listed.find((n) => n.name === real)?.valid, true);
