@@ -12,6 +12,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <map>
 #include <mutex>
@@ -230,12 +231,12 @@ UniqueFd OpenDirToModify(const std::string& runDir) {
 }  // namespace
 
 int OpenBeneath(int dirfd, const std::string& rel, int flags) {
-  static bool noOpenat2 = false;
-  if (!noOpenat2) {
+  static std::atomic<bool> noOpenat2{false};
+  if (!noOpenat2.load(std::memory_order_relaxed)) {
     int fd = OpenAt2(dirfd, rel, flags);
     // ENOSYS: kernel < 5.6; EPERM: a seccomp filter that does not know it.
     if (fd >= 0 || (errno != ENOSYS && errno != EPERM)) return fd;
-    noOpenat2 = true;
+    noOpenat2.store(true, std::memory_order_relaxed);
   }
   return OpenWalking(dirfd, rel, flags);
 }
