@@ -7,7 +7,11 @@
 // it), so no other user can have put it there or swap it between this check
 // and its use.
 // Not root: nothing is checked (a user's own files are theirs to load).
-import { lstatSync, readlinkSync, Stats } from 'node:fs';
+// Root only inside a user namespace (rootless: scripts/sandbox.sh as a user)
+// is not checked either: there, the process has no more than the user's own
+// rights, and files of users the namespace does not map all show as owned
+// by 65534, so "owned by root" could not even be told.
+import { lstatSync, readFileSync, readlinkSync, Stats } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { PipewrightError } from './errors';
 
@@ -40,6 +44,20 @@ function weakDirectory(st: Stats): string | null {
   return null;
 }
 
+let initialUserNs: boolean | undefined;
+
+/** True in the host's own user namespace: uid_map is the identity over every uid. */
+function inInitialUserNamespace(): boolean {
+  if (initialUserNs === undefined) {
+    try {
+      initialUserNs = /^\s*0\s+0\s+4294967295\s*$/.test(readFileSync('/proc/self/uid_map', 'utf8'));
+    } catch {
+      initialUserNs = true; // no /proc to tell: assume the stricter case
+    }
+  }
+  return initialUserNs;
+}
+
 /**
  * Throws ERR_PW_UNTRUSTED_ENV unless `path` (named by `variable`) is an
  * object of `kind` that only root could have put there. A path that does
@@ -49,7 +67,7 @@ function weakDirectory(st: Stats): string | null {
 export function checkTrustedPath(variable: string, path: string, kind: TrustedKind, opts: { euid?: number; mayBeMissing?: boolean } = {}): string {
   const abs = resolve(path);
   const euid = opts.euid ?? process.geteuid?.() ?? 0;
-  if (euid !== 0) return abs;
+  if (euid !== 0 || (opts.euid === undefined && !inInitialUserNamespace())) return abs;
   let st: Stats;
   try {
     st = lstatSync(abs);

@@ -199,8 +199,8 @@ std::string NotNetnsReason(const Entry& e, const std::string& shown) {
     case Entry::kMount: return shown + " is a mount of " + e.detail + ", not a namespace";
     case Entry::kStaleFile:
       return shown + " is not a namespace: it is a file on " + e.detail +
-             " (a bind mount that was unmounted, or that is visible only in another mount namespace, leaves a "
-             "plain file behind)";
+             " (a namespace is an nsfs file; a bind mount that was unmounted, or that is visible only in another "
+             "mount namespace, leaves a plain file behind)";
     case Entry::kOther: return shown + " is " + e.detail + ", not a namespace";
     default: return shown + " does not exist";
   }

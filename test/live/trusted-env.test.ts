@@ -9,7 +9,7 @@
 // chowned to 65534 (nobody).
 import t from 'tap';
 import http from 'node:http';
-import { chmodSync, chownSync, copyFileSync, mkdirSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
+import { chmodSync, chownSync, copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { once } from 'node:events';
 import { stateDir } from '../../lib/state-dir';
@@ -19,7 +19,8 @@ import { cliWithEnv, type Run } from '../helpers/cli';
 
 const NOBODY = 65534;
 const json = (r: Run): any => JSON.parse(r.stdout);
-const root = process.geteuid?.() === 0;
+// The checks apply to root in the host's user namespace (not rootless: lib/trusted-path.ts).
+const root = process.geteuid?.() === 0 && /^\s*0\s+0\s+4294967295\s*$/.test(readFileSync('/proc/self/uid_map', 'utf8'));
 
 /** A scratch directory root's alone (mkdtemp: 0700), removed at the end. */
 function scratch(t: { teardown(fn: () => unknown): void }): string {
@@ -29,7 +30,7 @@ function scratch(t: { teardown(fn: () => unknown): void }): string {
   return dir;
 }
 
-t.test('PW_ADDON_PATH: an addon not root\'s alone is refused; a root-owned build elsewhere (asan.sh) loads', { skip: !root && 'needs root' }, (t) =>
+t.test('PW_ADDON_PATH: an addon not root\'s alone is refused; a root-owned build elsewhere (asan.sh) loads', { skip: !root && 'needs root in the host\'s user namespace' }, (t) =>
   withScene(t, async (s) => {
     const dir = scratch(t);
     const built = join(packageRoot(), 'build', 'Release', 'pipewright.node');
@@ -69,7 +70,7 @@ t.test('PW_ADDON_PATH: an addon not root\'s alone is refused; a root-owned build
   }),
 );
 
-t.test('PW_STATE_DIR: a directory not root\'s alone is refused; the sandbox\'s own is fine', { skip: !root && 'needs root' }, async (t) => {
+t.test('PW_STATE_DIR: a directory not root\'s alone is refused; the sandbox\'s own is fine', { skip: !root && 'needs root in the host\'s user namespace' }, async (t) => {
   const saved = process.env.PW_STATE_DIR;
   t.teardown(() => {
     if (saved === undefined) delete process.env.PW_STATE_DIR;
@@ -105,7 +106,7 @@ t.test('PW_STATE_DIR: a directory not root\'s alone is refused; the sandbox\'s o
   t.equal(stateDir(), join(sticky, 'mine'), 'a root-owned directory inside a sticky one (like /tmp) is fine');
 });
 
-t.test('PW_STATE_DIR: a DHCP attach is refused before anything is created', { skip: !root && 'needs root' }, (t) =>
+t.test('PW_STATE_DIR: a DHCP attach is refused before anything is created', { skip: !root && 'needs root in the host\'s user namespace' }, (t) =>
   withScene(t, async (s) => {
     const dir = scratch(t);
     const nobodys = join(dir, 'nobody');
@@ -121,7 +122,7 @@ t.test('PW_STATE_DIR: a DHCP attach is refused before anything is created', { sk
   }),
 );
 
-t.test('DOCKER_HOST: a socket not root\'s is refused; a root-owned 0660 socket (as dockerd makes it) is asked', { skip: !root && 'needs root' }, (t) =>
+t.test('DOCKER_HOST: a socket not root\'s is refused; a root-owned 0660 socket (as dockerd makes it) is asked', { skip: !root && 'needs root in the host\'s user namespace' }, (t) =>
   withScene(t, async (s) => {
     const dir = scratch(t);
     // An "engine" that knows no container.
