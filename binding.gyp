@@ -20,6 +20,7 @@
         "native/neigh.cc",
         "native/netns.cc",
         "native/netns_dir.cc",
+        "native/fd_path.cc",
         "native/ns_handle.cc",
         "native/ns_thread.cc",
         "native/ops.cc",

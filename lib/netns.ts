@@ -48,6 +48,8 @@ export interface NamedNetns {
   valid: boolean;
   reason?: string;
   id?: string;
+  /** The name is a symbolic link (to this target), which pipewright never follows. */
+  symlink?: string;
 }
 
 /** A namespace name as iproute2 accepts it: a single path component. */
@@ -151,6 +153,7 @@ export class Netns {
       valid: e.valid,
       ...(e.reason !== undefined ? { reason: e.reason } : {}),
       ...(e.dev !== undefined ? { id: `${e.dev}:${e.ino}` } : {}),
+      ...(e.symlink !== undefined ? { symlink: e.symlink } : {}),
     }));
   }
 
