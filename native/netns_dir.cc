@@ -232,7 +232,8 @@ Value DeleteNamedNetns(const DeleteTarget& t) {
   const std::string refused = ": nothing was unmounted or removed";
   switch (e.kind) {
     case Entry::kMissing:
-      FailAt(ENOENT, "openat2", shown, "no namespace named '" + t.name + "'", "ERR_PW_NETNS_NOT_FOUND");
+      FailAt(ENOENT, "openat2", shown, "no namespace named '" + t.name + "' (" + shown + " does not exist)",
+             "ERR_PW_NETNS_NOT_FOUND");
     case Entry::kSymlink:
       FailAt(0, "openat2", shown,
              shown + " is a symbolic link to " + e.detail + ", not a namespace" + refused +
