@@ -3,6 +3,7 @@
 // Docker-compatible socket is tried too.
 import http from 'node:http';
 import { existsSync } from 'node:fs';
+import { checkTrustedPath } from './trusted-path';
 
 export interface ContainerInfo {
   id: string;
@@ -13,10 +14,14 @@ export interface ContainerInfo {
   socket: string;
 }
 
-/** Candidate engine sockets, in the order they are tried. */
+/**
+ * Candidate engine sockets, in the order they are tried. DOCKER_HOST decides
+ * which engine's answer picks a namespace: as root, the socket it names must
+ * be root's (lib/trusted-path.ts), or this throws ERR_PW_UNTRUSTED_ENV.
+ */
 export function engineSockets(env: NodeJS.ProcessEnv = process.env): string[] {
   const host = env.DOCKER_HOST;
-  if (host) return host.startsWith('unix://') ? [host.slice('unix://'.length)] : [];
+  if (host) return host.startsWith('unix://') ? [checkTrustedPath('DOCKER_HOST', host.slice('unix://'.length), 'socket', { mayBeMissing: true })] : [];
   return ['/var/run/docker.sock', '/run/podman/podman.sock'].filter((p) => existsSync(p));
 }
 

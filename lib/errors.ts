@@ -20,6 +20,10 @@ export type PipewrightErrorCode =
   | 'ERR_PW_TIMEOUT'
   /** Something still keeps a namespace alive after its name was removed. */
   | 'ERR_PW_NETNS_BUSY'
+  /** A path pipewright will not act through: a symbolic link, a mount that is not a namespace name. */
+  | 'ERR_PW_UNSAFE_PATH'
+  /** Running as root, a path the environment names (PW_ADDON_PATH, PW_STATE_DIR, DOCKER_HOST) is not root's alone. */
+  | 'ERR_PW_UNTRUSTED_ENV'
   | 'ERR_PW_INTERNAL';
 
 export class PipewrightError extends Error {

@@ -5,6 +5,7 @@ import path from 'node:path';
 import { existsSync } from 'node:fs';
 import { NetlinkError } from './errors';
 import { packageRoot } from './paths';
+import { checkTrustedPath } from './trusted-path';
 
 /** What the addon returns for an opened namespace: the fd is ours to close. */
 export interface NativeNsInfo {
@@ -22,6 +23,30 @@ export interface NativeNamedNs {
   path: string;
   valid: boolean;
   reason?: string;
+  dev?: number;
+  ino?: number;
+  /** The entry is a symbolic link (to this target); it is never followed. */
+  symlink?: string;
+}
+
+/** What netnsDelete removed. */
+export interface NativeNetnsDeleted {
+  path: string;
+  /** The name was an empty plain file (a stale name), not a namespace. */
+  stale: boolean;
+  wasMounted: boolean;
+  /** The namespace that was behind the name (absent for a stale name). */
+  dev?: number;
+  ino?: number;
+  /** Its nsfs file handle, to ask later whether it still exists (absent on kernels without them). */
+  handle?: string;
+}
+
+/** Where netnsDelete acts, beyond (name, runDir). */
+export interface NativeNetnsDeleteOptions {
+  /** "/proc/PID/root": runDir is then relative to that process's root, and the name is only unlinked. */
+  root?: string;
+  /** The name must lead to exactly this namespace, or nothing is done. */
   dev?: number;
   ino?: number;
 }
@@ -82,8 +107,12 @@ export interface Addon {
   netnsOpenPath(path: string): Promise<NativeNsInfo>;
   netnsOpenPid(pid: number): Promise<NativeNsInfo>;
   netnsOpenSelf(): Promise<NativeNsInfo>;
-  netnsDelete(name: string, runDir: string): Promise<{ path: string; wasMounted: boolean }>;
+  netnsDelete(name: string, runDir: string, opts?: NativeNetnsDeleteOptions): Promise<NativeNetnsDeleted>;
   netnsList(runDir: string): Promise<NativeNamedNs[]>;
+  /** runDir/name, reached without following a symbolic link, validated. */
+  netnsOpenNamed(name: string, runDir: string): Promise<NativeNsInfo>;
+  /** Whether the namespace an nsfs file handle names still exists (without holding it). */
+  netnsAlive(handle: string): Promise<{ alive: boolean }>;
   netnsIdentify(fd: number): Promise<NativeNsInfo>;
   fdClose(fd: number): Promise<void>;
   sendGratuitousArp(nsfd: number, ifindex: number, ip: string, mac: string, count: number): Promise<{ sent: number }>;
@@ -114,8 +143,9 @@ export function addon(): Addon {
     // PW_ADDON_PATH names a specific build of the addon to load instead of
     // build/Release: scripts/asan.sh builds the sanitized addon elsewhere so
     // the normal build is never overwritten, and points the tests at it.
+    // It decides what code runs: as root, only a file that is root's alone.
     const override = process.env.PW_ADDON_PATH;
-    const a = (override ? require(path.resolve(override)) : require(addonPath())) as Addon;
+    const a = (override ? require(checkTrustedPath('PW_ADDON_PATH', override, 'file')) : require(addonPath())) as Addon;
     a.init(NetlinkError);
     loaded = a;
   }

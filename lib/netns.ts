@@ -1,8 +1,8 @@
 // Network namespaces as objects. A Netns holds an fd to the namespace (which
 // keeps it alive), validated as an nsfs file of type network before use, and
 // identified by (dev, inode) like the kernel does.
-import { addon, NativeNsInfo, NativeSocket } from './native';
-import { invalidArgument, PipewrightError } from './errors';
+import { addon, NativeNetnsDeleteOptions, NativeNsInfo, NativeSocket } from './native';
+import { invalidArgument, NetlinkError, PipewrightError, PipewrightErrorCode } from './errors';
 import * as v from './validate';
 
 export const DEFAULT_RUN_DIR = '/run/netns';
@@ -23,6 +23,30 @@ export interface NetnsDeleteOptions {
   from?: import('./handle').Handle;
 }
 
+export interface NetnsRemoveOptions {
+  runDir?: string;
+  /**
+   * Reach the name in another mount namespace: "/proc/PID/root" of a process
+   * in it, runDir then taken beneath that root ("run/netns"). The name is
+   * only unlinked there, which detaches its mount in every mount namespace.
+   */
+  root?: string;
+  /** Act only if the name leads to exactly this namespace. */
+  expect?: { dev: number; ino: number };
+}
+
+export interface NetnsRemoved {
+  path: string;
+  /** The name was an empty plain file, not a namespace: only the file was removed. */
+  stale: boolean;
+  /** "dev:ino" of the namespace that was behind the name. */
+  id?: string;
+  dev?: number;
+  ino?: number;
+  /** Its nsfs file handle: Netns.exists() asks with it, without holding the namespace. */
+  handle?: string;
+}
+
 /** How to find an existing namespace. A bare string is a name, or a path if it contains '/'. */
 export type NetnsRef = string | { name: string; runDir?: string } | { pid: number } | { path: string };
 
@@ -33,6 +57,8 @@ export interface NamedNetns {
   valid: boolean;
   reason?: string;
   id?: string;
+  /** The name is a symbolic link (to this target), which pipewright never follows. */
+  symlink?: string;
 }
 
 /** A namespace name as iproute2 accepts it: a single path component. */
@@ -41,6 +67,15 @@ export function netnsName(field: string, value: unknown): string {
   if (name === '' || name === '.' || name === '..' || name.includes('/') || name.includes('\0'))
     throw invalidArgument(field, value, "is not a valid namespace name (a single path component, not '.' or '..')");
   return name;
+}
+
+/**
+ * The addon's own refusals (ERR_PW_* with an explanation) as a
+ * PipewrightError about the name; kernel failures stay NetlinkErrors.
+ */
+function refusalAsError(e: unknown, name: string): unknown {
+  if (!(e instanceof NetlinkError) || !e.code.startsWith('ERR_PW_') || !e.detail) return e;
+  return new PipewrightError(e.code as PipewrightErrorCode, e.detail, { field: 'name', value: name, cause: e });
 }
 
 /**
@@ -102,9 +137,12 @@ export class Netns {
       return new Netns(info, {});
     }
     if ('name' in ref) {
-      const runDir = ref.runDir ?? DEFAULT_RUN_DIR;
+      const runDir = ref.runDir === undefined ? DEFAULT_RUN_DIR : v.str('runDir', ref.runDir, 4096);
       const name = netnsName('name', ref.name);
-      const info = await addon().netnsOpenPath(`${runDir}/${name}`);
+      // The name itself is never followed: a symbolic link there is refused
+      // (ERR_PW_UNSAFE_PATH), as it could lead anywhere, the host's own
+      // namespace included.
+      const info = await addon().netnsOpenNamed(name, runDir);
       return new Netns({ ...info, path: `${runDir}/${name}` }, { name, runDir });
     }
     throw invalidArgument('netns', ref, 'must be a name, a path, {name}, {pid} or {path}');
@@ -124,16 +162,51 @@ export class Netns {
       valid: e.valid,
       ...(e.reason !== undefined ? { reason: e.reason } : {}),
       ...(e.dev !== undefined ? { id: `${e.dev}:${e.ino}` } : {}),
+      ...(e.symlink !== undefined ? { symlink: e.symlink } : {}),
     }));
   }
 
   /**
    * Removes a namespace name: lazy unmount and unlink (which also detaches
    * copies of the mount in other mount namespaces). The namespace itself goes
-   * when its last holder (process, fd, other mount) does.
+   * when its last holder (process, fd, other mount) does. Everything goes
+   * through the directory's fd: a name that is a symbolic link, a mount of
+   * anything but a network namespace, or not a file is refused
+   * (ERR_PW_UNSAFE_PATH, ERR_PW_NOT_A_NETNS) and nothing is changed; an
+   * empty plain file (a stale name) is unlinked.
    */
-  static async remove(name: string, opts: { runDir?: string } = {}): Promise<void> {
-    await addon().netnsDelete(netnsName('name', name), opts.runDir ?? DEFAULT_RUN_DIR);
+  static async remove(name: string, opts: NetnsRemoveOptions = {}): Promise<NetnsRemoved> {
+    v.knownKeys('', opts, ['runDir', 'root', 'expect']);
+    const runDir = opts.runDir === undefined ? DEFAULT_RUN_DIR : v.str('runDir', opts.runDir, 4096);
+    const native: NativeNetnsDeleteOptions = {};
+    if (opts.root !== undefined) native.root = v.str('root', opts.root, 4096);
+    if (opts.expect !== undefined) {
+      native.dev = v.uint('expect.dev', opts.expect.dev, 0, Number.MAX_SAFE_INTEGER);
+      native.ino = v.uint('expect.ino', opts.expect.ino, 0, Number.MAX_SAFE_INTEGER);
+    }
+    const r = await addon().netnsDelete(netnsName('name', name), runDir, native).catch((e: unknown) => {
+      throw refusalAsError(e, name);
+    });
+    return {
+      path: r.path,
+      stale: r.stale,
+      ...(r.dev !== undefined && r.ino !== undefined ? { id: `${r.dev}:${r.ino}`, dev: r.dev, ino: r.ino } : {}),
+      ...(r.handle !== undefined ? { handle: r.handle } : {}),
+    };
+  }
+
+  /**
+   * Whether the namespace named by a handle (from remove()) still exists,
+   * whatever holds it, asked without holding it; null when this kernel
+   * cannot tell (no nsfs file handles before Linux 6.18).
+   */
+  static async exists(handle: string): Promise<boolean | null> {
+    try {
+      return (await addon().netnsAlive(v.str('handle', handle, 300))).alive;
+    } catch (e) {
+      if ((e as { code?: string }).code === 'ERR_PW_INVALID_ARGUMENT') throw e;
+      return null;
+    }
   }
 
   /** The fd to pass to the kernel (IFLA_NET_NS_FD, setns). */

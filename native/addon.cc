@@ -10,6 +10,8 @@
 #include "firewall.h"
 #include "js_value.h"
 #include "netns.h"
+#include "netns_dir.h"
+#include "ns_handle.h"
 #include "ops.h"
 #include "route_socket.h"
 #include "socket.h"
@@ -131,10 +133,33 @@ Napi::Value NetnsOpenSelf(const Napi::CallbackInfo& info) {
   return TaskWorker::Start(info.Env(), "netns.open", [] { return OpenNetnsSelf(); });
 }
 
+// netnsDelete(name, runDir, {root?, dev?, ino?}): see netns_dir.h.
 Napi::Value NetnsDelete(const Napi::CallbackInfo& info) {
+  DeleteTarget t;
+  t.name = StringArg(info, 0, "name");
+  t.runDir = StringArg(info, 1, "runDir");
+  if (info.Length() > 2 && info[2].IsObject()) {
+    Napi::Object o = info[2].As<Napi::Object>();
+    if (o.Get("root").IsString()) t.root = o.Get("root").As<Napi::String>().Utf8Value();
+    if (o.Get("dev").IsNumber() && o.Get("ino").IsNumber()) {
+      t.expect = true;
+      t.expectDev = uint64_t(o.Get("dev").As<Napi::Number>().DoubleValue());
+      t.expectIno = uint64_t(o.Get("ino").As<Napi::Number>().DoubleValue());
+    }
+  }
+  return TaskWorker::Start(info.Env(), "netns.delete", [t] { return DeleteNamedNetns(t); });
+}
+
+Napi::Value NetnsOpenNamed(const Napi::CallbackInfo& info) {
   std::string name = StringArg(info, 0, "name");
   std::string dir = StringArg(info, 1, "runDir");
-  return TaskWorker::Start(info.Env(), "netns.delete", [name, dir] { return DeleteNamedNetns(name, dir); });
+  return TaskWorker::Start(info.Env(), "netns.open", [name, dir] { return OpenNamedNetns(name, dir); });
+}
+
+// netnsAlive(handle) -> {alive}: whether the namespace a handle names still exists (ns_handle.h).
+Napi::Value NetnsAlive(const Napi::CallbackInfo& info) {
+  std::string handle = StringArg(info, 0, "handle");
+  return TaskWorker::Start(info.Env(), "netns.alive", [handle] { return NetnsAliveByHandle(handle); });
 }
 
 Napi::Value NetnsList(const Napi::CallbackInfo& info) {
@@ -226,6 +251,8 @@ Napi::Object Register(Napi::Env env, Napi::Object exports) {
   exports.Set("netnsOpenSelf", Napi::Function::New(env, NetnsOpenSelf));
   exports.Set("netnsDelete", Napi::Function::New(env, NetnsDelete));
   exports.Set("netnsList", Napi::Function::New(env, NetnsList));
+  exports.Set("netnsOpenNamed", Napi::Function::New(env, NetnsOpenNamed));
+  exports.Set("netnsAlive", Napi::Function::New(env, NetnsAlive));
   exports.Set("netnsIdentify", Napi::Function::New(env, NetnsIdentify));
   exports.Set("fdClose", Napi::Function::New(env, FdClose));
   exports.Set("sendGratuitousArp", Napi::Function::New(env, GratuitousArp));

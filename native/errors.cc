@@ -13,6 +13,16 @@ void ThrowErrno(int errnum, std::string syscall, std::string detail) {
   throw NlException{std::move(e)};
 }
 
+void FailAt(int errnum, const char* syscall, const std::string& object, const std::string& detail, const char* code) {
+  NlError e;
+  e.errnum = errnum;
+  e.syscall = syscall;
+  e.object = object;
+  e.detail = detail;
+  if (code) e.code = code;
+  throw NlException{std::move(e)};
+}
+
 std::string ErrnoName(int n) {
   // glibc >= 2.32 knows the symbolic names.
   const char* name = strerrorname_np(n);

@@ -29,6 +29,11 @@ struct NlException {
 
 [[noreturn]] void ThrowErrno(int errnum, std::string syscall, std::string detail = "");
 
+// A failure about one object (a path, a pid): errnum 0 for a refusal of our
+// own, which then needs `code` (ERR_PW_*) and says why in `detail`.
+[[noreturn]] void FailAt(int errnum, const char* syscall, const std::string& object, const std::string& detail,
+                       const char* code = nullptr);
+
 // "EEXIST" for 17, or "E<n>" for an unknown number.
 std::string ErrnoName(int errnum);
 // A one-line human message: "link.add veth0: File exists (EEXIST): <extack>".

@@ -10,14 +10,11 @@
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <sys/syscall.h>
-#include <dirent.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <csignal>
 #include <cstring>
-#include <map>
-#include <mutex>
 
 #include <linux/net_namespace.h>
 #include <linux/rtnetlink.h>
@@ -28,25 +25,16 @@
 #include "ns_thread.h"
 #include "socket.h"
 #include "ops.h"
+#include "netns_dir.h"
 
 #ifndef NSFS_MAGIC
 #define NSFS_MAGIC 0x6e736673
 #endif
+#ifndef UMOUNT_NOFOLLOW
+#define UMOUNT_NOFOLLOW 0x00000008
+#endif
 
 namespace pw {
-
-namespace {
-
-[[noreturn]] void Fail(int errnum, const char* syscall, const std::string& object, const std::string& detail,
-                       const char* code = nullptr) {
-  NlError e;
-  e.errnum = errnum;
-  e.syscall = syscall;
-  e.object = object;
-  e.detail = detail;
-  if (code) e.code = code;
-  throw NlException{e};
-}
 
 std::string FsName(long magic) {
   switch (magic) {
@@ -80,9 +68,9 @@ const char* NsTypeName(int type) {
   }
 }
 
-Value Describe(int fd) {
+Value DescribeNetnsFd(int fd) {
   struct stat st;
-  if (fstat(fd, &st) != 0) Fail(errno, "fstat", "", "");
+  if (fstat(fd, &st) != 0) FailAt(errno, "fstat", "", "");
   Value v = Value::MakeObject();
   v.Set("fd", fd);
   v.Set("dev", uint64_t(st.st_dev));
@@ -90,57 +78,23 @@ Value Describe(int fd) {
   return v;
 }
 
+namespace {
+
 // Opens and validates; closes the fd and throws on any failure.
 Value OpenValidated(const std::string& path, const std::string& what) {
-  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  // O_NONBLOCK: a FIFO given as a path must not block this thread forever.
+  int fd = open(path.c_str(), O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
   if (fd < 0) {
     int e = errno;
-    Fail(e, "open", path, e == ENOENT ? what + " does not exist" : "cannot open " + what, 
+    FailAt(e, "open", path, e == ENOENT ? what + " does not exist" : "cannot open " + what, 
          e == ENOENT ? "ERR_PW_NETNS_NOT_FOUND" : nullptr);
   }
   try {
     ValidateNetnsFd(fd, what);
-    return Describe(fd);
+    return DescribeNetnsFd(fd);
   } catch (...) {
     close(fd);
     throw;
-  }
-}
-
-// The id of the mount `dir` is on, or 0 if the kernel cannot say.
-uint64_t MountIdOf(const std::string& dir) {
-  struct statx stx;
-  if (statx(AT_FDCWD, dir.c_str(), 0, STATX_MNT_ID, &stx) != 0 || !(stx.stx_mask & STATX_MNT_ID)) return 0;
-  return stx.stx_mnt_id;
-}
-
-// As iproute2 does: /run/netns becomes a shared mount (bind-mounted onto
-// itself first if it is not a mount point), so a namespace mounted under it
-// propagates to mount namespaces that are its slaves or peers.
-// Making it shared (MS_REC) walks every mount under it, one per named
-// namespace, under the kernel's namespace lock; on every create that was
-// 0.52 ms per create over 1,000 sequential ones, against 0.48 once per
-// mount. So: while the directory is still on the mount this process made
-// shared (same mount id), there is nothing to do. Unmounted or replaced, it
-// is a new mount id, and the directory is prepared again.
-void PrepareRunDir(const std::string& dir) {
-  static std::mutex mu;
-  static std::map<std::string, uint64_t> prepared;
-  // Held throughout: two creates that both found no mount point would stack two bind mounts.
-  std::lock_guard<std::mutex> lock(mu);
-  if (uint64_t id = MountIdOf(dir)) {
-    auto it = prepared.find(dir);
-    if (it != prepared.end() && it->second == id) return;
-  }
-  if (mkdir(dir.c_str(), 0755) != 0 && errno != EEXIST) Fail(errno, "mkdir", dir, "cannot create the netns directory");
-  for (int attempt = 0; attempt < 2; ++attempt) {
-    if (mount("", dir.c_str(), "none", MS_SHARED | MS_REC, nullptr) == 0) {
-      if (uint64_t id = MountIdOf(dir)) prepared[dir] = id;
-      return;
-    }
-    if (errno != EINVAL || attempt == 1) Fail(errno, "mount", dir, "cannot make the netns directory a shared mount");
-    if (mount(dir.c_str(), dir.c_str(), "none", MS_BIND | MS_REC, nullptr) != 0)
-      Fail(errno, "mount", dir, "cannot bind-mount the netns directory onto itself");
   }
 }
 
@@ -148,33 +102,38 @@ void PrepareRunDir(const std::string& dir) {
 
 void ValidateNetnsFd(int fd, const std::string& what) {
   struct statfs sfs;
-  if (fstatfs(fd, &sfs) != 0) Fail(errno, "fstatfs", what, "cannot inspect " + what);
+  if (fstatfs(fd, &sfs) != 0) FailAt(errno, "fstatfs", what, "cannot inspect " + what);
   if (sfs.f_type != NSFS_MAGIC)
-    Fail(EINVAL, "fstatfs", what,
+    FailAt(EINVAL, "fstatfs", what,
          what + " is not a namespace: it is a file on " + FsName(sfs.f_type) +
              " (a namespace is an nsfs file; a bind mount that was unmounted, or that is visible only in "
              "another mount namespace, leaves a plain file behind)",
          "ERR_PW_NOT_A_NETNS");
   int type = ioctl(fd, NS_GET_NSTYPE);
-  if (type < 0) Fail(errno, "ioctl(NS_GET_NSTYPE)", what, "cannot query the namespace type of " + what);
+  if (type < 0) FailAt(errno, "ioctl(NS_GET_NSTYPE)", what, "cannot query the namespace type of " + what);
   if (type != CLONE_NEWNET)
-    Fail(EINVAL, "ioctl(NS_GET_NSTYPE)", what,
+    FailAt(EINVAL, "ioctl(NS_GET_NSTYPE)", what,
          what + " is a " + NsTypeName(type) + " namespace, not a network namespace", "ERR_PW_NOT_A_NETNS");
 }
 
 Value CreateNetns(const std::string& name, const std::string& runDir, std::shared_ptr<NlSocket>* socketOut) {
   std::string path;
+  // Named: every path operation goes through the directory's fd (never
+  // following a symlink), and the bind mount lands on the very placeholder
+  // file we created, named by its own fd.
+  UniqueFd dir, placeholder;
   if (!name.empty()) {
-    PrepareRunDir(runDir);
+    dir = PrepareRunDir(runDir);
     path = runDir + "/" + name;
-    int placeholder = open(path.c_str(), O_RDONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0);
-    if (placeholder < 0) {
+    // O_EXCL never follows a symlink: an existing name of any kind is EEXIST.
+    placeholder = UniqueFd(openat(dir.get(), name.c_str(), O_RDONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0));
+    if (!placeholder) {
       int e = errno;
-      Fail(e, "open", path, e == EEXIST ? "a namespace named '" + name + "' already exists" : "cannot create " + path,
-           e == EEXIST ? "ERR_PW_NETNS_EXISTS" : nullptr);
+      FailAt(e, "openat", path, e == EEXIST ? "a namespace named '" + name + "' already exists" : "cannot create " + path,
+             e == EEXIST ? "ERR_PW_NETNS_EXISTS" : nullptr);
     }
-    close(placeholder);
   }
+  const std::string target = placeholder ? ProcFdPath(placeholder.get()) : "";
   int fd = -1, sock = -1, err = 0;
   bool mounted = false;
   const char* failed = nullptr;
@@ -186,8 +145,8 @@ Value CreateNetns(const std::string& name, const std::string& runDir, std::share
     if (unshare(CLONE_NEWNET) != 0) { err = errno; failed = "unshare"; return; }
     fd = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
     if (fd < 0) { err = errno; failed = "open"; return; }
-    if (!path.empty()) {
-      if (mount("/proc/thread-self/ns/net", path.c_str(), "none", MS_BIND, nullptr) != 0) {
+    if (!target.empty()) {
+      if (mount("/proc/thread-self/ns/net", target.c_str(), "none", MS_BIND, nullptr) != 0) {
         err = errno;
         failed = "mount";
         return;
@@ -199,15 +158,16 @@ Value CreateNetns(const std::string& name, const std::string& runDir, std::share
       if (sock < 0) { err = errno; failed = "socket"; }
     }
   });
+  placeholder = UniqueFd();
   auto undo = [&] {
     if (fd >= 0) close(fd);
-    if (mounted) umount2(path.c_str(), MNT_DETACH);
-    if (!path.empty()) unlink(path.c_str());
+    if (mounted) umount2(ProcFdPath(dir.get(), name).c_str(), MNT_DETACH | UMOUNT_NOFOLLOW);
+    if (dir) unlinkat(dir.get(), name.c_str(), 0);
   };
   if (failed) {
     if (sock >= 0) close(sock);
     undo();
-    Fail(err, failed, path.empty() ? "anonymous namespace" : path, "cannot create the network namespace");
+    FailAt(err, failed, path.empty() ? "anonymous namespace" : path, "cannot create the network namespace");
   }
   if (socketOut) {
     try {
@@ -217,7 +177,7 @@ Value CreateNetns(const std::string& name, const std::string& runDir, std::share
       throw;
     }
   }
-  Value v = Describe(fd);
+  Value v = DescribeNetnsFd(fd);
   if (!path.empty()) v.Set("path", path);
   return v;
 }
@@ -232,7 +192,7 @@ Value OpenNetnsPid(int pid) {
   int pidfd = static_cast<int>(syscall(SYS_pidfd_open, pid, 0));
   if (pidfd < 0) {
     int e = errno;
-    Fail(e, "pidfd_open", "pid " + std::to_string(pid), e == ESRCH ? "no such process" : "cannot open the process",
+    FailAt(e, "pidfd_open", "pid " + std::to_string(pid), e == ESRCH ? "no such process" : "cannot open the process",
          e == ESRCH ? "ERR_PW_NETNS_NOT_FOUND" : nullptr);
   }
   std::string path = "/proc/" + std::to_string(pid) + "/ns/net";
@@ -248,66 +208,20 @@ Value OpenNetnsPid(int pid) {
   close(pidfd);
   if (alive != 0) {
     close(static_cast<int>(v.Get("fd").AsNumber()));
-    Fail(e, "pidfd_send_signal", "pid " + std::to_string(pid), "the process exited while its namespace was being opened",
+    FailAt(e, "pidfd_send_signal", "pid " + std::to_string(pid), "the process exited while its namespace was being opened",
          "ERR_PW_NETNS_NOT_FOUND");
   }
   v.Set("pid", pid);
   return v;
 }
 
-Value DeleteNamedNetns(const std::string& name, const std::string& runDir) {
-  std::string path = runDir + "/" + name;
-  bool mounted = umount2(path.c_str(), MNT_DETACH) == 0;
-  int umountErr = errno;
-  if (unlink(path.c_str()) != 0) {
-    int e = errno;
-    if (e == ENOENT && !mounted)
-      Fail(e, "unlink", path, "no namespace named '" + name + "'", "ERR_PW_NETNS_NOT_FOUND");
-    if (e != ENOENT) Fail(e, "unlink", path, "cannot remove the namespace name");
-  }
-  Value v = Value::MakeObject();
-  v.Set("path", path);
-  v.Set("wasMounted", mounted || umountErr != EINVAL);
-  return v;
-}
-
-Value ListNamedNetns(const std::string& runDir) {
-  Value list = Value::MakeArray();
-  DIR* d = opendir(runDir.c_str());
-  if (!d) {
-    if (errno == ENOENT) return list;
-    Fail(errno, "opendir", runDir, "cannot list named namespaces");
-  }
-  while (dirent* ent = readdir(d)) {
-    std::string name = ent->d_name;
-    if (name == "." || name == "..") continue;
-    Value e = Value::MakeObject();
-    std::string path = runDir + "/" + name;
-    e.Set("name", name);
-    e.Set("path", path);
-    try {
-      Value info = OpenValidated(path, path);
-      close(static_cast<int>(info.Get("fd").AsNumber()));
-      e.Set("valid", true);
-      e.Set("dev", info.Get("dev"));
-      e.Set("ino", info.Get("ino"));
-    } catch (const NlException& ex) {
-      e.Set("valid", false);
-      e.Set("reason", ex.err.detail);
-    }
-    list.Push(e);
-  }
-  closedir(d);
-  return list;
-}
-
 Value IdentifyNetnsFd(int fd) {
   ValidateNetnsFd(fd, "fd " + std::to_string(fd));
-  return Describe(fd);
+  return DescribeNetnsFd(fd);
 }
 
 Value CloseFd(int fd) {
-  if (close(fd) != 0) Fail(errno, "close", "fd " + std::to_string(fd), "");
+  if (close(fd) != 0) FailAt(errno, "close", "fd " + std::to_string(fd), "");
   return Value();
 }
 

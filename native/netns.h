@@ -20,15 +20,16 @@ Value CreateNetns(const std::string& name, const std::string& runDir, std::share
 Value OpenNetnsPath(const std::string& path);
 Value OpenNetnsPid(int pid);
 Value OpenNetnsSelf();
-// Unmounts (lazily) and unlinks runDir/name. Unlinking also detaches copies
-// of the mount that other mount namespaces hold.
-Value DeleteNamedNetns(const std::string& name, const std::string& runDir);
-// [{name, path, valid, reason?, dev?, ino?}] for every entry of runDir.
-Value ListNamedNetns(const std::string& runDir);
+// (Named namespaces' directory, delete and list: netns_dir.h.)
 // {dev, ino} of an open namespace fd, after validating it again.
 Value IdentifyNetnsFd(int fd);
 // Throws unless fd is an nsfs file of a network namespace; `what` names it.
 void ValidateNetnsFd(int fd, const std::string& what);
 Value CloseFd(int fd);
+// {fd, dev, ino} for an open namespace fd (taken over by the result).
+Value DescribeNetnsFd(int fd);
+// "tmpfs", "ext2/3/4", ... for a statfs magic; "mount", "uts", ... for a CLONE_NEW* type.
+std::string FsName(long magic);
+const char* NsTypeName(int type);
 
 }  // namespace pw

@@ -29,6 +29,10 @@ const BY_CODE: Record<string, number> = {
   ERR_PW_TIMEOUT: EXIT.TIMEOUT,
   /** netns delete: something still holds the namespace (it names the holder). */
   ERR_PW_NETNS_BUSY: EXIT.FAILED,
+  /** A symbolic link or a foreign mount where a namespace name was expected: refused, nothing done. */
+  ERR_PW_UNSAFE_PATH: EXIT.USAGE,
+  /** PW_ADDON_PATH, PW_STATE_DIR or DOCKER_HOST names something not root's alone. */
+  ERR_PW_UNTRUSTED_ENV: EXIT.USAGE,
 };
 
 export function exitCodeFor(err: unknown): number {

@@ -56,9 +56,9 @@ function aftermath(e: ErrorShape, exit: number, ctx: ErrorContext): string | nul
   return null;
 }
 
-/** Reports err on stderr (and stdout with --json); returns the exit code. */
-export function reportError(err: unknown, io: Io, ctx: ErrorContext): number {
-  const exit = exitCodeFor(err);
+/** Reports err on stderr (and stdout with --json); returns the exit code (exitCode, when a command decides it). */
+export function reportError(err: unknown, io: Io, ctx: ErrorContext, exitCode?: number): number {
+  const exit = exitCode ?? exitCodeFor(err);
   const e = (typeof err === 'object' && err !== null ? err : { message: String(err) }) as ErrorShape;
   const message = typeof e.message === 'string' && e.message !== '' ? e.message : String(err);
   const after = aftermath(e, exit, ctx);

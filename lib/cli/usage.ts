@@ -38,7 +38,8 @@ Beyond pipework:
   pipewright gc [--owner NAME] [--dry-run]   remove leaked pipewright-owned links in bulk
   pipewright show [--format table|json|dot|svg|mermaid]   the topology
   pipewright batch FILE|- [--json] [--concurrency N] [--create-netns]
-                                                   many attaches in one run: pipework lines, or a JSON array of specs;
+                                                   many attaches in one run: pipework lines, or a JSON array of specs
+                                                   (the command line's fields only: hostIf, guest, guestIf, address, ...);
                                                    --create-netns makes guests named NAME/netns:NAME that do not exist yet
   pipewright repro [--json] [NAME...]     replay the field failures the old way and with pipewright (in a sandbox)
 

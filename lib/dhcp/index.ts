@@ -16,7 +16,7 @@ import { clientArgs, hostnameFor, pickClient, udhcpcScript } from './clients';
 import { SETUP, SETUP_FAILED } from './setup';
 import { delay, hooksSettled, isClientIn, start, stopDaemonizedDhclient, stopGroup, stopVerified } from './process';
 import { logTail, NO_LEASE, waitForLease } from './lease';
-import { clientFiles, guestDir, interfacesIn, liveClients, removeInterfaceFiles, rmdirQuiet, type LiveClient } from './state';
+import { clientFiles, guestDir, interfacesIn, liveClients, removeInterfaceFiles, rmdirQuiet, stateDir, type LiveClient } from './state';
 import { publishResolvConf, unpublishResolvConf, RESOLVER_MARKER } from './resolver';
 
 export { stateDir } from './state';
@@ -47,6 +47,8 @@ const GRACE_MS = 1000;
  * anything.
  */
 export function checkDhcpClient(spec: DhcpSpec): void {
+  // Where its files will go: an untrusted PW_STATE_DIR is refused now, before anything is created.
+  stateDir();
   const { name } = pickClient(spec.client);
   if (name === 'udhcpc') udhcpcScript(spec.options ?? []);
 }

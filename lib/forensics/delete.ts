@@ -1,14 +1,19 @@
 // deleteNamedNetns(): `ip netns delete` that never lies. iproute2 unmounts
-// and unlinks the name and exits 0 even when an fd, a process or a copy of
-// the mount elsewhere keeps the namespace (and its links and addresses)
-// alive. We remove the name the same way (unlinking also detaches copies of
-// the mount in other mount namespaces), then look for whatever still holds
-// the namespace, without holding it ourselves: its inode is noted from a
-// stat of the name, never from an fd we keep.
-// Limit: a socket created inside the namespace holds it too, and nothing in
-// /proc shows which namespace a socket belongs to (lsns cannot see it
-// either); a namespace held only that way is reported gone.
-import { stat } from 'node:fs/promises';
+// and unlinks the name and exits 0 even when an fd, a process, a socket or a
+// copy of the mount elsewhere keeps the namespace (and its links and
+// addresses) alive. We remove the name the same way (unlinking also detaches
+// copies of the mount in other mount namespaces), through the directory's
+// fd: a name that is a symbolic link, or a bind mount of another kind of
+// namespace, is refused before anything changes (Netns.remove).
+//
+// Then: is the namespace really gone? The holders /proc shows (processes,
+// fds, mounts in any mount namespace) are looked for without holding it. A
+// socket created inside the namespace holds it too, and nothing in /proc
+// says which namespace a socket belongs to. For that, the namespace's nsfs
+// file handle (taken before the name went, Linux 6.18) is asked: the kernel
+// reopens a handle only while its namespace exists, and the handle itself
+// holds nothing. Alive with no visible holder: a socket (or another holder
+// /proc cannot show), said as such, exit 4.
 import { PipewrightError } from '../errors';
 import { DEFAULT_RUN_DIR, Netns, netnsName } from '../netns';
 import { holderLines, HoldersReport, waitReleased } from './holders';
@@ -29,43 +34,45 @@ export interface DeleteNetnsResult {
   id?: string;
   /** The name was a file left behind, not a namespace: only the file was removed. */
   stale: boolean;
+  /**
+   * True when the kernel confirmed the namespace no longer exists; false
+   * when no holder is visible but this kernel cannot rule out a hidden one
+   * (no nsfs file handles: Linux < 6.18).
+   */
+  confirmed: boolean;
   waitedMs: number;
 }
 
 /** Thrown when the name is gone but something still keeps the namespace alive. */
 export class NetnsBusyError extends PipewrightError {
   readonly holders: HoldersReport;
-  constructor(name: string, report: HoldersReport) {
+  /** Alive although /proc shows no holder: most likely a socket created inside it. */
+  readonly hidden: boolean;
+  constructor(name: string, report: HoldersReport, hidden = false) {
     const lines = holderLines(report);
     super(
       'ERR_PW_NETNS_BUSY',
-      `the name '${name}' was removed, but namespace ${report.id} is still alive, held by ${lines.join('; ')}` +
-        ` (to release it: ${report.releases.map((r) => r.action).join('; ')})`,
+      hidden
+        ? `the name '${name}' was removed, but namespace ${report.id} is still alive; holder not visible from /proc — likely a socket` +
+            ' created inside it (a program that entered the namespace, opened a socket and left); it goes when that socket is closed'
+        : `the name '${name}' was removed, but namespace ${report.id} is still alive, held by ${lines.join('; ')}` +
+            ` (to release it: ${report.releases.map((r) => r.action).join('; ')})`,
       { field: 'name', value: name },
     );
     this.name = 'NetnsBusyError';
     this.holders = report;
+    this.hidden = hidden;
   }
 }
 
-const NSFS_DEV_PROBE = '/proc/self/ns/net';
-
 export async function deleteNamedNetns(name: string, opts: DeleteNetnsOptions = {}): Promise<DeleteNetnsResult> {
   const runDir = opts.runDir ?? DEFAULT_RUN_DIR;
-  const path = `${runDir}/${netnsName('name', name)}`;
+  netnsName('name', name);
   const timeoutMs = opts.timeoutMs ?? 2000;
-  // The identity of what the name leads to: stat follows the bind mount to
-  // the nsfs inode. A name that is not on nsfs is stale: a file to remove.
-  const [st, nsfs] = await Promise.all([stat(path).catch((e: NodeJS.ErrnoException) => e), stat(NSFS_DEV_PROBE)]);
-  if (st instanceof Error) {
-    if (st.code === 'ENOENT') throw new PipewrightError('ERR_PW_NETNS_NOT_FOUND', `no namespace named '${name}' in ${runDir}`, { field: 'name', value: name });
-    throw st;
-  }
-  const isNs = st.dev === nsfs.dev;
-  await Netns.remove(name, { runDir });
-  if (!isNs) return { name, path, stale: true, waitedMs: 0 };
+  const removed = await Netns.remove(name, { runDir });
+  if (removed.stale || removed.ino === undefined) return { name, path: removed.path, stale: true, confirmed: true, waitedMs: 0 };
 
-  const report = await waitReleased({ ino: st.ino, dev: st.dev }, timeoutMs);
-  if (report.alive) throw new NetnsBusyError(name, report);
-  return { name, path, id: report.id, stale: false, waitedMs: report.waitedMs };
+  const report = await waitReleased({ ino: removed.ino, dev: removed.dev!, ...(removed.handle !== undefined ? { handle: removed.handle } : {}) }, timeoutMs);
+  if (report.alive) throw new NetnsBusyError(name, report, report.hidden === true);
+  return { name, path: removed.path, id: report.id, stale: false, confirmed: report.confirmed !== false, waitedMs: report.waitedMs };
 }

@@ -4,17 +4,17 @@
 // leaked, else a temporary group the leaked ones are moved into first.
 // Deleting one at a time costs ~20 ms each (an RCU grace period per
 // unregister); a group costs about that once. Guest namespaces that only
-// mounts keep alive (FIELD-NOTES §3) are released by unlinking those mount
-// points, which detaches the mount in every mount namespace.
+// mounts keep alive (FIELD-NOTES §3) are released by unlinking their names
+// in the namespace directories, which detaches the mount in every mount
+// namespace; any other mount point is reported, never touched (release.ts).
 import { randomInt } from 'node:crypto';
-import { unlink } from 'node:fs/promises';
-import { basename, dirname } from 'node:path';
 import { Handle } from '../handle';
 import { Netns, NetnsRef } from '../netns';
 import { invalidArgument } from '../errors';
 import { PIPEWRIGHT_GROUP } from '../attach/spec';
 import { linkSetArgs } from '../api/link';
 import { waitReleased } from './holders';
+import { KeptMount, mountLabel, planRelease, releaseMounts } from './release';
 import { LeakedLink, leakedLinks, LeakReason, ownedLinks } from './owned';
 import { pairVethsExact } from './nsid';
 import { scanNamespaces } from './scan';
@@ -46,8 +46,10 @@ export interface GcLink {
 
 export interface GcNamespace {
   id: string;
-  /** Mount points unlinked (or, in dry run, that would be). */
+  /** Namespace names unlinked (or, in dry run, that would be): see release.ts. */
   mounts: string[];
+  /** Mounts that hold it but are not namespace names: reported with the command that releases them, never removed. */
+  kept: KeptMount[];
   /** After release: what still holds it (empty when it is gone). */
   remaining: string[];
 }
@@ -69,23 +71,6 @@ function freeGroup(used: Set<number>): number {
   }
 }
 
-async function releaseMounts(ns: ScannedNetns): Promise<string[]> {
-  const done: string[] = [];
-  for (const m of ns.mounts) {
-    try {
-      // In our mount namespace: unmount and unlink, as for a name. Elsewhere:
-      // unlink through that process's root, which detaches every copy.
-      if (m.ours) await Netns.remove(basename(m.mountPoint), { runDir: dirname(m.mountPoint) });
-      else await unlink(m.path);
-      done.push(m.ours ? m.mountPoint : `${m.mountPoint} in mnt:[${m.mntns}]`);
-    } catch (e) {
-      // Already gone: unlinking one copy detached the others on the same file.
-      if ((e as { code?: string }).code !== 'ENOENT' && (e as { code?: string }).code !== 'ERR_PW_NETNS_NOT_FOUND') throw e;
-    }
-  }
-  return done;
-}
-
 export async function gc(opts: GcOptions = {}): Promise<GcResult> {
   if (opts.owner !== undefined && (typeof opts.owner !== 'string' || opts.owner === '' || /\s/.test(opts.owner)))
     throw invalidArgument('owner', opts.owner, 'must be a non-empty owner tag without whitespace');
@@ -102,7 +87,10 @@ export async function gc(opts: GcOptions = {}): Promise<GcResult> {
       dryRun: opts.dryRun === true,
       target,
       links: leaked.map((l) => ({ name: l.link.name, index: l.link.index, owner: l.owner, guest: l.guest, reason: l.reason, detail: l.detail })),
-      namespaces: [...orphans.values()].map((n) => ({ id: n.id, mounts: n.mounts.map((m) => (m.ours ? m.mountPoint : `${m.mountPoint} in mnt:[${m.mntns}]`)), remaining: [] })),
+      namespaces: [...orphans.values()].map((n) => {
+        const plan = planRelease(n);
+        return { id: n.id, mounts: plan.releasable.map(mountLabel), kept: plan.kept, remaining: [] };
+      }),
       batch: { kind: 'none' },
     };
     if (opts.dryRun) return result;
@@ -125,7 +113,9 @@ export async function gc(opts: GcOptions = {}): Promise<GcResult> {
     }
 
     for (const ns of result.namespaces) {
-      ns.mounts = await releaseMounts(orphans.get(ns.id)!);
+      const released = await releaseMounts(orphans.get(ns.id)!);
+      ns.mounts = released.released;
+      ns.kept = released.kept;
       const left = await waitReleased({ ino: orphans.get(ns.id)!.ino, dev: orphans.get(ns.id)!.dev }, 2000);
       ns.remaining = left.releases.map((r) => r.action);
     }

@@ -1,10 +1,11 @@
 // holders(): everything that keeps one network namespace alive, and what
 // would let it go. The namespace is identified without holding it: a path is
 // stat()ed (and its filesystem checked to be nsfs), never opened.
-import { stat, statfs } from 'node:fs/promises';
+import { lstat, stat, statfs } from 'node:fs/promises';
 import { PipewrightError } from '../errors';
-import { DEFAULT_RUN_DIR, netnsName } from '../netns';
+import { DEFAULT_RUN_DIR, Netns, netnsName } from '../netns';
 import { collectHolders, NAME_DIRS } from './collect';
+import { namespaceNameOf, releaseCommand } from './release';
 import { parseNetnsId } from './scan';
 import type { NetnsFlags, NetnsHolders, Release } from './types';
 
@@ -17,17 +18,30 @@ export interface HoldersReport extends NetnsHolders {
   id: string;
   dev: number;
   ino: number;
-  /** False when nothing visible holds it: it is gone, or held only by a socket created inside it. */
+  /**
+   * False when nothing visible holds it: it is gone, or held only by a
+   * socket created inside it (waitReleased with a handle tells those apart).
+   */
   alive: boolean;
+  /** waitReleased with a handle: alive although /proc shows no holder (a socket). */
+  hidden?: boolean;
+  /** waitReleased with a handle: false when this kernel could not confirm it is gone. */
+  confirmed?: boolean;
   flags: Omit<NetnsFlags, 'current'>;
   /** One action per holder; doing all of them releases the namespace. */
   releases: Release[];
 }
 
-/** Resolves a path to its namespace identity, checking it is a network namespace file. */
-async function identifyPath(path: string): Promise<{ dev: number; ino: number }> {
+/**
+ * Resolves a path to its namespace identity, checking it is a network
+ * namespace file. A name (asName) is never followed if it is a symbolic
+ * link: what it points to is not that name's namespace.
+ */
+async function identifyPath(path: string, asName = false): Promise<{ dev: number; ino: number }> {
   let st, fs;
   try {
+    if (asName && (await lstat(path)).isSymbolicLink())
+      throw new PipewrightError('ERR_PW_UNSAFE_PATH', `${path} is a symbolic link, not a namespace name (pipewright does not follow symbolic links in the namespace directory)`, { field: 'ref', value: path });
     [st, fs] = await Promise.all([stat(path), statfs(path)]);
   } catch (e) {
     if ((e as { code?: string }).code === 'ENOENT')
@@ -48,7 +62,7 @@ async function resolveRef(ref: HoldersRef): Promise<{ dev?: number; ino: number 
   if (typeof ref === 'object') {
     if ('ino' in ref) return ref;
     if ('path' in ref) return identifyPath(ref.path);
-    return identifyPath(`${ref.runDir ?? DEFAULT_RUN_DIR}/${netnsName('name', ref.name)}`);
+    return identifyPath(`${ref.runDir ?? DEFAULT_RUN_DIR}/${netnsName('name', ref.name)}`, true);
   }
   if (ref.includes('/')) return identifyPath(ref);
   const id = parseNetnsId(ref);
@@ -57,7 +71,7 @@ async function resolveRef(ref: HoldersRef): Promise<{ dev?: number; ino: number 
   let last: unknown;
   for (const dir of NAME_DIRS) {
     try {
-      return await identifyPath(`${dir}/${name}`);
+      return await identifyPath(`${dir}/${name}`, true);
     } catch (e) {
       last = e;
       if ((e as { code?: string }).code !== 'ERR_PW_NETNS_NOT_FOUND') throw e;
@@ -82,13 +96,20 @@ export function releasesFor(h: NetnsHolders): Release[] {
   }
   for (const m of h.mounts) {
     if (m.ours && namePaths.has(canonical(m.mountPoint))) continue;
+    const named = namespaceNameOf(m.mountPoint);
+    // Only a namespace name may be unlinked: any other mount point is
+    // somebody's file or directory, and only unmounting it is suggested.
     out.push(
       m.ours
-        ? { holder: 'mount', path: m.mountPoint, mntns: m.mntns, action: `unmount and unlink ${m.mountPoint} (unlinking also detaches its copies in other mount namespaces)`, command: `umount -l ${m.mountPoint}; rm ${m.mountPoint}` }
+        ? named
+          ? { holder: 'mount', path: m.mountPoint, mntns: m.mntns, action: `delete the name '${named.name}' (unmount and unlink)`, command: `pipewright netns delete ${named.name}` }
+          : { holder: 'mount', path: m.mountPoint, mntns: m.mntns, action: `unmount ${m.mountPoint} (not a namespace name: the file under it is left as it is)`, command: releaseCommand(m) }
         : {
             holder: 'mount', pid: m.pid, path: m.mountPoint, mntns: m.mntns,
-            action: `unmount ${m.mountPoint} in mount namespace mnt:[${m.mntns}] (pid ${m.pid} ${m.comm} is in it), or unlink the mount point, which detaches it everywhere`,
-            command: `nsenter -t ${m.pid} -m umount -l ${m.mountPoint}`,
+            action: named
+              ? `unmount ${m.mountPoint} in mount namespace mnt:[${m.mntns}] (pid ${m.pid} ${m.comm} is in it), or unlink that name, which detaches it everywhere`
+              : `unmount ${m.mountPoint} in mount namespace mnt:[${m.mntns}] (pid ${m.pid} ${m.comm} is in it)`,
+            command: releaseCommand(m),
           },
     );
   }
@@ -137,13 +158,23 @@ export async function holders(ref: HoldersRef, opts: { nameDirs?: string[] } = {
  * Polls holders() until nothing holds the namespace or `timeoutMs` passes
  * (backing off from 10 ms), and returns the last report. Holders that are
  * on their way out (a process exiting, another tool's scan that opened it
- * for a moment) get that long to go.
+ * for a moment) get that long to go. With the namespace's file `handle`
+ * (Netns.remove gives it), "nothing visible holds it" is checked against
+ * the kernel: still alive means a holder /proc cannot show (a socket).
  */
-export async function waitReleased(id: { ino: number; dev?: number }, timeoutMs: number): Promise<HoldersReport & { waitedMs: number }> {
+export async function waitReleased(
+  id: { ino: number; dev?: number; handle?: string },
+  timeoutMs: number,
+): Promise<HoldersReport & { waitedMs: number }> {
   const started = performance.now();
   let delay = 10;
   for (;;) {
-    const report = await holders(id);
+    let report: HoldersReport = await holders({ ino: id.ino, ...(id.dev !== undefined ? { dev: id.dev } : {}) });
+    if (!report.alive && id.handle !== undefined) {
+      const exists = await Netns.exists(id.handle);
+      if (exists === true) report = { ...report, alive: true, hidden: true };
+      else report = { ...report, confirmed: exists === false };
+    }
     const waitedMs = Math.round(performance.now() - started);
     if (!report.alive || waitedMs >= timeoutMs) return { ...report, waitedMs };
     await new Promise((r) => setTimeout(r, Math.min(delay, Math.max(1, timeoutMs - waitedMs))));

@@ -14,6 +14,8 @@ export { deleteNamedNetns, NetnsBusyError } from './delete';
 export type { DeleteNetnsOptions, DeleteNetnsResult } from './delete';
 export { gc } from './gc';
 export type { GcOptions, GcResult, GcLink, GcNamespace } from './gc';
+export { planRelease, namespaceNameOf, NAMESPACE_DIRS } from './release';
+export type { KeptMount, MountRelease } from './release';
 export { topology } from './topology';
 export type { Topology, TopologyOptions, TopoNamespace, TopoLink, TopoEdge, TopoEdgeKind } from './topology';
 export { renderTable } from './render/table';

@@ -19,9 +19,9 @@ export interface Run {
   stderr: string;
 }
 
-/** Starts the CLI inside `ns` (through our fd to it). */
-export function start(ns: Netns, args: string[]): ChildProcess {
-  return spawn('nsenter', [`--net=/proc/${process.pid}/fd/${ns.fd}`, process.execPath, MAIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+/** Starts the CLI inside `ns` (through our fd to it), with our environment or `env`. */
+export function start(ns: Netns, args: string[], env?: NodeJS.ProcessEnv): ChildProcess {
+  return spawn('nsenter', [`--net=/proc/${process.pid}/fd/${ns.fd}`, process.execPath, MAIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'], ...(env ? { env } : {}) });
 }
 
 /** Collects a started CLI's output and exit code. */
@@ -37,3 +37,13 @@ export function finish(child: ChildProcess): Promise<Run> {
 
 /** Runs the CLI with `ns` as its current network namespace. */
 export const cli = (ns: Netns, ...args: string[]): Promise<Run> => finish(start(ns, args));
+
+/** The same with environment variables added to ours (undefined removes one). */
+export const cliWithEnv = (ns: Netns, env: Record<string, string | undefined>, ...args: string[]): Promise<Run> => {
+  const merged: NodeJS.ProcessEnv = { ...process.env };
+  for (const [k, v] of Object.entries(env)) {
+    if (v === undefined) delete merged[k];
+    else merged[k] = v;
+  }
+  return finish(start(ns, args, merged));
+};

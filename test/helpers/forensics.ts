@@ -99,3 +99,26 @@ export async function foreignMountOf(pid: number): Promise<Held & { dir: string;
   };
 }
 
+
+/**
+ * FIELD-NOTES §3 as `ip netns add` leaves it when run in another mount
+ * namespace: the namespace of `pid` bind-mounted on /run/netns/NAME inside a
+ * new, private mount namespace (a sleeping process keeps it). In ours, the
+ * name is the plain file under that mount.
+ */
+export async function foreignNameOf(pid: number, name: string): Promise<Held & { mountPoint: string; cleanup(): Promise<void> }> {
+  const mountPoint = `/run/netns/${name}`;
+  const proc = spawn('unshare', ['--mount', '--propagation', 'private', 'sh', '-c', `touch ${mountPoint} && mount --bind /proc/${pid}/ns/net ${mountPoint} && echo ready && exec sleep 120`], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  await once(proc.stdout!, 'data');
+  const h = held(proc);
+  return {
+    ...h,
+    mountPoint,
+    async cleanup() {
+      await h.kill();
+      rmSync(mountPoint, { force: true });
+    },
+  };
+}

@@ -63,7 +63,7 @@ export async function ping(ns: Netns, address: string, count = 1): Promise<boole
 
 export class Scene {
   readonly guests: Guest[] = [];
-  private readonly extra: Array<() => Promise<void>> = [];
+  private readonly extra: Array<() => Promise<unknown>> = [];
 
   private constructor(readonly hostNs: Netns, readonly host: Handle) {}
 
@@ -85,7 +85,7 @@ export class Scene {
   }
 
   /** Registers extra cleanup, run before the scene's own. */
-  defer(fn: () => Promise<void>): void {
+  defer(fn: () => Promise<unknown>): void {
     this.extra.push(fn);
   }
 

@@ -9,7 +9,7 @@ import { once } from 'node:events';
 import { Handle, Netns, PIPEWRIGHT_GROUP } from '../../lib';
 import { deleteNamedNetns, gc, holderLines, holders, NetnsBusyError, waitReleased } from '../../lib/forensics';
 import { uniqueName, withScene } from '../helpers/scene';
-import { foreignMountOf, processInNewNetns } from '../helpers/forensics';
+import { foreignNameOf, processInNewNetns } from '../helpers/forensics';
 
 const alias = (owner: string, guest: string) => `pipewright owner=${owner} guest=${guest} if=eth1`;
 
@@ -23,10 +23,10 @@ t.test('gc removes exactly the leaked links and the orphaned guest namespace', (
 
     // Leaked: the guest namespace recorded in the mark does not exist.
     await host.link.add({ kind: 'veth', name: 'vgc0', group: PIPEWRIGHT_GROUP, alias: alias(owner, gone), peer: { name: 'p0', netns: live.ns } });
-    // Leaked, FIELD-NOTES §3: the guest's process is gone, a mount elsewhere keeps its namespace.
+    // Leaked, FIELD-NOTES §3: the guest's process is gone, its name in another mount namespace keeps it.
     const guest = await processInNewNetns();
     await host.link.add({ kind: 'veth', name: 'vgc1', group: PIPEWRIGHT_GROUP, alias: alias(owner, guest.id), peer: { name: 'eth1', netns: { pid: guest.pid } } });
-    const mount = await foreignMountOf(guest.pid);
+    const mount = await foreignNameOf(guest.pid, uniqueName('gcname'));
     s.defer(() => mount.cleanup());
     await guest.kill();
     // Kept: a live guest; another owner; an owner that merely starts with ours; not in pipewright's group.
@@ -51,7 +51,7 @@ t.test('gc removes exactly the leaked links and the orphaned guest namespace', (
     for (const name of ['vgc2', 'vgc3', 'vgc4', 'vgc5']) t.ok(await host.link.find(name), `${name} kept`);
     // Another test's scan may have it open for a moment; no mount or process may be left.
     t.same(r.namespaces.map((n) => n.remaining.filter((x) => !x.startsWith('close fd '))), [[]], 'no mount or process holds the orphaned namespace any more');
-    t.notOk(existsSync(mount.mountPoint), 'its mount point was unlinked, which detached the mount in the other mount namespace');
+    t.notOk(existsSync(mount.mountPoint), 'its name was unlinked, which detached the mount in the other mount namespace');
     // Another test's scan may have it open for a moment: give such holders time to go.
     const rel = await waitReleased({ ino: Number(guest.id.split(':')[1]) }, 5000);
     t.equal(rel.alive, false, 'nothing holds it: it is gone');

@@ -2,9 +2,10 @@
 // invocation (one Node start, one host handle). FILE holds either
 // pipework-style lines — the arguments of `pipewright` / `pipework`, one
 // attach per line, '#' comments — or a JSON array of attach specs (the
-// library's field names). Every line is parsed and validated before the
-// first attach runs; each attach is its own transaction (a failure rolls
-// back that guest only) and is reported by its line.
+// library's field names, exactly those the command line can set: see
+// plan-json.ts). Every line is parsed and validated before the first attach
+// runs; each attach is its own transaction (a failure rolls back that guest
+// only) and is reported by its line.
 //
 // --create-netns: a guest given as a name (NAME or netns:NAME) that is not a
 // named namespace yet is created as one (in the same process, over the
@@ -12,7 +13,7 @@
 // otherwise do with `ip netns add` first. Containers are then referenced as
 // docker:NAME. A namespace created for a line whose attach fails is removed
 // again: a failed line leaves nothing.
-import { existsSync, readFileSync } from 'node:fs';
+import { lstatSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Io, line, printJson, processIo, reportError } from '../report';
 import { EXIT, exitCodeFor } from '../exit-codes';
@@ -20,7 +21,8 @@ import { parseArgs } from '../../forensics/argv';
 import { parsePipeworkArgs } from '../pipework-args';
 import { UsageError } from '../args-common';
 import type { AttachSpec } from '../../attach/spec';
-import type { Netns as NetnsHandle } from '../../netns';
+import { DEFAULT_RUN_DIR, netnsName, type Netns as NetnsHandle } from '../../netns';
+import { parseJsonPlan } from '../plan-json';
 
 interface Entry {
   line: number;
@@ -35,12 +37,8 @@ function words(text: string): string[] {
   return out;
 }
 
-function parseEntries(text: string): Entry[] {
-  if (text.trimStart().startsWith('[')) {
-    const list = JSON.parse(text) as unknown;
-    if (!Array.isArray(list)) throw new UsageError('a JSON plan must be an array of attach specs');
-    return list.map((spec, i) => ({ line: i + 1, spec: spec as AttachSpec }));
-  }
+function parseEntries(text: string, file: string): Entry[] {
+  if (text.trimStart().startsWith('[')) return parseJsonPlan(text, file).map((spec, i) => ({ line: i + 1, spec }));
   const out: Entry[] = [];
   text.split('\n').forEach((raw, i) => {
     const t = raw.replace(/#.*$/, '').trim();
@@ -67,14 +65,26 @@ function parseEntries(text: string): Entry[] {
  */
 const DEFAULT_CONCURRENCY = 64;
 
-/** The named namespace --create-netns makes for this entry, if its guest is a name not yet in runDir. */
+/** The named namespace --create-netns makes for this entry, if its guest is a name not yet in /run/netns. */
 function namespaceToCreate(spec: AttachSpec): string | undefined {
   const g = spec.guest;
   let name: string | undefined;
   if (typeof g === 'string') name = g.startsWith('netns:') ? g.slice('netns:'.length) : /^[^:/]+$/.test(g) && !/^\d+$/.test(g) ? g : undefined;
   else if (g && typeof g === 'object' && 'name' in g && Object.keys(g).length === 1) name = g.name;
   if (name === undefined) return undefined;
-  return existsSync(join(spec.runDir ?? '/run/netns', name)) ? undefined : name;
+  // Anything there already, a symbolic link included, is not created over.
+  return lstatSync(join(DEFAULT_RUN_DIR, netnsName('guest', name)), { throwIfNoEntry: false }) ? undefined : name;
+}
+
+/** The plan's text; a file that cannot be read is bad input naming the path (exit 2). */
+function readPlan(file: string): string {
+  try {
+    return readFileSync(file === '-' ? 0 : file, 'utf8');
+  } catch (e) {
+    const err = e as NodeJS.ErrnoException;
+    const why = err.code === 'ENOENT' ? 'does not exist' : err.code === 'EISDIR' ? 'is a directory' : err.code === 'EACCES' ? 'cannot be read (permission denied)' : `cannot be read (${err.code ?? err.message})`;
+    throw new UsageError(`batch file '${file}' ${why}`);
+  }
 }
 
 export async function run(args: readonly string[], io: Io = processIo): Promise<number> {
@@ -85,11 +95,13 @@ export async function run(args: readonly string[], io: Io = processIo): Promise<
     const concurrency = Number(a.options.get('concurrency') ?? DEFAULT_CONCURRENCY);
     if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 1000) throw new UsageError(`--concurrency must be an integer from 1 to 1000`);
     const file = a.positional[0]!;
-    const entries = parseEntries(readFileSync(file === '-' ? 0 : file, 'utf8'));
+    const entries = parseEntries(readPlan(file), file);
     const { normalizeSpec } = await import('../../attach/spec');
     for (const e of entries) {
       try {
         normalizeSpec(e.spec);
+        // A guest name --create-netns would create is checked now too (a single path component).
+        if (createNetns) namespaceToCreate(e.spec);
       } catch (err) {
         throw new UsageError(`line ${e.line}: ${(err as Error).message}`);
       }
@@ -107,7 +119,7 @@ export async function run(args: readonly string[], io: Io = processIo): Promise<
           let created: NetnsHandle | undefined;
           try {
             const name = createNetns ? namespaceToCreate(e.spec) : undefined;
-            if (name !== undefined) created = await Netns.create({ name, ...(e.spec.runDir !== undefined ? { runDir: e.spec.runDir } : {}) });
+            if (name !== undefined) created = await Netns.create({ name });
             const r = await attach({ ...e.spec, ...(created ? { guest: created } : {}), host });
             // Attached: from here on the namespace is the guest's, kept by its
             // name; our fd goes, and nothing below may delete it.

@@ -1,7 +1,9 @@
 // `pipewright netns delete NAME [--timeout MS] [--json]`: removes the name
 // (unmount and unlink, which also detaches copies in other mount namespaces)
 // and exits 0 only once the namespace is really gone; otherwise 4, naming
-// what still holds it.
+// what still holds it ("holder not visible from /proc" for a socket). A name
+// that is a symbolic link or a bind mount of another kind of namespace is
+// refused with exit 2, and nothing is unmounted.
 import { Io, line, printJson, processIo, reportError } from '../report';
 import { EXIT } from '../exit-codes';
 import { parseArgs } from '../../forensics/argv';
@@ -17,9 +19,13 @@ export async function run(args: readonly string[], io: Io = processIo): Promise<
     try {
       const r = await deleteNamedNetns(a.positional[0]!, timeout !== undefined ? { timeoutMs: Number(timeout) } : {});
       if (json) printJson(io, r);
-      else line(io.stdout, r.stale ? `removed the stale name ${r.path}` : `deleted ${r.name}: namespace ${r.id} is gone`);
+      else if (r.stale) line(io.stdout, `removed the stale name ${r.path}`);
+      else if (r.confirmed) line(io.stdout, `deleted ${r.name}: namespace ${r.id} is gone`);
+      else line(io.stdout, `deleted ${r.name}: no holder of namespace ${r.id} is visible in /proc (this kernel cannot confirm that no socket holds it)`);
       return EXIT.OK;
     } catch (e) {
+      // Not a network namespace at all: bad input for this command, nothing was changed.
+      if ((e as { code?: string }).code === 'ERR_PW_NOT_A_NETNS') return reportError(e, io, { json }, EXIT.USAGE);
       if (!(e instanceof NetnsBusyError)) throw e;
       line(io.stderr, `pipewright: ${e.message}`);
       if (json) printJson(io, { error: { code: e.code, message: e.message, holders: e.holders, exitCode: EXIT.FAILED } });

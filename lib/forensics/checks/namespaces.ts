@@ -48,7 +48,7 @@ export const orphanedNamespaces: Check = (ctx) => {
   return failed(
     id,
     `${orphans.length} namespace(s) with no process and no name, kept alive by mounts: ${some(orphans.map((n) => n.id + (n.flags.unreachableFromHere ? ' (unreachable from here)' : '')))}`,
-    'pipewright netns holders ID lists each mount and how to release it (unlinking the mount point detaches it in every mount namespace)',
+    'pipewright netns holders ID lists each mount and the command that releases it (unmount it in its mount namespace; a name in /run/netns may be unlinked instead, which detaches it everywhere)',
     objects,
   );
 };

@@ -82,6 +82,7 @@ export function formatGc(r: GcResult): string {
   for (const l of r.links) out.push(`${verb} link ${l.name} (owner ${l.owner}): ${l.detail}`);
   for (const n of r.namespaces) {
     out.push(`${verb} namespace ${n.id}: ${r.dryRun ? 'unlink' : 'unlinked'} ${n.mounts.join(', ') || 'no mount'}`);
+    for (const k of n.kept ?? []) out.push(`  left alone: ${k.mountPoint}${k.mntns !== undefined ? ` in mnt:[${k.mntns}]` : ''} (${k.why}); to release it: ${k.command}`);
     for (const left of n.remaining) out.push(`  still held: ${left}`);
   }
   if (!r.links.length && !r.namespaces.length) out.push('nothing leaked');
