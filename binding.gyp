@@ -11,6 +11,7 @@
         "native/errors.cc",
         "native/events.cc",
         "native/executor.cc",
+        "native/file_lock.cc",
         "native/firewall.cc",
         "native/js_value.cc",
         "native/json.cc",
@@ -25,6 +26,8 @@
         "native/route_socket.cc",
         "native/rule.cc",
         "native/socket.cc",
+        "native/state_dir.cc",
+        "native/state_file.cc",
         "native/value.cc",
         "native/worker.cc"
       ],

@@ -14,6 +14,7 @@ import { inspectHostIf, makePlan } from './plan';
 import type { Ctx, AttachMode } from './context';
 import { bridgeFirewallWarning } from '../firewall';
 import { watchPort, PortIncident } from './watch-port';
+import { recordAttach, completedFields } from './record';
 
 export interface AttachResult {
   status: 'attached' | 'already-attached';
@@ -196,14 +197,26 @@ async function admitted(refs: Refs, s: NormalizedSpec, leave: () => void): Promi
     const plan = await makePlan(ctx);
     let steps: string[] = [];
     if (!plan.alreadyInPlace) {
+      // The journal entry and the shared lock come before the first change
+      // (../ownership): a crash from here on is a crashed attach gc can undo.
+      try {
+        ctx.journal = await recordAttach(ctx);
+      } catch (e) {
+        throw new AttachError('ERR_PW_ATTACH_FAILED', `attach failed at step "record the attachment in the journal": ${(e as Error).message}; nothing had been created`, 'record the attachment in the journal', [], [], e);
+      }
       try {
         steps = (await runSteps(plan.steps, ctx)).completed;
       } catch (e) {
-        if (!(e instanceof StepError)) throw e;
+        if (!(e instanceof StepError)) {
+          await ctx.journal.failed([]).catch(() => undefined);
+          throw e;
+        }
+        // No leftovers: the entry goes. Leftovers: it stays, 'failed', for gc.
+        await ctx.journal.failed(e.rollback.leftBehind).catch(() => undefined);
         const verifying = e.step.startsWith('verify');
         const cause = e.cause as { message?: string };
         const tail = e.rollback.leftBehind.length
-          ? `; rolled back, but LEFT BEHIND: ${e.rollback.leftBehind.join('; ')}`
+          ? `; rolled back, but LEFT BEHIND: ${e.rollback.leftBehind.join('; ')} ('pipewright gc' removes them: the journal keeps the entry)`
           : `; rolled back (${e.rollback.undone.length ? e.rollback.undone.join(', ') : 'nothing had been created'}): nothing was left behind`;
         throw new AttachError(
           verifying ? 'ERR_PW_VERIFY_FAILED' : 'ERR_PW_ATTACH_FAILED',
@@ -214,6 +227,8 @@ async function admitted(refs: Refs, s: NormalizedSpec, leave: () => void): Promi
           e.cause,
         );
       }
+      const warning = await ctx.journal.complete(completedFields(ctx));
+      if (warning) ctx.warnings.push(warning);
     }
     // From here on the attachment exists and is verified: nothing below may
     // turn that into an error; what fails here becomes a warning.

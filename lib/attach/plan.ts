@@ -13,6 +13,7 @@ import { inSubnet, broadcastOf } from './subnet';
 import { guestRef, type AttachMode, type Ctx } from './context';
 import { verify } from './verify';
 import { announce } from './announce';
+import { bridgeAlias, leftoverHint, ownerAlias, physAlias, unfinishedEntry, fixFor } from '../ownership';
 
 export interface Plan {
   mode: AttachMode;
@@ -66,7 +67,14 @@ export async function inspectHostIf(host: Handle, spec: NormalizedSpec): Promise
 }
 
 function aliasFor(ctx: { spec: NormalizedSpec; guest: ResolvedGuest }): string {
-  return `pipewright owner=${ctx.spec.owner} guest=${ctx.guest.netns.id} if=${ctx.spec.guestIf}`;
+  return ownerAlias(ctx.spec.owner, ctx.guest.netns.id, ctx.spec.guestIf);
+}
+
+/** What the journal or the host end's mark says about what is in the way (a leftover of ours, an attach at work), with the command that removes it. */
+function hint(ctx: Ctx, hostEnd: Link | null): Promise<string> {
+  const g = ctx.guest;
+  const ref = g.kind === 'named' && g.netns.name ? `netns:${g.netns.name}` : g.kind === 'pid' ? `pid:${g.pid}` : g.kind === 'container' && g.container ? `docker:${g.container.name}` : g.kind === 'path' ? `path:${g.label}` : null;
+  return leftoverHint(g.netns.id, ctx.spec.guestIf, hostEnd, ref);
 }
 
 /**
@@ -78,8 +86,10 @@ async function existing(ctx: Ctx): Promise<boolean> {
   const { spec, gh, host } = ctx;
   const [inGuest, hostEnd] = await Promise.all([gh.link.find(spec.guestIf), ctx.mode === 'bridge' ? host.link.find(ctx.spec.hostEnd!) : null]);
   if (!inGuest) {
-    if (hostEnd)
-      throw conflict(`host end '${hostEnd.name}' already exists but the guest has no '${spec.guestIf}' (a leftover? remove it with 'pipewright detach' or 'ip link del ${hostEnd.name}')`, 'hostEnd', hostEnd.name);
+    if (hostEnd) {
+      const why = await hint(ctx, hostEnd);
+      throw conflict(`host end '${hostEnd.name}' already exists but the guest has no '${spec.guestIf}'${why || ` (a leftover? remove it with 'pipewright detach' or 'ip link del ${hostEnd.name}')`}`, 'hostEnd', hostEnd.name);
+    }
     return false;
   }
   const where = `'${spec.guestIf}' already exists in the guest`;
@@ -97,7 +107,20 @@ async function existing(ctx: Ctx): Promise<boolean> {
   if (spec.address) {
     const addrs = await gh.addr.list({ dev: inGuest.index });
     if (!addrs.some((a) => a.address === spec.address!.address && a.prefixLen === spec.address!.prefixLen))
-      throw conflict(`${where} without the address ${spec.address.address}/${spec.address.prefixLen} (it has ${addrs.map((a) => `${a.address}/${a.prefixLen}`).join(', ') || 'none'})`, 'address', `${spec.address.address}/${spec.address.prefixLen}`);
+      throw conflict(`${where} without the address ${spec.address.address}/${spec.address.prefixLen} (it has ${addrs.map((a) => `${a.address}/${a.prefixLen}`).join(', ') || 'none'})${await hint(ctx, hostEnd)}`, 'address', `${spec.address.address}/${spec.address.prefixLen}`);
+  }
+  // It looks complete, but the attach that made it may not have finished
+  // (killed after some steps) or may still be at work: the journal knows.
+  const unfinished = await unfinishedEntry(ctx.guest.netns.id, spec.guestIf);
+  if (unfinished) {
+    const p = unfinished.entry.process;
+    throw conflict(
+      unfinished.status === 'in-progress'
+        ? `${where}: an attach of this guest interface is at work right now (pid ${p.pid}, since ${unfinished.entry.startedAt})`
+        : `${where}, but the attach that made it did not finish (pid ${p.pid}, ${unfinished.status === 'failed' ? 'failed and could not roll back' : 'its process is gone'}): it is pipewright's own leftover; ${fixFor(unfinished.entry)}, then run this again`,
+      'guestIf',
+      spec.guestIf,
+    );
   }
   ctx.guestLink = inGuest;
   if (hostEnd) ctx.hostEnd = hostEnd;
@@ -133,7 +156,7 @@ export async function makePlan(ctx: Ctx): Promise<Plan> {
         run: async (c) => {
           let br;
           try {
-            br = await c.host.link.add({ kind: 'bridge', name: c.hostIfName, up: true, alias: `pipewright owner=${c.spec.owner} bridge` });
+            br = await c.host.link.add({ kind: 'bridge', name: c.hostIfName, up: true, alias: bridgeAlias(c.spec.owner) });
           } catch (e) {
             // Another attach (a parallel script, a batch) created it since we
             // looked: a bridge of that name is what we wanted, and it is not
@@ -145,6 +168,8 @@ export async function makePlan(ctx: Ctx): Promise<Plan> {
             return;
           }
           c.hostIfLink = br;
+          // A crash from here on leaves a bridge only the journal can say is this attach's.
+          await c.journal?.note({ bridgeIndex: br.index });
           // By the time this undo runs, other attaches may have ports on the
           // bridge: it then stays (ours goes with our veth, undone before).
           return async () => {
@@ -196,9 +221,17 @@ export async function makePlan(ctx: Ctx): Promise<Plan> {
       undo: `delete ${g} in the guest`,
       run: async (c) => {
         const parent = (c.vlanLink ?? c.hostIfLink)!.index;
-        const link = await c.host.link.add({ kind: 'macvlan', name: g, parent, mode: 'bridge', mtu, netns: c.guest.netns, ...(c.spec.mac ? { address: c.spec.mac } : {}) });
+        // The group is applied with the creation, the mark just after (see ../ownership/marks.ts).
+        const link = await c.host.link.add({ kind: 'macvlan', name: g, parent, mode: 'bridge', mtu, group: c.spec.group, netns: c.guest.netns, ...(c.spec.mac ? { address: c.spec.mac } : {}) });
         c.guestLink = link;
-        return deleteIfPresent(c.gh, link.index);
+        const undo = deleteIfPresent(c.gh, link.index);
+        try {
+          await c.gh.link.set(link.index, { alias: aliasFor(c) });
+        } catch (e) {
+          await undo();
+          throw e;
+        }
+        return undo;
       },
     });
   } else {
@@ -207,7 +240,7 @@ export async function makePlan(ctx: Ctx): Promise<Plan> {
       undo: `move ${g} back to the host as ${ctx.hostIfName}`,
       run: async (c) => {
         const original = c.hostIfLink!.name;
-        await c.host.link.set(c.hostIfLink!.index, { netns: c.guest.netns, name: g, alias: `pipewright owner=${c.spec.owner} phys=${original}` });
+        await c.host.link.set(c.hostIfLink!.index, { netns: c.guest.netns, name: g, alias: physAlias(c.spec.owner, original) });
         const moved = await c.gh.link.get(g);
         c.guestLink = moved;
         c.guestIndex = moved.index;
@@ -272,6 +305,8 @@ export async function makePlan(ctx: Ctx): Promise<Plan> {
           if (!isNetlinkError(e, 'EEXIST')) throw e;
         }
         const prev: Route | undefined = (await c.gh.route.list({ family: gw.family })).find((r) => r.dst === 'default');
+        // Recorded before it is replaced: a crash after the replace must not lose it.
+        if (prev) await c.journal?.note({ previousDefault: { ...(prev.gateway ? { gateway: prev.gateway } : {}), ...(prev.dev !== undefined ? { dev: prev.dev } : {}), ...(prev.onlink ? { onlink: true } : {}) } });
         await c.gh.route.replace(route);
         return async () => {
           if (!prev) return;
