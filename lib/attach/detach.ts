@@ -15,7 +15,7 @@ import { PipewrightError, isNetlinkError } from '../errors';
 import { resolveGuest, GuestRef } from '../guest';
 import * as v from '../validate';
 import { releaseDhcp } from '../dhcp';
-import { forgetAttachment } from '../ownership';
+import { forgetAttachment, identityPrefix, readEntries } from '../ownership';
 import { detachOwnership, strayHostEnd } from './ownership';
 
 export interface DetachSpec {
@@ -68,6 +68,8 @@ export async function detach(spec: DetachSpec): Promise<DetachResult> {
     if (!own.ours && !(await gh.link.find(link.index))) return await nothing(`'${guestIf}' was already detached (removed at the same time by another detach)`);
     if (!own.ours && !force)
       throw new PipewrightError('ERR_PW_CONFLICT', `'${guestIf}' in guest ${guest.label} is not pipewright's: ${own.why}; nothing was changed (--force removes it anyway)`, { field: 'guestIf', value: guestIf });
+    // The default route the attach replaced, to put back once ours is gone with the interface.
+    const previous = (await readEntries(identityPrefix(guest.netns.id, guestIf)).catch(() => [])).find((x) => x.entry.previousDefault)?.entry.previousDefault;
     // A kept DHCP client would otherwise outlive its interface, and its
     // files the attachment. It is stopped while the interface is still
     // there, so that it never sees the interface vanish mid-renewal.
@@ -93,6 +95,13 @@ export async function detach(spec: DetachSpec): Promise<DetachResult> {
       // Another detach removed it between our look and our delete.
       if (isNetlinkError(e, 'ENODEV') && !(await gh.link.find(link.index))) return await nothing(`'${guestIf}' was already detached (removed at the same time by another detach)`);
       throw e;
+    }
+    if (previous) {
+      const family = previous.gateway?.includes(':') ? 6 : 4;
+      if (!(await gh.route.list({ family })).some((r) => r.dst === 'default')) {
+        await gh.route.replace({ dst: 'default', ...(previous.gateway ? { gateway: previous.gateway } : {}), ...(previous.dev !== undefined ? { dev: previous.dev } : {}), ...(previous.onlink ? { onlink: true } : {}) });
+        removed.push(`restored the default route the attach had replaced${previous.gateway ? ` (via ${previous.gateway})` : ''}`);
+      }
     }
     await forgetAttachment(guest.netns.id, guestIf);
     return { status: 'detached', guest: guest.label, guestIf, kind: link.kind, removed, ...(own.ours ? {} : { forced: own.why }) };

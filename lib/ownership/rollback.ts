@@ -10,6 +10,7 @@ import { isNetlinkError } from '../errors';
 import type { Link } from '../types';
 import type { AttachmentEntry } from './entry';
 import { reopenGuest } from './guest-ref';
+import { readEntries } from './journal';
 import { bridgeAlias } from './marks';
 
 export interface RollbackOutcome {
@@ -129,10 +130,15 @@ export async function rollBackAttachment(host: Handle, e: AttachmentEntry, opts:
         out.leftBehind.push(`bridge ${br.name} carries no mark: if this attach created it (killed before marking it), remove it with 'ip link del ${br.name}'`);
       }
     }
-    // The macvlan's lower device it brought up.
-    if (e.bringsHostIfUp && interfaceGone) {
+    // The macvlan's lower device it brought up (the attach may have been
+    // killed right after), unless another attachment the journal knows uses it.
+    if (e.bringsHostIfUp) {
       const lower = await host.link.find(e.hostIf);
-      if (lower && lower.up && (e.hostIfIndex === undefined || lower.index === e.hostIfIndex)) await act(`bring ${lower.name} back down`, () => host.link.set(lower.index, { up: false }));
+      if (lower && lower.up && (e.hostIfIndex === undefined || lower.index === e.hostIfIndex)) {
+        const users = (await readEntries()).filter((x) => x.entry.hostNetns === e.hostNetns && x.entry.mode === 'macvlan' && x.entry.hostIfIndex === lower.index && !(x.entry.guestNetns === e.guestNetns && x.entry.guestIf === e.guestIf && x.entry.startedAt === e.startedAt));
+        if (users.length) out.actions.push(`kept ${lower.name} up: ${users.length} other attachment(s) use it`);
+        else await act(`bring ${lower.name} back down (this attach brought it up)`, () => host.link.set(lower.index, { up: false }));
+      }
     }
     if (e.createsVlan && (await host.link.find(e.createsVlan))) {
       out.leftBehind.push(`VLAN device ${e.createsVlan} may have been created by this attach; it carries no mark: remove it with 'ip link del ${e.createsVlan}' if nothing uses it`);
