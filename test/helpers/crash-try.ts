@@ -30,6 +30,8 @@ export interface CrashTry {
   spec: Record<string, unknown> & { hostIf: string; guestIf?: string };
   env?: Record<string, string>;
   killAfterMs?: number;
+  /** What killAfterMs counts from (default: the attach's start). */
+  killFrom?: 'start' | 'journal';
   label: string;
   /** A child started earlier for this try (prepareChild with the same spec and env). */
   child?: PreparedChild;
@@ -58,7 +60,7 @@ export async function crashTry(t: Test, s: Scene, g: Guest, c: CrashTry): Promis
   const guestIf = c.spec.guestIf ?? 'eth1';
   const hostIfBefore = await s.host.link.find(c.spec.hostIf);
   const before = await stateOf(s, g);
-  const out = await (c.child ?? childFor(s, g, c)).go(c.killAfterMs);
+  const out = await (c.child ?? childFor(s, g, c)).go(c.killAfterMs, c.killFrom);
   const entries = await classify(await readEntries(identityPrefix(g.ns.id, guestIf)));
   const failures: string[] = [];
   const check = (ok: boolean, what: string) => {

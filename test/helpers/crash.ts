@@ -27,8 +27,12 @@ export interface ChildOutcome {
 
 /** A child loaded and waiting for "go" (start it early: its start-up then overlaps the previous try's checks). */
 export interface PreparedChild {
-  /** Starts the attach; SIGKILL killAfterMs later when given. Resolves when the child has exited. */
-  go(killAfterMs?: number): Promise<ChildOutcome>;
+  /**
+   * Starts the attach; with killAfterMs, SIGKILL that long into it, counted
+   * from its start or from its journal entry's appearance. Resolves when the
+   * child has exited.
+   */
+  go(killAfterMs?: number, from?: 'start' | 'journal'): Promise<ChildOutcome>;
   /** Kills it unused. */
   discard(): void;
 }
@@ -57,10 +61,10 @@ export function prepareChild(hostNs: Netns, spec: Record<string, unknown>, env: 
   ready.catch(() => undefined);
   const closed = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on('close', (code, signal) => resolve({ code, signal })));
   return {
-    async go(killAfterMs?: number) {
+    async go(killAfterMs?: number, from: 'start' | 'journal' = 'start') {
       await ready;
-      child.stdin!.write('go\n');
-      if (killAfterMs !== undefined) setTimeout(() => child.kill('SIGKILL'), killAfterMs);
+      // The child kills itself, timed from its attach's start or journal entry.
+      child.stdin!.write(`go ${from} ${killAfterMs ?? -1}\n`);
       const { code, signal } = await closed;
       const last = out.trim().split('\n').pop() ?? '';
       let result: ChildOutcome['result'];
