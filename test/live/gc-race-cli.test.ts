@@ -29,7 +29,7 @@ t.test('20 `pipewright gc` rounds beside 40 concurrent CLI attaches: 0 healthy a
     };
     const attaching = (async () => {
       await wave();
-      while (!gcDone && attached.length < 200) await wave();
+      while (!gcDone && attached.length < 120) await wave();
     })();
     const rounds = await gcRounds(s, 20, async () => {
       const r = await cli(s.hostNs, 'gc', '--json');

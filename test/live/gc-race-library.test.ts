@@ -40,8 +40,8 @@ t.test('20 gc rounds beside 200 concurrent library attaches: 0 healthy attachmen
     };
     const attaching = (async () => {
       await attachWave(200);
-      // Keep attaching while gc still runs (up to 600 in all).
-      while (!gcDone && guests.length < 600) await attachWave(50);
+      // Keep attaching while gc still runs (up to 400 in all).
+      while (!gcDone && guests.length < 400) await attachWave(50);
     })();
     const rounds = await gcRounds(s, 20, async () => (await gc({ host: s.host })).links.map((l) => l.name));
     gcDone = true;
