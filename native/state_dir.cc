@@ -41,8 +41,12 @@ int OpenDirNoFollow(int at, const std::string& name, const std::string& path) {
   int fd = openat(at, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
   if (fd < 0) {
     int e = errno;
-    // O_NOFOLLOW on a symbolic link fails with ELOOP (or ENOTDIR with O_DIRECTORY on some kernels).
-    FailAt(e, "open", path, e == ELOOP ? "is a symbolic link: refused" : e == ENOENT ? "does not exist" : "cannot open the directory");
+    // A symbolic link fails with ELOOP, or with ENOTDIR (O_DIRECTORY is
+    // checked first): say which it is.
+    struct stat st;
+    if ((e == ELOOP || e == ENOTDIR) && fstatat(at, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(st.st_mode))
+      FailAt(ELOOP, "open", path, "is a symbolic link: refused");
+    FailAt(e, "open", path, e == ENOENT ? "does not exist" : e == ENOTDIR ? "is not a directory" : "cannot open the directory");
   }
   return fd;
 }
