@@ -13,7 +13,7 @@ import { inSubnet, broadcastOf } from './subnet';
 import { guestRef, type AttachMode, type Ctx } from './context';
 import { verify } from './verify';
 import { announce } from './announce';
-import { bridgeAlias, leftoverHint, ownerAlias, physAlias, unfinishedEntry, fixFor } from '../ownership';
+import { bridgeAlias, leftoverHint, leftoverSentence, ownerAlias, physAlias, unfinishedEntry } from '../ownership';
 
 export interface Plan {
   mode: AttachMode;
@@ -112,16 +112,7 @@ async function existing(ctx: Ctx): Promise<boolean> {
   // It looks complete, but the attach that made it may not have finished
   // (killed after some steps) or may still be at work: the journal knows.
   const unfinished = await unfinishedEntry(ctx.guest.netns.id, spec.guestIf);
-  if (unfinished) {
-    const p = unfinished.entry.process;
-    throw conflict(
-      unfinished.status === 'in-progress'
-        ? `${where}: an attach of this guest interface is at work right now (pid ${p.pid}, since ${unfinished.entry.startedAt})`
-        : `${where}, but the attach that made it did not finish (pid ${p.pid}, ${unfinished.status === 'failed' ? 'failed and could not roll back' : 'its process is gone'}): it is pipewright's own leftover; ${fixFor(unfinished.entry)}, then run this again`,
-      'guestIf',
-      spec.guestIf,
-    );
-  }
+  if (unfinished) throw conflict(`${where}, but ${leftoverSentence(unfinished)}`, 'guestIf', spec.guestIf);
   ctx.guestLink = inGuest;
   if (hostEnd) ctx.hostEnd = hostEnd;
   return true;

@@ -23,5 +23,5 @@ export type { RollbackOutcome } from './rollback';
 export { reclaimProven } from './reclaim';
 export type { ProvenLink, ReclaimResult } from './reclaim';
 export { gcCommand, completeCommand, detachCommand, fixFor } from './commands';
-export { leftoverHint, unfinishedEntry } from './leftover';
+export { leftoverHint, leftoverSentence, unfinishedEntry } from './leftover';
 export { forgetAttachment } from './forget';

@@ -23,10 +23,15 @@ function describe(c: Classified): string {
     case 'in-progress':
       return `an attach of this guest interface is at work right now (pid ${p.pid}, since ${c.entry.startedAt})`;
     case 'failed':
-      return `it is what pipewright's own failed attach (pid ${p.pid}) could not roll back (journal ${journalPath()}/${c.file})`;
+      return `it is pipewright's own leftover: the attach that made it (pid ${p.pid}) failed and could not roll it back (journal ${journalPath()}/${c.file})`;
     default:
       return `it is pipewright's own leftover: the attach that made it (pid ${p.pid}, started ${c.entry.startedAt}) did not finish; its process is gone (journal ${journalPath()}/${c.file})`;
   }
+}
+
+/** Why an unfinished entry's objects are there, and (unless its attach is still at work) the commands that remove or finish them. */
+export function leftoverSentence(c: Classified): string {
+  return c.status === 'in-progress' ? describe(c) : `${describe(c)}; ${fixFor(c.entry)}, then run this again`;
 }
 
 /**
@@ -37,7 +42,7 @@ function describe(c: Classified): string {
  */
 export async function leftoverHint(guestNetns: string, guestIf: string, hostEnd: Link | null, guestRef: string | null): Promise<string> {
   const c = await unfinishedEntry(guestNetns, guestIf).catch(() => null);
-  if (c) return c.status === 'in-progress' ? `: ${describe(c)}` : `: ${describe(c)}; ${fixFor(c.entry)}, then run this again`;
+  if (c) return `: ${leftoverSentence(c)}`;
   const mark = parseOwnerAlias(hostEnd?.alias);
   if (mark && mark.guest === guestNetns && mark.guestIf === guestIf) {
     // Not in the journal, and its guest is alive: gc leaves it; detach (or ip) removes it.
