@@ -98,6 +98,8 @@ export interface Addon {
    * for on the addon's lock thread. Closing the fds (fdClose) releases it.
    */
   lockAcquire(root: string, sub: string, name: string, exclusive: boolean): Promise<{ fd: number; gateFd?: number }>;
+  /** lockAcquire (shared) then stateFileWrite, in one trip to the lock thread; on failure the lock is released. */
+  lockAndWrite(root: string, lockSub: string, lockName: string, fileSub: string, fileName: string, data: string): Promise<{ fd: number }>;
   /** Writes root/sub/name atomically and durably (temporary file, fsync, rename, fsync of the directory). */
   stateFileWrite(root: string, sub: string, name: string, data: string): Promise<void>;
   stateFileRemove(root: string, sub: string, name: string): Promise<{ removed: boolean }>;

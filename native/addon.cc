@@ -219,6 +219,32 @@ Napi::Value LockAcquire(const Napi::CallbackInfo& info) {
       info.Env(), "lock.acquire", [=] { return AcquireFileLock(root, sub, name, exclusive); }, nullptr, Lane::kLock);
 }
 
+// lockAndWrite(root, lockSub, lockName, fileSub, fileName, data) -> Promise<{fd}>:
+// a shared lock (file_lock.h), then a state file written under it
+// (state_file.h), in one trip to the lock thread: an attach's journal
+// entry and its lock, before its first change.
+Napi::Value LockAndWrite(const Napi::CallbackInfo& info) {
+  std::string root = StringArg(info, 0, "root");
+  std::string lockSub = StringArg(info, 1, "lockSub");
+  std::string lockName = StringArg(info, 2, "lockName");
+  std::string fileSub = StringArg(info, 3, "fileSub");
+  std::string fileName = StringArg(info, 4, "fileName");
+  std::string data = StringArg(info, 5, "data");
+  return TaskWorker::Start(
+      info.Env(), "lock.write",
+      [=] {
+        Value lock = AcquireFileLock(root, lockSub, lockName, false);
+        try {
+          WriteStateFile(root, fileSub, fileName, data);
+        } catch (...) {
+          CloseFd(static_cast<int>(lock.Get("fd").AsNumber()));
+          throw;
+        }
+        return lock;
+      },
+      nullptr, Lane::kLock);
+}
+
 // stateFileWrite(root, sub, name, data) -> Promise<void>: atomic and durable (state_file.h).
 Napi::Value StateFileWrite(const Napi::CallbackInfo& info) {
   std::string root = StringArg(info, 0, "root");
@@ -272,6 +298,7 @@ Napi::Object Register(Napi::Env env, Napi::Object exports) {
   exports.Set("stats", Napi::Function::New(env, Stats));
   exports.Set("lockAcquire", Napi::Function::New(env, LockAcquire));
   exports.Set("stateFileWrite", Napi::Function::New(env, StateFileWrite));
+  exports.Set("lockAndWrite", Napi::Function::New(env, LockAndWrite));
   exports.Set("stateFileRemove", Napi::Function::New(env, StateFileRemove));
   exports.Set("stateFileList", Napi::Function::New(env, StateFileList));
   return exports;

@@ -56,14 +56,19 @@ int OpenDirNoFollow(int at, const std::string& name, const std::string& path) {
 int OpenOwnDir(const std::string& root, const std::string& sub, bool create) {
   CheckEntryName(sub);
   if (root.empty() || root[0] != '/') FailAt(EINVAL, "open", root, "the state directory must be an absolute path");
-  if (create && mkdir(root.c_str(), 0700) != 0 && errno != EEXIST) FailAt(errno, "mkdir", root, "cannot create the state directory");
-  int rootFd = OpenDirNoFollow(AT_FDCWD, root, root);
+  // Opened first, made only when missing: the usual case costs no mkdir.
+  auto openOrMake = [create](int at, const std::string& name, const std::string& path) {
+    int fd = openat(at, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd >= 0 || errno != ENOENT || !create) return fd >= 0 ? fd : OpenDirNoFollow(at, name, path);
+    if (mkdirat(at, name.c_str(), 0700) != 0 && errno != EEXIST) FailAt(errno, "mkdir", path, "cannot create the directory");
+    return OpenDirNoFollow(at, name, path);
+  };
+  int rootFd = openOrMake(AT_FDCWD, root, root);
   int fd = -1;
   try {
     CheckOwnDir(rootFd, root);
     std::string path = root + "/" + sub;
-    if (create && mkdirat(rootFd, sub.c_str(), 0700) != 0 && errno != EEXIST) FailAt(errno, "mkdir", path, "cannot create the directory");
-    fd = OpenDirNoFollow(rootFd, sub, path);
+    fd = openOrMake(rootFd, sub, path);
     CheckOwnDir(fd, path);
   } catch (...) {
     if (fd >= 0) close(fd);

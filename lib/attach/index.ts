@@ -227,7 +227,7 @@ async function admitted(refs: Refs, s: NormalizedSpec, leave: () => void): Promi
           e.cause,
         );
       }
-      const warning = await ctx.journal.complete(completedFields(ctx));
+      const warning = await ctx.journal.settled(completedFields(ctx));
       if (warning) ctx.warnings.push(warning);
     }
     // From here on the attachment exists and is verified: nothing below may

@@ -12,6 +12,7 @@ import { hostEndName } from './names';
 import { inSubnet, broadcastOf } from './subnet';
 import { guestRef, type AttachMode, type Ctx } from './context';
 import { verify } from './verify';
+import { completedFields } from './record';
 import { announce } from './announce';
 import { bridgeAlias, leftoverHint, leftoverSentence, ownerAlias, physAlias, unfinishedEntry } from '../ownership';
 
@@ -322,7 +323,11 @@ export async function makePlan(ctx: Ctx): Promise<Plan> {
   }
   steps.push({
     describe: 'verify: read back the host end, the guest interface, its addresses and routes',
-    run: verify,
+    run: async (c) => {
+      await verify(c);
+      // Verified: the journal entry's 'complete' write overlaps what follows.
+      c.journal?.complete(completedFields(c));
+    },
   });
   if (spec.address?.family === 4 && spec.arp) {
     // After verification: see announce.ts.

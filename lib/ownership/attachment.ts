@@ -4,15 +4,17 @@
 //   note()     records something a crash would leave that the plan alone
 //              does not say (the index of a bridge it created, a default
 //              route it is about to replace), before it matters;
-//   complete() after verification: the entry becomes 'complete';
+//   complete() after verification: the entry becomes 'complete' (started at
+//              once, awaited by settled(): the write overlaps the steps
+//              after verification, the gratuitous ARP);
 //   failed()   after its rollback: the entry goes, or stays as 'failed'
 //              listing what the rollback could not undo.
 // complete() and failed() release the lock. A process killed in between
 // leaves the entry 'in-progress' with a dead writer: a crashed attach.
 import type { AttachmentEntry } from './entry';
 import { entryFileName } from './entry';
-import { removeEntry, writeEntry } from './journal';
-import { lockNamespace, Release } from './lock';
+import { JOURNAL_DIR, removeEntry, serialize, writeEntry } from './journal';
+import { lockSharedAndWrite, Release } from './lock';
 import { selfIdentity } from './process-identity';
 
 export type AttachmentDraft = Omit<AttachmentEntry, 'version' | 'state' | 'process' | 'startedAt' | 'updatedAt'>;
@@ -20,6 +22,9 @@ export type AttachmentDraft = Omit<AttachmentEntry, 'version' | 'state' | 'proce
 export class AttachmentRecord {
   #entry: AttachmentEntry;
   #release: Release;
+  /** The last write: writes go one after another, in order. */
+  #writing: Promise<unknown> = Promise.resolve();
+  #completion: Promise<string | null> | null = null;
 
   private constructor(readonly file: string, entry: AttachmentEntry, release: Release) {
     this.#entry = entry;
@@ -34,35 +39,47 @@ export class AttachmentRecord {
     const now = new Date().toISOString();
     const entry: AttachmentEntry = { version: 1, state: 'in-progress', ...draft, process: await selfIdentity(), startedAt: now, updatedAt: now };
     const file = entryFileName(draft.guestNetns, draft.guestIf);
-    // Both before the first kernel change, neither waiting for the other.
-    const [locked, written] = await Promise.allSettled([lockNamespace(draft.hostNetns, 'shared'), writeEntry(file, entry)]);
-    if (locked.status === 'rejected' || written.status === 'rejected') {
-      if (written.status === 'fulfilled') await removeEntry(file).catch(() => undefined);
-      if (locked.status === 'fulfilled') await locked.value();
-      throw locked.status === 'rejected' ? locked.reason : (written as PromiseRejectedResult).reason;
-    }
-    return new AttachmentRecord(file, entry, locked.value);
+    // Both before the first kernel change, in one trip to the addon.
+    const release = await lockSharedAndWrite(draft.hostNetns, JOURNAL_DIR, file, serialize(entry));
+    return new AttachmentRecord(file, entry, release);
   }
 
-  async note(patch: Partial<AttachmentEntry>): Promise<void> {
-    const next = { ...this.#entry, ...patch, updatedAt: new Date().toISOString() };
-    await writeEntry(this.file, next);
-    this.#entry = next;
+  /** Writes after the writes before it. */
+  #then<T>(write: () => Promise<T>): Promise<T> {
+    const p = this.#writing.then(write, write);
+    this.#writing = p.catch(() => undefined);
+    return p;
+  }
+
+  note(patch: Partial<AttachmentEntry>): Promise<void> {
+    return this.#then(async () => {
+      const next = { ...this.#entry, ...patch, updatedAt: new Date().toISOString() };
+      await writeEntry(this.file, next);
+      this.#entry = next;
+    });
   }
 
   /**
-   * The attachment exists and is verified. Returns a warning when the entry
-   * could not be marked complete: it is then removed instead, since an
-   * entry left 'in-progress' would be rolled back by gc once this process
-   * has exited.
+   * The attachment exists and is verified: starts writing the entry
+   * 'complete' (settled() waits for it). If that write fails the entry is
+   * removed instead, since an entry left 'in-progress' would be rolled back
+   * by gc once this process has exited; settled() then returns a warning.
    */
-  async complete(patch: Partial<AttachmentEntry>): Promise<string | null> {
+  complete(patch: Partial<AttachmentEntry>): void {
+    this.#completion ??= this.note({ ...patch, state: 'complete' }).then(
+      () => null,
+      async (e: Error) => {
+        const removed = await removeEntry(this.file).then(() => true, () => false);
+        return `could not mark the attachment complete in the journal (${e.message})${removed ? '; its entry was removed: it is owned by its marks alone' : `; remove ${this.file} from the journal by hand`}`;
+      },
+    );
+  }
+
+  /** After the last step: the entry is complete on disk (or a warning says why not); the lock is released. */
+  async settled(patch: Partial<AttachmentEntry>): Promise<string | null> {
+    this.complete(patch);
     try {
-      await this.note({ ...patch, state: 'complete' });
-      return null;
-    } catch (e) {
-      const removed = await removeEntry(this.file).then(() => true, () => false);
-      return `could not mark the attachment complete in the journal (${(e as Error).message})${removed ? '; its entry was removed: it is owned by its marks alone' : `; remove ${this.file} from the journal by hand`}`;
+      return await this.#completion!;
     } finally {
       await this.#release();
     }
@@ -71,7 +88,9 @@ export class AttachmentRecord {
   /** After the attach's own rollback: nothing left → no entry; something left → 'failed', for gc. */
   async failed(leftBehind: string[]): Promise<void> {
     try {
-      if (leftBehind.length === 0) await removeEntry(this.file);
+      // After any write still on its way (a completion started before a later step failed).
+      await this.#completion;
+      if (leftBehind.length === 0) await this.#then(() => removeEntry(this.file));
       else await this.note({ state: 'failed', leftBehind });
     } finally {
       await this.#release();

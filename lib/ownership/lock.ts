@@ -20,8 +20,21 @@ export function lockName(netnsId: string): string {
 export type Release = () => Promise<void>;
 
 export async function lockNamespace(netnsId: string, mode: 'shared' | 'exclusive'): Promise<Release> {
+  const { fd, gateFd } = await addon().lockAcquire(stateDir(), LOCK_DIR, lockName(netnsId), mode === 'exclusive');
+  return releaser(fd, gateFd);
+}
+
+/**
+ * Takes the namespace's lock shared and writes a journal file under it, in
+ * one trip to the addon (an attach's first act: one hop instead of two).
+ */
+export async function lockSharedAndWrite(netnsId: string, journalSub: string, file: string, data: string): Promise<Release> {
+  const { fd } = await addon().lockAndWrite(stateDir(), LOCK_DIR, lockName(netnsId), journalSub, file, data);
+  return releaser(fd);
+}
+
+function releaser(fd: number, gateFd?: number): Release {
   const a = addon();
-  const { fd, gateFd } = await a.lockAcquire(stateDir(), LOCK_DIR, lockName(netnsId), mode === 'exclusive');
   let held = true;
   return async () => {
     if (!held) return;

@@ -43,7 +43,7 @@ t.test('an entry: written whole, in a 0700 directory, complete after, gone on fa
   t.match(e?.entry, { state: 'in-progress', owner: 'test', guestNetns: '9:100', process: { pid: process.pid } }, 'written in progress, with our pid');
   t.match(e!.entry.process.startTime, /^\d+$/, "and this process's start time");
   t.equal(readdirSync(journalPath()).filter((n) => n.endsWith('.tmp')).length, 0, 'no temporary file left');
-  t.equal(await rec.complete({ hostEndIndex: 42 }), null);
+  t.equal(await rec.settled({ hostEndIndex: 42 }), null);
   t.match((await readEntries(rec.file))[0]?.entry, { state: 'complete', hostEndIndex: 42 }, 'complete, with what was created');
 
   const failing = await AttachmentRecord.begin(draft('9:101'));
