@@ -20,6 +20,7 @@
         "native/message.cc",
         "native/neigh.cc",
         "native/netns.cc",
+        "native/netns_cookie.cc",
         "native/ns_thread.cc",
         "native/ops.cc",
         "native/route.cc",

@@ -39,6 +39,8 @@ export interface Ctx {
   leaveAdmission?: () => void;
   /** This attach's journal entry (record.ts), while its steps run. */
   journal?: AttachmentRecord;
+  /** The guest namespace's cookie (../ownership/cookie.ts), asked for as the attach starts. */
+  guestCookie?: Promise<string | undefined>;
 }
 
 /** The guest interface as later steps name it: by index once known, else by name. */

@@ -15,7 +15,7 @@ import { PipewrightError, isNetlinkError } from '../errors';
 import { resolveGuest, GuestRef } from '../guest';
 import * as v from '../validate';
 import { releaseDhcp } from '../dhcp';
-import { forgetAttachment, identityPrefix, readEntries } from '../ownership';
+import { forgetAttachment, identityPrefix, netnsCookie, readEntries, sameGuest } from '../ownership';
 import { detachOwnership, strayHostEnd } from './ownership';
 
 export interface DetachSpec {
@@ -52,10 +52,11 @@ export async function detach(spec: DetachSpec): Promise<DetachResult> {
     return { status: 'nothing-attached', guest: guest.label, guestIf, kind: null, removed, note };
   };
   try {
-    const link = await gh.link.find(guestIf);
+    // Journal entries count only if written for this very guest (../ownership/cookie.ts).
+    const [link, cookie] = await Promise.all([gh.link.find(guestIf), netnsCookie(gh).catch(() => undefined)]);
     if (!link) {
       // The guest side is gone; a host end of ours may still wait for it.
-      const stray = await strayHostEnd(host, guest, guestIf);
+      const stray = await strayHostEnd(host, guest, guestIf, cookie);
       const removed: string[] = [];
       if (stray) {
         await delIfPresent(host, stray.index);
@@ -63,13 +64,13 @@ export async function detach(spec: DetachSpec): Promise<DetachResult> {
       }
       return await nothing(`guest ${guest.label} has no interface '${guestIf}'`, removed);
     }
-    const own = await detachOwnership(host, guest, guestIf, link);
+    const own = await detachOwnership(host, guest, guestIf, link, cookie);
     // Its host end vanished while we looked: another detach is removing it.
     if (!own.ours && !(await gh.link.find(link.index))) return await nothing(`'${guestIf}' was already detached (removed at the same time by another detach)`);
     if (!own.ours && !force)
       throw new PipewrightError('ERR_PW_CONFLICT', `'${guestIf}' in guest ${guest.label} is not pipewright's: ${own.why}; nothing was changed (--force removes it anyway)`, { field: 'guestIf', value: guestIf });
     // The default route the attach replaced, to put back once ours is gone with the interface.
-    const previous = (await readEntries(identityPrefix(guest.netns.id, guestIf)).catch(() => [])).find((x) => x.entry.previousDefault)?.entry.previousDefault;
+    const previous = (await readEntries(identityPrefix(guest.netns.id, guestIf)).catch(() => [])).find((x) => x.entry.previousDefault && sameGuest(x.entry, cookie))?.entry.previousDefault;
     // A kept DHCP client would otherwise outlive its interface, and its
     // files the attachment. It is stopped while the interface is still
     // there, so that it never sees the interface vanish mid-renewal.

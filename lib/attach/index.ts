@@ -15,6 +15,7 @@ import type { Ctx, AttachMode } from './context';
 import { bridgeFirewallWarning } from '../firewall';
 import { watchPort, PortIncident } from './watch-port';
 import { recordAttach, completedFields } from './record';
+import { netnsCookie } from '../ownership';
 
 export interface AttachResult {
   status: 'attached' | 'already-attached';
@@ -187,6 +188,9 @@ export async function attach(spec: AttachSpec): Promise<AttachResult> {
 async function admitted(refs: Refs, s: NormalizedSpec, leave: () => void): Promise<AttachResult> {
   const ctx = await open(refs, s);
   ctx.leaveAdmission = leave;
+  // Asked now, beside the plan's lookups: the journal entry and the plan's
+  // reading of the journal need it (a kernel without SO_NETNS_COOKIE: unknown).
+  ctx.guestCookie = netnsCookie(ctx.gh).catch(() => undefined);
   try {
     const createdHostIf = ctx.hostIfLink === null;
     // Read-only and independent of what the steps do (rules name the bridge,

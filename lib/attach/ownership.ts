@@ -5,7 +5,7 @@
 import type { Handle } from '../handle';
 import type { Link } from '../types';
 import type { ResolvedGuest } from '../guest';
-import { identityPrefix, ownerAlias, parseOwnerAlias, parsePhysAlias, readEntries } from '../ownership';
+import { identityPrefix, ownerAlias, parseOwnerAlias, parsePhysAlias, readEntries, sameGuest } from '../ownership';
 import { hostEndName } from './names';
 
 export interface DetachOwnership {
@@ -18,7 +18,7 @@ export interface DetachOwnership {
   phys?: string;
 }
 
-export async function detachOwnership(host: Handle, guest: ResolvedGuest, guestIf: string, link: Link): Promise<DetachOwnership> {
+export async function detachOwnership(host: Handle, guest: ResolvedGuest, guestIf: string, link: Link, cookie: string | undefined): Promise<DetachOwnership> {
   const id = guest.netns.id;
   const phys = parsePhysAlias(link.alias);
   if (phys) return { ours: true, why: '', phys: phys.original };
@@ -31,7 +31,7 @@ export async function detachOwnership(host: Handle, guest: ResolvedGuest, guestI
   const base = peer ? { hostEnd: peer } : {};
   if (link.kind === 'veth' ? marked(peer) : marked(link)) return { ours: true, why: '', ...base };
   // The journal: an entry of this guest interface whose indexes are these.
-  const entries = await readEntries(identityPrefix(id, guestIf)).catch(() => []);
+  const entries = (await readEntries(identityPrefix(id, guestIf)).catch(() => [])).filter((s) => sameGuest(s.entry, cookie));
   if (entries.some((s) => s.entry.guestIndex === link.index || (peer && s.entry.hostEndIndex === peer.index))) return { ours: true, why: '', ...base };
   let why: string;
   if (link.kind === 'veth') {
@@ -50,8 +50,8 @@ export async function detachOwnership(host: Handle, guest: ResolvedGuest, guestI
  * attach's default name, and only if it carries the mark for exactly this
  * guest interface.
  */
-export async function strayHostEnd(host: Handle, guest: ResolvedGuest, guestIf: string): Promise<Link | null> {
-  const entries = await readEntries(identityPrefix(guest.netns.id, guestIf)).catch(() => []);
+export async function strayHostEnd(host: Handle, guest: ResolvedGuest, guestIf: string, cookie: string | undefined): Promise<Link | null> {
+  const entries = (await readEntries(identityPrefix(guest.netns.id, guestIf)).catch(() => [])).filter((s) => sameGuest(s.entry, cookie));
   const names = new Set(entries.map((s) => s.entry.hostEnd).filter((n): n is string => n !== undefined));
   names.add(hostEndName(guestIf, guest.pid ?? guest.netns.ino, guest.pid !== undefined));
   for (const name of names) {

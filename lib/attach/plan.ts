@@ -75,7 +75,7 @@ function aliasFor(ctx: { spec: NormalizedSpec; guest: ResolvedGuest }): string {
 function hint(ctx: Ctx, hostEnd: Link | null): Promise<string> {
   const g = ctx.guest;
   const ref = g.kind === 'named' && g.netns.name ? `netns:${g.netns.name}` : g.kind === 'pid' ? `pid:${g.pid}` : g.kind === 'container' && g.container ? `docker:${g.container.name}` : g.kind === 'path' ? `path:${g.label}` : null;
-  return leftoverHint(g.netns.id, ctx.spec.guestIf, hostEnd, ref);
+  return ctx.guestCookie ? ctx.guestCookie.then((cookie) => leftoverHint(g.netns.id, ctx.spec.guestIf, hostEnd, ref, cookie)) : leftoverHint(g.netns.id, ctx.spec.guestIf, hostEnd, ref);
 }
 
 /**
@@ -112,7 +112,7 @@ async function existing(ctx: Ctx): Promise<boolean> {
   }
   // It looks complete, but the attach that made it may not have finished
   // (killed after some steps) or may still be at work: the journal knows.
-  const unfinished = await unfinishedEntry(ctx.guest.netns.id, spec.guestIf);
+  const unfinished = await unfinishedEntry(ctx.guest.netns.id, spec.guestIf, await ctx.guestCookie);
   if (unfinished) throw conflict(`${where}, but ${leftoverSentence(unfinished)}`, 'guestIf', spec.guestIf);
   ctx.guestLink = inGuest;
   if (hostEnd) ctx.hostEnd = hostEnd;

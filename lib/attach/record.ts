@@ -25,6 +25,11 @@ function recordedSpec(s: NormalizedSpec): RecordedSpec {
   };
 }
 
+async function cookieOf(ctx: Ctx): Promise<{ guestCookie?: string }> {
+  const cookie = await ctx.guestCookie;
+  return cookie !== undefined ? { guestCookie: cookie } : {};
+}
+
 /** Takes the host namespace's shared lock and writes the entry 'in-progress'. */
 export async function recordAttach(ctx: Ctx): Promise<AttachmentRecord> {
   const s = ctx.spec;
@@ -33,6 +38,7 @@ export async function recordAttach(ctx: Ctx): Promise<AttachmentRecord> {
     owner: s.owner,
     hostNetns: await netnsIdOf(ctx.host),
     guestNetns: ctx.guest.netns.id,
+    ...(await cookieOf(ctx)),
     guestIf: s.guestIf,
     mode: ctx.mode,
     hostIf: ctx.hostIfName,

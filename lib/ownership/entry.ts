@@ -51,6 +51,8 @@ export interface AttachmentEntry {
   hostNetns: string;
   /** "dev:ino" of the guest's namespace. */
   guestNetns: string;
+  /** Its cookie (cookie.ts): tells it from a later namespace that gets the same inode. */
+  guestCookie?: string;
   guestIf: string;
   mode: 'bridge' | 'macvlan' | 'direct-phys';
   /** The bridge, the macvlan's parent, or the moved device (its name on the host). */

@@ -25,3 +25,4 @@ export type { ProvenLink, ReclaimResult } from './reclaim';
 export { gcCommand, completeCommand, detachCommand, fixFor } from './commands';
 export { leftoverHint, leftoverSentence, unfinishedEntry } from './leftover';
 export { forgetAttachment } from './forget';
+export { netnsCookie, sameGuest } from './cookie';

@@ -9,10 +9,11 @@ import { classify, Classified, unfinished } from './status';
 import { fixFor } from './commands';
 import { parseOwnerAlias } from './marks';
 import { journalPath } from './journal';
+import { sameGuest } from './cookie';
 
-/** The newest unfinished entry of a guest interface, if any. */
-export async function unfinishedEntry(guestNetns: string, guestIf: string): Promise<Classified | null> {
-  const all = (await classify(await readEntries(identityPrefix(guestNetns, guestIf)))).filter(unfinished);
+/** The newest unfinished entry of a guest interface (of this very guest, when its cookie is given), if any. */
+export async function unfinishedEntry(guestNetns: string, guestIf: string, cookie?: string): Promise<Classified | null> {
+  const all = (await classify((await readEntries(identityPrefix(guestNetns, guestIf))).filter((s) => sameGuest(s.entry, cookie)))).filter(unfinished);
   all.sort((a, b) => (a.entry.startedAt < b.entry.startedAt ? 1 : -1));
   return all[0] ?? null;
 }
@@ -40,8 +41,8 @@ export function leftoverSentence(c: Classified): string {
  * removes or finishes it. Empty when neither the journal nor a mark says
  * it is pipewright's.
  */
-export async function leftoverHint(guestNetns: string, guestIf: string, hostEnd: Link | null, guestRef: string | null): Promise<string> {
-  const c = await unfinishedEntry(guestNetns, guestIf).catch(() => null);
+export async function leftoverHint(guestNetns: string, guestIf: string, hostEnd: Link | null, guestRef: string | null, cookie?: string): Promise<string> {
+  const c = await unfinishedEntry(guestNetns, guestIf, cookie).catch(() => null);
   if (c) return `: ${leftoverSentence(c)}`;
   const mark = parseOwnerAlias(hostEnd?.alias);
   if (mark && mark.guest === guestNetns && mark.guestIf === guestIf) {

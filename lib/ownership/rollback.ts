@@ -12,6 +12,7 @@ import type { AttachmentEntry } from './entry';
 import { reopenGuest } from './guest-ref';
 import { readEntries } from './journal';
 import { bridgeAlias } from './marks';
+import { netnsCookie, sameGuest } from './cookie';
 
 export interface RollbackOutcome {
   /** What was (or, in a dry run, would be) undone, in order. */
@@ -62,8 +63,16 @@ export async function rollBackAttachment(host: Handle, e: AttachmentEntry, opts:
       out.failed.push(`${what}: ${(err as Error).message}`);
     }
   };
-  const guestNs = await reopenGuest(e.guest, e.guestNetns);
-  const gh = guestNs ? await Handle.open(guestNs).catch(() => null) : null;
+  // The guest, if it is still the one the entry was written for (its cookie:
+  // another namespace may have its inode by now).
+  let guestNs = await reopenGuest(e.guest, e.guestNetns);
+  let gh = guestNs ? await Handle.open(guestNs).catch(() => null) : null;
+  if (gh && !sameGuest(e, await netnsCookie(gh).catch(() => undefined))) {
+    await gh.close();
+    await guestNs!.close();
+    gh = null;
+    guestNs = null;
+  }
   try {
     // The interface (routes and addresses on it go with it).
     let interfaceGone = false;

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { existsSync } from 'node:fs';
 import { PIPEWRIGHT_GROUP, type Handle, type Netns } from '../../lib';
 import { readEntries, tempFiles } from '../../lib/ownership';
+import { gc } from '../../lib/forensics';
 import { netState } from '../../lib/repro/state';
 import type { Scene } from './scene';
 import { inNetns } from './scene';
@@ -117,6 +118,15 @@ export async function addDecoys(s: Scene): Promise<void> {
 }
 
 export const DECOYS = ['dip0', 'dip1', 'dgrp0', 'dgrp1', 'dgrp2', 'dlive0'];
+
+/**
+ * Journal entries of namespaces that died before this test (other test
+ * files share the state directory) whose inodes this scene's namespaces got:
+ * gc forgets them once, so that a try's "as it was" starts clean.
+ */
+export async function forgetOlderScenes(s: Scene): Promise<void> {
+  await gc({ host: s.host });
+}
 
 /**
  * Moves a namespace's next interface index far up (200 veths made and

@@ -6,7 +6,7 @@
 // ours (docs/design-notes.md), which gc reports and does not remove.
 import t from 'tap';
 import { withScene } from '../helpers/scene';
-import { addDecoys, raiseIndexes } from '../helpers/crash';
+import { addDecoys, forgetOlderScenes, raiseIndexes } from '../helpers/crash';
 import { randomKills } from '../helpers/crash-random';
 
 // Each try starts a process and runs gc (a scan of every namespace): on a
@@ -19,6 +19,7 @@ t.test('an attach to an existing bridge killed at 80 random moments: each time r
     await s.host.link.add({ kind: 'bridge', name: 'br1', up: true });
     const g = await s.guest({ named: true });
     await raiseIndexes(g.handle);
+    await forgetOlderScenes(s);
     const counts = await randomKills(t, s, g, { hostIf: 'br1', address: '10.0.0.3/24', gateway: '10.0.0.1' }, 80);
     t.ok(counts.crashed > 0, 'some kills left a half-made attachment (the test exercised the rollback)');
   }),

@@ -3,7 +3,7 @@
 // crash-random-bridge.test.ts.
 import t from 'tap';
 import { withScene } from '../helpers/scene';
-import { addDecoys, raiseIndexes } from '../helpers/crash';
+import { addDecoys, forgetOlderScenes, raiseIndexes } from '../helpers/crash';
 import { randomKills } from '../helpers/crash-random';
 
 // Each try starts a process and runs gc (a scan of every namespace): on a
@@ -16,6 +16,7 @@ t.test('a macvlan attach killed at 80 random moments: each time restored exactly
     await addDecoys(s);
     const g = await s.guest({ named: true });
     await raiseIndexes(g.handle);
+    await forgetOlderScenes(s);
     const counts = await randomKills(t, s, g, { hostIf: 'phys0', address: '10.0.0.3/24' }, 80);
     t.ok(counts.crashed > 0, 'some kills left a half-made attachment (the test exercised the rollback)');
   }),

@@ -8,7 +8,7 @@
 import t from 'tap';
 import { planAttach } from '../../lib';
 import { withScene, type Scene, type Guest } from '../helpers/scene';
-import { addDecoys, raiseIndexes } from '../helpers/crash';
+import { addDecoys, forgetOlderScenes, raiseIndexes } from '../helpers/crash';
 import { childFor, crashTry, type CrashTry } from '../helpers/crash-try';
 
 // Each try starts a process and runs gc (a scan of every namespace): on a
@@ -38,6 +38,7 @@ for (const v of variants) {
       await addDecoys(s);
       const g = await s.guest({ named: true });
       await raiseIndexes(g.handle);
+    await forgetOlderScenes(s);
       await v.setup(s, g);
       const spec = { hostIf: v.hostIf, address: '10.0.0.3/24', ...v.extra };
       const plan = await planAttach({ ...spec, host: s.host, guest: g.ns });

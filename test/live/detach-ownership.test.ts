@@ -6,7 +6,7 @@
 // all succeed, exactly one of them removing it.
 import t from 'tap';
 import { attach, detach, PIPEWRIGHT_GROUP } from '../../lib';
-import { identityPrefix, readEntries } from '../../lib/ownership';
+import { AttachmentRecord, identityPrefix, netnsCookie, readEntries, removeEntry } from '../../lib/ownership';
 import { withScene, inNetns } from '../helpers/scene';
 import { cli } from '../helpers/cli';
 
@@ -57,14 +57,17 @@ t.test('an attached interface: detach removes it and its journal entry', (t) =>
     const g = await s.guest({ named: true });
     const r = await attach({ host: s.host, hostIf: 'br0', guest: g.ns, address: '10.7.0.2/24' });
     t.equal(r.status, 'attached');
-    const entries = await readEntries(identityPrefix(g.ns.id, 'eth1'));
+    // (Of this guest: entries of an earlier namespace with its inode are not its own.)
+    const cookie = await netnsCookie(g.handle);
+    const mine = async () => (await readEntries(identityPrefix(g.ns.id, 'eth1'))).filter((e) => e.entry.guestCookie === cookie);
+    const entries = await mine();
     t.equal(entries.length, 1, 'the attach left one journal entry');
     t.equal(entries[0]!.entry.state, 'complete');
     t.equal(entries[0]!.entry.hostEndIndex, r.hostEnd!.index, 'with the host end it created');
     const d = await cli(s.hostNs, 'detach', g.ns.name!, '--json');
     t.equal(d.code, 0, d.stderr);
     t.equal(JSON.parse(d.stdout).status, 'detached');
-    t.same(await readEntries(identityPrefix(g.ns.id, 'eth1')), [], 'its journal entry is gone');
+    t.same(await mine(), [], 'its journal entry is gone');
     t.equal(await s.host.link.find(r.hostEnd!.name), null);
   }),
 );
@@ -98,5 +101,27 @@ t.test('a host end of ours whose guest side was renamed away: detach removes it'
     t.equal(d.status, 'nothing-attached', 'the guest has no eth1');
     t.match(d.removed, [new RegExp(`deleted ${r.hostEnd!.name}, a host end of ours`)], 'but the host end marked for it went');
     t.equal(await s.host.link.find(r.hostEnd!.name), null);
+  }),
+);
+
+t.test("a journal entry of an earlier namespace that had this guest's inode does not make its interface ours", (t) =>
+  withScene(t, async (s) => {
+    const g = await s.guest({ named: true });
+    await g.handle.link.add({ kind: 'veth', name: 'pad0', peer: { name: 'pad1' } });
+    await s.host.link.add({ kind: 'veth', name: 'vforeign2', peer: { name: 'eth1', netns: g.ns } });
+    const eth1 = await g.handle.link.get('eth1');
+    const hostEnd = await s.host.link.get('vforeign2');
+    // What a guest that died without a detach leaves: a complete entry under
+    // its dev:ino, which the kernel has since given to this guest.
+    const rec = await AttachmentRecord.begin({
+      owner: 'pipewright', hostNetns: s.hostNs.id, guestNetns: g.ns.id, guestCookie: '1', guestIf: 'eth1', mode: 'bridge', hostIf: 'br0', createsBridge: false,
+      hostEnd: 'vforeign2', group: PIPEWRIGHT_GROUP, alias: 'x', guest: { kind: 'netns', label: 'gone' },
+      spec: { hostIf: 'br0', guestIf: 'eth1', directPhys: false, arp: true, owner: 'pipewright', group: PIPEWRIGHT_GROUP },
+    });
+    await rec.settled({ guestIndex: eth1.index, hostEndIndex: hostEnd.index });
+    const err = await detach({ host: s.host, guest: g.ns }).catch((e: unknown) => e);
+    t.match(err, { code: 'ERR_PW_CONFLICT' }, "the old entry's indexes match, but it was written for another namespace");
+    t.ok(await s.host.link.find('vforeign2'), 'the interface survives');
+    await removeEntry(rec.file);
   }),
 );

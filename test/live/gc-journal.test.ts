@@ -6,7 +6,7 @@
 import t from 'tap';
 import { attach, PIPEWRIGHT_GROUP } from '../../lib';
 import { doctor, gc } from '../../lib/forensics';
-import { AttachmentRecord, classify, identityPrefix, readEntries, ownerAlias } from '../../lib/ownership';
+import { AttachmentRecord, classify, identityPrefix, netnsCookie, readEntries, ownerAlias } from '../../lib/ownership';
 import { withScene, inNetns } from '../helpers/scene';
 import { cli } from '../helpers/cli';
 import { attachInChild, journalOf } from '../helpers/crash';
@@ -63,7 +63,7 @@ t.test('crashed, failed, vanished and leaked: doctor and gc --dry-run list them,
     t.equal(await crashedG!.handle.link.find('eth1'), null, "the crashed attach's veth is gone");
     t.equal(await s.host.link.find('vleak0'), null, 'the leaked link is gone');
     t.ok(await s.host.link.find(live.hostEnd!.index), 'the healthy attachment stays');
-    t.same(await journalOf(s.hostNs.id), (await readEntries(identityPrefix(liveG!.ns.id, 'eth1'))).map((e) => e.file), 'only the healthy entry is left in the journal');
+    t.same(await journalOf(s.hostNs.id), (await readEntries(identityPrefix(liveG!.ns.id, 'eth1'))).filter((e) => e.entry.hostNetns === s.hostNs.id).map((e) => e.file), 'only the healthy entry is left in the journal');
     const again = await gc({ host: s.host });
     t.same([again.links, again.attachments, again.forgotten], [[], [], []], 'a second gc finds nothing');
   }),
@@ -86,7 +86,8 @@ t.test('gc --complete: the crashed attach rolled back, then run again from its j
     t.ok(eth1.up, 'eth1 is up in the guest');
     t.ok((await g.handle.addr.list({ dev: eth1.index })).some((a) => a.address === '10.6.0.2'), 'with its address');
     t.ok((await g.handle.route.list({ family: 4 })).some((x) => x.dst === 'default' && x.gateway === '10.6.0.1'), 'and its default route');
-    t.same((await classify(await readEntries(identityPrefix(g.ns.id, 'eth1')))).map((c) => c.status), ['complete'], 'one complete journal entry');
+    const cookie = await netnsCookie(g.handle);
+    t.same((await classify((await readEntries(identityPrefix(g.ns.id, 'eth1'))).filter((e) => e.entry.guestCookie === cookie))).map((c) => c.status), ['complete'], 'one complete journal entry');
     t.equal((await cli(s.hostNs, 'br0', g.ns.name!, '10.6.0.2/24@10.6.0.1')).code, 0, 'the re-run now finds it attached');
     t.equal((await cli(s.hostNs, 'gc', '--complete', '--dry-run')).code, 2, '--complete and --dry-run do not go together');
   }),

@@ -9,7 +9,7 @@ import { spawn } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { attach } from '../../lib';
-import { AttachmentRecord, lockNamespace, readEntries, removeEntry, journalPath, JOURNAL_DIR } from '../../lib/ownership';
+import { AttachmentRecord, lockNamespace, netnsCookie, readEntries, removeEntry, journalPath, JOURNAL_DIR } from '../../lib/ownership';
 import type { AttachmentDraft } from '../../lib/ownership';
 import { withScene } from '../helpers/scene';
 
@@ -114,7 +114,8 @@ t.test("a lock goes with its holder's death", async (t) => {
 t.test('an attach writes its entry and nothing for a re-run or a dry run', (t) =>
   withScene(t, async (s) => {
     const g = await s.guest();
-    const count = async () => (await readEntries()).filter((e) => e.entry.guestNetns === g.ns.id).length;
+    const cookie = await netnsCookie(g.handle);
+    const count = async () => (await readEntries()).filter((e) => e.entry.guestCookie === cookie).length;
     const spec = { host: s.host, hostIf: 'br0', guest: g.ns, address: '10.9.0.2/24' };
     await attach(spec);
     t.equal(await count(), 1, 'one entry for the attachment');

@@ -1,0 +1,18 @@
+// Which incarnation of a namespace an entry is about. A namespace's dev:ino
+// names it only while it lives (the kernel gives the inode to the next new
+// namespace once it is free), so an entry of a guest that died without a
+// detach would seem to describe the next guest with that inode. Entries
+// record the namespace's cookie (SO_NETNS_COOKIE, never reused: the addon's
+// netns.cookie) and are matched on it.
+import type { Handle } from '../handle';
+import type { AttachmentEntry } from './entry';
+
+/** The cookie of the namespace a handle works in. */
+export async function netnsCookie(h: Handle): Promise<string> {
+  return (await h.run<{ cookie: string }>('netns.cookie', {})).cookie;
+}
+
+/** Whether an entry was written for this very guest (the cookie matches, or one of the two is not known). */
+export function sameGuest(e: Pick<AttachmentEntry, 'guestCookie'>, cookie: string | undefined): boolean {
+  return e.guestCookie === undefined || cookie === undefined || e.guestCookie === cookie;
+}
