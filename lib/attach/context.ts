@@ -41,6 +41,8 @@ export interface Ctx {
   journal?: AttachmentRecord;
   /** The guest namespace's cookie (../ownership/cookie.ts), asked for as the attach starts. */
   guestCookie?: Promise<string | undefined>;
+  /** The host namespace's cookie, likewise. */
+  hostCookie?: Promise<string | undefined>;
 }
 
 /** The guest interface as later steps name it: by index once known, else by name. */

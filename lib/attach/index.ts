@@ -191,6 +191,7 @@ async function admitted(refs: Refs, s: NormalizedSpec, leave: () => void): Promi
   // Asked now, beside the plan's lookups: the journal entry and the plan's
   // reading of the journal need it (a kernel without SO_NETNS_COOKIE: unknown).
   ctx.guestCookie = netnsCookie(ctx.gh).catch(() => undefined);
+  ctx.hostCookie = netnsCookie(ctx.host).catch(() => undefined);
   try {
     const createdHostIf = ctx.hostIfLink === null;
     // Read-only and independent of what the steps do (rules name the bridge,

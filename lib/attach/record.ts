@@ -25,9 +25,9 @@ function recordedSpec(s: NormalizedSpec): RecordedSpec {
   };
 }
 
-async function cookieOf(ctx: Ctx): Promise<{ guestCookie?: string }> {
-  const cookie = await ctx.guestCookie;
-  return cookie !== undefined ? { guestCookie: cookie } : {};
+async function cookieOf(ctx: Ctx): Promise<{ guestCookie?: string; hostCookie?: string }> {
+  const [guest, host] = await Promise.all([ctx.guestCookie, ctx.hostCookie]);
+  return { ...(guest !== undefined ? { guestCookie: guest } : {}), ...(host !== undefined ? { hostCookie: host } : {}) };
 }
 
 /** Takes the host namespace's shared lock and writes the entry 'in-progress'. */

@@ -5,7 +5,7 @@
 import type { Handle } from '../handle';
 import type { Link } from '../types';
 import {
-  abandoned, classify, Classified, guestReachable, readEntries, rollBackAttachment, superseded, tempFiles,
+  abandoned, classify, Classified, guestReachable, netnsCookie, readEntries, rollBackAttachment, sameHost, superseded, tempFiles,
 } from '../ownership';
 import type { RollbackOutcome } from '../ownership';
 
@@ -29,9 +29,13 @@ async function stillThere(c: Classified, links: readonly Link[]): Promise<boolea
 }
 
 export async function surveyJournal(host: Handle, target: string, links: readonly Link[], owner: string | undefined): Promise<JournalSurvey> {
-  const mine = (await readEntries()).filter((s) => s.entry.hostNetns === target && (owner === undefined || s.entry.owner === owner));
-  const entries = await classify(mine);
-  const survey: JournalSurvey = { entries, abandoned: [], forgotten: [], temps: [] };
+  // This namespace's; those of an earlier one that had its inode describe
+  // what died with that namespace: forgotten.
+  const cookie = await netnsCookie(host).catch(() => undefined);
+  const here = (await readEntries()).filter((s) => s.entry.hostNetns === target && (owner === undefined || s.entry.owner === owner));
+  const entries = await classify(here.filter((s) => sameHost(s.entry, cookie)));
+  const dead = await classify(here.filter((s) => !sameHost(s.entry, cookie)));
+  const survey: JournalSurvey = { entries, abandoned: [], forgotten: [...dead], temps: [] };
   for (const c of entries) {
     if (abandoned(c)) {
       if (superseded(c, entries)) survey.forgotten.push(c);

@@ -7,12 +7,26 @@
 import type { Handle } from '../handle';
 import type { AttachmentEntry } from './entry';
 
+// A handle's namespace never changes: asked once per handle.
+const asked = new WeakMap<Handle, Promise<string>>();
+
 /** The cookie of the namespace a handle works in. */
-export async function netnsCookie(h: Handle): Promise<string> {
-  return (await h.run<{ cookie: string }>('netns.cookie', {})).cookie;
+export function netnsCookie(h: Handle): Promise<string> {
+  let p = asked.get(h);
+  if (!p) {
+    p = h.run<{ cookie: string }>('netns.cookie', {}).then((r) => r.cookie);
+    asked.set(h, p);
+    p.catch(() => asked.delete(h));
+  }
+  return p;
 }
 
 /** Whether an entry was written for this very guest (the cookie matches, or one of the two is not known). */
 export function sameGuest(e: Pick<AttachmentEntry, 'guestCookie'>, cookie: string | undefined): boolean {
   return e.guestCookie === undefined || cookie === undefined || e.guestCookie === cookie;
+}
+
+/** Whether an entry was written in this very host namespace. */
+export function sameHost(e: Pick<AttachmentEntry, 'hostCookie'>, cookie: string | undefined): boolean {
+  return e.hostCookie === undefined || cookie === undefined || e.hostCookie === cookie;
 }

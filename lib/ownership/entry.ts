@@ -49,6 +49,8 @@ export interface AttachmentEntry {
   owner: string;
   /** "dev:ino" of the namespace the host side lives in. */
   hostNetns: string;
+  /** Its cookie (cookie.ts). */
+  hostCookie?: string;
   /** "dev:ino" of the guest's namespace. */
   guestNetns: string;
   /** Its cookie (cookie.ts): tells it from a later namespace that gets the same inode. */

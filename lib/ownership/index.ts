@@ -25,4 +25,4 @@ export type { ProvenLink, ReclaimResult } from './reclaim';
 export { gcCommand, completeCommand, detachCommand, fixFor } from './commands';
 export { leftoverHint, leftoverSentence, unfinishedEntry } from './leftover';
 export { forgetAttachment } from './forget';
-export { netnsCookie, sameGuest } from './cookie';
+export { netnsCookie, sameGuest, sameHost } from './cookie';

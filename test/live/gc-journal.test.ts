@@ -16,6 +16,8 @@ const killAfter = (step: string) => ({ PIPEWRIGHT_FAILPOINT: step, PIPEWRIGHT_FA
 t.test('crashed, failed, vanished and leaked: doctor and gc --dry-run list them, gc removes exactly those', (t) =>
   withScene(t, async (s) => {
     await s.host.link.add({ kind: 'bridge', name: 'br0', up: true });
+    // Entries of namespaces that died before this scene got their inodes: gone first.
+    await gc({ host: s.host });
     const [crashedG, failedG, goneG, liveG] = await Promise.all([1, 2, 3, 4].map(() => s.guest({ named: true })));
     // Crashed: killed right after its veth was created.
     const out = await attachInChild(s.hostNs, { hostIf: 'br0', guest: crashedG!.ns.name!, address: '10.5.0.2/24' }, { env: killAfter('create veth') });

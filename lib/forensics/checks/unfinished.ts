@@ -3,13 +3,14 @@
 // and, for host ends the journal does not know, the signature of a half-made
 // attachment: a pipewright host end up and enslaved whose guest side was
 // never brought up. Each with the exact command that removes or finishes it.
-import { classify, cliGuestRef, fixFor, journalPath, parseOwnerAlias, readEntries } from '../../ownership';
+import { classify, cliGuestRef, fixFor, journalPath, netnsCookie, parseOwnerAlias, readEntries, sameHost } from '../../ownership';
 import type { DoctorObject } from './types';
 import { Check, failed, linkAt, passed, some } from './types';
 
 export const unfinishedAttaches: Check = async (ctx) => {
   const id = 'pipewright-unfinished';
-  const entries = await classify((await readEntries()).filter((s) => s.entry.hostNetns === ctx.targetId));
+  const cookie = await netnsCookie(ctx.target).catch(() => undefined);
+  const entries = await classify((await readEntries()).filter((s) => s.entry.hostNetns === ctx.targetId && sameHost(s.entry, cookie)));
   const objects: DoctorObject[] = [];
   const lines: string[] = [];
   const fixes = new Set<string>();
