@@ -14,7 +14,7 @@ import { guestRef, type AttachMode, type Ctx } from './context';
 import { verify } from './verify';
 import { completedFields } from './record';
 import { announce } from './announce';
-import { bridgeAlias, leftoverHint, leftoverSentence, ownerAlias, physAlias, unfinishedEntry } from '../ownership';
+import { bridgeAlias, cliGuestRef, guestRecordOf, leftoverHint, leftoverSentence, ownerAlias, physAlias, unfinishedEntry } from '../ownership';
 
 export interface Plan {
   mode: AttachMode;
@@ -74,7 +74,7 @@ function aliasFor(ctx: { spec: NormalizedSpec; guest: ResolvedGuest }): string {
 /** What the journal or the host end's mark says about what is in the way (a leftover of ours, an attach at work), with the command that removes it. */
 function hint(ctx: Ctx, hostEnd: Link | null): Promise<string> {
   const g = ctx.guest;
-  const ref = g.kind === 'named' && g.netns.name ? `netns:${g.netns.name}` : g.kind === 'pid' ? `pid:${g.pid}` : g.kind === 'container' && g.container ? `docker:${g.container.name}` : g.kind === 'path' ? `path:${g.label}` : null;
+  const ref = cliGuestRef(guestRecordOf(g));
   return ctx.guestCookie ? ctx.guestCookie.then((cookie) => leftoverHint(g.netns.id, ctx.spec.guestIf, hostEnd, ref, cookie)) : leftoverHint(g.netns.id, ctx.spec.guestIf, hostEnd, ref);
 }
 
