@@ -1,5 +1,5 @@
 // The crash matrix, part 1: SIGKILL the attaching process right after each
-// step of the plan in turn (PIPEWRIGHT_FAILPOINT_ACTION=kill), twice over,
+// step of the plan in turn (PIPEWRIGHT_FAILPOINT_ACTION=kill), three times over,
 // for a bridge the attach creates (replacing a default route), an existing
 // bridge, and a macvlan. After each kill: doctor reports the half-made
 // attachment, a re-run names it as pipewright's leftover, gc (whose dry run
@@ -15,7 +15,7 @@ import { childFor, crashTry, type CrashTry } from '../helpers/crash-try';
 // loaded 2-CPU machine the file needs more than the default 120 s.
 t.setTimeout(600_000);
 
-const ROUNDS = 2;
+const ROUNDS = 3;
 
 const variants = [
   {
