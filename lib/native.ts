@@ -122,6 +122,18 @@ export interface Addon {
   decodeForwardChains(messages: Buffer): NativeForwardChain[];
   /** Process-wide counters: dumpRetries = dump attempts the kernel marked interrupted. */
   stats(): { dumpRetries: number };
+  /**
+   * An advisory lock (flock) on root/sub/name, shared or exclusive, waited
+   * for on the addon's lock thread. Closing the fds (fdClose) releases it.
+   */
+  lockAcquire(root: string, sub: string, name: string, exclusive: boolean): Promise<{ fd: number; gateFd?: number }>;
+  /** lockAcquire (shared) then stateFileWrite, in one trip to the lock thread; on failure the lock is released. */
+  lockAndWrite(root: string, lockSub: string, lockName: string, fileSub: string, fileName: string, data: string): Promise<{ fd: number }>;
+  /** Writes root/sub/name atomically and durably (temporary file, fsync, rename, fsync of the directory). */
+  stateFileWrite(root: string, sub: string, name: string, data: string): Promise<void>;
+  stateFileRemove(root: string, sub: string, name: string): Promise<{ removed: boolean }>;
+  /** The regular files of root/sub whose names start with prefix, with their contents ([] without the directory). */
+  stateFileList(root: string, sub: string, prefix: string): Promise<Array<{ name: string; data: string; mtimeMs: number }>>;
 }
 
 let loaded: Addon | undefined;

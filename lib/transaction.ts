@@ -32,11 +32,16 @@ export class StepError extends Error {
 /**
  * A failpoint for fault-injection tests: PIPEWRIGHT_FAILPOINT names (a part
  * of) a step's description, and that step fails after doing its work, so
- * the test sees the rollback of a step that completed.
+ * the test sees the rollback of a step that completed. With
+ * PIPEWRIGHT_FAILPOINT_ACTION=kill the process is killed (SIGKILL) there
+ * instead: no undo runs, as when the machine's OOM killer or an operator's
+ * kill -9 strikes; the crash tests then check what gc and doctor make of it.
  */
 function failpoint(step: string): boolean {
   const fp = process.env.PIPEWRIGHT_FAILPOINT;
-  return fp !== undefined && fp !== '' && step.includes(fp);
+  if (fp === undefined || fp === '' || !step.includes(fp)) return false;
+  if (process.env.PIPEWRIGHT_FAILPOINT_ACTION === 'kill') process.kill(process.pid, 'SIGKILL');
+  return true;
 }
 
 export class InjectedFault extends Error {

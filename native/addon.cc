@@ -7,6 +7,7 @@
 #include "addon_data.h"
 #include "arp.h"
 #include "events.h"
+#include "file_lock.h"
 #include "firewall.h"
 #include "js_value.h"
 #include "netns.h"
@@ -15,6 +16,7 @@
 #include "ops.h"
 #include "route_socket.h"
 #include "socket.h"
+#include "state_file.h"
 #include "worker.h"
 
 namespace pw {
@@ -231,6 +233,68 @@ Napi::Value DecodeForwardChains(const Napi::CallbackInfo& info) {
   return ToJs(env, out);
 }
 
+// lockAcquire(root, sub, name, exclusive) -> Promise<{fd, gateFd?}>: an
+// advisory lock, waited for on the lock thread (file_lock.h).
+Napi::Value LockAcquire(const Napi::CallbackInfo& info) {
+  std::string root = StringArg(info, 0, "root");
+  std::string sub = StringArg(info, 1, "sub");
+  std::string name = StringArg(info, 2, "name");
+  bool exclusive = info[3].ToBoolean();
+  return TaskWorker::Start(
+      info.Env(), "lock.acquire", [=] { return AcquireFileLock(root, sub, name, exclusive); }, nullptr, Lane::kLock);
+}
+
+// lockAndWrite(root, lockSub, lockName, fileSub, fileName, data) -> Promise<{fd}>:
+// a shared lock (file_lock.h), then a state file written under it
+// (state_file.h), in one trip to the lock thread: an attach's journal
+// entry and its lock, before its first change.
+Napi::Value LockAndWrite(const Napi::CallbackInfo& info) {
+  std::string root = StringArg(info, 0, "root");
+  std::string lockSub = StringArg(info, 1, "lockSub");
+  std::string lockName = StringArg(info, 2, "lockName");
+  std::string fileSub = StringArg(info, 3, "fileSub");
+  std::string fileName = StringArg(info, 4, "fileName");
+  std::string data = StringArg(info, 5, "data");
+  return TaskWorker::Start(
+      info.Env(), "lock.write",
+      [=] {
+        Value lock = AcquireFileLock(root, lockSub, lockName, false);
+        try {
+          WriteStateFile(root, fileSub, fileName, data);
+        } catch (...) {
+          CloseFd(static_cast<int>(lock.Get("fd").AsNumber()));
+          throw;
+        }
+        return lock;
+      },
+      nullptr, Lane::kLock);
+}
+
+// stateFileWrite(root, sub, name, data) -> Promise<void>: atomic and durable (state_file.h).
+Napi::Value StateFileWrite(const Napi::CallbackInfo& info) {
+  std::string root = StringArg(info, 0, "root");
+  std::string sub = StringArg(info, 1, "sub");
+  std::string name = StringArg(info, 2, "name");
+  std::string data = StringArg(info, 3, "data");
+  return TaskWorker::Start(info.Env(), "state.write", [=] { return WriteStateFile(root, sub, name, data); });
+}
+
+// stateFileRemove(root, sub, name) -> Promise<{removed}>.
+Napi::Value StateFileRemove(const Napi::CallbackInfo& info) {
+  std::string root = StringArg(info, 0, "root");
+  std::string sub = StringArg(info, 1, "sub");
+  std::string name = StringArg(info, 2, "name");
+  return TaskWorker::Start(info.Env(), "state.remove", [=] { return RemoveStateFile(root, sub, name); });
+}
+
+// stateFileList(root, sub, prefix) -> Promise<[{name, data, mtimeMs}]>.
+Napi::Value StateFileList(const Napi::CallbackInfo& info) {
+  std::string root = StringArg(info, 0, "root");
+  std::string sub = StringArg(info, 1, "sub");
+  std::string prefix = StringArg(info, 2, "prefix");
+  return TaskWorker::Start(info.Env(), "state.list", [=] { return ListStateFiles(root, sub, prefix); });
+}
+
 Napi::Object Register(Napi::Env env, Napi::Object exports) {
   auto* data = new AddonData();
   env.SetInstanceData(data);
@@ -259,6 +323,11 @@ Napi::Object Register(Napi::Env env, Napi::Object exports) {
   exports.Set("firewallProbe", Napi::Function::New(env, FirewallProbe));
   exports.Set("decodeForwardChains", Napi::Function::New(env, DecodeForwardChains));
   exports.Set("stats", Napi::Function::New(env, Stats));
+  exports.Set("lockAcquire", Napi::Function::New(env, LockAcquire));
+  exports.Set("stateFileWrite", Napi::Function::New(env, StateFileWrite));
+  exports.Set("lockAndWrite", Napi::Function::New(env, LockAndWrite));
+  exports.Set("stateFileRemove", Napi::Function::New(env, StateFileRemove));
+  exports.Set("stateFileList", Napi::Function::New(env, StateFileList));
   return exports;
 }
 

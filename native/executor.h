@@ -19,6 +19,12 @@
 // mostly waits (for a namespace thread, for RCU) and overlaps well, so it
 // gets a few threads. No lane uses libuv's pool, which belongs to the
 // application (fs, dns.lookup).
+//
+// Waits for an advisory lock (file_lock.h) go through a thread of their own:
+// a wait may last as long as another process holds the lock, and must hold
+// up nothing but the lock requests queued behind it (which would wait for
+// the same holder anyway). One thread keeps them in order, so a process's
+// exclusive request is not overtaken by its own later shared ones.
 #pragma once
 
 #include <napi.h>
@@ -33,6 +39,7 @@ enum class Lane {
   kNet,       // routing netlink requests: one thread, in order
   kAnnounce,  // packets sent into a guest's network (gratuitous ARP): one thread
   kGeneral,   // everything else: up to four threads
+  kLock,      // waits for advisory locks: one thread
 };
 
 // Runs job->Run() on a thread of the lane, then job->Settle() on env's JS

@@ -20,6 +20,7 @@ const std::vector<OpSpec>& Table() {
     AddRuleOps(t);
     AddNeighOps(t);
     AddNsidOps(t);
+    AddCookieOps(t);
     return t;
   }();
   return table;
@@ -40,6 +41,7 @@ std::vector<std::string> OpNames() {
 }
 
 std::vector<uint8_t> EncodeOp(const OpSpec& op, const Value& args) {
+  if (!op.encode) throw EncodeError("op", std::string(op.name) + " sends no request");
   Builder b;
   op.encode(args, b);
   b.header()->nlmsg_flags |= NLM_F_REQUEST | (op.dump ? NLM_F_DUMP : NLM_F_ACK);
@@ -90,6 +92,7 @@ Value ResolveLinkRefs(NlSocket& sock, const Value& args) {
 }  // namespace
 
 Value RunOp(NlSocket& sock, const OpSpec& op, const Value& rawArgs) {
+  if (!op.encode) return op.after(sock, rawArgs, Value());
   Value args = ResolveLinkRefs(sock, rawArgs);
   Builder b;
   op.encode(args, b);

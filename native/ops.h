@@ -17,6 +17,8 @@ namespace pw {
 struct OpSpec {
   const char* name;
   // Builds the request from the arguments. Throws EncodeError naming the field.
+  // nullptr: the operation sends nothing; `after` alone answers it from the
+  // socket (e.g. netns.cookie).
   void (*encode)(const Value& args, Builder& b);
   bool dump;
   // Turns one reply message into a result object; Undefined skips it (e.g. a
@@ -34,6 +36,7 @@ void AddRouteOps(std::vector<OpSpec>& ops);
 void AddRuleOps(std::vector<OpSpec>& ops);
 void AddNeighOps(std::vector<OpSpec>& ops);
 void AddNsidOps(std::vector<OpSpec>& ops);
+void AddCookieOps(std::vector<OpSpec>& ops);
 
 const OpSpec* FindOp(const std::string& name);
 std::vector<std::string> OpNames();

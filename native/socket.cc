@@ -21,6 +21,10 @@
 #define NETLINK_GET_STRICT_CHK 12
 #endif
 
+#ifndef SO_NETNS_COOKIE
+#define SO_NETNS_COOKIE 71
+#endif
+
 namespace pw {
 
 namespace {
@@ -101,6 +105,15 @@ NlSocket::NlSocket(Configured c) : rx_(kRxBuffer) {
 }
 
 NlSocket::~NlSocket() { Close(); }
+
+uint64_t NlSocket::NetnsCookie() {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (fd_ < 0) ThrowErrno(EBADF, "getsockopt", "the socket is closed");
+  uint64_t cookie = 0;
+  socklen_t len = sizeof cookie;
+  if (getsockopt(fd_, SOL_SOCKET, SO_NETNS_COOKIE, &cookie, &len) != 0) ThrowErrno(errno, "getsockopt", "SO_NETNS_COOKIE");
+  return cookie;
+}
 
 void NlSocket::Close() {
   std::lock_guard<std::mutex> lock(mu_);

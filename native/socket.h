@@ -50,6 +50,11 @@ class NlSocket {
   // of times and then fails with EINTR: never a torn result.
   std::vector<std::string> Dump(Builder& b);
 
+  // The cookie of the namespace the socket lives in (SO_NETNS_COOKIE): unique
+  // for the machine's uptime and never reused, unlike a namespace's nsfs
+  // inode, which a new namespace gets as soon as the old one is gone.
+  uint64_t NetnsCookie();
+
   void Close();
   bool closed() const { return fd_ < 0; }
 

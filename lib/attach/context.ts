@@ -6,6 +6,7 @@ import type { ResolvedGuest } from '../guest';
 import type { NormalizedSpec } from './spec';
 import type { DhcpLease } from '../dhcp';
 import type { PortIncident } from './watch-port';
+import type { AttachmentRecord } from '../ownership';
 
 export type AttachMode = 'bridge' | 'macvlan' | 'direct-phys';
 
@@ -36,6 +37,12 @@ export interface Ctx {
   incidents?: PortIncident[];
   /** Gives up this attach's place among the active ones (admission.ts) before a long outside wait. */
   leaveAdmission?: () => void;
+  /** This attach's journal entry (record.ts), while its steps run. */
+  journal?: AttachmentRecord;
+  /** The guest namespace's cookie (../ownership/cookie.ts), asked for as the attach starts. */
+  guestCookie?: Promise<string | undefined>;
+  /** The host namespace's cookie, likewise. */
+  hostCookie?: Promise<string | undefined>;
 }
 
 /** The guest interface as later steps name it: by index once known, else by name. */

@@ -16,6 +16,8 @@ import type { Ctx, AttachMode } from './context';
 import { bridgeFirewallWarning } from '../firewall';
 import { watchPort, PortIncident } from './watch-port';
 import type { DhcpLease } from '../dhcp';
+import { recordAttach, completedFields } from './record';
+import { netnsCookie } from '../ownership';
 
 export interface AttachResult {
   status: 'attached' | 'already-attached';
@@ -177,7 +179,7 @@ function attachError(e: StepError): AttachError {
   const verifying = e.step.startsWith('verify');
   const cause = e.cause as { message?: string };
   const tail = e.rollback.leftBehind.length
-    ? `; rolled back, but LEFT BEHIND: ${e.rollback.leftBehind.join('; ')}`
+    ? `; rolled back, but LEFT BEHIND: ${e.rollback.leftBehind.join('; ')} ('pipewright gc' removes them: the journal keeps the entry)`
     : `; rolled back (${e.rollback.undone.length ? e.rollback.undone.join(', ') : 'nothing had been created'}): nothing was left behind`;
   return new AttachError(
     verifying ? 'ERR_PW_VERIFY_FAILED' : 'ERR_PW_ATTACH_FAILED',
@@ -210,6 +212,10 @@ export async function attach(spec: AttachSpec): Promise<AttachResult> {
 async function admitted(refs: Refs, s: NormalizedSpec, leave: () => void): Promise<AttachResult> {
   const ctx = await open(refs, s);
   ctx.leaveAdmission = leave;
+  // Asked now, beside the plan's lookups: the journal entry and the plan's
+  // reading of the journal need it (a kernel without SO_NETNS_COOKIE: unknown).
+  ctx.guestCookie = netnsCookie(ctx.gh).catch(() => undefined);
+  ctx.hostCookie = netnsCookie(ctx.host).catch(() => undefined);
   try {
     const createdHostIf = ctx.hostIfLink === null;
     // Read-only and independent of what the steps do (rules name the bridge,
@@ -221,16 +227,32 @@ async function admitted(refs: Refs, s: NormalizedSpec, leave: () => void): Promi
     let steps: string[] = [];
     let inPlace = plan.alreadyInPlace;
     if (!inPlace) {
+      // The journal entry and the shared lock come before the first change
+      // (../ownership): a crash from here on is a crashed attach gc can undo.
+      try {
+        ctx.journal = await recordAttach(ctx);
+      } catch (e) {
+        throw new AttachError('ERR_PW_ATTACH_FAILED', `attach failed at step "record the attachment in the journal": ${(e as Error).message}; nothing had been created`, 'record the attachment in the journal', [], [], e);
+      }
       try {
         steps = (await runSteps(plan.steps, ctx)).completed;
       } catch (e) {
-        if (!(e instanceof StepError)) throw e;
+        if (!(e instanceof StepError)) {
+          await ctx.journal.failed([]).catch(() => undefined);
+          throw e;
+        }
+        // No leftovers: the entry goes. Leftovers: it stays, 'failed', for gc.
+        await ctx.journal.failed(e.rollback.leftBehind).catch(() => undefined);
         // A race lost to a concurrent attach (plan.ts, lostRace): what this
         // one made is undone, and the winner's attachment is what is there.
         const lost = e.rollback.leftBehind.length === 0 ? e.cause : null;
         if (lost instanceof PipewrightError && lost.code === 'ERR_PW_CONFLICT') throw lost;
         if (lost instanceof AlreadyInPlace) inPlace = true;
         else throw attachError(e);
+      }
+      if (!inPlace) {
+        const warning = await ctx.journal.settled(completedFields(ctx));
+        if (warning) ctx.warnings.push(warning);
       }
     }
     // From here on the attachment exists and is verified: nothing below may

@@ -11,7 +11,9 @@ import { hostEndName } from './names';
 import { aliasFor, conflict, existing, lostRace } from './existing';
 import { guestRef, type AttachMode, type Ctx } from './context';
 import { verify } from './verify';
+import { completedFields } from './record';
 import { announce } from './announce';
+import { bridgeAlias, physAlias } from '../ownership';
 
 export interface Plan {
   mode: AttachMode;
@@ -90,7 +92,7 @@ export async function makePlan(ctx: Ctx): Promise<Plan> {
         run: async (c) => {
           let br;
           try {
-            br = await c.host.link.add({ kind: 'bridge', name: c.hostIfName, up: true, alias: `pipewright owner=${c.spec.owner} bridge` });
+            br = await c.host.link.add({ kind: 'bridge', name: c.hostIfName, up: true, alias: bridgeAlias(c.spec.owner) });
           } catch (e) {
             // Another attach (a parallel script, a batch) created it since we
             // looked: a bridge of that name is what we wanted, and it is not
@@ -102,6 +104,8 @@ export async function makePlan(ctx: Ctx): Promise<Plan> {
             return;
           }
           c.hostIfLink = br;
+          // A crash from here on leaves a bridge only the journal can say is this attach's.
+          await c.journal?.note({ bridgeIndex: br.index });
           // By the time this undo runs, other attaches may have ports on the
           // bridge: it then stays (ours goes with our veth, undone before).
           return async () => {
@@ -160,9 +164,17 @@ export async function makePlan(ctx: Ctx): Promise<Plan> {
       undo: `delete ${g} in the guest`,
       run: async (c) => {
         const parent = (c.vlanLink ?? c.hostIfLink)!.index;
-        const link = await c.host.link.add({ kind: 'macvlan', name: g, parent, mode: 'bridge', mtu, netns: c.guest.netns, ...(c.spec.mac ? { address: c.spec.mac } : {}) });
+        // The group is applied with the creation, the mark just after (see ../ownership/marks.ts).
+        const link = await c.host.link.add({ kind: 'macvlan', name: g, parent, mode: 'bridge', mtu, group: c.spec.group, netns: c.guest.netns, ...(c.spec.mac ? { address: c.spec.mac } : {}) });
         c.guestLink = link;
-        return deleteIfPresent(c.gh, link.index);
+        const undo = deleteIfPresent(c.gh, link.index);
+        try {
+          await c.gh.link.set(link.index, { alias: aliasFor(c) });
+        } catch (e) {
+          await undo();
+          throw e;
+        }
+        return undo;
       },
     });
   } else {
@@ -171,7 +183,7 @@ export async function makePlan(ctx: Ctx): Promise<Plan> {
       undo: `move ${g} back to the host as ${ctx.hostIfName}`,
       run: async (c) => {
         const original = c.hostIfLink!.name;
-        await c.host.link.set(c.hostIfLink!.index, { netns: c.guest.netns, name: g, alias: `pipewright owner=${c.spec.owner} phys=${original}` });
+        await c.host.link.set(c.hostIfLink!.index, { netns: c.guest.netns, name: g, alias: physAlias(c.spec.owner, original) });
         const moved = await c.gh.link.get(g);
         c.guestLink = moved;
         c.guestIndex = moved.index;
@@ -235,6 +247,8 @@ export async function makePlan(ctx: Ctx): Promise<Plan> {
           if (!isNetlinkError(e, 'EEXIST')) throw e;
         }
         const prev: Route | undefined = (await c.gh.route.list({ family: gw.family })).find((r) => r.dst === 'default');
+        // Recorded before it is replaced: a crash after the replace must not lose it.
+        if (prev) await c.journal?.note({ previousDefault: { ...(prev.gateway ? { gateway: prev.gateway } : {}), ...(prev.dev !== undefined ? { dev: prev.dev } : {}), ...(prev.onlink ? { onlink: true } : {}) } });
         await c.gh.route.replace(route);
         return async () => {
           if (!prev) return;
@@ -259,7 +273,11 @@ export async function makePlan(ctx: Ctx): Promise<Plan> {
   }
   steps.push({
     describe: 'verify: read back the host end, the guest interface, its addresses and routes',
-    run: verify,
+    run: async (c) => {
+      await verify(c);
+      // Verified: the journal entry's 'complete' write overlaps what follows.
+      c.journal?.complete(completedFields(c));
+    },
   });
   if (spec.address?.family === 4 && spec.arp) {
     // After verification: see announce.ts.

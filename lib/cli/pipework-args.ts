@@ -2,7 +2,7 @@
 //
 //   [--direct-phys] HOSTIF|mac:HOSTMAC [-i GUESTIF] [-l LOCALIF] [-a 4|6] GUEST IP/PREFIX[@GW] [MAC|U:SEED][@VLAN]
 //   HOSTIF [-i GUESTIF] [-l LOCALIF] GUEST dhcp|udhcpc|dhclient|dhcpcd[-f][:OPTS] [MAC][@VLAN]
-//   route|rule|tc GUEST ARGS...        detach GUEST [-i GUESTIF]        --wait [-i GUESTIF]
+//   route|rule|tc GUEST ARGS...        detach GUEST [-i GUESTIF] [--force]        --wait [-i GUESTIF]
 //
 // pipework only took -i/-l/-a in that order right after HOSTIF; we take them
 // anywhere before the route/rule/tc arguments, with the same meaning. Our own
@@ -14,7 +14,7 @@ import {
 
 export type Parsed =
   | { kind: 'attach'; spec: AttachArgs; json: boolean; dryRun: boolean; watchMs: number; repair: boolean }
-  | { kind: 'detach'; guest: string; guestIf?: string; json: boolean }
+  | { kind: 'detach'; guest: string; guestIf?: string; json: boolean; force?: boolean }
   | { kind: 'route'; guest: string; args: string[]; json: boolean }
   | { kind: 'rule'; guest: string; args: string[]; json: boolean }
   | { kind: 'tc'; guest: string; args: string[] }
@@ -26,7 +26,7 @@ export type ParsedKind = Parsed['kind'];
 /** pipework's --wait default: 30 s, then exit 7. */
 export const DEFAULT_WAIT_MS = 30_000;
 
-type Flag = 'json' | 'dryRun' | 'repair' | 'directPhys' | 'wait' | 'noArp' | 'help' | 'watch' | 'owner' | 'timeout' | 'mtu' | 'guestIf' | 'hostEnd' | 'family';
+type Flag = 'json' | 'dryRun' | 'repair' | 'directPhys' | 'wait' | 'noArp' | 'help' | 'force' | 'watch' | 'owner' | 'timeout' | 'mtu' | 'guestIf' | 'hostEnd' | 'family';
 
 /** Every flag: its spelling(s), the key it sets, whether it takes a value. */
 const FLAGS: Record<string, { key: Flag; value: boolean }> = {
@@ -36,6 +36,7 @@ const FLAGS: Record<string, { key: Flag; value: boolean }> = {
   '--direct-phys': { key: 'directPhys', value: false },
   '--wait': { key: 'wait', value: false },
   '--no-arp': { key: 'noArp', value: false },
+  '--force': { key: 'force', value: false },
   '--help': { key: 'help', value: false },
   '-h': { key: 'help', value: false },
   '--watch': { key: 'watch', value: true },
@@ -50,7 +51,7 @@ const FLAGS: Record<string, { key: Flag; value: boolean }> = {
 /** The flags each form accepts; anything else given is a usage error naming it. */
 const APPLIES: Record<Exclude<ParsedKind, 'help'>, Flag[]> = {
   attach: ['json', 'dryRun', 'repair', 'directPhys', 'noArp', 'watch', 'owner', 'timeout', 'mtu', 'guestIf', 'hostEnd', 'family'],
-  detach: ['json', 'guestIf'],
+  detach: ['json', 'guestIf', 'force'],
   route: ['json'],
   rule: ['json'],
   tc: [],
@@ -171,7 +172,7 @@ export function parsePipeworkArgs(argv: readonly string[]): Parsed {
     checkApplies(s, 'detach', 'detach');
     if (guest === undefined) throw new UsageError('detach needs GUEST: pipewright detach GUEST [-i GUESTIF]');
     if (s.positionals.length > 2) throw tooMany(s.positionals.slice(2), 'detach GUEST [-i GUESTIF]');
-    return { kind: 'detach', guest, ...(guestIf !== undefined ? { guestIf: parseIfname('-i GUESTIF', guestIf) } : {}), json };
+    return { kind: 'detach', guest, ...(guestIf !== undefined ? { guestIf: parseIfname('-i GUESTIF', guestIf) } : {}), json, ...(s.flags.has('force') ? { force: true } : {}) };
   }
   const kind = word as 'route' | 'rule' | 'tc';
   checkApplies(s, kind, kind);

@@ -35,7 +35,10 @@ Beyond pipework:
   pipewright netns delete NAME            remove a name and wait until the namespace is really gone
   pipewright find-ip ADDR [--mac M] [--ifname N]   which namespace holds an address, MAC or interface
   pipewright doctor [--json]              checks for the failures that bite (exit 5 when something is found)
-  pipewright gc [--owner NAME] [--dry-run]   remove leaked pipewright-owned links in bulk
+  pipewright gc [--owner NAME] [--dry-run] [--complete]
+                                          remove leaked pipewright-owned links and roll back crashed attaches
+                                          (from the journal); --complete runs those attaches again afterwards
+  pipewright detach GUEST [-i IF] [--force]   remove an interface attach made (--force: one it did not make)
   pipewright show [--format table|json|dot|svg|mermaid]   the topology
   pipewright batch FILE|- [--json] [--concurrency N] [--create-netns]
                                                    many attaches in one run: pipework lines, or a JSON array of specs

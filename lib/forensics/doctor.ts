@@ -12,6 +12,7 @@ import { Check, CheckResult, DoctorContext, NetworkdOptions } from './checks/typ
 import { bridgePortState, downDevicePile, mtuMismatch, vethHostEnds } from './checks/links';
 import { duplicateAddresses, orphanedNamespaces, runNetnsShared, staleNames } from './checks/namespaces';
 import { pipewrightLeaked } from './checks/owned';
+import { unfinishedAttaches } from './checks/unfinished';
 import { bridgeFirewall } from './checks/firewall';
 import { networkdKeepMaster } from './checks/networkd';
 
@@ -25,6 +26,7 @@ export const CHECKS: ReadonlyArray<readonly [string, Check]> = [
   ['bridge-firewall', bridgeFirewall],
   ['networkd-keepmaster', networkdKeepMaster],
   ['pipewright-leaked', pipewrightLeaked],
+  ['pipewright-unfinished', unfinishedAttaches],
   ['down-device-pile', downDevicePile],
   ['duplicate-addresses', duplicateAddresses],
   ['orphaned-namespaces', orphanedNamespaces],

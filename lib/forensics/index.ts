@@ -13,7 +13,7 @@ export type { DoctorOptions, DoctorReport, CheckResult, DoctorObject, NetworkdOp
 export { deleteNamedNetns, NetnsBusyError } from './delete';
 export type { DeleteNetnsOptions, DeleteNetnsResult } from './delete';
 export { gc } from './gc';
-export type { GcOptions, GcResult, GcLink, GcNamespace } from './gc';
+export type { GcOptions, GcResult, GcLink, GcNamespace, GcAttachment } from './gc';
 export { planRelease, namespaceNameOf, NAMESPACE_DIRS } from './release';
 export type { KeptMount, MountRelease } from './release';
 export { topology } from './topology';

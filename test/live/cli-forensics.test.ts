@@ -156,7 +156,7 @@ t.test('gc --owner: --dry-run lists exactly the leaked link, then gc removes exa
     const run = await cli(s.hostNs, 'gc', '--owner', owner, '--json');
     t.equal(run.code, 0, run.stderr);
     t.same(json(run).links.map((l: { name: string }) => l.name), ['vleak0']);
-    t.equal(json(run).batch.kind, 'temporary-group', 'moved to a group of its own and deleted in one request');
+    t.equal(json(run).batch.kind, 'index', 'the one proven link, deleted by its index (never the whole group)');
     t.equal(await s.host.link.find('vleak0'), null, 'vleak0 is gone');
     t.ok((await s.host.link.find('vkeep0')) && (await s.host.link.find('vkeep1')), "another owner's link and a link with a live guest are kept");
   }),

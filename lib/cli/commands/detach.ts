@@ -1,6 +1,8 @@
-// `pipewright detach GUEST [-i GUESTIF]` / `detach --guest NAME --guest-if IF`:
-// removes what attach made (both ends of a veth, a macvlan, or moves a
-// --direct-phys device back) and says what went.
+// `pipewright detach GUEST [-i GUESTIF] [--force]` / `detach --guest NAME
+// --guest-if IF`: removes what attach made (both ends of a veth, a macvlan,
+// or moves a --direct-phys device back) and says what went. An interface
+// pipewright did not make is refused (exit 6) unless --force; one that is
+// already gone is "nothing attached" (exit 0), as CNI's DEL.
 import type { Command } from 'commander';
 import type { Cli } from '../main';
 import type { Parsed } from '../pipework-args';
@@ -10,31 +12,36 @@ import { UsageError, parseIfname } from '../args-common';
 
 export type DetachParsed = Extract<Parsed, { kind: 'detach' }>;
 
-export function detachFromOptions(positional: string | undefined, o: { guest?: string; guestIf?: string; json?: boolean }): DetachParsed {
+export function detachFromOptions(positional: string | undefined, o: { guest?: string; guestIf?: string; json?: boolean; force?: boolean }): DetachParsed {
   if (positional !== undefined && o.guest !== undefined) throw new UsageError('the guest is given twice (GUEST and --guest)');
   const guest = positional ?? o.guest;
   if (guest === undefined) throw new UsageError('detach needs GUEST (or --guest NAME)');
-  return { kind: 'detach', guest, ...(o.guestIf !== undefined ? { guestIf: parseIfname('--guest-if', o.guestIf) } : {}), json: !!o.json };
+  return { kind: 'detach', guest, ...(o.guestIf !== undefined ? { guestIf: parseIfname('--guest-if', o.guestIf) } : {}), json: !!o.json, ...(o.force ? { force: true } : {}) };
 }
 
 export function register(program: Command, cli: Cli): void {
   program
     .command('detach')
-    .description("remove a guest's interface made by attach (a veth goes with its host end)")
+    .description("remove a guest's interface made by attach (a veth goes with its host end); one pipewright did not make is refused (exit 6) unless --force; one already gone is 'nothing attached' (exit 0)")
     .argument('[guest]', 'container name/ID, netns name, PID, nsfs path, netns:NAME, pid:N, path:P')
     .option('--guest <ref>', 'the guest, as a named option')
     .option('-i, --guest-if <name>', 'interface inside the guest (default eth1)')
+    .option('--force', "remove the interface even if it carries no pipewright mark and no journal entry records it")
     .option('--json', 'print the result as JSON')
-    .action((guest: string | undefined, o: { guest?: string; guestIf?: string; json?: boolean }) => cli.execute(detachFromOptions(guest, o)));
+    .action((guest: string | undefined, o: { guest?: string; guestIf?: string; json?: boolean; force?: boolean }) => cli.execute(detachFromOptions(guest, o)));
 }
 
 export async function runDetach(p: DetachParsed, io: Io): Promise<number> {
   const { detach } = await import('../../attach/detach');
-  const r = await detach({ guest: p.guest, ...(p.guestIf !== undefined ? { guestIf: p.guestIf } : {}) });
+  const r = await detach({ guest: p.guest, ...(p.guestIf !== undefined ? { guestIf: p.guestIf } : {}), ...(p.force ? { force: true } : {}) });
   if (p.json) printJson(io, r);
-  else {
+  else if (r.status === 'nothing-attached') {
+    line(io.stdout, `nothing attached: ${r.note ?? `guest ${r.guest} has no interface '${r.guestIf}'`}`);
+    for (const what of r.removed) line(io.stdout, `  ${what}`);
+  } else {
     line(io.stdout, `detached ${r.guestIf} from guest ${r.guest}:`);
     for (const what of r.removed) line(io.stdout, `  ${what}`);
+    if (r.forced) line(io.stderr, `pipewright: warning: --force removed an interface that is not pipewright's (${r.forced})`);
   }
   return EXIT.OK;
 }

@@ -1,21 +1,26 @@
-// `pipewright gc [--owner OWNER] [--dry-run] [--netns NAME|PATH] [--json]`:
-// removes leaked pipewright-owned links (one batched request) and guest
-// namespaces kept only by stray mounts; --dry-run lists them.
+// `pipewright gc [--owner OWNER] [--dry-run] [--complete] [--netns NAME|PATH] [--json]`:
+// removes leaked pipewright-owned links (one batched request), rolls back
+// attaches that crashed (the ownership journal), and releases guest
+// namespaces kept only by stray mounts; --dry-run lists exactly that;
+// --complete runs each rolled-back attach again from its journal entry.
 import { Io, printJson, processIo, reportError } from '../report';
 import { EXIT } from '../exit-codes';
 import { parseArgs } from '../../forensics/argv';
+import { invalidArgument } from '../../errors';
 
 export async function run(args: readonly string[], io: Io = processIo): Promise<number> {
   const json = args.includes('--json');
   try {
-    const a = parseArgs(args, { flags: ['json', 'dry-run'], options: ['owner', 'netns'] });
+    const a = parseArgs(args, { flags: ['json', 'dry-run', 'complete'], options: ['owner', 'netns'] });
+    if (a.flags.has('complete') && a.flags.has('dry-run')) throw invalidArgument('--complete', true, 'cannot be combined with --dry-run (a dry run lists the rollbacks; --complete runs the attaches again after them)');
     const { gc } = await import('../../forensics/gc');
     const owner = a.options.get('owner');
     const netns = a.options.get('netns');
-    const r = await gc({ dryRun: a.flags.has('dry-run'), ...(owner !== undefined ? { owner } : {}), ...(netns !== undefined ? { netns } : {}) });
+    const r = await gc({ dryRun: a.flags.has('dry-run'), complete: a.flags.has('complete'), ...(owner !== undefined ? { owner } : {}), ...(netns !== undefined ? { netns } : {}) });
     if (json) printJson(io, r);
     else io.stdout.write((await import('../../forensics/render/report')).formatGc(r));
-    return r.namespaces.some((n) => n.remaining.length > 0) ? EXIT.FAILED : EXIT.OK;
+    const failed = r.namespaces.some((n) => n.remaining.length > 0) || r.attachments.some((x) => x.failed.length > 0 || (x.completed !== undefined && 'error' in x.completed));
+    return failed ? EXIT.FAILED : EXIT.OK;
   } catch (e) {
     return reportError(e, io, { json });
   }

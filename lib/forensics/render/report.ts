@@ -80,12 +80,22 @@ export function formatGc(r: GcResult): string {
   const verb = r.dryRun ? 'would remove' : 'removed';
   const out: string[] = [];
   for (const l of r.links) out.push(`${verb} link ${l.name} (owner ${l.owner}): ${l.detail}`);
+  for (const a of r.attachments) {
+    out.push(`${r.dryRun ? 'would roll back' : 'rolled back'} ${a.status} attach of ${a.guestIf} in guest ${a.guest} (owner ${a.owner}, pid ${a.pid}, started ${a.startedAt}):`);
+    for (const x of a.actions) out.push(`  ${x}`);
+    if (!a.actions.length) out.push('  (nothing of it is left in the kernel; its journal entry goes)');
+    for (const x of a.leftBehind) out.push(`  left alone: ${x}`);
+    for (const x of a.failed) out.push(`  FAILED: ${x} (the journal entry stays)`);
+    if (a.completed) out.push('status' in a.completed ? `  attached again: ${a.completed.status}` : `  could not attach again: ${a.completed.error}`);
+  }
+  for (const f of r.forgotten) out.push(`${r.dryRun ? 'would forget' : 'forgot'} journal entry ${f} (its attachment no longer exists)`);
   for (const n of r.namespaces) {
     out.push(`${verb} namespace ${n.id}: ${r.dryRun ? 'unlink' : 'unlinked'} ${n.mounts.join(', ') || 'no mount'}`);
     for (const k of n.kept ?? []) out.push(`  left alone: ${k.mountPoint}${k.mntns !== undefined ? ` in mnt:[${k.mntns}]` : ''} (${k.why}); to release it: ${k.command}`);
     for (const left of n.remaining) out.push(`  still held: ${left}`);
   }
-  if (!r.links.length && !r.namespaces.length) out.push('nothing leaked');
-  else if (!r.dryRun && r.batch.kind !== 'none') out.push(`links deleted in one request (${r.batch.kind} ${r.batch.group}) in ${r.batch.ms} ms`);
+  for (const s of r.skipped) out.push(`left alone ${s.name}${s.index !== undefined ? ` (index ${s.index})` : ''}: ${s.why}`);
+  if (!r.links.length && !r.namespaces.length && !r.attachments.length && !r.forgotten.length) out.push('nothing leaked');
+  else if (!r.dryRun && r.batch.kind !== 'none') out.push(`links deleted in one request (${r.batch.kind === 'index' ? 'by index' : `temporary group ${r.batch.group}`}) in ${r.batch.ms} ms`);
   return out.join('\n') + '\n';
 }

@@ -1,0 +1,40 @@
+// The marks pipewright writes on what it creates, and how they are read.
+//  - a host end (and a macvlan, in the guest): link group 0x7077 in the
+//    creating request, and the alias "pipewright owner=O guest=DEV:INO if=IF";
+//  - a bridge it creates: "pipewright owner=O bridge";
+//  - a device moved into a guest: "pipewright owner=O phys=ORIGINAL".
+// The kernel applies a group when it creates a link but an alias only as a
+// change (design notes), so a process killed between the two leaves a link
+// with the group and no alias: only the journal can then say it is ours.
+
+const OWNER_ALIAS = /^pipewright owner=(\S+) guest=(\d+:\d+) if=(\S+)$/;
+const PHYS_ALIAS = /^pipewright owner=(\S+) phys=(\S+)$/;
+const BRIDGE_ALIAS = /^pipewright owner=(\S+) bridge$/;
+
+export function ownerAlias(owner: string, guestNetns: string, guestIf: string): string {
+  return `pipewright owner=${owner} guest=${guestNetns} if=${guestIf}`;
+}
+
+export function bridgeAlias(owner: string): string {
+  return `pipewright owner=${owner} bridge`;
+}
+
+export function physAlias(owner: string, original: string): string {
+  return `pipewright owner=${owner} phys=${original}`;
+}
+
+/** The owner mark of a host end (or macvlan), or null. */
+export function parseOwnerAlias(alias: string | undefined): { owner: string; guest: string; guestIf: string } | null {
+  const m = alias === undefined ? null : OWNER_ALIAS.exec(alias);
+  return m ? { owner: m[1]!, guest: m[2]!, guestIf: m[3]! } : null;
+}
+
+/** The mark of a device moved into a guest, or null. */
+export function parsePhysAlias(alias: string | undefined): { owner: string; original: string } | null {
+  const m = alias === undefined ? null : PHYS_ALIAS.exec(alias);
+  return m ? { owner: m[1]!, original: m[2]! } : null;
+}
+
+export function isBridgeMark(alias: string | undefined): boolean {
+  return alias !== undefined && BRIDGE_ALIAS.test(alias);
+}

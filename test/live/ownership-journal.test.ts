@@ -1,0 +1,127 @@
+// The journal and the lock on their own: entries are written atomically in a
+// directory of mode 0700 that must be ours and is never reached through a
+// symbolic link; shared locks are held together, an exclusive one waits for
+// them (on the addon's lock thread: the event loop keeps running) and new
+// shared ones wait behind it; a lock goes with its holder's death.
+import t from 'tap';
+import { mkdtempSync, mkdirSync, symlinkSync, statSync, readdirSync, writeFileSync, chmodSync, rmSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { attach } from '../../lib';
+import { AttachmentRecord, lockNamespace, netnsCookie, readEntries, removeEntry, journalPath, JOURNAL_DIR } from '../../lib/ownership';
+import type { AttachmentDraft } from '../../lib/ownership';
+import { withScene } from '../helpers/scene';
+
+// A state directory of this file's own (stateDir() reads PW_STATE_DIR at each call).
+const root = mkdtempSync(join(process.env.PW_STATE_DIR ?? tmpdir(), 'journal-test-'));
+process.env.PW_STATE_DIR = root;
+t.teardown(() => rmSync(root, { recursive: true, force: true }));
+
+const draft = (guestNetns: string, guestIf = 'eth1'): AttachmentDraft => ({
+  owner: 'test', hostNetns: '1:1', guestNetns, guestIf, mode: 'bridge', hostIf: 'br0', createsBridge: false, hostEnd: 'vx', group: 0x7077,
+  alias: `pipewright owner=test guest=${guestNetns} if=${guestIf}`, guest: { kind: 'netns', label: 'x' },
+  spec: { hostIf: 'br0', guestIf, directPhys: false, arp: true, owner: 'test', group: 0x7077 },
+});
+
+/** Resolves once the promise settles, or with 'pending' after the event loop has turned a few times. */
+async function settledSoon<T>(p: Promise<T>, turns = 50): Promise<T | 'pending'> {
+  let done = false;
+  let value: T | undefined;
+  void p.then((v) => {
+    done = true;
+    value = v;
+  });
+  for (let i = 0; i < turns && !done; i++) await new Promise((r) => setTimeout(r, 2));
+  return done ? (value as T) : 'pending';
+}
+
+t.test('an entry: written whole, in a 0700 directory, complete after, gone on failure without leftovers', async (t) => {
+  const rec = await AttachmentRecord.begin(draft('9:100'));
+  t.equal(statSync(journalPath()).mode & 0o777, 0o700, 'the journal directory is 0700');
+  const [e] = await readEntries(rec.file);
+  t.match(e?.entry, { state: 'in-progress', owner: 'test', guestNetns: '9:100', process: { pid: process.pid } }, 'written in progress, with our pid');
+  t.match(e!.entry.process.startTime, /^\d+$/, "and this process's start time");
+  t.equal(readdirSync(journalPath()).filter((n) => n.endsWith('.tmp')).length, 0, 'no temporary file left');
+  t.equal(await rec.settled({ hostEndIndex: 42 }), null);
+  t.match((await readEntries(rec.file))[0]?.entry, { state: 'complete', hostEndIndex: 42 }, 'complete, with what was created');
+
+  const failing = await AttachmentRecord.begin(draft('9:101'));
+  await failing.failed([]);
+  t.same(await readEntries(failing.file), [], 'a failure that left nothing removes its entry');
+  const leaving = await AttachmentRecord.begin(draft('9:102'));
+  await leaving.failed(['delete vx (failed: EBUSY)']);
+  t.match((await readEntries(leaving.file))[0]?.entry, { state: 'failed', leftBehind: ['delete vx (failed: EBUSY)'] }, 'one that left something stays, failed, for gc');
+  for (const f of [rec.file, leaving.file]) await removeEntry(f);
+});
+
+t.test('never through a symbolic link, never in a directory someone else can write', async (t) => {
+  const elsewhere = mkdtempSync(join(root, 'elsewhere-'));
+  const other = join(root, 'other-state');
+  mkdirSync(other, { mode: 0o700 });
+  symlinkSync(elsewhere, join(other, JOURNAL_DIR));
+  process.env.PW_STATE_DIR = other;
+  try {
+    await t.rejects(AttachmentRecord.begin(draft('9:200')), { code: 'ELOOP', message: /symbolic link: refused/ }, 'a symlinked journal directory is refused');
+    t.same(readdirSync(elsewhere), [], 'nothing was written where it points');
+    rmSync(join(other, JOURNAL_DIR));
+    mkdirSync(join(other, JOURNAL_DIR), { mode: 0o777 });
+    chmodSync(join(other, JOURNAL_DIR), 0o777);
+    await t.rejects(AttachmentRecord.begin(draft('9:201')), { code: 'EPERM', message: /writable by group or others/ }, 'a world-writable one too');
+    rmSync(join(other, JOURNAL_DIR), { recursive: true });
+    mkdirSync(join(other, JOURNAL_DIR), { mode: 0o700 });
+    const planted = join(other, JOURNAL_DIR, 'planted.json');
+    symlinkSync('/etc/hostname', planted);
+    writeFileSync(join(other, JOURNAL_DIR, 'junk.json'), 'not json');
+    t.same(await readEntries(), [], 'a symlink or a file that is not an entry is never read as one');
+  } finally {
+    process.env.PW_STATE_DIR = root;
+  }
+});
+
+t.test('shared locks together; an exclusive one waits for them off the event loop, and new shared ones wait behind it', async (t) => {
+  const ns = '7:700';
+  const a = await lockNamespace(ns, 'shared');
+  const b = await lockNamespace(ns, 'shared');
+  t.pass('two shared holders at once');
+  const ex = lockNamespace(ns, 'exclusive');
+  t.equal(await settledSoon(ex), 'pending', 'the exclusive one waits (and timers kept firing meanwhile)');
+  const late = lockNamespace(ns, 'shared');
+  await a();
+  t.equal(await settledSoon(ex), 'pending', 'still waiting for the second holder');
+  await b();
+  const exRelease = await ex;
+  t.equal(await settledSoon(late), 'pending', 'a shared request made after the exclusive one waits for it');
+  await exRelease();
+  await (await late)();
+});
+
+t.test("a lock goes with its holder's death", async (t) => {
+  const ns = '7:701';
+  // A child process takes the lock shared and is killed while holding it.
+  const child = spawn(process.execPath, ['-e', `
+    process.env.PW_STATE_DIR = ${JSON.stringify(root)};
+    require(${JSON.stringify(join(__dirname, '..', '..', 'dist', 'lib', 'ownership'))}).lockNamespace('${ns}', 'shared').then(() => process.stdout.write('held\\n'));
+    setInterval(() => {}, 1000);`], { stdio: ['ignore', 'pipe', 'inherit'] });
+  await new Promise<void>((resolve) => child.stdout!.on('data', (b: Buffer) => b.toString().includes('held') && resolve()));
+  const ex = lockNamespace(ns, 'exclusive');
+  t.equal(await settledSoon(ex), 'pending', 'held by the child');
+  child.kill('SIGKILL');
+  await (await ex)();
+  t.pass('granted once the holder died');
+});
+
+t.test('an attach writes its entry and nothing for a re-run or a dry run', (t) =>
+  withScene(t, async (s) => {
+    const g = await s.guest();
+    const cookie = await netnsCookie(g.handle);
+    const count = async () => (await readEntries()).filter((e) => e.entry.guestCookie === cookie).length;
+    const spec = { host: s.host, hostIf: 'br0', guest: g.ns, address: '10.9.0.2/24' };
+    await attach(spec);
+    t.equal(await count(), 1, 'one entry for the attachment');
+    t.equal((await attach(spec)).status, 'already-attached');
+    const { planAttach } = await import('../../lib');
+    await planAttach(spec);
+    t.equal(await count(), 1, 'a re-run and a dry run wrote nothing');
+  }),
+);
