@@ -228,7 +228,7 @@ async function admitted(refs: Refs, s: NormalizedSpec, leave: () => void): Promi
     if (ctx.spec.watchMs > 0 && ctx.mode === 'bridge' && ctx.hostEnd) {
       leave(); // watching waits on the kernel's events, for as long as asked
       try {
-        result.incidents = [...(result.incidents ?? []), ...(await watchPort(ctx.host, ctx.hostEnd.index, ctx.hostIfLink!.index, ctx.spec.watchMs, ctx.spec.repair))];
+        result.incidents = [...(result.incidents ?? []), ...(await watchPort(ctx.host, ctx.hostEnd.index, ctx.hostIfLink!.index, ctx.spec.watchMs, ctx.spec.repair, ctx.spec.watchSignal))];
       } catch (e) {
         result.warnings.push(`could not watch ${ctx.hostEnd.name}: ${(e as Error).message}`);
       }

@@ -11,10 +11,15 @@ export interface PortIncident {
   repaired: boolean;
 }
 
-export async function watchPort(host: Handle, index: number, bridgeIndex: number, ms: number, repair: boolean): Promise<PortIncident[]> {
+/**
+ * Watches for `ms`, or until `signal` aborts. Either way the port is read
+ * back once more at the end: an event still on its way when the window
+ * closed (the agent acted a moment before) is then not missed.
+ */
+export async function watchPort(host: Handle, index: number, bridgeIndex: number, ms: number, repair: boolean, signal?: AbortSignal): Promise<PortIncident[]> {
   const incidents: PortIncident[] = [];
   const started = Date.now();
-  const w = host.watch(['link']);
+  const w = host.watch(['link'], signal ? { signal } : {});
   await w.ready;
   // Check once right away: something may have acted before the subscription.
   // One change can arrive as several events: report a state once, when it
@@ -47,10 +52,12 @@ export async function watchPort(host: Handle, index: number, bridgeIndex: number
   try {
     const now = await host.link.find(index);
     await check(now?.master ?? null, now?.up ?? false, now === null);
+    if (now === null) return incidents;
     const deadline = started + ms;
     for (;;) {
       const left = deadline - Date.now();
-      if (left <= 0) break;
+      // (A signal aborted before the watcher subscribed never closes it.)
+      if (left <= 0 || signal?.aborted) break;
       const ev = await w.waitFor((e) => (e.kind === 'link' && e.link.index === index) || e.kind === 'overrun', left).catch(() => null);
       if (!ev) break;
       // An event is a hint, not the state: releasing a port also sends an
@@ -58,8 +65,10 @@ export async function watchPort(host: Handle, index: number, bridgeIndex: number
       // and an overrun means events were lost. Read the link back and judge that.
       const link = await host.link.find(index);
       await check(link?.master ?? null, link?.up ?? false, link === null);
-      if (link === null) break;
+      if (link === null) return incidents;
     }
+    const end = await host.link.find(index);
+    await check(end?.master ?? null, end?.up ?? false, end === null);
   } finally {
     await w.close();
   }
