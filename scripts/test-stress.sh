@@ -46,7 +46,7 @@ for i in $(seq "$runs"); do
   log="$logs/run-$i.log"
   t0=$(now)
   rc=0
-  scripts/sandbox.sh tap > "$log" 2>&1 || rc=$?
+  scripts/sandbox.sh npx tap > "$log" 2>&1 || rc=$?
   summary=$(grep -E '^# \{ total' "$log" | tail -1 || true)
   say "run $i/$runs: exit $rc in $(( $(now) - t0 )) s ${summary:-(no summary: see $log)}"
   if [ "$rc" != 0 ]; then

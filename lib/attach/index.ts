@@ -186,13 +186,12 @@ export async function attach(spec: AttachSpec): Promise<AttachResult> {
 async function admitted(refs: Refs, s: NormalizedSpec, leave: () => void): Promise<AttachResult> {
   const ctx = await open(refs, s);
   ctx.leaveAdmission = leave;
+  let firewall: Promise<string | null> = Promise.resolve(null);
   try {
     const createdHostIf = ctx.hostIfLink === null;
     // Read-only and independent of what the steps do (rules name the bridge,
     // they do not need it to exist): started now, awaited at the end.
-    const firewall = ctx.mode === 'bridge'
-      ? firewallWarning(ctx.host, ctx.hostIfName).catch((e: Error) => `could not check the firewall: ${e.message}`)
-      : Promise.resolve(null);
+    if (ctx.mode === 'bridge') firewall = firewallWarning(ctx.host, ctx.hostIfName).catch((e: Error) => `could not check the firewall: ${e.message}`);
     const plan = await makePlan(ctx);
     let steps: string[] = [];
     if (!plan.alreadyInPlace) {
@@ -236,5 +235,9 @@ async function admitted(refs: Refs, s: NormalizedSpec, leave: () => void): Promi
     return result;
   } finally {
     await close(ctx);
+    // Also when the attach failed: nothing it started (the check runs on an
+    // addon thread inside the host's namespace, maybe iptables) may run on
+    // after it has settled, where a caller's "nothing left" check would see it.
+    await firewall;
   }
 }

@@ -6,10 +6,11 @@ import type { ScenarioResult } from '../../lib/repro';
 
 /**
  * `timeoutMs` bounds a hang only, so it is generous: on a loaded machine a
- * scenario takes several times what it takes on an idle one. It stays under
- * the file's tap timeout (.taprc), so the scenario's own cleanup still runs.
+ * scenario takes several times what it takes on an idle one (veth-bridge-race:
+ * ~15 s idle, 90 s beside a CPU hog). It stays under the file's tap timeout
+ * (.taprc), so the scenario's own cleanup still runs.
  */
-export async function runScenario(t: Test, name: string, timeoutMs = 100_000): Promise<{ s: ScenarioResult; old: Record<string, any>; pw: Record<string, any> }> {
+export async function runScenario(t: Test, name: string, timeoutMs = 300_000): Promise<{ s: ScenarioResult; old: Record<string, any>; pw: Record<string, any> }> {
   const report = await runRepro([name], { print: false, timeoutMs });
   t.comment(formatReport(report));
   const s = report.scenarios[0]!;
