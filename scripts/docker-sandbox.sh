@@ -34,6 +34,11 @@ since() { local d=$(( $(now) - $1 )); printf '%d.%02d s' $((d / 1000000)) $((d %
 # Root in the initial user namespace: apt and dockerd need the real thing,
 # not the mapped root of a rootless sandbox.
 real_root() { [ "$(id -u)" = 0 ] && grep -qE '^ +0 +0 +4294967295$' /proc/self/uid_map; }
+# What that probe found, for the skip message.
+not_real_root() {
+  if [ "$(id -u)" != 0 ]; then echo "dockerd needs root in the initial user namespace; this is uid $(id -u)"
+  else echo "dockerd needs root in the initial user namespace; /proc/self/uid_map here is '$(head -1 /proc/self/uid_map | tr -s ' ' | sed 's/^ //')' (uid 0 of a user namespace)"; fi
+}
 
 # The image needs a static busybox: a dynamic one would find no libc in it.
 static_busybox() { [ -x /bin/busybox ] && ! ldd /bin/busybox >/dev/null 2>&1; }
@@ -139,7 +144,7 @@ start() {
   local config=$1 dir=$2 owner=$3 t0 pid i
   t0=$(now)
   install_packages
-  real_root || skip "dockerd needs real root (this is a user namespace)"
+  real_root || skip "$(not_real_root)"
   mkdir -p "$dir"
   dir=$(cd "$dir" && pwd -P)
   # Socket paths under DIR must fit in sun_path (108 bytes); the longest is
@@ -248,7 +253,7 @@ main() {
     check)
       missing=$(missing_packages)
       [ -z "$missing" ] || real_root || skip "missing packages: $missing, and not root to install them"
-      real_root || skip "dockerd needs real root (this is a user namespace)" ;;
+      real_root || skip "$(not_real_root)" ;;
     *) die "usage: $0 start [--config safe|default] [--owner PID] DIR | stop DIR | install | check" ;;
   esac
 }

@@ -18,8 +18,10 @@ exec unshare "${flags[@]}" env PW_SANDBOXED=1 bash -c '
   set -e
   ip link set lo up
   # Our own /run/netns, so named namespaces made inside never show on the host.
-  # Rootless, /run/netns may not be creatable: then give /run itself a tmpfs.
-  if ! mkdir -p /run/netns 2>/dev/null; then mount -t tmpfs -o mode=0755 pw-run /run; mkdir -p /run/netns; fi
+  # Rootless, the /run of the host is not ours to write (nor to make /run/netns
+  # in; tools lock files there, e.g. /run/xtables.lock): then give /run itself
+  # a tmpfs.
+  if [ ! -w /run ] || ! mkdir -p /run/netns 2>/dev/null; then mount -t tmpfs -o mode=0755 pw-run /run; mkdir -p /run/netns; fi
   mount -t tmpfs -o mode=0755 pw-netns /run/netns
   # pipewright keeps per-guest files (resolv.conf, DHCP leases, client logs)
   # under PW_STATE_DIR, by default /run/pipewright on the host. Use a private

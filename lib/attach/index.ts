@@ -216,13 +216,12 @@ async function admitted(refs: Refs, s: NormalizedSpec, leave: () => void): Promi
   // reading of the journal need it (a kernel without SO_NETNS_COOKIE: unknown).
   ctx.guestCookie = netnsCookie(ctx.gh).catch(() => undefined);
   ctx.hostCookie = netnsCookie(ctx.host).catch(() => undefined);
+  let firewall: Promise<string | null> = Promise.resolve(null);
   try {
     const createdHostIf = ctx.hostIfLink === null;
     // Read-only and independent of what the steps do (rules name the bridge,
     // they do not need it to exist): started now, awaited at the end.
-    const firewall = ctx.mode === 'bridge'
-      ? firewallWarning(ctx.host, ctx.hostIfName).catch((e: Error) => `could not check the firewall: ${e.message}`)
-      : Promise.resolve(null);
+    if (ctx.mode === 'bridge') firewall = firewallWarning(ctx.host, ctx.hostIfName).catch((e: Error) => `could not check the firewall: ${e.message}`);
     const plan = await makePlan(ctx);
     let steps: string[] = [];
     let inPlace = plan.alreadyInPlace;
@@ -270,7 +269,7 @@ async function admitted(refs: Refs, s: NormalizedSpec, leave: () => void): Promi
       try {
         // The name it was given (a re-run: the name it has), followed by index.
         const port = { index: ctx.hostEnd.index, name: inPlace ? ctx.hostEnd.name : ctx.spec.hostEnd! };
-        const watched = await watchPort(ctx.host, port, ctx.hostIfLink!.index, ctx.spec.watchMs, ctx.spec.repair);
+        const watched = await watchPort(ctx.host, port, ctx.hostIfLink!.index, ctx.spec.watchMs, ctx.spec.repair, ctx.spec.watchSignal);
         result.incidents = [...(result.incidents ?? []), ...watched.incidents];
         if (result.hostEnd) result.hostEnd.name = watched.name;
       } catch (e) {
@@ -280,5 +279,9 @@ async function admitted(refs: Refs, s: NormalizedSpec, leave: () => void): Promi
     return result;
   } finally {
     await close(ctx);
+    // Also when the attach failed: nothing it started (the check runs on an
+    // addon thread inside the host's namespace, maybe iptables) may run on
+    // after it has settled, where a caller's "nothing left" check would see it.
+    await firewall;
   }
 }

@@ -49,6 +49,12 @@ export interface AttachSpec {
   host?: Handle;
   /** After success, watch the host end this long and report whatever undoes the attachment. */
   watchMs?: number;
+  /**
+   * Ends the watch before watchMs when aborted, e.g. once the agent that
+   * interferes has said it is done. The port is read back one last time
+   * first, so a change made just before the abort is still seen.
+   */
+  watchSignal?: AbortSignal;
   /** Put the port back (up, enslaved) when something undoes it: at verification, and while watching. */
   repair?: boolean;
   /** Named namespaces directory (default /run/netns). */
@@ -77,10 +83,11 @@ export interface NormalizedSpec {
   owner: string;
   group: number;
   watchMs: number;
+  watchSignal?: AbortSignal;
   repair: boolean;
 }
 
-const KEYS = ['hostIf', 'guest', 'guestIf', 'hostEnd', 'address', 'gateway', 'mac', 'vlan', 'directPhys', 'mtu', 'dhcp', 'arp', 'owner', 'group', 'host', 'watchMs', 'repair', 'runDir'];
+const KEYS = ['hostIf', 'guest', 'guestIf', 'hostEnd', 'address', 'gateway', 'mac', 'vlan', 'directPhys', 'mtu', 'dhcp', 'arp', 'owner', 'group', 'host', 'watchMs', 'watchSignal', 'repair', 'runDir'];
 
 export function normalizeSpec(spec: AttachSpec): NormalizedSpec {
   const o = v.object('spec', spec);
@@ -97,6 +104,10 @@ export function normalizeSpec(spec: AttachSpec): NormalizedSpec {
     repair: o.repair === undefined ? false : v.bool('repair', o.repair),
   };
   if (out.owner === '') throw invalidArgument('owner', out.owner, 'is empty: an owner tag names who made the attachment');
+  if (o.watchSignal !== undefined) {
+    if (!(o.watchSignal instanceof AbortSignal)) throw invalidArgument('watchSignal', o.watchSignal, 'must be an AbortSignal');
+    out.watchSignal = o.watchSignal;
+  }
   if (/\s/.test(out.owner)) throw invalidArgument('owner', out.owner, 'must not contain whitespace');
   const hostIf = v.str('hostIf', o.hostIf, 64);
   if (hostIf.startsWith('mac:')) {

@@ -28,12 +28,17 @@ function problemsOf(link: Link, bridgeIndex: number, name: string): string {
   return problems.join(' and ');
 }
 
-export async function watchPort(host: Handle, port: { index: number; name: string }, bridgeIndex: number, ms: number, repair: boolean): Promise<PortWatch> {
+/**
+ * Watches for `ms`, or until `signal` aborts. Either way the port is read
+ * back once more at the end: an event still on its way when the window
+ * closed (the agent acted a moment before) is then not missed.
+ */
+export async function watchPort(host: Handle, port: { index: number; name: string }, bridgeIndex: number, ms: number, repair: boolean, signal?: AbortSignal): Promise<PortWatch> {
   const { index, name } = port;
   const incidents: PortIncident[] = [];
   let current = name;
   const started = Date.now();
-  const w = host.watch(['link']);
+  const w = host.watch(['link'], signal ? { signal } : {});
   await w.ready;
   // Check once right away: something may have acted before the subscription.
   // One change can arrive as several events: report a state once, when it
@@ -64,11 +69,14 @@ export async function watchPort(host: Handle, port: { index: number; name: strin
     if (repaired) last = '';
   };
   try {
-    await check(await host.link.find(index));
+    const now = await host.link.find(index);
+    await check(now);
+    if (now === null) return { incidents, name: current };
     const deadline = started + ms;
     for (;;) {
       const left = deadline - Date.now();
-      if (left <= 0) break;
+      // (A signal aborted before the watcher subscribed never closes it.)
+      if (left <= 0 || signal?.aborted) break;
       const ev = await w.waitFor((e) => (e.kind === 'link' && e.link.index === index) || e.kind === 'overrun', left, { keepOpen: true }).catch(() => null);
       if (!ev) break;
       // An event is a hint, not the state: releasing a port also sends an
@@ -76,8 +84,9 @@ export async function watchPort(host: Handle, port: { index: number; name: strin
       // and an overrun means events were lost. Read the link back and judge that.
       const link = await host.link.find(index);
       await check(link);
-      if (link === null) break;
+      if (link === null) return { incidents, name: current };
     }
+    await check(await host.link.find(index));
   } finally {
     await w.close();
   }

@@ -67,5 +67,7 @@ fi
 mkdir -p /run/.pw-etc/up /run/.pw-etc/work || die "cannot create /run/.pw-etc"
 mount -n -t overlay pw-dhcp -o lowerdir=/etc,upperdir=/run/.pw-etc/up,workdir=/run/.pw-etc/work /etc 2>/dev/null || true
 mount -n --bind "$dir/resolv.conf" /etc/resolv.conf || die "cannot bind $dir/resolv.conf on /etc/resolv.conf"
-[ -z "$name" ] || echo "$name" > /proc/sys/kernel/hostname || die "cannot set the private hostname"
+# sethostname(2) through hostname(1): allowed in a user namespace that owns
+# this UTS namespace, where /proc/sys/kernel/hostname is the host root's.
+[ -z "$name" ] || hostname "$name" 2>/dev/null || echo "$name" > /proc/sys/kernel/hostname || die "cannot set the private hostname"
 exec nsenter --net="$PW_NETNS" "$@"`;

@@ -39,6 +39,11 @@ export interface AgentEvent {
 
 export interface RunningAgent {
   events: AgentEvent[];
+  /**
+   * Resolves true once the agent has reported `n` actions (each is reported
+   * after it took effect), false if it exits or `timeoutMs` passes first.
+   */
+  acted(n: number, timeoutMs: number): Promise<boolean>;
   /** Closes its stdin and waits for it to exit. */
   stop(): Promise<void>;
 }
@@ -52,8 +57,12 @@ function agentFile(): string {
   return join(packageRoot(), 'dist', 'lib', 'repro', 'agent.js');
 }
 
-/** Starts the agent and resolves once it is subscribed (events from then on are seen). */
-export async function startAgent(o: AgentOptions, timeoutMs = 10_000): Promise<RunningAgent> {
+/**
+ * Starts the agent and resolves once it is subscribed (events from then on
+ * are seen). The deadline only bounds a failure: a node process with the
+ * test runner's TypeScript loader can take seconds to start on a busy machine.
+ */
+export async function startAgent(o: AgentOptions, timeoutMs = 60_000): Promise<RunningAgent> {
   const file = agentFile();
   // Compiled, it needs no node flags (ours may be `-e SCRIPT`); from
   // TypeScript, it needs the test runner's loader, which is in execArgv.
@@ -65,9 +74,25 @@ export async function startAgent(o: AgentOptions, timeoutMs = 10_000): Promise<R
   const env = file.endsWith('.ts') ? { ...process.env, TS_NODE_TRANSPILE_ONLY: '1' } : process.env;
   const child: ChildProcess = track(spawn(process.execPath, args, { stdio: ['pipe', 'pipe', 'pipe'], env }));
   const events: AgentEvent[] = [];
+  const onEvent = new Set<() => void>();
   let stderr = '';
   child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
   const exited = new Promise<void>((resolve) => child.on('exit', () => resolve()));
+  const acted = (n: number, ms: number) =>
+    new Promise<boolean>((resolve) => {
+      const done = (v: boolean) => {
+        clearTimeout(timer);
+        onEvent.delete(check);
+        resolve(v);
+      };
+      const check = () => {
+        if (events.length >= n) done(true);
+      };
+      const timer = setTimeout(() => done(false), ms);
+      onEvent.add(check);
+      void exited.then(() => done(events.length >= n));
+      check();
+    });
   const stop = async () => {
     child.stdin!.end();
     const timer = setTimeout(() => child.kill('SIGKILL'), 2000);
@@ -81,13 +106,16 @@ export async function startAgent(o: AgentOptions, timeoutMs = 10_000): Promise<R
       if (line === 'ready') {
         clearTimeout(timer);
         resolve();
-      } else if (line.startsWith('{')) events.push(JSON.parse(line) as AgentEvent);
+      } else if (line.startsWith('{')) {
+        events.push(JSON.parse(line) as AgentEvent);
+        for (const f of onEvent) f();
+      }
     });
   }).catch(async (e: unknown) => {
     await stop();
     throw e;
   });
-  return { events, stop };
+  return { events, acted, stop };
 }
 
 async function main(argv: string[]): Promise<void> {

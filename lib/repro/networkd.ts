@@ -56,9 +56,10 @@ exec "$2"`;
 
 /**
  * Starts networkd in `ns` managing links named like `matchGlob`; resolves
- * once it has enumerated the links (it acts on new ones from then on).
+ * once it has enumerated the links (it acts on new ones from then on). The
+ * deadline bounds a failure only: on a busy machine start-up takes seconds.
  */
-export async function startNetworkd(ns: Netns, matchGlob: string, timeoutMs = 10_000): Promise<Networkd> {
+export async function startNetworkd(ns: Netns, matchGlob: string, timeoutMs = 60_000): Promise<Networkd> {
   const bin = NETWORKD.find((p) => existsSync(p))!;
   const dir = mkdtempSync(join(tmpdir(), 'pw-networkd-'));
   // networkd reads it after dropping to the systemd-network user: mkdtemp's 0700 would hide it.

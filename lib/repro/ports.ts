@@ -1,6 +1,7 @@
 // The two ways of putting veths 10..90 on a bridge that scenario §1
 // compares, and the count that decides it: how many ports really are
 // enslaved and up afterwards, read back from the kernel.
+import { setMaxListeners } from 'node:events';
 import { attach, AttachError, AttachResult } from '../attach';
 import type { Handle } from '../handle';
 import { Netns } from '../netns';
@@ -72,23 +73,47 @@ export interface PipewrightRun {
 }
 
 /**
- * pipewright's side: one guest namespace per port, and attach() for each —
- * the veth born UP and enslaved in one request, read back, then watched for
- * `watchMs` with repair on. All attaches run at once, as a busy host would.
- * `during` runs alongside (an agent's restart, say). Guests are pushed onto
- * `guests`, which the caller closes whatever happens.
+ * An upper bound only, never meant to be reached: each watch ends when the
+ * agent is done (pipewrightWay's `until`). A window of fixed length would
+ * decide the outcome by how fast the machine is: an agent slowed down by
+ * load acts after it, and the port stays undone.
  */
-export async function pipewrightWay(h: Handle, guests: Netns[], watchMs: number, during?: () => Promise<void>): Promise<PipewrightRun> {
+const WATCH_LIMIT_MS = 300_000;
+
+/**
+ * pipewright's side: one guest namespace per port, and attach() for each —
+ * the veth born UP and enslaved in one request, read back, then watched with
+ * repair on. All attaches run at once, as a busy host would. `until` runs
+ * alongside and resolves when the agent has finished acting (its last action
+ * taken, or its restart settled); the watches end then, each after one last
+ * read-back of its port, so every action the agent took is judged. Guests
+ * are pushed onto `guests`, which the caller closes whatever happens.
+ */
+export async function pipewrightWay(h: Handle, guests: Netns[], until: () => Promise<void>): Promise<PipewrightRun & { watchedMs: number }> {
   const run: PipewrightRun = { attached: 0, failed: [], incidents: 0, repairs: 0, results: new Map() };
   for (const _ of PORTS) guests.push(await Netns.create());
-  const [settled] = await Promise.all([
+  const watchEnd = new AbortController();
+  setMaxListeners(PORTS.length + 1, watchEnd.signal); // one watcher per port
+  const started = Date.now();
+  let watchedMs = 0;
+  const [settled, agentError] = await Promise.all([
     Promise.allSettled(
       PORTS.map((n, i) =>
-        attach({ host: h, hostIf: 'br0', guest: guests[i]!, guestIf: 'eth0', hostEnd: portName(n), address: `10.0.0.${n}/24`, watchMs, repair: true }),
+        attach({ host: h, hostIf: 'br0', guest: guests[i]!, guestIf: 'eth0', hostEnd: portName(n), address: `10.0.0.${n}/24`, watchMs: WATCH_LIMIT_MS, watchSignal: watchEnd.signal, repair: true }),
       ),
     ),
-    during?.(),
+    // Whatever happens to the agent, the watches end.
+    until()
+      .finally(() => {
+        watchedMs = Date.now() - started;
+        watchEnd.abort();
+      })
+      .then(
+        () => null,
+        (e: unknown) => e,
+      ),
   ]);
+  if (agentError) throw agentError;
   settled.forEach((s, i) => {
     const port = portName(PORTS[i]!);
     if (s.status === 'fulfilled') {
@@ -105,7 +130,7 @@ export async function pipewrightWay(h: Handle, guests: Netns[], watchMs: number,
       run.failed.push({ port, code: e.code ?? 'ERR', message: errorText(e) });
     }
   });
-  return run;
+  return { ...run, watchedMs };
 }
 
 /**

@@ -4,8 +4,14 @@ import type { Test } from 'tap';
 import { runRepro, formatReport } from '../../lib/repro';
 import type { ScenarioResult } from '../../lib/repro';
 
-export async function runScenario(t: Test, name: string): Promise<{ s: ScenarioResult; old: Record<string, any>; pw: Record<string, any> }> {
-  const report = await runRepro([name], { print: false });
+/**
+ * `timeoutMs` bounds a hang only, so it is generous: on a loaded machine a
+ * scenario takes several times what it takes on an idle one (veth-bridge-race:
+ * ~15 s idle, 90 s beside a CPU hog). It stays under the file's tap timeout
+ * (.taprc), so the scenario's own cleanup still runs.
+ */
+export async function runScenario(t: Test, name: string, timeoutMs = 300_000): Promise<{ s: ScenarioResult; old: Record<string, any>; pw: Record<string, any> }> {
+  const report = await runRepro([name], { print: false, timeoutMs });
   t.comment(formatReport(report));
   const s = report.scenarios[0]!;
   t.equal(s.error, undefined, 'the scenario ran to the end');

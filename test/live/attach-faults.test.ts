@@ -4,11 +4,11 @@
 // (PIPEWRIGHT_FAILPOINT) to fail after each step in turn.
 import t from 'tap';
 import { spawn } from 'node:child_process';
-import { writeFileSync, mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { attach, planAttach, AttachError } from '../../lib';
-import { withScene, Scene, Guest } from '../helpers/scene';
+import { inNetns, withScene, Scene, Guest } from '../helpers/scene';
 import { snapshot, mounts } from '../helpers/snapshot';
 
 async function state(s: Scene, g: Guest) {
@@ -110,6 +110,34 @@ t.test('a host end name that is already taken is a conflict, not a leak', (t) =>
     t.equal((err as { code: string }).code, 'ERR_PW_CONFLICT');
     t.match((err as Error).message, /taken0/);
     t.same(await snapshot(s.host), before);
+  }),
+);
+
+t.test('a failed attach settles only after its firewall check: nothing it started runs on', (t) =>
+  withScene(t, async (s) => {
+    // FORWARD DROP (with bridge-nf-call-iptables = 1, a new namespace's
+    // default) makes the check run `iptables -S`: a stand-in that is slow,
+    // and marks when it has finished, takes its place on PATH.
+    const drop = await inNetns(s.hostNs, 'iptables', ['-w', '5', '-P', 'FORWARD', 'DROP']).then(
+      () => '',
+      (e: Error) => `iptables could not set a FORWARD DROP policy here (${e.message.split('\n')[0]}): the check would start no process`,
+    );
+    if (drop) return void t.pass('the firewall check process', { skip: drop });
+    const dir = mkdtempSync(join(tmpdir(), 'pw-fake-iptables-'));
+    s.defer(async () => rmSync(dir, { recursive: true, force: true }));
+    const mark = join(dir, 'finished');
+    writeFileSync(join(dir, 'iptables'), `#!/bin/sh\nsleep 0.5\necho '-P FORWARD ACCEPT'\ntouch '${mark}'\n`, { mode: 0o755 });
+    const path = process.env.PATH;
+    process.env.PATH = `${dir}:${path}`;
+    try {
+      await s.host.link.add({ kind: 'bridge', name: 'taken1' });
+      const g = await s.guest();
+      const err = await attach({ host: s.host, hostIf: 'br0', guest: g.ns, hostEnd: 'taken1', address: '10.0.0.3/24' }).catch((e: unknown) => e);
+      t.equal((err as { code?: string }).code, 'ERR_PW_CONFLICT', 'the attach failed (host end name taken)');
+      t.ok(existsSync(mark), 'and had waited for the iptables its firewall check started');
+    } finally {
+      process.env.PATH = path;
+    }
   }),
 );
 

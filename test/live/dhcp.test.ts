@@ -114,13 +114,17 @@ async function startServer(s: Scene): Promise<Server> {
   const log = join(dir, 'dnsmasq.log');
   // setpriv --pdeathsig: if this test process dies without its teardown
   // (killed on a timeout), dnsmasq dies with it. It keeps that across the execs.
+  // --user=root --group= : dnsmasq keeps the identity it starts with. Any
+  // group change calls setgroups(), which a user namespace made by an
+  // unprivileged user refuses (its gid_map was written with setgroups=deny);
+  // an empty group name is dnsmasq's way to leave the group alone.
   const child = spawn(
     'setpriv',
     [
       '--pdeathsig', 'SIGKILL', 'nsenter', `--net=/proc/${process.pid}/fd/${g.ns.fd}`,
       'dnsmasq', '--keep-in-foreground', '--no-resolv', '--no-hosts', '--port=0', '--bind-interfaces', '--interface=eth1',
       '--dhcp-range=10.0.5.50,10.0.5.99,255.255.255.0,1h', '--dhcp-option=option:router,10.0.5.1', '--dhcp-option=option:dns-server,10.0.5.1',
-      '--no-ping', `--dhcp-leasefile=${leasefile}`, `--pid-file=${join(dir, 'dnsmasq.pid')}`, '--user=root', `--log-facility=${log}`,
+      '--no-ping', `--dhcp-leasefile=${leasefile}`, `--pid-file=${join(dir, 'dnsmasq.pid')}`, '--user=root', '--group=', `--log-facility=${log}`,
     ],
     { stdio: ['ignore', 'ignore', 'pipe'] },
   );

@@ -5,7 +5,11 @@
 // that mount, find-ip reports the duplicate, and the release it suggests
 // frees it.
 import t from 'tap';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { runScenario } from '../helpers/repro';
+
+const escapeRe = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 t.test('namespace-outlived', async (t) => {
   const { s, old, pw } = await runScenario(t, 'namespace-outlived');
@@ -15,7 +19,8 @@ t.test('namespace-outlived', async (t) => {
   t.ok((old.processNamespaces as number) >= 2, 'the /proc sweep did look at namespaces (ours and the new pod at least)');
   t.ok(!(s.details.oldWayFoundIn as string[]).includes(`net:[${String(s.details.ghost).split(':')[1]}]`), 'the IP search did not reach the ghost');
   t.equal(pw.ghostFound, true, 'pipewright finds it');
-  t.match(pw.holderMountPoint, /^\/tmp\/pw-monitor-[^/]+\/net$/, "held by the monitor's own mount");
+  // The monitor's file is made under os.tmpdir(), which honours TMPDIR.
+  t.match(pw.holderMountPoint, new RegExp(`^${escapeRe(join(tmpdir(), 'pw-monitor-'))}[^/]+/net$`), "held by the monitor's own mount");
   t.equal(pw.conflict, true, 'find-ip: the pod IP is in two namespaces');
   const copies = s.details.findIp as Array<{ netns: string }>;
   t.match(copies.find((m) => m.netns === s.details.ghost), { ifname: 'eth0', flags: { orphan: true, unreachableFromHere: true } }, 'the ghost copy is flagged');
