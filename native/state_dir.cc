@@ -10,14 +10,6 @@
 
 namespace pw {
 
-void FailAt(int errnum, const char* syscall, const std::string& path, const std::string& detail) {
-  NlError e;
-  e.errnum = errnum;
-  e.syscall = syscall;
-  e.object = path;
-  e.detail = detail;
-  throw NlException{e};
-}
 
 void CheckEntryName(const std::string& name) {
   if (name.empty() || name == "." || name == ".." || name.find('/') != std::string::npos || name.find('\0') != std::string::npos)

@@ -8,6 +8,8 @@
 
 #include <string>
 
+#include "errors.h"
+
 namespace pw {
 
 // Opens root/sub as a directory and returns the fd (the caller closes it).
@@ -20,7 +22,5 @@ int OpenOwnDir(const std::string& root, const std::string& sub, bool create);
 // Throws EINVAL unless name is one plain entry name (no '/', not "." or "..").
 void CheckEntryName(const std::string& name);
 
-// Throws NlException with the path as its object.
-[[noreturn]] void FailAt(int errnum, const char* syscall, const std::string& path, const std::string& detail);
 
 }  // namespace pw
