@@ -13,7 +13,7 @@ import { guestRef, type AttachMode, type Ctx } from './context';
 import { verify } from './verify';
 import { completedFields } from './record';
 import { announce } from './announce';
-import { bridgeAlias, physAlias } from '../ownership';
+import { bridgeAlias, physAlias, leftoverSentence, unfinishedEntry } from '../ownership';
 
 export interface Plan {
   mode: AttachMode;
@@ -62,6 +62,29 @@ export async function inspectHostIf(host: Handle, spec: NormalizedSpec): Promise
   return { link, name, mode: spec.directPhys ? 'direct-phys' : 'macvlan' };
 }
 
+/**
+ * existing(), read together with the journal: what is in the way may be an
+ * attach of ours that never finished (killed part-way, or still at work).
+ * Then the conflict says so and names the command that removes or finishes
+ * it; and something that looks complete but whose attach never finished is
+ * not reported as already attached.
+ */
+async function inPlace(ctx: Ctx, hostEndGiven: boolean): Promise<boolean> {
+  const unfinished = async () => unfinishedEntry(ctx.guest.netns.id, ctx.spec.guestIf, await ctx.guestCookie).catch(() => null);
+  let found: boolean;
+  try {
+    found = await existing(ctx, hostEndGiven);
+  } catch (e) {
+    const c = e instanceof PipewrightError && e.code === 'ERR_PW_CONFLICT' ? await unfinished() : null;
+    if (!c) throw e;
+    throw conflict(`${(e as Error).message}: ${leftoverSentence(c)}`, (e as PipewrightError).field ?? 'guestIf', (e as PipewrightError).value);
+  }
+  if (!found) return false;
+  const c = await unfinished();
+  if (c) throw conflict(`'${ctx.spec.guestIf}' already exists in the guest, but ${leftoverSentence(c)}`, 'guestIf', ctx.spec.guestIf);
+  return true;
+}
+
 export async function makePlan(ctx: Ctx): Promise<Plan> {
   const { spec } = ctx;
   // A missing DHCP client is known now: say so before anything is created.
@@ -77,7 +100,7 @@ export async function makePlan(ctx: Ctx): Promise<Plan> {
     if (vl && (vl.kind !== 'vlan' || vl.vlanId !== spec.vlan)) throw conflict(`${vlanName} already exists but is not a VLAN device for tag ${spec.vlan}`, 'vlan', spec.vlan);
     if (vl) ctx.vlanLink = vl;
   }
-  if (await existing(ctx, hostEndGiven)) return { mode: ctx.mode, steps: [], alreadyInPlace: true };
+  if (await inPlace(ctx, hostEndGiven)) return { mode: ctx.mode, steps: [], alreadyInPlace: true };
 
   const steps: Step<Ctx>[] = [];
   const g = spec.guestIf;
