@@ -47,13 +47,15 @@ export async function detach(spec: DetachSpec): Promise<DetachResult> {
   const guest = await resolveGuest(spec.guest, spec.runDir !== undefined ? { runDir: spec.runDir } : {});
   const gh = await Handle.open(guest.netns);
   const host = spec.host ?? (await Handle.open());
+  let cookie: string | undefined;
   const nothing = async (note: string, removed: string[] = []): Promise<DetachResult> => {
-    await forgetAttachment(guest.netns.id, guestIf);
+    await forgetAttachment(guest.netns.id, guestIf, cookie);
     return { status: 'nothing-attached', guest: guest.label, guestIf, kind: null, removed, note };
   };
   try {
     // Journal entries count only if written for this very guest (../ownership/cookie.ts).
-    const [link, cookie] = await Promise.all([gh.link.find(guestIf), netnsCookie(gh).catch(() => undefined)]);
+    const [link, guestCookie] = await Promise.all([gh.link.find(guestIf), netnsCookie(gh).catch(() => undefined)]);
+    cookie = guestCookie;
     if (!link) {
       // The guest side is gone; a host end of ours may still wait for it.
       const stray = await strayHostEnd(host, guest, guestIf, cookie);
@@ -104,7 +106,7 @@ export async function detach(spec: DetachSpec): Promise<DetachResult> {
         removed.push(`restored the default route the attach had replaced${previous.gateway ? ` (via ${previous.gateway})` : ''}`);
       }
     }
-    await forgetAttachment(guest.netns.id, guestIf);
+    await forgetAttachment(guest.netns.id, guestIf, cookie);
     return { status: 'detached', guest: guest.label, guestIf, kind: link.kind, removed, ...(own.ours ? {} : { forced: own.why }) };
   } finally {
     await gh.close();

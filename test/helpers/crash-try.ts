@@ -13,7 +13,7 @@
 import type { Test } from 'tap';
 import { attach, detach } from '../../lib';
 import { doctor, gc } from '../../lib/forensics';
-import { classify, identityPrefix, readEntries } from '../../lib/ownership';
+import { classify, identityPrefix, netnsCookie, readEntries, sameGuest } from '../../lib/ownership';
 import type { Guest, Scene } from './scene';
 import { DECOYS, journalOf, markedState, prepareChild, tempFilesOf, type PreparedChild } from './crash';
 
@@ -61,7 +61,10 @@ export async function crashTry(t: Test, s: Scene, g: Guest, c: CrashTry): Promis
   const hostIfBefore = await s.host.link.find(c.spec.hostIf);
   const before = await stateOf(s, g);
   const out = await (c.child ?? childFor(s, g, c)).go(c.killAfterMs, c.killFrom);
-  const entries = await classify(await readEntries(identityPrefix(g.ns.id, guestIf)));
+  // This guest's entries only: other test files share the state directory,
+  // and a namespace of theirs that died may have had this one's inode number.
+  const cookie = await netnsCookie(g.handle).catch(() => undefined);
+  const entries = (await classify(await readEntries(identityPrefix(g.ns.id, guestIf)))).filter((e) => e.entry.hostNetns === s.hostNs.id && sameGuest(e.entry, cookie));
   const failures: string[] = [];
   const check = (ok: boolean, what: string) => {
     if (!ok) failures.push(what);

@@ -122,7 +122,9 @@ export const DECOYS = ['dip0', 'dip1', 'dgrp0', 'dgrp1', 'dgrp2', 'dlive0'];
 /**
  * Journal entries of namespaces that died before this test (other test
  * files share the state directory) whose inodes this scene's namespaces got:
- * gc forgets them once, so that a try's "as it was" starts clean.
+ * gc forgets those of this scene's host once, so that a try's "as it was"
+ * starts clean. (Entries written under other hosts stay; crash-try.ts reads
+ * only the entries of its own host and guest.)
  */
 export async function forgetOlderScenes(s: Scene): Promise<void> {
   await gc({ host: s.host });
