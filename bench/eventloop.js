@@ -65,7 +65,7 @@ async function warmUp() {
 async function main() {
   const a = args();
   const n = Number(a.n);
-  if (a['stub-firewall-check'] === 'yes') require('../dist/lib/firewall.js').bridgeFirewallWarning = async () => null;
+  if (a['stub-firewall-check'] === 'yes') require('../dist/lib/ops/firewall.js').bridgeFirewallWarning = async () => null;
   await warmUp();
   for (const k of W.range(n)) await (await Netns.create({ name: W.nsName(k) })).close();
   const idle = await idleBaseline(1000);

@@ -109,7 +109,7 @@ Napi::Value NetnsCreate(const Napi::CallbackInfo& info) {
   std::string name = info[0].IsString() ? info[0].As<Napi::String>().Utf8Value() : "";
   std::string dir = StringArg(info, 1, "runDir");
   // The new namespace comes with a netlink socket opened inside it, for the
-  // first Handle on it (lib/netns.ts): that handle then costs no second trip
+  // first Handle on it (lib/core/netns.ts): that handle then costs no second trip
   // into the namespace.
   auto sock = std::make_shared<std::shared_ptr<NlSocket>>();
   return TaskWorker::Start(

@@ -13,7 +13,7 @@ namespace pw {
 class Dispatcher;
 
 struct AddonData {
-  Napi::FunctionReference errorClass;  // NetlinkError, handed over by lib/native.ts
+  Napi::FunctionReference errorClass;  // NetlinkError, handed over by lib/core/native.ts
   Napi::FunctionReference socketCtor;
   Napi::FunctionReference subscriptionCtor;
   // JSON.parse and JSON.stringify, looked up once (js_value.cc).

@@ -2,7 +2,7 @@
 // FORWARD drop, read without starting a process: the br_netfilter sysctl,
 // whether iptables-legacy has tables there, and the nf_tables base chains on
 // the forward hook (where iptables-nft keeps `-P FORWARD DROP`). The policy
-// of what to warn about is lib/firewall.ts's; this only reports.
+// of what to warn about is lib/ops/firewall.ts's; this only reports.
 #pragma once
 
 #include <linux/netlink.h>

@@ -11,7 +11,7 @@
 # The addon: node-gyp always builds into ./build, so that directory holds a
 # copy of binding.gyp and a link to native/, and the sanitized build happens
 # there; build/Release (the normal addon) is never touched. The tests load it
-# through PW_ADDON_PATH (lib/native.ts). Rebuilds there are incremental.
+# through PW_ADDON_PATH (lib/core/native.ts). Rebuilds there are incremental.
 #
 # node: it is not built with the sanitizers, and their runtime must be loaded
 # before everything else in the process. Preloading it (LD_PRELOAD) would do

@@ -1,11 +1,11 @@
 // Value parsers shared by the pipework grammar and the named-options
 // subcommands, so both forms accept exactly the same values and fail with the
 // same messages. Pure: no I/O, nothing touches the kernel.
-import { PipewrightError } from '../errors';
-import * as v from '../validate';
-import { macFromSeed } from '../attach/names';
-import { normalizeSpec } from '../attach/spec';
-import type { AttachSpec, DhcpSpec, DhcpClient } from '../attach/spec';
+import { PipewrightError } from '../core/errors';
+import * as v from '../core/validate';
+import { macFromSeed } from '../ops/attach/names';
+import { normalizeSpec } from '../ops/attach/spec';
+import type { AttachSpec, DhcpSpec, DhcpClient } from '../ops/attach/spec';
 
 /** The command line itself is wrong: exit 2, and point at the syntax. */
 export class UsageError extends PipewrightError {

@@ -1,6 +1,6 @@
 // Exit codes: scripts branch on them, so each kind of failure has its own,
 // decided by the error's code (never by its message text).
-import { NetlinkError } from '../errors';
+import { NetlinkError } from '../core/errors';
 
 export const EXIT = {
   OK: 0,

@@ -4,9 +4,9 @@
 //   [-4|-6] add|del|replace [TYPE] [to] default|PREFIX [via [inet|inet6] GW] [dev IF]
 //           [table N] [metric|priority|preference N] [src A] [scope S] [proto P] [onlink] [mtu N]
 //   [-4|-6] [show|list] [table N|all] [dev IF] [via GW] [default|PREFIX]
-import type { RouteSpec, RouteType } from '../types';
-import * as v from '../validate';
-import { PipewrightError } from '../errors';
+import type { RouteSpec, RouteType } from '../core/types';
+import * as v from '../core/validate';
+import { PipewrightError } from '../core/errors';
 import { UsageError, parseUint, iprouteReader } from './args-common';
 
 export interface RouteShowFilter {

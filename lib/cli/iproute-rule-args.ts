@@ -4,8 +4,8 @@
 //   [-4|-6] add|del [from P|all] [to P|all] [lookup|table N] [priority|pref|order N]
 //           [iif|dev X] [oif X] [fwmark N] [blackhole|unreachable|prohibit]
 //   [-4|-6] [show|list]
-import type { RuleAction, RuleSpec } from '../types';
-import * as v from '../validate';
+import type { RuleAction, RuleSpec } from '../core/types';
+import * as v from '../core/validate';
 import { UsageError, parseUint, iprouteReader } from './args-common';
 import { checked, parseTable } from './iproute-route-args';
 

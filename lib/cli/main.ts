@@ -10,7 +10,7 @@ import type { Command, CommanderError } from 'commander';
 import { parsePipeworkArgs, Parsed } from './pipework-args';
 import { Io, line, processIo, printJson, reportError } from './report';
 import { EXIT } from './exit-codes';
-import { packageRoot } from '../paths';
+import { packageRoot } from '../core/paths';
 import { runAsProcess } from './process-entry';
 import { PIPEWORK_FORMS } from './usage';
 

@@ -5,9 +5,9 @@
 // which would also make that directory a shared mount), the link group gc
 // sweeps (`group`), a handle (`host`) — nor to smuggle in anything unknown.
 // Everything is checked before the first attach runs. Pure: no I/O.
-import { PipewrightError } from '../errors';
-import { netnsName } from '../netns';
-import type { AttachSpec } from '../attach/spec';
+import { PipewrightError } from '../core/errors';
+import { netnsName } from '../core/netns';
+import type { AttachSpec } from '../ops/attach/spec';
 import { UsageError } from './args-common';
 
 /** The fields the command line can set (pipework-args.ts, `attach` options), as the library names them. */

@@ -10,7 +10,7 @@
 'use strict';
 const { watch } = require('node:fs');
 const { attach, Netns } = require('../../dist/lib');
-const { journalPath } = require('../../dist/lib/ownership');
+const { journalPath } = require('../../dist/lib/ops/ownership');
 
 const spec = JSON.parse(process.argv[2]);
 (async () => {

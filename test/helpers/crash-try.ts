@@ -12,8 +12,8 @@
 // leave it, detach removes it.
 import type { Test } from 'tap';
 import { attach, detach } from '../../lib';
-import { doctor, gc } from '../../lib/forensics';
-import { classify, identityPrefix, netnsCookie, readEntries, sameGuest } from '../../lib/ownership';
+import { doctor, gc } from '../../lib/ops/forensics';
+import { classify, identityPrefix, netnsCookie, readEntries, sameGuest } from '../../lib/ops/ownership';
 import type { Guest, Scene } from './scene';
 import { DECOYS, journalOf, markedState, prepareChild, tempFilesOf, type PreparedChild } from './crash';
 

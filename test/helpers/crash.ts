@@ -7,9 +7,9 @@ import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { existsSync } from 'node:fs';
 import { PIPEWRIGHT_GROUP, type Handle, type Netns } from '../../lib';
-import { readEntries, tempFiles } from '../../lib/ownership';
-import { gc } from '../../lib/forensics';
-import { netState } from '../../lib/repro/state';
+import { readEntries, tempFiles } from '../../lib/ops/ownership';
+import { gc } from '../../lib/ops/forensics';
+import { netState } from '../../lib/ops/repro/state';
 import type { Scene } from './scene';
 import { inNetns } from './scene';
 

@@ -1,8 +1,8 @@
 // Runs one reproduction scenario for a tap test: prints its report as a
 // comment, asserts it ran to the end, and hands back both sides' numbers.
 import type { Test } from 'tap';
-import { runRepro, formatReport } from '../../lib/repro';
-import type { ScenarioResult } from '../../lib/repro';
+import { runRepro, formatReport } from '../../lib/ops/repro';
+import type { ScenarioResult } from '../../lib/ops/repro';
 
 /**
  * `timeoutMs` bounds a hang only, so it is generous: on a loaded machine a

@@ -3,11 +3,11 @@
 // operation prove it left nothing behind.
 import { readFileSync } from 'node:fs';
 import type { Handle } from '../../lib';
-import { netState, type NetState } from '../../lib/repro/state';
+import { netState, type NetState } from '../../lib/ops/repro/state';
 
-export type { NetState as Snapshot } from '../../lib/repro/state';
+export type { NetState as Snapshot } from '../../lib/ops/repro/state';
 
-/** The library's own "left exactly as it was" view of a namespace (lib/repro/state). */
+/** The library's own "left exactly as it was" view of a namespace (lib/ops/repro/state). */
 export async function snapshot(h: Handle): Promise<NetState> {
   return netState(h);
 }

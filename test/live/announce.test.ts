@@ -5,7 +5,7 @@
 // announcement leaves such an entry alone.
 import t from 'tap';
 import { attach, NetlinkError } from '../../lib';
-import { addon } from '../../lib/native';
+import { addon } from '../../lib/core/native';
 import type { Handle } from '../../lib';
 import { withScene } from '../helpers/scene';
 

@@ -5,7 +5,7 @@
 // milliseconds would decide the outcome by how busy the machine is.
 import t from 'tap';
 import { attach, type Handle } from '../../lib';
-import { watchPort } from '../../lib/attach/watch-port';
+import { watchPort } from '../../lib/ops/attach/watch-port';
 import { withScene } from '../helpers/scene';
 
 /** Never reached when the signal works: the file's tap timeout comes first. */

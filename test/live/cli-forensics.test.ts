@@ -10,7 +10,7 @@ import { once } from 'node:events';
 import { existsSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { Handle, Netns, PIPEWRIGHT_GROUP } from '../../lib';
-import { holders, waitReleased } from '../../lib/forensics';
+import { holders, waitReleased } from '../../lib/ops/forensics';
 import { uniqueName, withScene } from '../helpers/scene';
 import { cli, start, finish, type Run } from '../helpers/cli';
 import { processInNewNetns, waitFor } from '../helpers/forensics';

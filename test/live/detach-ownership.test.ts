@@ -6,7 +6,7 @@
 // all succeed, exactly one of them removing it.
 import t from 'tap';
 import { attach, detach, PIPEWRIGHT_GROUP } from '../../lib';
-import { AttachmentRecord, identityPrefix, netnsCookie, readEntries, removeEntry } from '../../lib/ownership';
+import { AttachmentRecord, identityPrefix, netnsCookie, readEntries, removeEntry } from '../../lib/ops/ownership';
 import { withScene, inNetns } from '../helpers/scene';
 import { cli } from '../helpers/cli';
 

@@ -1,5 +1,5 @@
 // The Docker path end to end, as pipework users run it: containers found BY
-// NAME through the engine's API (lib/docker.ts, the socket in DOCKER_HOST),
+// NAME through the engine's API (lib/ops/docker.ts, the socket in DOCKER_HOST),
 // attached to a bridge, and real traffic between them. dockerd runs in its
 // own network and mount namespaces (scripts/docker-sandbox.sh); the attach
 // host is each test's scene namespace. Container namespaces are reached by
@@ -22,7 +22,7 @@ t.before(async () => {
   }
   engine = e;
   t.comment(e.log);
-  // lib/docker.ts asks the engine named here.
+  // lib/ops/docker.ts asks the engine named here.
   process.env.DOCKER_HOST = e.dockerHost;
   for (const name of ['pw-a', 'pw-b']) await e.docker('run', '-d', '--name', name, '--net', 'none', 'pw-busybox', 'sleep', '1000');
 });

@@ -5,7 +5,7 @@ import t from 'tap';
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { withScene } from '../helpers/scene';
-import { addon } from '../../lib/native';
+import { addon } from '../../lib/core/native';
 import { isNetlinkError } from '../../lib';
 import type { Link } from '../../lib';
 

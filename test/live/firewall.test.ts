@@ -7,8 +7,8 @@ import t, { type Test } from 'tap';
 import { ChildProcess, execFile } from 'node:child_process';
 import { closeSync, openSync } from 'node:fs';
 import { attach, detach, Handle, Netns, NetlinkError } from '../../lib';
-import { bridgeFirewallWarning } from '../../lib/firewall';
-import { addon } from '../../lib/native';
+import { bridgeFirewallWarning } from '../../lib/ops/firewall';
+import { addon } from '../../lib/core/native';
 import { withScene, ping, inNetns, Scene } from '../helpers/scene';
 import { Engine } from '../helpers/docker';
 

@@ -9,11 +9,11 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Handle, Netns, PIPEWRIGHT_GROUP } from '../../lib';
-import { doctor, runNetnsVerdict, globMatch, parseNetworkFile, networkdMatches } from '../../lib/forensics';
-import type { CheckResult, DoctorReport } from '../../lib/forensics';
+import { doctor, runNetnsVerdict, globMatch, parseNetworkFile, networkdMatches } from '../../lib/ops/forensics';
+import type { CheckResult, DoctorReport } from '../../lib/ops/forensics';
 import { inNetns, uniqueName, withScene } from '../helpers/scene';
 import { foreignMountOf, processInNewNetns } from '../helpers/forensics';
-import { probeTap } from '../../lib/repro/leak-device';
+import { probeTap } from '../../lib/ops/repro/leak-device';
 
 const octet = (process.pid % 200) + 20;
 const hasIptables = ['/usr/sbin/iptables', '/sbin/iptables'].some((p) => existsSync(p));

@@ -4,7 +4,7 @@
 // holder that leads to it.
 import t from 'tap';
 import { Handle, Netns } from '../../lib';
-import { findIfname, findIp, findMac, scanNamespaces } from '../../lib/forensics';
+import { findIfname, findIp, findMac, scanNamespaces } from '../../lib/ops/forensics';
 import { uniqueName } from '../helpers/scene';
 import { foreignMountOf, processInNewNetns } from '../helpers/forensics';
 

@@ -7,7 +7,7 @@ import { existsSync } from 'node:fs';
 import { execFileSync, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { Handle, Netns, PIPEWRIGHT_GROUP } from '../../lib';
-import { deleteNamedNetns, gc, holderLines, holders, NetnsBusyError, waitReleased } from '../../lib/forensics';
+import { deleteNamedNetns, gc, holderLines, holders, NetnsBusyError, waitReleased } from '../../lib/ops/forensics';
 import { uniqueName, withScene } from '../helpers/scene';
 import { foreignNameOf, processInNewNetns } from '../helpers/forensics';
 

@@ -4,7 +4,7 @@
 // are printed for the record.
 import t from 'tap';
 import { Handle, Netns } from '../../lib';
-import { doctor, scanNamespaces, topology } from '../../lib/forensics';
+import { doctor, scanNamespaces, topology } from '../../lib/ops/forensics';
 import { withScene } from '../helpers/scene';
 
 const GUESTS = 500;

@@ -7,8 +7,8 @@ import t from 'tap';
 import { execFileSync } from 'node:child_process';
 import { readlinkSync } from 'node:fs';
 import { Handle, Netns } from '../../lib';
-import { holders, scanNamespaces } from '../../lib/forensics';
-import type { NetnsScan, ScannedNetns } from '../../lib/forensics';
+import { holders, scanNamespaces } from '../../lib/ops/forensics';
+import type { NetnsScan, ScannedNetns } from '../../lib/ops/forensics';
 import { heldFds, threadNamespaces, uniqueName } from '../helpers/scene';
 import { foreignMountOf, nsId, processInNewNetns, threadInNewNetns } from '../helpers/forensics';
 

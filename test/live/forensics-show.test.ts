@@ -5,8 +5,8 @@ import { writeFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Handle, Netns } from '../../lib';
-import { topology, renderTable, renderDot, renderMermaid, renderSvg, scanNamespaces, pairVeths, pairVethsExact } from '../../lib/forensics';
-import type { Topology } from '../../lib/forensics';
+import { topology, renderTable, renderDot, renderMermaid, renderSvg, scanNamespaces, pairVeths, pairVethsExact } from '../../lib/ops/forensics';
+import type { Topology } from '../../lib/ops/forensics';
 import { inNetns, withScene } from '../helpers/scene';
 
 const octet = (process.pid % 200) + 20;

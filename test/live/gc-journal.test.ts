@@ -5,8 +5,8 @@
 // `gc --complete` rolls a crashed attach back and runs it again.
 import t from 'tap';
 import { attach, PIPEWRIGHT_GROUP } from '../../lib';
-import { doctor, gc } from '../../lib/forensics';
-import { AttachmentRecord, classify, identityPrefix, netnsCookie, readEntries, ownerAlias } from '../../lib/ownership';
+import { doctor, gc } from '../../lib/ops/forensics';
+import { AttachmentRecord, classify, identityPrefix, netnsCookie, readEntries, ownerAlias } from '../../lib/ops/ownership';
 import { withScene, inNetns } from '../helpers/scene';
 import { cli } from '../helpers/cli';
 import { attachInChild, journalOf } from '../helpers/crash';

@@ -6,7 +6,7 @@
 // genuinely leaked link is removed by that round.
 import t from 'tap';
 import { attach, Netns, type AttachResult } from '../../lib';
-import { gc } from '../../lib/forensics';
+import { gc } from '../../lib/ops/forensics';
 import { withScene } from '../helpers/scene';
 import { gcRounds } from '../helpers/gc-race';
 

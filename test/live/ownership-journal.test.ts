@@ -9,8 +9,8 @@ import { spawn } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { attach } from '../../lib';
-import { AttachmentRecord, lockNamespace, netnsCookie, readEntries, removeEntry, journalPath, JOURNAL_DIR } from '../../lib/ownership';
-import type { AttachmentDraft } from '../../lib/ownership';
+import { AttachmentRecord, lockNamespace, netnsCookie, readEntries, removeEntry, journalPath, JOURNAL_DIR } from '../../lib/ops/ownership';
+import type { AttachmentDraft } from '../../lib/ops/ownership';
 import { withScene } from '../helpers/scene';
 
 // A state directory of this file's own (stateDir() reads PW_STATE_DIR at each call).

@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { execFile, execFileSync } from 'node:child_process';
 import { promisify } from 'node:util';
 import { Netns, PIPEWRIGHT_GROUP } from '../../lib';
-import { gc, holders, waitReleased } from '../../lib/forensics';
+import { gc, holders, waitReleased } from '../../lib/ops/forensics';
 import { uniqueName, withScene } from '../helpers/scene';
 import { cli, type Run } from '../helpers/cli';
 import { processInNewNetns, waitFor } from '../helpers/forensics';

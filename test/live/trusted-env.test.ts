@@ -12,14 +12,14 @@ import http from 'node:http';
 import { chmodSync, chownSync, copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { once } from 'node:events';
-import { stateDir } from '../../lib/state-dir';
-import { packageRoot } from '../../lib/paths';
+import { stateDir } from '../../lib/core/state-dir';
+import { packageRoot } from '../../lib/core/paths';
 import { uniqueName, withScene } from '../helpers/scene';
 import { cliWithEnv, type Run } from '../helpers/cli';
 
 const NOBODY = 65534;
 const json = (r: Run): any => JSON.parse(r.stdout);
-// The checks apply to root in the host's user namespace (not rootless: lib/trusted-path.ts).
+// The checks apply to root in the host's user namespace (not rootless: lib/core/trusted-path.ts).
 const root = process.geteuid?.() === 0 && /^\s*0\s+0\s+4294967295\s*$/.test(readFileSync('/proc/self/uid_map', 'utf8'));
 
 /** A scratch directory root's alone (mkdtemp: 0700), removed at the end. */

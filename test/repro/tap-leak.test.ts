@@ -5,7 +5,7 @@
 // veth pairs instead, and the report says what the probe found.
 import t from 'tap';
 import { runScenario } from '../helpers/repro';
-import { probeTap } from '../../lib/repro/leak-device';
+import { probeTap } from '../../lib/ops/repro/leak-device';
 
 t.test('tap-leak', async (t) => {
   const { s, old, pw } = await runScenario(t, 'tap-leak');

@@ -1,7 +1,7 @@
 // attach()'s admission: at most MAX_ACTIVE_ATTACHES at work, the others in
 // order of arrival, and a place given back exactly once.
 import t from 'tap';
-import { admission, MAX_ACTIVE_ATTACHES } from '../../lib/attach/admission';
+import { admission, MAX_ACTIVE_ATTACHES } from '../../lib/ops/attach/admission';
 
 const tick = () => new Promise<void>((r) => setImmediate(r));
 

@@ -6,7 +6,7 @@ import { parsePipeworkArgs } from '../../lib/cli/pipework-args';
 import { parseRouteArgs } from '../../lib/cli/iproute-route-args';
 import { parseRuleArgs } from '../../lib/cli/iproute-rule-args';
 import { attachFromOptions } from '../../lib/cli/commands/attach';
-import { PipewrightError } from '../../lib/errors';
+import { PipewrightError } from '../../lib/core/errors';
 
 /** A row: argv (split on spaces, or given as an array), and what it parses to or the error it gets. */
 type Row = [argv: string | string[], want: Record<string, unknown> | RegExp];

@@ -7,7 +7,7 @@ import { main } from '../../lib/cli/main';
 import { EXIT, exitCodeFor } from '../../lib/cli/exit-codes';
 import { formatRoute } from '../../lib/cli/commands/route';
 import { formatRule } from '../../lib/cli/commands/rule';
-import { NetlinkError, PipewrightError } from '../../lib/errors';
+import { NetlinkError, PipewrightError } from '../../lib/core/errors';
 import type { PipewrightErrorCode, Route, Rule } from '../../lib';
 
 function capture() {

@@ -6,8 +6,8 @@
 import t, { type Test } from 'tap';
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { addon } from '../../lib/native';
-import { NetlinkError } from '../../lib/errors';
+import { addon } from '../../lib/core/native';
+import { NetlinkError } from '../../lib/core/errors';
 
 interface Fixture {
   command: string;

@@ -9,7 +9,7 @@
 // addon, which also catches out-of-bounds reads that happen not to crash.
 // scripts/fuzz-decoders.sh is the coverage-guided counterpart (libFuzzer).
 import t, { type Test } from 'tap';
-import { addon } from '../../lib/native';
+import { addon } from '../../lib/core/native';
 
 const NLMSG_HDRLEN = 16;
 const RTM_NEWLINK = 16;

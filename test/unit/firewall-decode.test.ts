@@ -6,7 +6,7 @@
 import t from 'tap';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { addon } from '../../lib/native';
+import { addon } from '../../lib/core/native';
 
 const fixture = JSON.parse(readFileSync(join(__dirname, '../fixtures/nftables/chains-dump.json'), 'utf8')) as { hex: string; messages: number };
 const dump = Buffer.from(fixture.hex, 'hex');

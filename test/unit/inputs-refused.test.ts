@@ -2,12 +2,12 @@
 // line naming the value (issue 12, "Inputs accepted that must be refused").
 // The library's own validation (normalizeSpec) and the command line both.
 import t, { type Test } from 'tap';
-import { normalizeSpec } from '../../lib/attach/spec';
+import { normalizeSpec } from '../../lib/ops/attach/spec';
 import { parsePipeworkArgs } from '../../lib/cli/pipework-args';
 import { attachFromOptions } from '../../lib/cli/commands/attach';
 import { main } from '../../lib/cli/main';
 import { EXIT } from '../../lib/cli/exit-codes';
-import { PipewrightError } from '../../lib/errors';
+import { PipewrightError } from '../../lib/core/errors';
 
 function refused(t: Test, fn: () => unknown, field: string, value: RegExp, why: RegExp, label: string) {
   try {

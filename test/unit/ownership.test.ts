@@ -2,10 +2,10 @@
 // /proc/PID/stat (whatever its command name holds), entry file names that
 // keep guest interfaces apart, entries parsed only when whole, the marks.
 import t from 'tap';
-import { startTimeOf } from '../../lib/ownership/process-identity';
-import { entryFileName, identityPrefix, parseEntry } from '../../lib/ownership/entry';
-import { ownerAlias, parseOwnerAlias, parsePhysAlias, physAlias, isBridgeMark, bridgeAlias } from '../../lib/ownership/marks';
-import { sameGuest } from '../../lib/ownership/cookie';
+import { startTimeOf } from '../../lib/ops/ownership/process-identity';
+import { entryFileName, identityPrefix, parseEntry } from '../../lib/ops/ownership/entry';
+import { ownerAlias, parseOwnerAlias, parsePhysAlias, physAlias, isBridgeMark, bridgeAlias } from '../../lib/ops/ownership/marks';
+import { sameGuest } from '../../lib/ops/ownership/cookie';
 
 t.test('start time: field 22, even when the command name has spaces and parentheses', async (t) => {
   const rest = Array.from({ length: 50 }, (_, i) => String(i + 3)); // fields 3.. hold their own numbers

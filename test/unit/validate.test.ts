@@ -1,12 +1,12 @@
 // Bad input is refused before anything is sent, with a code, the field and the value.
 import t, { type Test } from 'tap';
-import * as v from '../../lib/validate';
-import { linkAddArgs, linkSetArgs } from '../../lib/api/link';
-import { addrArgs } from '../../lib/api/addr';
-import { routeArgs } from '../../lib/api/route';
-import { ruleArgs } from '../../lib/api/rule';
-import { fdbArgs, neighArgs } from '../../lib/api/neigh';
-import { PipewrightError } from '../../lib/errors';
+import * as v from '../../lib/core/validate';
+import { linkAddArgs, linkSetArgs } from '../../lib/core/api/link';
+import { addrArgs } from '../../lib/core/api/addr';
+import { routeArgs } from '../../lib/core/api/route';
+import { ruleArgs } from '../../lib/core/api/rule';
+import { fdbArgs, neighArgs } from '../../lib/core/api/neigh';
+import { PipewrightError } from '../../lib/core/errors';
 
 function rejects(t: Test, fn: () => unknown, field: string, msg: string) {
   try {

@@ -2,8 +2,8 @@
 // the runner shared with pipework's positional form: attach(), or
 // planAttach() for --dry-run, and their output.
 import type { Command } from 'commander';
-import type { AttachResult, PlanResult } from '../../attach';
-import type { AttachSpec } from '../../attach/spec';
+import type { AttachResult, PlanResult } from '../../ops/attach';
+import type { AttachSpec } from '../../ops/attach/spec';
 import type { Cli } from '../main';
 import type { Parsed } from '../pipework-args';
 import { Io, line, printJson } from '../report';
@@ -124,7 +124,7 @@ function printResult(io: Io, r: AttachResult): void {
 }
 
 export async function runAttach(p: AttachParsed, io: Io): Promise<number> {
-  const { attach, planAttach } = await import('../../attach');
+  const { attach, planAttach } = await import('../../ops/attach');
   const spec: AttachSpec = { ...p.spec, ...(p.watchMs > 0 ? { watchMs: p.watchMs, repair: p.repair } : {}) };
   if (p.dryRun) {
     const plan = await planAttach(spec);

@@ -17,11 +17,11 @@ import { lstatSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Io, line, printJson, processIo, reportError } from '../report';
 import { EXIT, exitCodeFor } from '../exit-codes';
-import { parseArgs } from '../../forensics/argv';
+import { parseArgs } from '../../ops/forensics/argv';
 import { parsePipeworkArgs } from '../pipework-args';
 import { UsageError } from '../args-common';
-import type { AttachSpec } from '../../attach/spec';
-import { DEFAULT_RUN_DIR, netnsName, type Netns as NetnsHandle } from '../../netns';
+import type { AttachSpec } from '../../ops/attach/spec';
+import { DEFAULT_RUN_DIR, netnsName, type Netns as NetnsHandle } from '../../core/netns';
 import { parseJsonPlan } from '../plan-json';
 
 interface Entry {
@@ -96,7 +96,7 @@ export async function run(args: readonly string[], io: Io = processIo): Promise<
     if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 1000) throw new UsageError(`--concurrency must be an integer from 1 to 1000`);
     const file = a.positional[0]!;
     const entries = parseEntries(readPlan(file), file);
-    const { normalizeSpec } = await import('../../attach/spec');
+    const { normalizeSpec } = await import('../../ops/attach/spec');
     for (const e of entries) {
       try {
         normalizeSpec(e.spec);
@@ -106,9 +106,9 @@ export async function run(args: readonly string[], io: Io = processIo): Promise<
         throw new UsageError(`line ${e.line}: ${(err as Error).message}`);
       }
     }
-    const { Handle } = await import('../../handle');
-    const { attach } = await import('../../attach');
-    const { Netns } = await import('../../netns');
+    const { Handle } = await import('../../core/handle');
+    const { attach } = await import('../../ops/attach');
+    const { Netns } = await import('../../core/netns');
     const host = await Handle.open();
     const results: Array<{ line: number; ok: boolean; result?: unknown; error?: { code: string; message: string; exitCode: number } }> = [];
     try {

@@ -4,17 +4,17 @@
 // 3 (not found) nowhere.
 import { Io, printJson, processIo, reportError } from '../report';
 import { EXIT } from '../exit-codes';
-import { parseArgs } from '../../forensics/argv';
+import { parseArgs } from '../../ops/forensics/argv';
 
 export async function run(args: readonly string[], io: Io = processIo): Promise<number> {
   const json = args.includes('--json');
   try {
     const a = parseArgs(args, { flags: ['json', 'mac', 'ifname'], positional: [1, 1] });
-    const f = await import('../../forensics/find');
+    const f = await import('../../ops/forensics/find');
     const q = a.positional[0]!;
     const r = a.flags.has('mac') ? await f.findMac(q) : a.flags.has('ifname') ? await f.findIfname(q) : await f.findIp(q);
     if (json) printJson(io, r);
-    else io.stdout.write((await import('../../forensics/render/report')).formatFind(r));
+    else io.stdout.write((await import('../../ops/forensics/render/report')).formatFind(r));
     if (r.matches.length === 0) return EXIT.GUEST_NOT_FOUND;
     return r.conflict ? EXIT.CONFLICT : EXIT.OK;
   } catch (e) {

@@ -5,16 +5,16 @@
 // fds or mounts.
 import { Io, printJson, processIo, reportError } from '../report';
 import { EXIT } from '../exit-codes';
-import { parseArgs } from '../../forensics/argv';
+import { parseArgs } from '../../ops/forensics/argv';
 
 export async function run(args: readonly string[], io: Io = processIo): Promise<number> {
   const json = args.includes('--json');
   try {
     const a = parseArgs(args, { flags: ['all', 'json'] });
-    const { scanNamespaces } = await import('../../forensics/scan');
+    const { scanNamespaces } = await import('../../ops/forensics/scan');
     const scan = await scanNamespaces({ all: a.flags.has('all') });
     if (json) printJson(io, scan);
-    else io.stdout.write((await import('../../forensics/render/report')).formatNetnsList(scan));
+    else io.stdout.write((await import('../../ops/forensics/render/report')).formatNetnsList(scan));
     return EXIT.OK;
   } catch (e) {
     return reportError(e, io, { json });

@@ -2,8 +2,8 @@
 // ARGS`; we parse the same arguments and send the request natively through a
 // Handle in the guest's namespace. show/list print like `ip route`.
 import type { Command } from 'commander';
-import type { Handle } from '../../handle';
-import type { Route, RouteSpec } from '../../types';
+import type { Handle } from '../../core/handle';
+import type { Route, RouteSpec } from '../../core/types';
 import type { Cli } from '../main';
 import { parsePipeworkArgs, Parsed } from '../pipework-args';
 import { parseRouteArgs, RouteShowFilter, TABLE_IDS } from '../iproute-route-args';

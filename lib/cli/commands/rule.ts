@@ -2,8 +2,8 @@
 // ARGS`; we parse the same arguments and send the request natively through a
 // Handle in the guest's namespace. show/list print like `ip rule`.
 import type { Command } from 'commander';
-import type { Handle } from '../../handle';
-import type { Rule, RuleSpec } from '../../types';
+import type { Handle } from '../../core/handle';
+import type { Rule, RuleSpec } from '../../core/types';
 import type { Cli } from '../main';
 import { parsePipeworkArgs, Parsed } from '../pipework-args';
 import { parseRuleArgs } from '../iproute-rule-args';

@@ -3,8 +3,8 @@
 // Graphviz compiled to WebAssembly (@viz-js/viz).
 import { Io, printJson, processIo, reportError } from '../report';
 import { EXIT } from '../exit-codes';
-import { parseArgs } from '../../forensics/argv';
-import { invalidArgument } from '../../errors';
+import { parseArgs } from '../../ops/forensics/argv';
+import { invalidArgument } from '../../core/errors';
 
 const FORMATS = ['table', 'json', 'dot', 'mermaid', 'svg'];
 
@@ -14,10 +14,10 @@ export async function run(args: readonly string[], io: Io = processIo): Promise<
     const a = parseArgs(args, { flags: ['json'], options: ['format', 'netns'] });
     const format = a.flags.has('json') ? 'json' : a.options.get('format') ?? 'table';
     if (!FORMATS.includes(format)) throw invalidArgument('--format', format, `must be one of ${FORMATS.join(', ')}`);
-    const { topology } = await import('../../forensics/topology');
+    const { topology } = await import('../../ops/forensics/topology');
     const ids = a.options.get('netns');
     const t = await topology(ids !== undefined ? { namespaces: ids.split(',') } : {});
-    const r = await import('../../forensics');
+    const r = await import('../../ops/forensics');
     if (format === 'json') printJson(io, t);
     else if (format === 'dot') io.stdout.write(r.renderDot(t));
     else if (format === 'mermaid') io.stdout.write(r.renderMermaid(t));

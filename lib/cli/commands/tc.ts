@@ -8,7 +8,7 @@ import type { Command } from 'commander';
 import type { Cli } from '../main';
 import { parsePipeworkArgs, Parsed } from '../pipework-args';
 import type { Io } from '../report';
-import { PipewrightError } from '../../errors';
+import { PipewrightError } from '../../core/errors';
 
 export type TcParsed = Extract<Parsed, { kind: 'tc' }>;
 
@@ -37,7 +37,7 @@ function runIn(nsPath: string, args: string[], io: Io): Promise<number> {
 }
 
 export async function runTc(p: TcParsed, io: Io): Promise<number> {
-  const { resolveGuest } = await import('../../guest');
+  const { resolveGuest } = await import('../../ops/guest');
   const g = await resolveGuest(p.guest);
   try {
     return await runIn(`/proc/${process.pid}/fd/${g.netns.fd}`, p.args, io);

@@ -2,11 +2,11 @@
 // pipework's is): returns once IF exists in the current namespace and has
 // carrier. Link events, not polling: subscribe first, then look at the
 // current state, then wait, so a change between the two cannot be missed.
-import type { Link } from '../../types';
+import type { Link } from '../../core/types';
 import type { Parsed } from '../pipework-args';
 import { Io, line, printJson } from '../report';
 import { EXIT } from '../exit-codes';
-import { PipewrightError } from '../../errors';
+import { PipewrightError } from '../../core/errors';
 
 export type WaitParsed = Extract<Parsed, { kind: 'wait' }>;
 
@@ -16,7 +16,7 @@ function hasCarrier(l: Link): boolean {
 }
 
 export async function runWait(p: WaitParsed, io: Io): Promise<number> {
-  const { Handle } = await import('../../handle');
+  const { Handle } = await import('../../core/handle');
   const started = Date.now();
   const h = await Handle.open();
   const w = h.watch(['link']);

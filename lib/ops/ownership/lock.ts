@@ -1,0 +1,46 @@
+// The lock that keeps gc from racing attaches, one per host namespace:
+// <stateDir>/locks/net-<dev>-<ino>. An attach holds it shared for its whole
+// transaction (from its journal entry to its completion), so any number of
+// attaches run at once; gc holds it exclusive only for its final re-check
+// and delete, so nothing it deletes can be half-made by an attach at work.
+// The wait runs on the addon's lock thread (native/file_lock.h), never on
+// the JS thread; the kernel drops the lock when the fds close, also when
+// the process dies.
+import { addon } from '../../core/native';
+import { stateDir } from '../../core/state-dir';
+
+export const LOCK_DIR = 'locks';
+
+/** The lock file's name for a namespace id "dev:ino". */
+export function lockName(netnsId: string): string {
+  return `net-${netnsId.replace(':', '-')}`;
+}
+
+/** Gives the lock back. Calling it again does nothing. */
+export type Release = () => Promise<void>;
+
+export async function lockNamespace(netnsId: string, mode: 'shared' | 'exclusive'): Promise<Release> {
+  const { fd, gateFd } = await addon().lockAcquire(stateDir(), LOCK_DIR, lockName(netnsId), mode === 'exclusive');
+  return releaser(fd, gateFd);
+}
+
+/**
+ * Takes the namespace's lock shared and writes a journal file under it, in
+ * one trip to the addon (an attach's first act: one hop instead of two).
+ */
+export async function lockSharedAndWrite(netnsId: string, journalSub: string, file: string, data: string): Promise<Release> {
+  const { fd } = await addon().lockAndWrite(stateDir(), LOCK_DIR, lockName(netnsId), journalSub, file, data);
+  return releaser(fd);
+}
+
+function releaser(fd: number, gateFd?: number): Release {
+  const a = addon();
+  let held = true;
+  return async () => {
+    if (!held) return;
+    held = false;
+    // Closing the fd is what releases a flock; it never waits.
+    await a.fdClose(fd);
+    if (gateFd !== undefined) await a.fdClose(gateFd);
+  };
+}
