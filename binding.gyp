@@ -25,6 +25,7 @@
         "native/ns_handle.cc",
         "native/netns_cookie.cc",
         "native/ns_thread.cc",
+        "native/op_table_gen.cc",
         "native/ops.cc",
         "native/route.cc",
         "native/route_socket.cc",

@@ -32,7 +32,11 @@ ifinfomsg TargetHeader(const Value& args) {
 void EncodeAdd(const Value& a, Builder& b) {
   std::string kind = ReqString(a, "kind");
   const LinkKind* k = FindLinkKind(kind);
-  if (!k) throw EncodeError("kind", "'" + kind + "' is not a supported link kind");
+  if (!k) {
+    std::string known;
+    for (const char* n : kLinkKindNames) known += std::string(known.empty() ? "" : ", ") + n;
+    throw EncodeError("kind", "'" + kind + "' is not a supported link kind (" + known + ")");
+  }
   // ECHO: the kernel answers with the new link, so its index is known without
   // a second lookup by name (which a concurrent rename could defeat). Not for
   // a link born in another namespace: the kernel cannot deliver the echo

@@ -2,7 +2,8 @@
 // created inside it. Calls never switch namespace; the socket is reused for
 // every request; each call is a hop to the addon's netlink thread and back
 // (native/executor.h).
-import { addon, NativeOp, NativeSocket } from './native';
+import { addon, NativeSocket } from './native';
+import type { OpArgs, OpCall, OpName, OpResult, OpResults } from './op-types';
 import { PipewrightError } from './errors';
 import { Netns, NetnsRef, takeSpareSocket } from './netns';
 import { LinkApi } from './api/link';
@@ -63,10 +64,14 @@ export class Handle {
     return this.#sock === null;
   }
 
-  /** Runs one operation. Internal to the API objects. */
-  async run<T = unknown>(op: string, args: Record<string, unknown>): Promise<T> {
-    const results = await this.socket().run([{ op, args }]);
-    return results[0] as T;
+  /**
+   * Runs one operation of lib/core/op-table.json: its name and arguments are
+   * checked by the compiler here, and by the addon (an unknown key is
+   * refused, naming it). Internal to the API objects.
+   */
+  async run<K extends OpName>(op: K, args: OpArgs[K]): Promise<OpResult[K]> {
+    const results = await this.socket().run([{ op, args } as OpCall]);
+    return results[0] as OpResult[K];
   }
 
   /**
@@ -74,8 +79,8 @@ export class Handle {
    * which completed (`completed`) and which failed (`failedIndex`), so the
    * caller can undo exactly what exists.
    */
-  async runBatch(ops: NativeOp[]): Promise<unknown[]> {
-    return this.socket().run(ops);
+  async runBatch<const T extends readonly OpCall[]>(ops: T): Promise<OpResults<T>> {
+    return (await this.socket().run(ops)) as OpResults<T>;
   }
 
   /**

@@ -6,6 +6,7 @@ import { existsSync } from 'node:fs';
 import { NetlinkError } from './errors';
 import { packageRoot } from './paths';
 import { checkTrustedPath } from './trusted-path';
+import type { OpArgs, OpCall, OpName } from './op-types';
 
 /** What the addon returns for an opened namespace: the fd is ours to close. */
 export interface NativeNsInfo {
@@ -51,14 +52,12 @@ export interface NativeNetnsDeleteOptions {
   ino?: number;
 }
 
-export interface NativeOp {
-  op: string;
-  args: Record<string, unknown>;
-}
+/** One operation for the addon (lib/core/op-table.json). */
+export type NativeOp = OpCall;
 
 export interface NativeSocket {
   /** Runs the operations in order in one hop; rejects at the first failure. */
-  run(ops: NativeOp[]): Promise<unknown[]>;
+  run(ops: readonly OpCall[]): Promise<unknown[]>;
   close(): void;
 }
 
@@ -98,7 +97,7 @@ export interface NativeFirewallState {
 
 export interface Addon {
   init(errorClass: typeof NetlinkError): void;
-  encode(op: string, args: Record<string, unknown>): Buffer;
+  encode<K extends OpName>(op: K, args: OpArgs[K]): Buffer;
   decode(messages: Buffer): NativeEvent[];
   opNames(): string[];
   openSocket(nsfd: number): Promise<NativeSocket>;

@@ -27,7 +27,7 @@ t.test('a batch with an unknown operation is refused before anything is sent', (
     await t.rejects(
       host.runBatch([
         { op: 'link.add', args: { kind: 'bridge', name: 'brnever' } },
-        { op: 'link.nosuch', args: {} },
+        { op: 'link.nosuch', args: {} } as never,
       ]),
       { name: 'TypeError', message: /ops\[1\]\.op: unknown operation 'link\.nosuch'/ },
     );
