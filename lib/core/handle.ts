@@ -2,7 +2,7 @@
 // created inside it. Calls never switch namespace; the socket is reused for
 // every request; each call is a hop to the addon's netlink thread and back
 // (native/executor.h).
-import { addon, NativeSocket } from './native';
+import { addon, NativeFirewallState, NativeSocket } from './native';
 import type { OpArgs, OpCall, OpName, OpResult, OpResults } from './op-types';
 import { PipewrightError } from './errors';
 import { Netns, NetnsRef, takeSpareSocket } from './netns';
@@ -13,6 +13,9 @@ import { NeighApi, FdbApi } from './api/neigh';
 import { RuleApi } from './api/rule';
 import { Watcher, WatchOptions } from './api/watch';
 import type { WatchKind } from './types';
+
+/** What decides whether bridged frames meet iptables FORWARD in a namespace. */
+export type FirewallState = NativeFirewallState;
 
 export class Handle {
   /** The namespace this handle works in; null for the process's own. */
@@ -81,6 +84,16 @@ export class Handle {
    */
   async runBatch<const T extends readonly OpCall[]>(ops: T): Promise<OpResults<T>> {
     return (await this.socket().run(ops)) as OpResults<T>;
+  }
+
+  /**
+   * The bridge firewall's state in this namespace (the br_netfilter sysctl,
+   * iptables-legacy's tables, nf_tables' forward chains), read by the addon
+   * without starting a process.
+   */
+  async firewallState(): Promise<FirewallState> {
+    this.socket(); // a closed handle reads nothing
+    return addon().firewallProbe(this.netns ? this.netns.fd : -1);
   }
 
   /**

@@ -171,6 +171,16 @@ export class LinkApi {
     await this.h.run('link.set', linkSetArgs(ref, changes));
   }
 
+  /**
+   * Applies changes to several links in one hop, in order. A failure stops
+   * there: the NetlinkError's `failedIndex` says which item failed (the
+   * ones before it are applied), as for Handle.runBatch.
+   */
+  async setEach(items: ReadonlyArray<readonly [LinkRef, LinkChanges]>): Promise<void> {
+    const args = items.map(([ref, changes]) => linkSetArgs(ref, changes));
+    await this.h.runBatch(args.map((a) => ({ op: 'link.set' as const, args: a })));
+  }
+
   /** Deletes a link (a veth takes its peer with it). */
   async del(ref: LinkRef): Promise<void> {
     await this.h.run('link.del', { index: v.linkRef('link', ref) });

@@ -4,6 +4,7 @@ import type { Handle } from '../handle';
 import type { FdbSpec, LinkRef, NeighSpec, Neighbour } from '../types';
 import * as v from '../validate';
 import type { OpArgs } from '../op-types';
+import { addon } from '../native';
 
 const STATES = ['incomplete', 'reachable', 'stale', 'delay', 'probe', 'failed', 'noarp', 'permanent'] as const;
 
@@ -60,6 +61,16 @@ export class NeighApi {
   async announce(dev: LinkRef, address: string): Promise<void> {
     const ip = v.ip('address', address, 4);
     await this.h.run('neigh.announce', { index: v.linkRef('dev', dev), address: ip.address });
+  }
+
+  /**
+   * Sends `count` gratuitous ARP packets for an IPv4 address from a link of
+   * this handle's namespace, from a packet socket made there: for when the
+   * kernel's own announcement (announce) cannot be used.
+   */
+  async sendGratuitousArp(dev: number, address: string, mac: string, count = 1): Promise<{ sent: number }> {
+    const ip = v.ip('address', address, 4);
+    return addon().sendGratuitousArp(this.h.netns ? this.h.netns.fd : -1, v.uint('dev', dev, 1, 0x7fffffff), ip.address, v.mac('mac', mac), v.uint('count', count, 1, 100));
   }
 
   async list(filter: { dev?: LinkRef; family?: 4 | 6 } = {}): Promise<Neighbour[]> {
