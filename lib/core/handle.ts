@@ -2,7 +2,7 @@
 // created inside it. Calls never switch namespace; the socket is reused for
 // every request; each call is a hop to the addon's netlink thread and back
 // (native/executor.h).
-import { addon, NativeFirewallState, NativeSocket } from './native';
+import { transport, NativeFirewallState, NativeSocket } from './native';
 import type { OpArgs, OpCall, OpName, OpResult, OpResults } from './op-types';
 import { PipewrightError } from './errors';
 import { Netns, NetnsRef, takeSpareSocket } from './netns';
@@ -49,14 +49,14 @@ export class Handle {
    * or nothing for the process's own namespace.
    */
   static async open(target?: Netns | NetnsRef): Promise<Handle> {
-    if (target === undefined) return new Handle(await addon().openSocket(-1), null, false);
+    if (target === undefined) return new Handle(await transport().openSocket(-1), null, false);
     if (target instanceof Netns) {
       const fd = target.fd; // throws if the Netns is closed
-      return new Handle(takeSpareSocket(target) ?? (await addon().openSocket(fd)), target, false);
+      return new Handle(takeSpareSocket(target) ?? (await transport().openSocket(fd)), target, false);
     }
     const ns = await Netns.open(target);
     try {
-      return new Handle(await addon().openSocket(ns.fd), ns, true);
+      return new Handle(await transport().openSocket(ns.fd), ns, true);
     } catch (e) {
       await ns.close();
       throw e;
@@ -93,7 +93,7 @@ export class Handle {
    */
   async firewallState(): Promise<FirewallState> {
     this.socket(); // a closed handle reads nothing
-    return addon().firewallProbe(this.netns ? this.netns.fd : -1);
+    return transport().firewallProbe(this.netns ? this.netns.fd : -1);
   }
 
   /**

@@ -1,6 +1,9 @@
 // The only file that loads the addon. It describes the addon's surface in
-// types and hands the addon the NetlinkError class, so native failures are
-// thrown as that class with their code, errno and extended-ACK text.
+// types (the operations' in lib/core/op-types.ts, generated from
+// lib/core/op-table.json) and hands the addon the NetlinkError class, so
+// native failures are thrown as that class with their code, errno and
+// extended-ACK text. The library reaches the addon through transport(), so
+// unit tests can put a fake kernel in its place.
 import path from 'node:path';
 import { existsSync } from 'node:fs';
 import { NetlinkError } from './errors';
@@ -95,11 +98,23 @@ export interface NativeFirewallState {
   forwardChains: NativeForwardChain[];
 }
 
-export interface Addon {
+/** The addon's codec entry points: used by tests and tools, never at run time by the library. */
+export interface AddonCodec {
   init(errorClass: typeof NetlinkError): void;
   encode<K extends OpName>(op: K, args: OpArgs[K]): Buffer;
   decode(messages: Buffer): NativeEvent[];
   opNames(): string[];
+  /** The forward base chains in a run of nf_tables chain messages (tests). */
+  decodeForwardChains(messages: Buffer): NativeForwardChain[];
+}
+
+/**
+ * What the library asks of the native side at run time: sockets and their
+ * operations (lib/core/op-table.json), events, namespaces, the state
+ * directory's files and locks. The addon is the transport; unit tests put
+ * a fake in its place (setTransport) that models the kernel's objects.
+ */
+export interface Transport {
   openSocket(nsfd: number): Promise<NativeSocket>;
   subscribe(nsfd: number, groups: string[], onEvents: (events: NativeEvent[]) => void): Promise<NativeSubscription>;
   netnsCreate(name: string | null, runDir: string): Promise<NativeNsInfo>;
@@ -112,13 +127,10 @@ export interface Addon {
   netnsOpenNamed(name: string, runDir: string): Promise<NativeNsInfo>;
   /** Whether the namespace an nsfs file handle names still exists (without holding it). */
   netnsAlive(handle: string): Promise<{ alive: boolean }>;
-  netnsIdentify(fd: number): Promise<NativeNsInfo>;
   fdClose(fd: number): Promise<void>;
   sendGratuitousArp(nsfd: number, ifindex: number, ip: string, mac: string, count: number): Promise<{ sent: number }>;
   /** The bridge firewall's state in a namespace (-1: our own), without starting a process. */
   firewallProbe(nsfd: number): Promise<NativeFirewallState>;
-  /** The forward base chains in a run of nf_tables chain messages (tests). */
-  decodeForwardChains(messages: Buffer): NativeForwardChain[];
   /** Process-wide counters: dumpRetries = dump attempts the kernel marked interrupted. */
   stats(): { dumpRetries: number };
   /**
@@ -135,7 +147,24 @@ export interface Addon {
   stateFileList(root: string, sub: string, prefix: string): Promise<Array<{ name: string; data: string; mtimeMs: number }>>;
 }
 
+export type Addon = AddonCodec & Transport;
+
 let loaded: Addon | undefined;
+let substitute: Transport | undefined;
+
+/**
+ * Puts a transport in the addon's place (unit tests: a fake kernel), or
+ * with undefined goes back to the addon. Internal: not exported by the
+ * package.
+ */
+export function setTransport(t: Transport | undefined): void {
+  substitute = t;
+}
+
+/** Where the library's native calls go: the addon, unless a test substituted a fake. */
+export function transport(): Transport {
+  return substitute ?? addon();
+}
 
 /**
  * Where node-gyp put the addon: build/Release at the package root. Looked up
@@ -148,7 +177,7 @@ function addonPath(): string {
   return (require('bindings') as (opts: { bindings: string; path: true; module_root: string }) => string)({ bindings: 'pipewright', path: true, module_root: packageRoot() });
 }
 
-/** The addon, loaded on first use (never at import time). */
+/** The addon itself, loaded on first use (never at import time): its codec, for tests and tools. */
 export function addon(): Addon {
   if (!loaded) {
     // PW_ADDON_PATH names a specific build of the addon to load instead of

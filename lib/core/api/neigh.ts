@@ -4,7 +4,7 @@ import type { Handle } from '../handle';
 import type { FdbSpec, LinkRef, NeighSpec, Neighbour } from '../types';
 import * as v from '../validate';
 import type { OpArgs } from '../op-types';
-import { addon } from '../native';
+import { transport } from '../native';
 
 const STATES = ['incomplete', 'reachable', 'stale', 'delay', 'probe', 'failed', 'noarp', 'permanent'] as const;
 
@@ -70,7 +70,7 @@ export class NeighApi {
    */
   async sendGratuitousArp(dev: number, address: string, mac: string, count = 1): Promise<{ sent: number }> {
     const ip = v.ip('address', address, 4);
-    return addon().sendGratuitousArp(this.h.netns ? this.h.netns.fd : -1, v.uint('dev', dev, 1, 0x7fffffff), ip.address, v.mac('mac', mac), v.uint('count', count, 1, 100));
+    return transport().sendGratuitousArp(this.h.netns ? this.h.netns.fd : -1, v.uint('dev', dev, 1, 0x7fffffff), ip.address, v.mac('mac', mac), v.uint('count', count, 1, 100));
   }
 
   async list(filter: { dev?: LinkRef; family?: 4 | 6 } = {}): Promise<Neighbour[]> {
