@@ -110,6 +110,10 @@ function genTs({ enums, argSets, ops }) {
   for (const [n, o] of Object.entries(ops)) out.push(`  ${tsKey(n)}: ${o.result};`);
   out.push('}', '', 'export type OpName = keyof OpArgs;', '');
   out.push(`export const OP_NAMES = [\n${Object.keys(ops).map((x) => `  '${x}',`).join('\n')}\n] as const satisfies readonly OpName[];`, '');
+  out.push('/** The argument keys of each operation, at run time (the addon refuses any other; so does the fake transport). */');
+  out.push('export const OP_ARG_KEYS: { readonly [K in OpName]: ReadonlyArray<keyof OpArgs[K] & string> } = {');
+  for (const [n, o] of Object.entries(ops)) out.push(`  ${tsKey(n)}: [${Object.keys(o.args).map((k) => `'${k}'`).join(', ')}],`);
+  out.push('};', '');
   out.push('/** Keys of one operation that cannot be given together. */');
   const excl = Object.fromEntries(Object.entries(ops).filter(([, o]) => o.exclusive.length).map(([n, o]) => [n, o.exclusive]));
   out.push(`export const OP_EXCLUSIVE_KEYS: { readonly [K in OpName]?: ReadonlyArray<readonly [keyof OpArgs[K], keyof OpArgs[K]]> } = ${JSON.stringify(excl).replace(/"/g, "'").replace(/,/g, ', ').replace(/:/g, ': ')};`, '');

@@ -350,6 +350,36 @@ export const OP_NAMES = [
   'netns.cookie',
 ] as const satisfies readonly OpName[];
 
+/** The argument keys of each operation, at run time (the addon refuses any other; so does the fake transport). */
+export const OP_ARG_KEYS: { readonly [K in OpName]: ReadonlyArray<keyof OpArgs[K] & string> } = {
+  'link.add': ['up', 'mtu', 'address', 'txqlen', 'group', 'master', 'netnsFd', 'netnsPid', 'alias', 'peer', 'stp', 'forwardDelay', 'ageingTime', 'priority', 'vlanFiltering', 'multicastSnooping', 'parent', 'mode', 'vni', 'port', 'local', 'remote', 'multicastGroup', 'dev', 'learning', 'ttl', 'ageing', 'vlanId', 'protocol', 'kind', 'name'],
+  'link.set': ['up', 'mtu', 'address', 'txqlen', 'group', 'master', 'netnsFd', 'netnsPid', 'alias', 'index', 'name'],
+  'link.del': ['index', 'name'],
+  'link.delGroup': ['group'],
+  'link.get': ['index', 'name', 'orNull'],
+  'link.list': ['master', 'kind'],
+  'addr.add': ['index', 'address', 'prefixLen', 'family', 'peer', 'broadcast', 'scope', 'nodad', 'noprefixroute', 'validLifetime', 'preferredLifetime', 'label', 'metric'],
+  'addr.replace': ['index', 'address', 'prefixLen', 'family', 'peer', 'broadcast', 'scope', 'nodad', 'noprefixroute', 'validLifetime', 'preferredLifetime', 'label', 'metric'],
+  'addr.del': ['index', 'address', 'prefixLen', 'family', 'peer', 'broadcast', 'scope', 'nodad', 'noprefixroute', 'validLifetime', 'preferredLifetime', 'label', 'metric'],
+  'addr.list': ['family', 'index'],
+  'route.add': ['dst', 'dstLen', 'family', 'src', 'gateway', 'dev', 'table', 'metric', 'scope', 'proto', 'type', 'onlink', 'mtu'],
+  'route.replace': ['dst', 'dstLen', 'family', 'src', 'gateway', 'dev', 'table', 'metric', 'scope', 'proto', 'type', 'onlink', 'mtu'],
+  'route.del': ['dst', 'dstLen', 'family', 'src', 'gateway', 'dev', 'table', 'metric', 'scope', 'proto', 'type', 'onlink', 'mtu'],
+  'route.list': ['family', 'table'],
+  'rule.add': ['family', 'priority', 'from', 'fromLen', 'to', 'toLen', 'table', 'iif', 'oif', 'fwmark', 'fwmask', 'action'],
+  'rule.del': ['family', 'priority', 'from', 'fromLen', 'to', 'toLen', 'table', 'iif', 'oif', 'fwmark', 'fwmask', 'action'],
+  'rule.list': ['family'],
+  'neigh.add': ['index', 'family', 'address', 'lladdr', 'state', 'flags', 'vlan', 'port', 'vni'],
+  'neigh.replace': ['index', 'family', 'address', 'lladdr', 'state', 'flags', 'vlan', 'port', 'vni'],
+  'neigh.append': ['index', 'family', 'address', 'lladdr', 'state', 'flags', 'vlan', 'port', 'vni'],
+  'neigh.del': ['index', 'family', 'address', 'lladdr', 'state', 'flags', 'vlan', 'port', 'vni'],
+  'neigh.announce': ['index', 'address'],
+  'neigh.list': ['family', 'index', 'master'],
+  'netns.nsid': ['fd', 'nsid'],
+  'netns.nsidAssign': ['fd'],
+  'netns.cookie': [],
+};
+
 /** Keys of one operation that cannot be given together. */
 export const OP_EXCLUSIVE_KEYS: { readonly [K in OpName]?: ReadonlyArray<readonly [keyof OpArgs[K], keyof OpArgs[K]]> } = {'link.add': [['remote', 'multicastGroup']]};
 
