@@ -13,6 +13,7 @@
         "native/executor.cc",
         "native/file_lock.cc",
         "native/firewall.cc",
+        "native/js_error.cc",
         "native/js_value.cc",
         "native/json.cc",
         "native/link.cc",

@@ -9,6 +9,7 @@
 
 #include "addr.h"
 #include "addon_data.h"
+#include "js_error.h"
 #include "errors.h"
 #include "js_value.h"
 #include "link.h"

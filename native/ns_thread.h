@@ -11,6 +11,7 @@
 #pragma once
 
 #include <functional>
+#include <string>
 
 namespace pw {
 
@@ -20,5 +21,13 @@ namespace pw {
 // (it exits, dropping whatever namespace it was left in) and another takes
 // its place. Tasks start in the order they were queued.
 void RunOnNamespaceThread(const std::function<void()>& fn);
+
+// Runs fn inside the network namespace nsfd names: on a namespace thread
+// that enters it first, or, for nsfd -1 (the process's own namespace, every
+// thread's but a namespace thread's while it works), on the calling thread.
+// A socket fn opens belongs to that namespace for good. A failure to enter
+// throws (syscall "setns", saying `what` was being done); fn's own
+// exceptions are rethrown here.
+void InNetns(int nsfd, const std::string& what, const std::function<void()>& fn);
 
 }  // namespace pw

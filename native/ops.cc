@@ -80,7 +80,7 @@ Value ResolveLinkRefs(NlSocket& sock, const Value& args) {
     } catch (const NlException& ex) {
       NlError e = ex.err;
       if (e.errnum == ENODEV) {
-        e.code = "ERR_PW_LINK_NOT_FOUND";
+        e.kind = "link-not-found";
         e.detail = std::string("no link named '") + v.AsString() + "' in this namespace";
       }
       e.field = key;

@@ -6,7 +6,7 @@
 // unit tests can put a fake kernel in its place.
 import path from 'node:path';
 import { existsSync } from 'node:fs';
-import { NetlinkError } from './errors';
+import { nativeError, type NativeFailure, type NetlinkError } from './errors';
 import { packageRoot } from './paths';
 import { checkTrustedPath } from './trusted-path';
 import type { OpArgs, OpCall, OpName } from './op-types';
@@ -100,7 +100,8 @@ export interface NativeFirewallState {
 
 /** The addon's codec entry points: used by tests and tools, never at run time by the library. */
 export interface AddonCodec {
-  init(errorClass: typeof NetlinkError): void;
+  /** Hands over the function that turns a native failure into the error callers see. */
+  init(makeError: (message: string, facts: NativeFailure) => NetlinkError): void;
   encode<K extends OpName>(op: K, args: OpArgs[K]): Buffer;
   decode(messages: Buffer): NativeEvent[];
   opNames(): string[];
@@ -186,7 +187,7 @@ export function addon(): Addon {
     // It decides what code runs: as root, only a file that is root's alone.
     const override = process.env.PW_ADDON_PATH;
     const a = (override ? require(checkTrustedPath('PW_ADDON_PATH', override, 'file')) : require(addonPath())) as Addon;
-    a.init(NetlinkError);
+    a.init(nativeError);
     loaded = a;
   }
   return loaded;
