@@ -147,14 +147,9 @@ Napi::Value NetnsList(const Napi::CallbackInfo& info) {
   return TaskWorker::Start(info.Env(), "netns.list", [dir] { return ListNamedNetns(dir); });
 }
 
-Napi::Value NetnsIdentify(const Napi::CallbackInfo& info) {
-  int fd = IntArg(info, 0, "fd");
-  return TaskWorker::Start(info.Env(), "netns.identify", [fd] { return IdentifyNetnsFd(fd); });
-}
-
 // Closing a namespace fd never waits: if it held the last reference, the
 // kernel destroys the namespace later, on a workqueue. So it is done here,
-// on the JS thread, without a trip to the pool (a bulk teardown closes
+// on the JS thread, without a trip to an executor thread (a bulk teardown closes
 // thousands); the promise keeps the asynchronous signature.
 Napi::Value FdClose(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -295,7 +290,6 @@ Napi::Object Register(Napi::Env env, Napi::Object exports) {
   exports.Set("netnsList", Napi::Function::New(env, NetnsList));
   exports.Set("netnsOpenNamed", Napi::Function::New(env, NetnsOpenNamed));
   exports.Set("netnsAlive", Napi::Function::New(env, NetnsAlive));
-  exports.Set("netnsIdentify", Napi::Function::New(env, NetnsIdentify));
   exports.Set("fdClose", Napi::Function::New(env, FdClose));
   exports.Set("sendGratuitousArp", Napi::Function::New(env, GratuitousArp));
   exports.Set("firewallProbe", Napi::Function::New(env, FirewallProbe));

@@ -123,7 +123,7 @@ const char* FamilyName(uint8_t family) {
 }
 
 // Every chain of every family (NFPROTO_UNSPEC), on the socket's namespace.
-// Runs on the calling pool thread: only the socket had to be made inside.
+// Runs on the calling executor thread: only the socket had to be made inside.
 Value DumpForwardChains(int fd, bool* available) {
   NlSocket sock(NlSocket::Configured{ConfigureRouteSocket(fd, true)});
   Builder b;

@@ -215,11 +215,6 @@ Value OpenNetnsPid(int pid) {
   return v;
 }
 
-Value IdentifyNetnsFd(int fd) {
-  ValidateNetnsFd(fd, "fd " + std::to_string(fd));
-  return DescribeNetnsFd(fd);
-}
-
 Value CloseFd(int fd) {
   if (close(fd) != 0) FailAt(errno, "close", "fd " + std::to_string(fd), "");
   return Value();

@@ -2,7 +2,7 @@
 // namespace (unshare to create one, setns to open a socket inside one). They
 // start on demand (one per CPU, 2 to 4), live as long as the process and go
 // back to the process's namespace after every task, so neither the JS thread
-// nor a libuv pool thread ever changes namespace.
+// nor an executor thread (executor.h) ever changes namespace.
 //
 // Why not a throwaway thread per task (the first design): measured here,
 // unshare(CLONE_NEWNET) on a freshly started thread took 1.2-1.9 ms against

@@ -1,8 +1,8 @@
 // The only file that loads the addon. It describes the addon's surface in
 // types (the operations' in lib/core/op-types.ts, generated from
-// lib/core/op-table.json) and hands the addon the NetlinkError class, so
-// native failures are thrown as that class with their code, errno and
-// extended-ACK text. The library reaches the addon through transport(), so
+// lib/core/op-table.json) and hands the addon errors.ts's nativeError, which
+// makes native failures NetlinkErrors with their code, errno and
+// extended-ACK text (the addon reports facts; TS decides code and class). The library reaches the addon through transport(), so
 // unit tests can put a fake kernel in its place.
 import path from 'node:path';
 import { existsSync } from 'node:fs';
