@@ -94,7 +94,6 @@ Value ResolveLinkRefs(NlSocket& sock, const Value& args) {
 }  // namespace
 
 Value RunOp(NlSocket& sock, const OpSpec& op, const Value& rawArgs) {
-  CheckArgKeys(op.name, rawArgs);
   if (!op.encode) return op.after(sock, rawArgs, Value());
   Value args = ResolveLinkRefs(sock, rawArgs);
   Builder b;
