@@ -22,7 +22,7 @@ export interface GoneWatch {
 }
 
 async function nsidFor(h: Handle, ns: Netns): Promise<number | null> {
-  const get = async () => (await h.run<{ nsid: number | null }>('netns.nsid', { fd: ns.fd })).nsid;
+  const get = async () => (await h.run('netns.nsid', { fd: ns.fd })).nsid;
   const id = await get();
   if (id !== null) return id;
   try {
@@ -76,7 +76,7 @@ export async function watchGone(ns: Netns, from?: Handle): Promise<GoneWatch> {
               );
             if (ev.kind === 'nsid') idDropped = true;
             // Events were lost, maybe the id's removal: ask whether it is still given.
-            else if (ev.kind === 'overrun' && !idDropped) idDropped = await h.run('netns.nsid', { nsid }).then(() => false, (e) => isNetlinkError(e, 'ENOENT'));
+            else if (ev.kind === 'overrun' && nsid !== null && !idDropped) idDropped = await h.run('netns.nsid', { nsid }).then(() => false, (e) => isNetlinkError(e, 'ENOENT'));
           }
         } finally {
           await close();

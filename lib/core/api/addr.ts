@@ -2,13 +2,14 @@
 import type { Handle } from '../handle';
 import type { Address, AddrOptions, LinkRef } from '../types';
 import * as v from '../validate';
+import type { OpArgs } from '../op-types';
 
 const SCOPES = ['universe', 'site', 'link', 'host', 'nowhere'] as const;
 
-export function addrArgs(dev: LinkRef, cidr: string, opts: AddrOptions = {}): Record<string, unknown> {
+export function addrArgs(dev: LinkRef, cidr: string, opts: AddrOptions = {}): OpArgs['addr.add'] {
   const c = v.cidr('address', cidr);
   v.knownKeys('', v.object('options', opts), ['broadcast', 'scope', 'label', 'peer']);
-  const a: Record<string, unknown> = { index: v.linkRef('dev', dev), address: c.address, prefixLen: c.prefixLen };
+  const a: OpArgs['addr.add'] = { index: v.linkRef('dev', dev), address: c.address, prefixLen: c.prefixLen };
   if (opts.broadcast !== undefined) a.broadcast = v.ip('broadcast', opts.broadcast, 4).address;
   if (opts.scope !== undefined) a.scope = v.oneOf('scope', opts.scope, SCOPES);
   if (opts.label !== undefined) {
@@ -41,9 +42,9 @@ export class AddrApi {
   /** Addresses, optionally of one link and/or family. */
   async list(filter: { dev?: LinkRef; family?: 4 | 6 } = {}): Promise<Address[]> {
     v.knownKeys('', v.object('filter', filter), ['dev', 'family']);
-    const args: Record<string, unknown> = {};
+    const args: OpArgs['addr.list'] = {};
     if (filter.dev !== undefined) args.index = v.linkRef('dev', filter.dev);
     if (filter.family !== undefined) args.family = v.oneOf('family', String(filter.family), ['4', '6'] as const) === '4' ? 4 : 6;
-    return this.h.run<Address[]>('addr.list', args);
+    return this.h.run('addr.list', args);
   }
 }

@@ -6,7 +6,6 @@
 // forwards, and a veth's port starts to only once the kernel's link watch
 // has seen its carrier, a moment after the guest end came up.
 import type { Link } from '../../core/types';
-import { addon } from '../../core/native';
 import { isNetlinkError } from '../../core/errors';
 import { guestRef, type Ctx } from './context';
 
@@ -73,5 +72,5 @@ export async function announce(c: Ctx): Promise<void> {
     if (!isNetlinkError(e, 'EEXIST')) throw e;
   }
   const link = await c.gh.link.get(guestRef(c));
-  await addon().sendGratuitousArp(c.guest.netns.fd, link.index, ip, link.address!, 1);
+  await c.gh.neigh.sendGratuitousArp(link.index, ip, link.address!);
 }

@@ -33,7 +33,7 @@ export function ownerOf(link: Link): string | null {
  * own namespace.
  */
 async function nsidOf(from: Handle, to: Netns): Promise<number | undefined> {
-  const { nsid } = await from.run<{ nsid: number | null }>('netns.nsid', { fd: to.fd });
+  const { nsid } = await from.run('netns.nsid', { fd: to.fd });
   return nsid ?? undefined;
 }
 

@@ -8,7 +8,6 @@
 import { randomInt } from 'node:crypto';
 import type { Handle } from '../../core/handle';
 import { isNetlinkError } from '../../core/errors';
-import { linkSetArgs } from '../../core/api/link';
 import type { Link } from '../../core/types';
 
 export interface ProvenLink {
@@ -70,7 +69,7 @@ export async function reclaimProven(h: Handle, proven: readonly ProvenLink[]): P
     const moved: ProvenLink[] = [];
     while (pending.length) {
       try {
-        await h.runBatch(pending.map((p) => ({ op: 'link.set', args: linkSetArgs(p.index, { group: temp }) })));
+        await h.link.setEach(pending.map((p) => [p.index, { group: temp }] as const));
         moved.push(...pending);
         pending = [];
       } catch (e) {
