@@ -11,7 +11,7 @@ export { ensureSandbox, inSandbox } from './ops/sandbox';
 export { attach, planAttach, AttachError } from './ops/attach';
 export type { AttachResult, PlanResult } from './ops/attach';
 export type { AttachSpec, DhcpSpec, DhcpClient } from './ops/attach/spec';
-export { PIPEWRIGHT_GROUP } from './ops/attach/spec';
+export { PIPEWRIGHT_GROUP } from './ops/ownership/marks';
 export { detach } from './ops/attach/detach';
 export type { DetachSpec, DetachResult } from './ops/attach/detach';
 export { resolveGuest } from './ops/guest';

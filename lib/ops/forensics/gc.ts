@@ -23,7 +23,7 @@
 import { Handle } from '../../core/handle';
 import { Netns, NetnsRef } from '../../core/netns';
 import { invalidArgument } from '../../core/errors';
-import { PIPEWRIGHT_GROUP } from '../attach/spec';
+import { PIPEWRIGHT_GROUP } from '../ownership/marks';
 import { waitReleased } from './holders';
 import { KeptMount, mountLabel, planRelease, releaseMounts } from './release';
 import { LeakedLink, leakedLinks, LeakReason, ownedLinks } from './owned';
