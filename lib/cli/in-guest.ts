@@ -1,10 +1,9 @@
 // Runs a function with a Handle inside a guest's network namespace, resolved
 // the same way attach resolves guests, and closes everything afterwards.
-import type { Handle } from '../core/handle';
+import { Handle } from '../core/handle';
+import { resolveGuest } from '../ops/guest';
 
 export async function inGuest<T>(guest: string, fn: (h: Handle) => Promise<T>): Promise<T> {
-  const { resolveGuest } = await import('../ops/guest');
-  const { Handle } = await import('../core/handle');
   const g = await resolveGuest(guest);
   try {
     const h = await Handle.open(g.netns);

@@ -128,6 +128,7 @@ function printResult(io: Io, r: AttachResult): void {
 }
 
 export async function runAttach(p: AttachParsed, io: Io): Promise<number> {
+  // Lazy: this module loads for every commander command (help, route ...); the attach stack only to attach (~4 ms CPU).
   const { attach, planAttach } = await import('../../ops/attach');
   const spec = p.spec;
   if (p.dryRun) {

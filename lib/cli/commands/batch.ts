@@ -21,7 +21,9 @@ import { parseArgs } from '../../ops/forensics/argv';
 import { parsePipeworkArgs } from '../pipework-args';
 import { UsageError } from '../args-common';
 import { buildSpec, withRefs, type AttachSpec, type NormalizedSpec } from '../../ops/attach/spec';
-import { DEFAULT_RUN_DIR, netnsName, type Netns as NetnsHandle } from '../../core/netns';
+import { DEFAULT_RUN_DIR, Netns, netnsName, type Netns as NetnsHandle } from '../../core/netns';
+import { Handle } from '../../core/handle';
+import { attach } from '../../ops/attach';
 import { parseJsonPlan } from '../plan-json';
 
 interface Entry<S = AttachSpec | NormalizedSpec> {
@@ -114,9 +116,6 @@ export async function run(args: readonly string[], io: Io = processIo): Promise<
     if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 1000) throw new UsageError(`--concurrency must be an integer from 1 to 1000`);
     const file = a.positional[0]!;
     const entries = batchSpecs(readPlan(file), file, createNetns);
-    const { Handle } = await import('../../core/handle');
-    const { attach } = await import('../../ops/attach');
-    const { Netns } = await import('../../core/netns');
     const host = await Handle.open();
     const results: Array<{ line: number; ok: boolean; result?: unknown; error?: { code: string; message: string; exitCode: number } }> = [];
     try {

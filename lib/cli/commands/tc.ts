@@ -9,6 +9,7 @@ import type { Cli } from '../main';
 import { parsePipeworkArgs, Parsed } from '../pipework-args';
 import type { Io } from '../report';
 import { PipewrightError } from '../../core/errors';
+import { resolveGuest } from '../../ops/guest';
 
 export type TcParsed = Extract<Parsed, { kind: 'tc' }>;
 
@@ -37,7 +38,6 @@ function runIn(nsPath: string, args: string[], io: Io): Promise<number> {
 }
 
 export async function runTc(p: TcParsed, io: Io): Promise<number> {
-  const { resolveGuest } = await import('../../ops/guest');
   const g = await resolveGuest(p.guest);
   try {
     return await runIn(`/proc/${process.pid}/fd/${g.netns.fd}`, p.args, io);

@@ -6,7 +6,7 @@
 // gateway is asked for) and the gateway's on-link route. The first
 // difference is an ERR_PW_CONFLICT naming its field; nothing is changed.
 import type { Handle } from '../../core/handle';
-import type { Netns } from '../../core/netns';
+import { Netns } from '../../core/netns';
 import type { Link } from '../../core/types';
 import { PipewrightError, type NetlinkError } from '../../core/errors';
 import type { Ctx } from './context';
@@ -103,7 +103,6 @@ async function checkHostSide(ctx: Ctx, inGuest: Link, hostEndGiven: boolean, whe
 /** The id the guest's namespace gives the host's (its macvlans' lower device is there). */
 async function nsidOfHost(ctx: Ctx): Promise<number | undefined> {
   if (ctx.host.netns) return nsidOf(ctx.gh, ctx.host.netns);
-  const { Netns } = await import('../../core/netns');
   const self = await Netns.current();
   try {
     return await nsidOf(ctx.gh, self);
