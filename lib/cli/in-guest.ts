@@ -1,9 +1,11 @@
 // Runs a function with a Handle inside a guest's network namespace, resolved
 // the same way attach resolves guests, and closes everything afterwards.
-import { Handle } from '../core/handle';
-import { resolveGuest } from '../ops/guest';
+import type { Handle } from '../core/handle';
 
 export async function inGuest<T>(guest: string, fn: (h: Handle) => Promise<T>): Promise<T> {
+  // Lazy: route and rule, which use this, load for every commander command (help ...); the guest and Handle only when run.
+  const { resolveGuest } = await import('../ops/guest');
+  const { Handle } = await import('../core/handle');
   const g = await resolveGuest(guest);
   try {
     const h = await Handle.open(g.netns);

@@ -9,7 +9,6 @@ import type { Cli } from '../main';
 import { parsePipeworkArgs, Parsed } from '../pipework-args';
 import type { Io } from '../report';
 import { PipewrightError } from '../../core/errors';
-import { resolveGuest } from '../../ops/guest';
 
 export type TcParsed = Extract<Parsed, { kind: 'tc' }>;
 
@@ -38,6 +37,8 @@ function runIn(nsPath: string, args: string[], io: Io): Promise<number> {
 }
 
 export async function runTc(p: TcParsed, io: Io): Promise<number> {
+  // Lazy: this module loads for every commander command (help, attach ...); guest resolution only for tc.
+  const { resolveGuest } = await import('../../ops/guest');
   const g = await resolveGuest(p.guest);
   try {
     return await runIn(`/proc/${process.pid}/fd/${g.netns.fd}`, p.args, io);

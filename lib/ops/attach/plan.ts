@@ -88,6 +88,7 @@ async function inPlace(ctx: Ctx, hostEndGiven: boolean): Promise<boolean> {
 export async function makePlan(ctx: Ctx): Promise<Plan> {
   const { spec } = ctx;
   // A missing DHCP client is known now: say so before anything is created.
+  // Lazy: dhcp/ loads node:child_process, which an attach without DHCP never needs (~3-5 ms).
   if (spec.dhcp) (await import('../dhcp')).checkDhcpClient(spec.dhcp);
   const hostEndGiven = spec.hostEnd !== undefined;
   if (ctx.mode === 'bridge') {
@@ -286,7 +287,7 @@ export async function makePlan(ctx: Ctx): Promise<Plan> {
       describe: `run ${d.client}${d.foreground ? ' (kept running)' : ''} for ${g} inside the guest, with a private resolv.conf; wait for a lease`,
       undo: `stop the ${d.client} client`,
       run: async (c) => {
-        const { runDhcp } = await import('../dhcp');
+        const { runDhcp } = await import('../dhcp'); // lazy: see checkDhcpClient above
         c.leaveAdmission?.(); // a lease can take seconds: others need not wait for it
         const lease = await runDhcp(c.guest, g, d);
         c.lease = lease;
