@@ -11,9 +11,10 @@
 import {
   UsageError, AttachArgs, checkAttach, parseAddress, parseDhcp, parseFamily, parseIfname, parseMacVlan, parseMs, parseUint,
 } from './args-common';
+import type { NormalizedSpec } from '../ops/attach/spec';
 
 export type Parsed =
-  | { kind: 'attach'; spec: AttachArgs; json: boolean; dryRun: boolean; watchMs: number; repair: boolean }
+  | { kind: 'attach'; spec: NormalizedSpec; json: boolean; dryRun: boolean; watchMs: number; repair: boolean }
   | { kind: 'detach'; guest: string; guestIf?: string; json: boolean; force?: boolean }
   | { kind: 'route'; guest: string; args: string[]; json: boolean }
   | { kind: 'rule'; guest: string; args: string[]; json: boolean }
@@ -136,18 +137,19 @@ function parseAttach(s: Scan): Parsed {
     spec.dhcp = dhcp;
   } else {
     if (f('timeout') !== undefined) throw new UsageError("option '--timeout' applies to a DHCP attach (the lease wait) or to --wait");
-    Object.assign(spec, parseAddress(addr, family));
+    Object.assign(spec, parseAddress(addr));
   }
   if (macVlan !== undefined) Object.assign(spec, parseMacVlan(macVlan));
-  if (f('guestIf') !== undefined) spec.guestIf = parseIfname('-i GUESTIF', f('guestIf')!);
-  if (f('hostEnd') !== undefined) spec.hostEnd = parseIfname('-l LOCALIF', f('hostEnd')!);
+  if (f('guestIf') !== undefined) spec.guestIf = f('guestIf')!;
+  if (f('hostEnd') !== undefined) spec.hostEnd = f('hostEnd')!;
   if (s.flags.has('directPhys')) spec.directPhys = true;
   if (s.flags.has('noArp')) spec.arp = false;
   if (f('mtu') !== undefined) spec.mtu = parseUint('--mtu', f('mtu')!, 68, 65535);
   if (f('owner') !== undefined) spec.owner = f('owner')!;
   const watchMs = f('watch') !== undefined ? parseMs('--watch', f('watch')!) : 0;
   if (s.flags.has('repair') && watchMs === 0) throw new UsageError("option '--repair' needs --watch MS (it repairs what happens while watching)");
-  return { kind: 'attach', spec: checkAttach(spec), json: s.flags.has('json'), dryRun: s.flags.has('dryRun'), watchMs, repair: s.flags.has('repair') };
+  if (watchMs > 0) Object.assign(spec, { watchMs, repair: s.flags.has('repair') });
+  return { kind: 'attach', spec: checkAttach(spec, { family }), json: s.flags.has('json'), dryRun: s.flags.has('dryRun'), watchMs, repair: s.flags.has('repair') };
 }
 
 /** Parses pipework's command line (argv without node and the script). Throws UsageError. */

@@ -63,6 +63,20 @@ export class Handle {
     }
   }
 
+  /**
+   * Runs fn with a short-lived handle in another namespace, closed after.
+   * For the api objects, which hold a Handle but do not import the class
+   * (that would be an import cycle).
+   */
+  async elsewhere<T>(target: Netns | NetnsRef, fn: (h: Handle) => Promise<T>): Promise<T> {
+    const h = await Handle.open(target);
+    try {
+      return await fn(h);
+    } finally {
+      await h.close();
+    }
+  }
+
   get closed(): boolean {
     return this.#sock === null;
   }

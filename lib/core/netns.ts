@@ -4,6 +4,7 @@
 import { transport, NativeNetnsDeleteOptions, NativeNsInfo, NativeSocket } from './native';
 import { invalidArgument, NetlinkError, PipewrightError, PipewrightErrorCode } from './errors';
 import * as v from './validate';
+import { watchGone } from './netns-gone';
 
 export const DEFAULT_RUN_DIR = '/run/netns';
 
@@ -260,7 +261,7 @@ export class Netns {
     v.knownKeys('', v.object('options', opts), ['wait', 'timeoutMs', 'from']);
     const wait = opts.wait === undefined ? false : v.bool('wait', opts.wait);
     const timeoutMs = opts.timeoutMs === undefined ? 5000 : v.uint('timeoutMs', opts.timeoutMs, 0, 3_600_000);
-    const gone = wait && !this.closed ? await (await import('./netns-gone')).watchGone(this, opts.from) : null;
+    const gone = wait && !this.closed ? await watchGone(this, opts.from) : null;
     try {
       if (this.name !== undefined) await Netns.remove(this.name, { runDir: this.#runDir });
       await this.close();

@@ -10,6 +10,7 @@
 // loop's thread, ~2.5-6.5 ms) runs only to read the rules when FORWARD does
 // drop, or when iptables-legacy holds rules nf_tables cannot show.
 import type { FirewallState, Handle } from '../core/handle';
+import { promisify } from 'node:util';
 
 /** NFPROTO_IPV4: the family of iptables-nft's tables (ip6tables' are NFPROTO_IPV6). */
 const NFPROTO_IPV4 = 2;
@@ -19,7 +20,6 @@ async function inHostNs(host: Handle, cmd: string, args: string[]): Promise<stri
   // Loaded here, not at import: node:child_process pulls in net and streams,
   // ~3-5 ms of a CLI start that usually never runs a process.
   const { execFile } = await import('node:child_process');
-  const { promisify } = await import('node:util');
   const { stdout } = await promisify(execFile)(argv[0]!, argv.slice(1), { timeout: 5000 });
   return stdout;
 }

@@ -32,6 +32,7 @@ export function register(program: Command, cli: Cli): void {
 }
 
 export async function runDetach(p: DetachParsed, io: Io): Promise<number> {
+  // Lazy: this module loads for every commander command (help, route ...); detach's stack only to detach.
   const { detach } = await import('../../ops/attach/detach');
   const r = await detach({ guest: p.guest, ...(p.guestIf !== undefined ? { guestIf: p.guestIf } : {}), ...(p.force ? { force: true } : {}) });
   if (p.json) printJson(io, r);

@@ -4,17 +4,18 @@
 import { Io, printJson, processIo, reportError } from '../report';
 import { EXIT } from '../exit-codes';
 import { parseArgs } from '../../ops/forensics/argv';
+import { doctor } from '../../ops/forensics/doctor';
+import { formatDoctor } from '../../ops/forensics/render/report';
 
 export async function run(args: readonly string[], io: Io = processIo): Promise<number> {
   const json = args.includes('--json');
   try {
     const a = parseArgs(args, { flags: ['json'], options: ['netns', 'only'] });
-    const { doctor } = await import('../../ops/forensics/doctor');
     const netns = a.options.get('netns');
     const only = a.options.get('only');
     const r = await doctor({ ...(netns !== undefined ? { netns } : {}), ...(only !== undefined ? { only: only.split(',') } : {}) });
     if (json) printJson(io, r);
-    else io.stdout.write((await import('../../ops/forensics/render/report')).formatDoctor(r));
+    else io.stdout.write(formatDoctor(r));
     return r.found ? EXIT.VERIFY_FAILED : EXIT.OK;
   } catch (e) {
     return reportError(e, io, { json });

@@ -8,6 +8,7 @@ import { Io, line, printJson, processIo, reportError } from '../report';
 import { EXIT } from '../exit-codes';
 import { parseArgs } from '../../ops/forensics/argv';
 import { invalidArgument } from '../../core/errors';
+import { deleteNamedNetns, NetnsBusyError } from '../../ops/forensics/delete';
 
 export async function run(args: readonly string[], io: Io = processIo): Promise<number> {
   const json = args.includes('--json');
@@ -15,7 +16,6 @@ export async function run(args: readonly string[], io: Io = processIo): Promise<
     const a = parseArgs(args, { flags: ['json'], options: ['timeout'], positional: [1, 1] });
     const timeout = a.options.get('timeout');
     if (timeout !== undefined && !/^\d+$/.test(timeout)) throw invalidArgument('--timeout', timeout, 'must be milliseconds');
-    const { deleteNamedNetns, NetnsBusyError } = await import('../../ops/forensics/delete');
     try {
       const r = await deleteNamedNetns(a.positional[0]!, timeout !== undefined ? { timeoutMs: Number(timeout) } : {});
       if (json) printJson(io, r);

@@ -6,15 +6,16 @@
 import { Io, printJson, processIo, reportError } from '../report';
 import { EXIT } from '../exit-codes';
 import { parseArgs } from '../../ops/forensics/argv';
+import { scanNamespaces } from '../../ops/forensics/scan';
+import { formatNetnsList } from '../../ops/forensics/render/report';
 
 export async function run(args: readonly string[], io: Io = processIo): Promise<number> {
   const json = args.includes('--json');
   try {
     const a = parseArgs(args, { flags: ['all', 'json'] });
-    const { scanNamespaces } = await import('../../ops/forensics/scan');
     const scan = await scanNamespaces({ all: a.flags.has('all') });
     if (json) printJson(io, scan);
-    else io.stdout.write((await import('../../ops/forensics/render/report')).formatNetnsList(scan));
+    else io.stdout.write(formatNetnsList(scan));
     return EXIT.OK;
   } catch (e) {
     return reportError(e, io, { json });

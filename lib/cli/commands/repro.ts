@@ -5,14 +5,14 @@
 import { Io, processIo, reportError } from '../report';
 import { EXIT } from '../exit-codes';
 import { parseArgs } from '../../ops/forensics/argv';
+import { ensureSandbox } from '../../ops/sandbox';
+import { runRepro } from '../../ops/repro';
 
 export async function run(args: readonly string[], io: Io = processIo): Promise<number> {
   const json = args.includes('--json');
   try {
     const a = parseArgs(args, { flags: ['json'], options: [], positional: [0, 10] });
-    const { ensureSandbox } = await import('../../ops/sandbox');
     ensureSandbox();
-    const { runRepro } = await import('../../ops/repro');
     const report = await runRepro(a.positional, { json, out: io.stdout, progress: io.stderr });
     return report.ok ? EXIT.OK : EXIT.VERIFY_FAILED;
   } catch (e) {

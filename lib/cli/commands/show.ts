@@ -5,6 +5,8 @@ import { Io, printJson, processIo, reportError } from '../report';
 import { EXIT } from '../exit-codes';
 import { parseArgs } from '../../ops/forensics/argv';
 import { invalidArgument } from '../../core/errors';
+import { topology } from '../../ops/forensics/topology';
+import { renderDot, renderMermaid, renderSvg, renderTable } from '../../ops/forensics';
 
 const FORMATS = ['table', 'json', 'dot', 'mermaid', 'svg'];
 
@@ -14,15 +16,13 @@ export async function run(args: readonly string[], io: Io = processIo): Promise<
     const a = parseArgs(args, { flags: ['json'], options: ['format', 'netns'] });
     const format = a.flags.has('json') ? 'json' : a.options.get('format') ?? 'table';
     if (!FORMATS.includes(format)) throw invalidArgument('--format', format, `must be one of ${FORMATS.join(', ')}`);
-    const { topology } = await import('../../ops/forensics/topology');
     const ids = a.options.get('netns');
     const t = await topology(ids !== undefined ? { namespaces: ids.split(',') } : {});
-    const r = await import('../../ops/forensics');
     if (format === 'json') printJson(io, t);
-    else if (format === 'dot') io.stdout.write(r.renderDot(t));
-    else if (format === 'mermaid') io.stdout.write(r.renderMermaid(t));
-    else if (format === 'svg') io.stdout.write(await r.renderSvg(t));
-    else io.stdout.write(r.renderTable(t));
+    else if (format === 'dot') io.stdout.write(renderDot(t));
+    else if (format === 'mermaid') io.stdout.write(renderMermaid(t));
+    else if (format === 'svg') io.stdout.write(await renderSvg(t));
+    else io.stdout.write(renderTable(t));
     return EXIT.OK;
   } catch (e) {
     return reportError(e, io, { json });

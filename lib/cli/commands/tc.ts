@@ -37,6 +37,7 @@ function runIn(nsPath: string, args: string[], io: Io): Promise<number> {
 }
 
 export async function runTc(p: TcParsed, io: Io): Promise<number> {
+  // Lazy: this module loads for every commander command (help, attach ...); guest resolution only for tc.
   const { resolveGuest } = await import('../../ops/guest');
   const g = await resolveGuest(p.guest);
   try {

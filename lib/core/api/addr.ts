@@ -6,8 +6,11 @@ import type { OpArgs } from '../op-types';
 
 const SCOPES = ['universe', 'site', 'link', 'host', 'nowhere'] as const;
 
-export function addrArgs(dev: LinkRef, cidr: string, opts: AddrOptions = {}): OpArgs['addr.add'] {
-  const c = v.cidr('address', cidr);
+/** An address with its prefix: text ('10.0.0.3/24'), or as validate.ts parsed it (taken as it is, not parsed again). */
+export type CidrInput = string | Readonly<v.Cidr>;
+
+export function addrArgs(dev: LinkRef, cidr: CidrInput, opts: AddrOptions = {}): OpArgs['addr.add'] {
+  const c = typeof cidr === 'string' ? v.cidr('address', cidr) : cidr;
   v.knownKeys('', v.object('options', opts), ['broadcast', 'scope', 'label', 'peer']);
   const a: OpArgs['addr.add'] = { index: v.linkRef('dev', dev), address: c.address, prefixLen: c.prefixLen };
   if (opts.broadcast !== undefined) a.broadcast = v.ip('broadcast', opts.broadcast, 4).address;
@@ -26,16 +29,16 @@ export class AddrApi {
   constructor(private readonly h: Handle) {}
 
   /** Adds ADDRESS/PREFIX to a link; EEXIST if it is already there. */
-  async add(dev: LinkRef, cidr: string, opts: AddrOptions = {}): Promise<void> {
+  async add(dev: LinkRef, cidr: CidrInput, opts: AddrOptions = {}): Promise<void> {
     await this.h.run('addr.add', addrArgs(dev, cidr, opts));
   }
 
   /** Adds, or updates if present (idempotent). */
-  async replace(dev: LinkRef, cidr: string, opts: AddrOptions = {}): Promise<void> {
+  async replace(dev: LinkRef, cidr: CidrInput, opts: AddrOptions = {}): Promise<void> {
     await this.h.run('addr.replace', addrArgs(dev, cidr, opts));
   }
 
-  async del(dev: LinkRef, cidr: string): Promise<void> {
+  async del(dev: LinkRef, cidr: CidrInput): Promise<void> {
     await this.h.run('addr.del', addrArgs(dev, cidr));
   }
 

@@ -241,14 +241,8 @@ export class LinkApi {
     return this.inNamespace(target, (h) => h.link.get(name));
   }
 
-  /** Runs fn with a short-lived handle in another namespace. */
-  private async inNamespace<T>(target: NetnsTarget, fn: (h: Handle) => Promise<T>): Promise<T> {
-    const { Handle } = await import('../handle');
-    const h = target instanceof Netns ? await Handle.open(target) : await Handle.open({ pid: target.pid });
-    try {
-      return await fn(h);
-    } finally {
-      await h.close();
-    }
+  /** Runs fn with a short-lived handle in another namespace (Handle opens it: this file only knows Handle's type). */
+  private inNamespace<T>(target: NetnsTarget, fn: (h: Handle) => Promise<T>): Promise<T> {
+    return this.h.elsewhere(target instanceof Netns ? target : { pid: target.pid }, fn);
   }
 }
