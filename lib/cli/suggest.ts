@@ -20,11 +20,13 @@ export function editDistance(a: string, b: string): number {
 
 /**
  * The candidate closest to word, when it is close enough to be a typo: at
- * most one edit for words of up to four letters, two for longer ones (so
- * `br0` suggests nothing, `helpp` suggests `help`). Ties go to the first.
+ * most one edit for words of two to four letters, two for longer ones (so
+ * `br0` suggests nothing, `helpp` suggests `help`); none for a single letter
+ * (`-x` is as close to every other one-letter option). Ties go to the first.
  */
 export function closest(word: string, candidates: Iterable<string>): string | undefined {
   const bare = word.replace(/^-+/, '');
+  if (bare.length < 2) return undefined;
   const limit = bare.length <= 4 ? 1 : 2;
   let best: string | undefined;
   let bestD = Infinity;

@@ -3,7 +3,7 @@
 // printing them loads nothing else; the list of commands comes from the
 // registry (help.ts).
 
-export const PIPEWORK_FORMS = `pipework-compatible forms (the default command):
+export const PIPEWORK_FORMS = `pipework-compatible forms:
   pipewright [--direct-phys] HOSTIF|mac:HOSTMAC [-i GUESTIF] [-l LOCALIF] [-a 4|6] GUEST IP/PREFIX[@GW] [MAC|U:SEED][@VLAN]
   pipewright HOSTIF|mac:HOSTMAC [-i GUESTIF] [-l LOCALIF] GUEST dhcp|udhcpc|dhclient|dhcpcd[-f][:OPTS] [MAC|U:SEED][@VLAN]
   pipewright route GUEST ROUTE-ARGS...    ip route syntax: add|del|replace|show [default|PREFIX] [via GW] [dev IF] ...
