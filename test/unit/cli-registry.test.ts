@@ -231,3 +231,21 @@ t.test('bash completion completes commands, subcommands and options', async (t) 
   t.strictSame(complete('completion', 'z'), ['zsh']);
   t.strictSame(complete('br0', '--dry'), ['--dry-run'], 'after a HOSTIF: the pipework options');
 });
+
+const HAS_ZSH = spawnSync('zsh', ['--version']).status === 0;
+
+t.test('zsh completion: valid zsh, completing subcommands, options and files', { skip: HAS_ZSH ? false : 'zsh is not installed here (apt-get install zsh)' }, async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'pw-zcompl-'));
+  const script = join(dir, '_pipewright');
+  writeFileSync(script, zshCompletion());
+  t.equal(spawnSync('zsh', ['-n', script]).status, 0, 'zsh -n accepts it');
+  // compsys's builtins stubbed to print what they were offered.
+  const stubs = 'compadd() { [[ $1 == -- ]] && shift; print -l -- "$@"; }; _describe() { print -l -- ${(P)2}; }; _files() { print FILES; }';
+  const complete = (...w: string[]) => {
+    const r = spawnSync('zsh', ['-c', `${stubs}; source "$0" >/dev/null; words=(pipewright "$@"); CURRENT=$#words; _pipewright`, script, ...w], { encoding: 'utf8' });
+    return r.stdout.split('\n').filter(Boolean);
+  };
+  t.strictSame(complete('netns', ''), COMMANDS.find((c) => c.name === 'netns')!.subcommands!.map((s) => `${s.name}:${s.summary}`));
+  t.ok(complete('doctor', '--j').includes('--json'));
+  t.strictSame(complete('batch', 'x'), ['FILES']);
+});
