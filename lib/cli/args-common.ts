@@ -8,9 +8,12 @@ import type { AttachSpec, DhcpSpec, DhcpClient, NormalizedSpec } from '../ops/at
 
 /** The command line itself is wrong: exit 2, and point at the syntax. */
 export class UsageError extends PipewrightError {
-  constructor(message: string) {
+  /** The command whose help shows the syntax ('netns ls'), when it is not the general help. */
+  readonly command: string | undefined;
+  constructor(message: string, command?: string) {
     super('ERR_PW_INVALID_ARGUMENT', message, { field: 'argv' });
     this.name = 'UsageError';
+    this.command = command;
   }
 }
 

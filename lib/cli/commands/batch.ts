@@ -15,9 +15,9 @@
 // again: a failed line leaves nothing.
 import { lstatSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Io, line, printJson, processIo, reportError } from '../report';
+import { line, printJson, reportError } from '../report';
 import { EXIT, exitCodeFor } from '../exit-codes';
-import { parseArgs } from '../../ops/forensics/argv';
+import type { CommandContext } from '../registry';
 import { parsePipeworkArgs } from '../pipework-args';
 import { UsageError } from '../args-common';
 import { buildSpec, withRefs, type AttachSpec, type NormalizedSpec } from '../../ops/attach/spec';
@@ -107,10 +107,9 @@ export function batchSpecs(text: string, file: string, createNetns = false): Arr
   });
 }
 
-export async function run(args: readonly string[], io: Io = processIo): Promise<number> {
+export async function run({ argv: args, args: a, io }: CommandContext): Promise<number> {
   const json = args.includes('--json');
   try {
-    const a = parseArgs(args, { flags: ['json', 'create-netns'], options: ['concurrency'], positional: [1, 1] });
     const createNetns = a.flags.has('create-netns');
     const concurrency = Number(a.options.get('concurrency') ?? DEFAULT_CONCURRENCY);
     if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 1000) throw new UsageError(`--concurrency must be an integer from 1 to 1000`);

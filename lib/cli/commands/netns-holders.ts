@@ -1,9 +1,9 @@
 // `pipewright netns holders NAME|PATH|INODE [--json]`: everything keeping one
 // namespace alive (processes, fds, mounts and the mount namespace each is
 // in), and the command that releases each.
-import { Io, printJson, processIo, reportError } from '../report';
+import { printJson, reportError } from '../report';
 import { EXIT } from '../exit-codes';
-import { parseArgs } from '../../ops/forensics/argv';
+import type { CommandContext } from '../registry';
 import { invalidArgument } from '../../core/errors';
 import { holders } from '../../ops/forensics/holders';
 import { formatHolders } from '../../ops/forensics/render/report';
@@ -15,10 +15,9 @@ function checkRef(ref: string): string {
   return ref;
 }
 
-export async function run(args: readonly string[], io: Io = processIo): Promise<number> {
+export async function run({ argv: args, args: a, io }: CommandContext): Promise<number> {
   const json = args.includes('--json');
   try {
-    const a = parseArgs(args, { flags: ['json'], positional: [1, 1] });
     const r = await holders(checkRef(a.positional[0]!));
     if (json) printJson(io, r);
     else io.stdout.write(formatHolders(r));
