@@ -28,6 +28,7 @@
         "native/ns_thread.cc",
         "native/op_table_gen.cc",
         "native/ops.cc",
+        "native/peer_cred.cc",
         "native/route.cc",
         "native/route_socket.cc",
         "native/rule.cc",
@@ -48,6 +49,13 @@
           "ldflags": ["-fsanitize=address,undefined"]
         }]
       ]
+    },
+    {
+      "target_name": "pipewright-fast",
+      "type": "executable",
+      "sources": ["native/client/pipewright_fast.cc"],
+      "cflags_cc": ["-std=c++17", "-O2", "-Wall", "-Wextra"],
+      "ldflags": ["-Wl,-z,relro,-z,now"]
     }
   ]
 }

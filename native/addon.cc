@@ -15,6 +15,7 @@
 #include "netns_dir.h"
 #include "ns_handle.h"
 #include "ops.h"
+#include "peer_cred.h"
 #include "route_socket.h"
 #include "socket.h"
 #include "state_file.h"
@@ -164,6 +165,21 @@ Napi::Value FdClose(const Napi::CallbackInfo& info) {
   return deferred.Promise();
 }
 
+// peerCredentials(fd) -> Promise<{pid, uid, gid}>: who is at the other end
+// of a connected unix socket (peer_cred.h). One getsockopt that never
+// waits, so it is answered here rather than on a thread.
+Napi::Value PeerCredentials(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int fd = IntArg(info, 0, "fd");
+  auto deferred = Napi::Promise::Deferred::New(env);
+  try {
+    deferred.Resolve(ToJs(env, PeerCredentialsOf(fd)));
+  } catch (...) {
+    deferred.Reject(MakeJsError(env, CurrentExceptionToError("socket.peercred")).Value());
+  }
+  return deferred.Promise();
+}
+
 // stats() -> {dumpRetries}: process-wide counters (for tests and diagnostics).
 Napi::Value Stats(const Napi::CallbackInfo& info) {
   Napi::Object o = Napi::Object::New(info.Env());
@@ -213,8 +229,9 @@ Napi::Value LockAcquire(const Napi::CallbackInfo& info) {
   std::string sub = StringArg(info, 1, "sub");
   std::string name = StringArg(info, 2, "name");
   bool exclusive = info[3].ToBoolean();
+  bool wait = info.Length() < 5 || info[4].IsUndefined() || info[4].ToBoolean();
   return TaskWorker::Start(
-      info.Env(), "lock.acquire", [=] { return AcquireFileLock(root, sub, name, exclusive); }, nullptr, Lane::kLock);
+      info.Env(), "lock.acquire", [=] { return AcquireFileLock(root, sub, name, exclusive, wait); }, nullptr, Lane::kLock);
 }
 
 // lockAndWrite(root, lockSub, lockName, fileSub, fileName, data) -> Promise<{fd}>:
@@ -291,6 +308,7 @@ Napi::Object Register(Napi::Env env, Napi::Object exports) {
   exports.Set("netnsOpenNamed", Napi::Function::New(env, NetnsOpenNamed));
   exports.Set("netnsAlive", Napi::Function::New(env, NetnsAlive));
   exports.Set("fdClose", Napi::Function::New(env, FdClose));
+  exports.Set("peerCredentials", Napi::Function::New(env, PeerCredentials));
   exports.Set("sendGratuitousArp", Napi::Function::New(env, GratuitousArp));
   exports.Set("firewallProbe", Napi::Function::New(env, FirewallProbe));
   exports.Set("decodeForwardChains", Napi::Function::New(env, DecodeForwardChains));

@@ -28,15 +28,15 @@ int OpenLockFile(int dirFd, const std::string& name, const std::string& path) {
 void Lock(int fd, int how, const std::string& path) {
   while (flock(fd, how) != 0) {
     if (errno == EINTR) continue;
-    FailAt(errno, "flock", path, "");
+    FailAt(errno, "flock", path, errno == EWOULDBLOCK ? "held by another process" : "");
   }
 }
 
 }  // namespace
 
-Value AcquireFileLock(const std::string& root, const std::string& sub, const std::string& name, bool exclusive) {
+Value AcquireFileLock(const std::string& root, const std::string& sub, const std::string& name, bool exclusive, bool wait) {
   CheckEntryName(name);
-  const int how = exclusive ? LOCK_EX : LOCK_SH;
+  const int how = (exclusive ? LOCK_EX : LOCK_SH) | (wait ? 0 : LOCK_NB);
   const std::string base = root + "/" + sub + "/" + name;
   int dirFd = OpenOwnDir(root, sub, true);
   int gate = -1, lock = -1;

@@ -18,7 +18,8 @@
 namespace pw {
 
 // {fd} (shared) or {fd, gateFd} (exclusive): close them to release. Blocks
-// until granted.
-Value AcquireFileLock(const std::string& root, const std::string& sub, const std::string& name, bool exclusive);
+// until granted, or with wait false fails at once with EWOULDBLOCK when
+// someone else holds it (the engine's one-per-state-directory lock).
+Value AcquireFileLock(const std::string& root, const std::string& sub, const std::string& name, bool exclusive, bool wait = true);
 
 }  // namespace pw

@@ -14,6 +14,8 @@ export interface Out {
 export interface Io {
   stdout: Out;
   stderr: Out;
+  /** stdin's text, for commands that read it (batch -); absent: the process's own fd 0. */
+  readStdin?(): string;
 }
 
 export const processIo: Io = { stdout: syncOut(1), stderr: syncOut(2) };

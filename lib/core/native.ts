@@ -129,6 +129,8 @@ export interface Transport {
   /** Whether the namespace an nsfs file handle names still exists (without holding it). */
   netnsAlive(handle: string): Promise<{ alive: boolean }>;
   fdClose(fd: number): Promise<void>;
+  /** Who is at the other end of a connected unix socket (SO_PEERCRED): recorded by the kernel at connect time. */
+  peerCredentials(fd: number): Promise<{ pid: number; uid: number; gid: number }>;
   sendGratuitousArp(nsfd: number, ifindex: number, ip: string, mac: string, count: number): Promise<{ sent: number }>;
   /** The bridge firewall's state in a namespace (-1: our own), without starting a process. */
   firewallProbe(nsfd: number): Promise<NativeFirewallState>;
@@ -136,9 +138,10 @@ export interface Transport {
   stats(): { dumpRetries: number };
   /**
    * An advisory lock (flock) on root/sub/name, shared or exclusive, waited
-   * for on the addon's lock thread. Closing the fds (fdClose) releases it.
+   * for on the addon's lock thread (with wait false: refused at once with
+   * EWOULDBLOCK when held). Closing the fds (fdClose) releases it.
    */
-  lockAcquire(root: string, sub: string, name: string, exclusive: boolean): Promise<{ fd: number; gateFd?: number }>;
+  lockAcquire(root: string, sub: string, name: string, exclusive: boolean, wait?: boolean): Promise<{ fd: number; gateFd?: number }>;
   /** lockAcquire (shared) then stateFileWrite, in one trip to the lock thread; on failure the lock is released. */
   lockAndWrite(root: string, lockSub: string, lockName: string, fileSub: string, fileName: string, data: string): Promise<{ fd: number }>;
   /** Writes root/sub/name atomically and durably (temporary file, fsync, rename, fsync of the directory). */

@@ -3,6 +3,8 @@
 // fds opened without following symbolic links (native/state_file.h,
 // native/file_lock.h). The ownership journal and its locks use these; they
 // never reach the native boundary themselves.
+import { mkdirSync, watch } from 'node:fs';
+import { join } from 'node:path';
 import { transport } from './native';
 import { stateDir } from './state-dir';
 
@@ -37,6 +39,21 @@ export async function lockStateFile(sub: string, name: string, exclusive: boolea
   return releaser(fd, gateFd);
 }
 
+/**
+ * An exclusive lock on stateDir/sub/name if nobody holds it, else null
+ * (never waits): what makes a process the only one of its kind.
+ */
+export async function tryLockStateFile(sub: string, name: string): Promise<Release | null> {
+  try {
+    const { fd, gateFd } = await transport().lockAcquire(stateDir(), sub, name, true, false);
+    return releaser(fd, gateFd);
+  } catch (e) {
+    const code = (e as { code?: unknown }).code;
+    if (code === 'EWOULDBLOCK' || code === 'EAGAIN') return null;
+    throw e;
+  }
+}
+
 /** lockStateFile (shared) then writeStateFile, in one trip to the addon; on failure nothing is held. */
 export async function lockSharedAndWriteStateFile(lockSub: string, lockName: string, fileSub: string, fileName: string, data: string): Promise<Release> {
   const { fd } = await transport().lockAndWrite(stateDir(), lockSub, lockName, fileSub, fileName, data);
@@ -53,4 +70,27 @@ function releaser(fd: number, gateFd?: number): Release {
     await a.fdClose(fd);
     if (gateFd !== undefined) await a.fdClose(gateFd);
   };
+}
+
+/** A watch on a state subdirectory; close() ends it. */
+export interface StateDirWatch {
+  close(): void;
+}
+
+/**
+ * Calls onChange whenever something in stateDir/sub changes (inotify, no
+ * polling), making the directory (mode 0700, as the addon does) when it is
+ * missing, so that the first file written into it is seen too.
+ */
+export function watchStateDir(sub: string, onChange: () => void): StateDirWatch {
+  const root = stateDir();
+  mkdirSync(root, { recursive: true, mode: 0o700 });
+  try {
+    mkdirSync(join(root, sub), { mode: 0o700 });
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+  }
+  const w = watch(join(root, sub), { persistent: false }, () => onChange());
+  w.on('error', () => onChange());
+  return { close: () => w.close() };
 }

@@ -169,6 +169,10 @@ export class FakeTransport implements Transport {
     return { dumpRetries: 0 };
   }
 
+  async peerCredentials(): Promise<never> {
+    throw kernelError('ENOTSOCK', 'socket.peercred');
+  }
+
   async lockAcquire() {
     const fd = this.#nextFd++;
     this.#fds.set(fd, 'lock');

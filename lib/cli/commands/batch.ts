@@ -15,7 +15,7 @@
 // again: a failed line leaves nothing.
 import { lstatSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { line, printJson, reportError } from '../report';
+import { line, printJson, reportError, type Io } from '../report';
 import { EXIT, exitCodeFor } from '../exit-codes';
 import type { CommandContext } from '../registry';
 import { parsePipeworkArgs } from '../pipework-args';
@@ -79,9 +79,10 @@ function namespaceToCreate(spec: NormalizedSpec): string | undefined {
 }
 
 /** The plan's text; a file that cannot be read is bad input naming the path (exit 2). */
-function readPlan(file: string): string {
+function readPlan(file: string, io: Io): string {
   try {
-    return readFileSync(file === '-' ? 0 : file, 'utf8');
+    if (file === '-') return io.readStdin ? io.readStdin() : readFileSync(0, 'utf8');
+    return readFileSync(file, 'utf8');
   } catch (e) {
     const err = e as NodeJS.ErrnoException;
     const why = err.code === 'ENOENT' ? 'does not exist' : err.code === 'EISDIR' ? 'is a directory' : err.code === 'EACCES' ? 'cannot be read (permission denied)' : `cannot be read (${err.code ?? err.message})`;
@@ -114,7 +115,7 @@ export async function run({ argv: args, args: a, io }: CommandContext): Promise<
     const concurrency = Number(a.options.get('concurrency') ?? DEFAULT_CONCURRENCY);
     if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 1000) throw new UsageError(`--concurrency must be an integer from 1 to 1000`);
     const file = a.positional[0]!;
-    const entries = batchSpecs(readPlan(file), file, createNetns);
+    const entries = batchSpecs(readPlan(file, io), file, createNetns);
     const host = await Handle.open();
     const results: Array<{ line: number; ok: boolean; result?: unknown; error?: { code: string; message: string; exitCode: number } }> = [];
     try {

@@ -1,0 +1,57 @@
+// One command line from the engine's socket, run in the engine's process
+// through the same dispatcher as the pipewright command (main.ts): the
+// caller's working directory and the environment variables commands read
+// are put in place for the length of the command and restored after. The
+// engine runs one command line at a time, so nothing else sees them.
+import { statSync } from 'node:fs';
+import type { CliRequest, Session } from '../ops/engine';
+import { DEFAULT_STATE_DIR } from '../core/state-dir';
+import { findCommand } from './registry';
+import { main } from './main';
+import type { Io } from './report';
+
+/** The variables a command reads (the rest of the caller's environment is not the engine's business). */
+export const FORWARDED_ENV = ['PATH', 'PIPEWRIGHT_DEBUG', 'PW_NETNS_ETC_DIR', 'DOCKER_HOST', 'CONTAINER_HOST', 'XDG_RUNTIME_DIR'] as const;
+
+/** Commands that must run in their own process: the engine itself, and repro (it re-executes itself in a sandbox). */
+const OWN_PROCESS = new Set(['engine', 'repro']);
+
+const stateDirOf = (env: Readonly<Record<string, string | undefined>>) => env.PW_STATE_DIR || DEFAULT_STATE_DIR;
+
+/** Why the engine does not run this command line ('' when it does); the client then runs it itself. */
+export function refusal(req: CliRequest): string {
+  const c = findCommand(req.argv[0]);
+  if (c && OWN_PROCESS.has(c.name)) return `'${c.name}' runs in its own process`;
+  if (stateDirOf(req.env) !== stateDirOf(process.env)) return `the caller uses another state directory (${stateDirOf(req.env)})`;
+  if (req.env.PW_ADDON_PATH) return 'PW_ADDON_PATH asks for another build of the addon';
+  try {
+    if (!statSync(req.cwd).isDirectory()) return `the working directory ${req.cwd} is not a directory`;
+  } catch {
+    return `the working directory ${req.cwd} cannot be entered`;
+  }
+  return '';
+}
+
+export async function runRequest(req: CliRequest, session: Session): Promise<number> {
+  const saved = FORWARDED_ENV.map((k) => [k, process.env[k]] as const);
+  const cwd = process.cwd();
+  const io: Io = {
+    stdout: { write: (s: string) => session.stdout(s) },
+    stderr: { write: (s: string) => session.stderr(s) },
+    readStdin: () => (session.stdin ?? Buffer.alloc(0)).toString('utf8'),
+  };
+  try {
+    for (const k of FORWARDED_ENV) {
+      if (req.env[k] === undefined) delete process.env[k];
+      else process.env[k] = req.env[k];
+    }
+    process.chdir(req.cwd);
+    return await main(req.argv, io);
+  } finally {
+    process.chdir(cwd);
+    for (const [k, v] of saved) {
+      if (v === undefined) delete process.env[k];
+      else process.env[k] = v;
+    }
+  }
+}

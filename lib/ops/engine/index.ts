@@ -1,0 +1,14 @@
+// The resident engine (issue 15): a process that serves pipewright command
+// lines on a unix socket (server.ts, protocol.ts) and keeps the attachments
+// it follows as they were made (reconcile.ts). Engine.connect() (client.ts)
+// is its client for library users.
+export { EngineServer } from './server';
+export type { ServerOptions, Session } from './server';
+export { Reconciler, portProblems } from './reconcile';
+export type { Incident, TrackedPort } from './reconcile';
+export { Engine, EngineRefusal } from './client';
+export type { EngineReply, RunOptions, ConnectOptions } from './client';
+export { defaultSocketPath, ENGINE_DIR, ENGINE_LOCK } from './paths';
+export { answers } from './socket-path';
+export { PROTOCOL_VERSION, FRAME, FrameReader, encodeFrame, parseRequest } from './protocol';
+export type { CliRequest, Request } from './protocol';

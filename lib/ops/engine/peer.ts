@@ -1,0 +1,29 @@
+// Whether the engine serves a peer: root (or a uid it was told to allow),
+// in the engine's own network and mount namespaces. A command names links,
+// namespaces and files as its caller sees them; run in another namespace
+// it would act on other objects, so such a peer runs its command itself.
+// What the peer is comes from the kernel (SO_PEERCRED, /proc), never from it.
+import { promises as fsp } from 'node:fs';
+import type { PeerCredentials } from '../../core/peer-cred';
+
+async function nsId(pid: number | 'self', kind: 'net' | 'mnt'): Promise<string | null> {
+  try {
+    const st = await fsp.stat(`/proc/${pid}/ns/${kind}`);
+    return `${st.dev}:${st.ino}`;
+  } catch {
+    return null;
+  }
+}
+
+/** Why the peer is not served ('' when it is). */
+export async function peerRefusal(cred: PeerCredentials, allowUids: readonly number[]): Promise<string> {
+  if (cred.uid !== 0 && !allowUids.includes(cred.uid)) return `uid ${cred.uid} is not root (the engine serves root only unless started with --allow-uid)`;
+  // SO_PEERCRED gives pid 0 for a peer whose process the engine's pid namespace cannot see.
+  if (cred.pid <= 0) return 'the peer is in a pid namespace the engine cannot see';
+  for (const kind of ['net', 'mnt'] as const) {
+    const [theirs, ours] = await Promise.all([nsId(cred.pid, kind), nsId('self', kind)]);
+    if (theirs === null) return 'the peer went away before it could be identified';
+    if (theirs !== ours) return `the peer is in another ${kind === 'net' ? 'network' : 'mount'} namespace`;
+  }
+  return '';
+}

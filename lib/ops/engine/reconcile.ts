@@ -1,0 +1,253 @@
+// The engine's standing repair: every attachment the journal records as
+// complete, bridge mode, in the engine's own namespace, is followed for as
+// long as the engine runs (attach --watch only covers a window). Link events
+// say when to look, the link as read back says what is wrong:
+//  - a host end released from its bridge or set down is put back;
+//  - a renamed host end is renamed back when its name is free, else reported;
+//  - a host end gone with its guest namespace (the kernel deletes a veth with
+//    its namespace) has its journal entry removed;
+//  - a host end gone while its guest lives (deleted by hand, or a detach at
+//    work) is reported and left to detach, doctor and gc.
+// Only links carrying our mark (alias or group) are touched, and an entry is
+// removed only while it is exactly as it was read (a new attach of the same
+// interface writes a new one). The journal directory is watched (inotify),
+// so attaches made by any pipewright process are followed once complete.
+import { Handle } from '../../core/handle';
+import { isNetlinkError } from '../../core/errors';
+import { watchStateDir, type StateDirWatch } from '../../core/state-files';
+import type { Link } from '../../core/types';
+import { JOURNAL_DIR, PIPEWRIGHT_GROUP, guestReachable, netnsCookie, ownNetnsId, readEntries, removeEntry, rereadEntry, sameHost, type StoredEntry } from '../ownership';
+
+export interface Incident {
+  at: string;
+  hostEnd: string;
+  index: number;
+  what: string;
+  /** What the engine did about it. */
+  action: 'repaired' | 'renamed-back' | 'reported' | 'cleaned' | 'repair-failed';
+  detail?: string;
+}
+
+export interface TrackedPort {
+  index: number;
+  name: string;
+  bridge: number;
+  guestIf: string;
+  guestNetns: string;
+  file: string;
+}
+
+interface Tracked extends TrackedPort {
+  stored: StoredEntry;
+}
+
+const KEEP_INCIDENTS = 200;
+
+/** What differs from the port as attached ('' when nothing does). */
+export function portProblems(link: Link, bridge: number, name: string): string {
+  const p = [];
+  if (link.master !== bridge) p.push(`released from its bridge (master ${link.master ?? 'none'})`);
+  if (!link.up) p.push('set down');
+  if (link.name !== name) p.push(`renamed to ${link.name}`);
+  return p.join(' and ');
+}
+
+export class Reconciler {
+  readonly #host: Handle;
+  readonly #log: (line: string) => void;
+  readonly #tracked = new Map<number, Tracked>();
+  readonly #incidents: Incident[] = [];
+  readonly #checking = new Map<number, Promise<void>>();
+  readonly #again = new Set<number>();
+  #refreshing: Promise<void> | null = null;
+  #refreshAgain = false;
+  #journalWatch: StateDirWatch | null = null;
+  #closed = false;
+  #loop: Promise<void> | null = null;
+  #repairs = 0;
+
+  private constructor(host: Handle, log: (line: string) => void) {
+    this.#host = host;
+    this.#log = log;
+  }
+
+  /** Starts following: reads the journal, checks every port once (what happened while no engine ran), then follows events. */
+  static async start(log: (line: string) => void): Promise<Reconciler> {
+    const r = new Reconciler(await Handle.open(), log);
+    try {
+      const w = r.#host.watch(['link']);
+      await w.ready;
+      r.#loop = r.#follow(w);
+      r.#journalWatch = watchStateDir(JOURNAL_DIR, () => r.refresh());
+      await r.refresh();
+    } catch (e) {
+      await r.close();
+      throw e;
+    }
+    return r;
+  }
+
+  tracked(): TrackedPort[] {
+    return [...this.#tracked.values()].map(({ stored: _s, ...t }) => t);
+  }
+
+  incidents(): Incident[] {
+    return [...this.#incidents];
+  }
+
+  get repairs(): number {
+    return this.#repairs;
+  }
+
+  async #follow(w: AsyncIterable<import('../../core/types').NetEvent>): Promise<void> {
+    try {
+      for await (const ev of w) {
+        if (this.#closed) break;
+        if (ev.kind === 'overrun') {
+          // Events were lost: look at everything again.
+          this.refresh();
+          for (const i of this.#tracked.keys()) this.#check(i);
+        } else if (ev.kind === 'link') {
+          if (this.#tracked.has(ev.link.index)) this.#check(ev.link.index);
+          else if (ev.action === 'new' && ev.link.group === PIPEWRIGHT_GROUP) this.refresh();
+        }
+      }
+    } catch (e) {
+      if (!this.#closed) this.#log(`link events stopped: ${(e as Error).message}`);
+    }
+  }
+
+  /** Re-reads the journal (coalesced: one read at a time, one more if asked meanwhile). */
+  refresh(): Promise<void> {
+    if (this.#closed) return Promise.resolve();
+    if (this.#refreshing) {
+      this.#refreshAgain = true;
+      return this.#refreshing;
+    }
+    this.#refreshing = (async () => {
+      do {
+        this.#refreshAgain = false;
+        try {
+          await this.#readJournal();
+        } catch (e) {
+          this.#log(`cannot read the journal: ${(e as Error).message}`);
+        }
+      } while (this.#refreshAgain && !this.#closed);
+      this.#refreshing = null;
+    })();
+    return this.#refreshing;
+  }
+
+  async #readJournal(): Promise<void> {
+    const [entries, hostId, hostCookie] = await Promise.all([readEntries(), ownNetnsId(), netnsCookie(this.#host).catch(() => undefined)]);
+    const seen = new Set<number>();
+    for (const stored of entries) {
+      const e = stored.entry;
+      if (e.state !== 'complete' || e.mode !== 'bridge' || e.hostEndIndex === undefined || e.hostEnd === undefined) continue;
+      if (e.hostNetns !== hostId || !sameHost(e, hostCookie)) continue;
+      const bridge = e.bridgeIndex ?? e.hostIfIndex;
+      if (bridge === undefined) continue;
+      seen.add(e.hostEndIndex);
+      const old = this.#tracked.get(e.hostEndIndex);
+      if (old && old.stored.raw === stored.raw) continue;
+      this.#tracked.set(e.hostEndIndex, { index: e.hostEndIndex, name: e.hostEnd, bridge, guestIf: e.guestIf, guestNetns: e.guestNetns, file: stored.file, stored });
+      if (!old) this.#check(e.hostEndIndex);
+    }
+    for (const i of [...this.#tracked.keys()]) if (!seen.has(i)) this.#tracked.delete(i);
+  }
+
+  /** Looks at one port (coalesced per port: one look at a time, one more if an event came meanwhile). */
+  #check(index: number): void {
+    if (this.#checking.has(index)) {
+      this.#again.add(index);
+      return;
+    }
+    const p = (async () => {
+      do {
+        this.#again.delete(index);
+        try {
+          await this.#checkOnce(index);
+        } catch (e) {
+          this.#log(`checking link ${index}: ${(e as Error).message}`);
+        }
+      } while (this.#again.has(index) && !this.#closed);
+      this.#checking.delete(index);
+    })();
+    this.#checking.set(index, p);
+  }
+
+  #record(i: Omit<Incident, 'at'>): void {
+    const inc = { at: new Date().toISOString(), ...i };
+    this.#incidents.push(inc);
+    if (this.#incidents.length > KEEP_INCIDENTS) this.#incidents.shift();
+    this.#log(`${i.hostEnd} (link ${i.index}): ${i.what}: ${i.action}${i.detail ? ` (${i.detail})` : ''}`);
+  }
+
+  async #checkOnce(index: number): Promise<void> {
+    const t = this.#tracked.get(index);
+    if (!t || this.#closed) return;
+    const link = await this.#host.link.find(index);
+    if (!link) return this.#gone(t);
+    const e = t.stored.entry;
+    // The index now names a link that is not this attachment's (never touched).
+    if (link.alias !== e.alias && link.group !== PIPEWRIGHT_GROUP) {
+      this.#tracked.delete(index);
+      return this.#record({ hostEnd: t.name, index, what: `link ${index} is now ${link.name}, which carries no mark of ours`, action: 'reported', detail: 'no longer followed' });
+    }
+    const what = portProblems(link, t.bridge, t.name);
+    if (!what) return;
+    // Act only on the record as it still is: a detach or a new attach may have changed it.
+    const now = await rereadEntry(t.file);
+    if (!now || now.raw !== t.stored.raw) return void this.refresh();
+    const renamed = link.name !== t.name;
+    const nameFree = !renamed || (await this.#host.link.find(t.name)) === null;
+    try {
+      await this.#putBack(index, t, renamed && nameFree, link.up);
+      this.#repairs++;
+      if (renamed && !nameFree) this.#record({ hostEnd: t.name, index, what, action: 'reported', detail: `its name ${t.name} is taken by another link; left as ${link.name}` });
+      else this.#record({ hostEnd: t.name, index, what, action: renamed ? 'renamed-back' : 'repaired' });
+    } catch (err) {
+      this.#record({ hostEnd: t.name, index, what, action: 'repair-failed', detail: (err as Error).message });
+    }
+  }
+
+  /** Enslaved and up again, under its own name when `rename` (a live rename may be refused: then down, renamed, up). */
+  async #putBack(index: number, t: Tracked, rename: boolean, up: boolean): Promise<void> {
+    const bridge = await this.#host.link.find(t.bridge);
+    if (!bridge) throw new Error(`its bridge (link ${t.bridge}) is gone`);
+    if (!rename) return this.#host.link.set(index, { master: t.bridge, up: true });
+    try {
+      await this.#host.link.set(index, { name: t.name, master: t.bridge, up: true });
+    } catch (e) {
+      if (!up || !isNetlinkError(e, 'EBUSY')) throw e;
+      await this.#host.link.set(index, { up: false });
+      await this.#host.link.set(index, { name: t.name, master: t.bridge, up: true });
+    }
+  }
+
+  /** The host end is gone: with its guest namespace (cleaned), or by someone's hand (reported). */
+  async #gone(t: Tracked): Promise<void> {
+    this.#tracked.delete(t.index);
+    const e = t.stored.entry;
+    if (await guestReachable(e.guest, e.guestNetns)) {
+      return this.#record({ hostEnd: t.name, index: t.index, what: 'the host end was deleted while its guest lives', action: 'reported', detail: 'left to detach, doctor and gc' });
+    }
+    const now = await rereadEntry(t.file);
+    if (now && now.raw === t.stored.raw) await removeEntry(t.file);
+    this.#record({ hostEnd: t.name, index: t.index, what: `its guest namespace (${e.guest.label}) is gone and the host end with it`, action: 'cleaned', detail: 'journal entry removed' });
+  }
+
+  /** Waits until every look started so far is done (tests, shutdown). */
+  async settled(): Promise<void> {
+    while (this.#refreshing || this.#checking.size) await Promise.all([this.#refreshing, ...this.#checking.values()]);
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#journalWatch?.close();
+    await this.settled().catch(() => {});
+    await this.#host.close();
+    await this.#loop;
+  }
+}

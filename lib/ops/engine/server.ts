@@ -1,0 +1,221 @@
+// The engine's socket: accepts connections, checks who is asking (the
+// kernel's SO_PEERCRED, never anything the peer says), reads one request
+// per connection and runs it through a handler the caller provides (the
+// CLI's own dispatcher: lib/cli/engine-session.ts), streaming its output
+// back as frames (protocol.ts). Command lines run one at a time: a command
+// reads the process's environment and working directory, which the handler
+// sets to the caller's for the length of one command. Questions to the
+// engine itself (status) are answered at once, also while a command runs.
+import { createServer, type Server, type Socket } from 'node:net';
+import { promises as fsp } from 'node:fs';
+import { peerCredentials, type PeerCredentials } from '../../core/peer-cred';
+import { FRAME, FrameReader, encodeFrame, parseRequest, type CliRequest, type Frame, type Request } from './protocol';
+import { peerRefusal } from './peer';
+import { claimSocketPath, type SocketClaim } from './socket-path';
+
+/** Where one command's output goes. */
+export interface Session {
+  stdout(text: string): void;
+  stderr(text: string): void;
+  /** stdin's bytes, when the client sent them (the command line has '-'). */
+  stdin: Buffer | undefined;
+  peer: PeerCredentials;
+}
+
+export interface ServerOptions {
+  /** The socket's path (made here) unless `listenFd` is given. */
+  socketPath: string;
+  /** A listening socket handed over (systemd socket activation): used as it is, never unlinked. */
+  listenFd?: number;
+  /** Mode of the socket file made here; 0600 by default. */
+  socketMode?: number;
+  /** Peers allowed besides root. */
+  allowUids?: readonly number[];
+  /** Why a command line is not run here ('' when it is): the client then runs it itself. */
+  refuse(req: CliRequest): string;
+  /** Runs a command line; resolves with its exit code. */
+  run(req: CliRequest, session: Session): Promise<number>;
+  /** The engine's own state, for status requests. */
+  status(): Record<string, unknown>;
+  log(line: string): void;
+}
+
+interface Job {
+  req: CliRequest;
+  socket: Socket;
+  stdin: Buffer | undefined;
+  peer: PeerCredentials;
+}
+
+export class EngineServer {
+  readonly #opts: ServerOptions;
+  readonly #server: Server;
+  #claim: SocketClaim | null = null;
+  #queue: Job[] = [];
+  readonly #sockets = new Set<Socket>();
+  #running: Promise<void> | null = null;
+  #stopping = false;
+  #served = 0;
+  #refused = 0;
+
+  private constructor(opts: ServerOptions) {
+    this.#opts = opts;
+    this.#server = createServer({ allowHalfOpen: true }, (s) => this.#accept(s));
+  }
+
+  static async start(opts: ServerOptions): Promise<EngineServer> {
+    const server = new EngineServer(opts);
+    await server.#listen();
+    return server;
+  }
+
+  get counts(): { served: number; refused: number; queued: number } {
+    return { served: this.#served, refused: this.#refused, queued: this.#queue.length };
+  }
+
+  async #listen(): Promise<void> {
+    const { listenFd, socketPath, socketMode = 0o600 } = this.#opts;
+    if (listenFd === undefined) this.#claim = await claimSocketPath(socketPath, this.#opts.log);
+    await new Promise<void>((resolve, reject) => {
+      this.#server.once('error', reject);
+      const done = () => {
+        this.#server.off('error', reject);
+        resolve();
+      };
+      if (listenFd !== undefined) {
+        this.#server.listen({ fd: listenFd }, done);
+        return;
+      }
+      // Made with no access for anyone else, then opened up to exactly socketMode: never wider, not even for a moment.
+      const umask = process.umask(0o177);
+      try {
+        this.#server.listen(socketPath, done);
+      } finally {
+        process.umask(umask);
+      }
+    });
+    this.#server.on('error', (e) => this.#opts.log(`socket error: ${e.message}`));
+    if (listenFd === undefined) {
+      await fsp.chmod(socketPath, socketMode);
+      await this.#claim!.recordMade();
+    }
+  }
+
+  #accept(socket: Socket): void {
+    this.#sockets.add(socket);
+    socket.on('close', () => this.#sockets.delete(socket));
+    const reader = new FrameReader();
+    const frames: Frame[] = [];
+    let checked: PeerCredentials | null = null;
+    let handled = false;
+    const fd = (socket as unknown as { _handle?: { fd?: number } })._handle?.fd;
+    const proceed = () => {
+      if (handled || !checked) return;
+      const q = frames.find((f) => f.kind === FRAME.request);
+      if (!q) return;
+      let req: Request;
+      try {
+        req = parseRequest(q.payload);
+      } catch (e) {
+        handled = true;
+        return this.#refuse(socket, (e as Error).message);
+      }
+      if ('control' in req) {
+        handled = true;
+        return this.#answerStatus(socket);
+      }
+      const stdinFrame = req.stdin ? frames.find((f) => f.kind === FRAME.stdin) : undefined;
+      if (req.stdin && !stdinFrame) return; // wait for it
+      handled = true;
+      this.#enqueue({ req, socket, stdin: stdinFrame ? Buffer.from(stdinFrame.payload) : undefined, peer: checked });
+    };
+    socket.on('data', (chunk: Buffer) => {
+      try {
+        frames.push(...reader.push(chunk));
+      } catch (e) {
+        handled = true;
+        return this.#refuse(socket, (e as Error).message);
+      }
+      proceed();
+    });
+    socket.on('error', () => socket.destroy());
+    if (this.#stopping) return this.#refuse(socket, 'the engine is stopping');
+    if (fd === undefined || fd < 0) return this.#refuse(socket, 'cannot identify the peer (no socket fd)');
+    peerCredentials(fd)
+      .then(async (cred) => {
+        const why = await peerRefusal(cred, this.#opts.allowUids ?? []);
+        if (why) {
+          this.#opts.log(`refused a connection from pid ${cred.pid} uid ${cred.uid}: ${why}`);
+          handled = true;
+          return this.#refuse(socket, why);
+        }
+        checked = cred;
+        proceed();
+      })
+      .catch((e: unknown) => {
+        handled = true;
+        this.#refuse(socket, `cannot identify the peer: ${(e as Error).message}`);
+      });
+  }
+
+  #refuse(socket: Socket, reason: string): void {
+    this.#refused++;
+    if (!socket.destroyed) socket.end(encodeFrame(FRAME.refused, JSON.stringify({ reason })));
+  }
+
+  #answerStatus(socket: Socket): void {
+    const body = JSON.stringify({ pid: process.pid, ...this.counts, ...this.#opts.status() });
+    socket.end(Buffer.concat([encodeFrame(FRAME.accepted, '{}'), encodeFrame(FRAME.started), encodeFrame(FRAME.stdout, `${body}\n`), encodeFrame(FRAME.exit, '{"exitCode":0}')]));
+  }
+
+  #enqueue(job: Job): void {
+    const why = this.#stopping ? 'the engine is stopping' : this.#opts.refuse(job.req);
+    if (why) return this.#refuse(job.socket, why);
+    job.socket.write(encodeFrame(FRAME.accepted, JSON.stringify({ v: 1, pid: process.pid })));
+    this.#queue.push(job);
+    this.#running ??= this.#drain();
+  }
+
+  async #drain(): Promise<void> {
+    for (let job = this.#queue.shift(); job; job = this.#queue.shift()) {
+      // A client that went away before its turn ran nothing: skip it.
+      if (job.socket.destroyed || !job.socket.writable) continue;
+      await this.#runJob(job);
+    }
+    this.#running = null;
+  }
+
+  async #runJob(job: Job): Promise<void> {
+    const { socket } = job;
+    const send = (kind: typeof FRAME.stdout | typeof FRAME.stderr, text: string) => {
+      if (!socket.destroyed && text !== '') socket.write(encodeFrame(kind, text));
+    };
+    socket.write(encodeFrame(FRAME.started));
+    let exitCode: number;
+    try {
+      exitCode = await this.#opts.run(job.req, { stdout: (t) => send(FRAME.stdout, t), stderr: (t) => send(FRAME.stderr, t), stdin: job.stdin, peer: job.peer });
+    } catch (e) {
+      send(FRAME.stderr, `pipewright: the engine failed to run the command: ${(e as Error).message}\n`);
+      exitCode = 1;
+    }
+    this.#served++;
+    if (!socket.destroyed) socket.end(encodeFrame(FRAME.exit, JSON.stringify({ exitCode })));
+  }
+
+  /**
+   * Stops taking connections; commands waiting their turn are handed back
+   * (the client runs them itself); the running one finishes. The socket
+   * file made here is removed, if it is still the one made.
+   */
+  async stop(): Promise<void> {
+    if (this.#stopping) return;
+    this.#stopping = true;
+    const closed = new Promise<void>((resolve) => this.#server.close(() => resolve()));
+    for (const job of this.#queue.splice(0)) this.#refuse(job.socket, 'the engine is stopping');
+    await this.#running;
+    // Connections that never sent a whole request hold nothing of ours.
+    for (const s of this.#sockets) s.destroy();
+    await this.#claim?.release();
+    await closed;
+  }
+}

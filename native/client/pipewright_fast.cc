@@ -1,0 +1,328 @@
+// pipewright-fast: the pipewright command without a Node start. It hands
+// its command line to a running engine (`pipewright engine`, lib/ops/engine)
+// over the engine's unix socket and prints the engine's answer; when no
+// engine answers (no socket, a stale one, one not root's, no acceptance in
+// time, a refusal) it execs the Node CLI with the same arguments, so the
+// output and the exit code are the Node CLI's either way. The engine is
+// never required.
+//
+// Framing (lib/ops/engine/protocol.ts is the other side): every frame is a
+// 4-byte big-endian length, then one kind byte, then length-1 bytes.
+//   client -> engine: 'q' request (JSON: v, argv, cwd, env, stdin), then
+//                     'i' with stdin's bytes when the request said stdin;
+//   engine -> client: 'a' accepted (JSON), 'r' refused / not run (JSON),
+//                     'g' started, 'o' stdout bytes, 'e' stderr bytes,
+//                     'x' exit (JSON {"exitCode": N}).
+// Before 'g' nothing has run, so any failure falls back to the Node CLI;
+// after it, a lost engine is reported (the outcome is unknown) with exit 1.
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+#include <vector>
+
+extern char** environ;
+
+namespace {
+
+constexpr int kProtocolVersion = 1;
+constexpr int kDefaultAcceptMs = 2000;
+constexpr uint32_t kMaxFrame = 64u << 20;
+
+bool debugging() {
+  const char* d = getenv("PIPEWRIGHT_ENGINE_DEBUG");
+  return d && *d;
+}
+
+void note(const std::string& why) {
+  if (debugging()) fprintf(stderr, "pipewright-fast: %s\n", why.c_str());
+}
+
+// The package's root: this executable is <root>/build/Release/pipewright-fast.
+std::string packageRoot() {
+  char buf[PATH_MAX];
+  ssize_t n = readlink("/proc/self/exe", buf, sizeof buf - 1);
+  if (n <= 0) return ".";
+  std::string self(buf, static_cast<size_t>(n));
+  for (int i = 0; i < 3; i++) {
+    size_t slash = self.rfind('/');
+    if (slash == std::string::npos) return ".";
+    self.resize(slash);
+  }
+  return self.empty() ? "/" : self;
+}
+
+// Runs the Node CLI as `pipewright` would: node <root>/dist/lib/cli/launch.js ARGS.
+// stdin already read for the engine is handed over in a memfd.
+[[noreturn]] void execNodeCli(int argc, char** argv, const std::string* consumedStdin) {
+  if (consumedStdin) {
+    int mfd = static_cast<int>(syscall(SYS_memfd_create, "pipewright-stdin", 0));
+    if (mfd >= 0) {
+      size_t off = 0;
+      while (off < consumedStdin->size()) {
+        ssize_t w = write(mfd, consumedStdin->data() + off, consumedStdin->size() - off);
+        if (w < 0 && errno == EINTR) continue;
+        if (w <= 0) break;
+        off += static_cast<size_t>(w);
+      }
+      lseek(mfd, 0, SEEK_SET);
+      dup2(mfd, 0);
+      close(mfd);
+    }
+  }
+  signal(SIGPIPE, SIG_DFL);
+  const char* node = getenv("PIPEWRIGHT_NODE");
+  if (!node || !*node) node = "node";
+  std::string script = packageRoot() + "/dist/lib/cli/launch.js";
+  std::vector<char*> args;
+  args.push_back(const_cast<char*>(node));
+  args.push_back(const_cast<char*>(script.c_str()));
+  for (int i = 1; i < argc; i++) args.push_back(argv[i]);
+  args.push_back(nullptr);
+  execvp(node, args.data());
+  fprintf(stderr, "pipewright: cannot run %s: %s\n", node, strerror(errno));
+  _exit(1);
+}
+
+std::string socketPath() {
+  const char* explicitPath = getenv("PIPEWRIGHT_ENGINE_SOCKET");
+  if (explicitPath && *explicitPath) return explicitPath;
+  const char* dir = getenv("PW_STATE_DIR");
+  return std::string(dir && *dir ? dir : "/run/pipewright") + "/engine/socket";
+}
+
+void appendJsonString(std::string& out, const char* s) {
+  out += '"';
+  for (const unsigned char* p = reinterpret_cast<const unsigned char*>(s); *p; p++) {
+    switch (*p) {
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '\n': out += "\\n"; break;
+      case '\t': out += "\\t"; break;
+      default:
+        if (*p < 0x20) {
+          char esc[8];
+          snprintf(esc, sizeof esc, "\\u%04x", *p);
+          out += esc;
+        } else {
+          out += static_cast<char>(*p);
+        }
+    }
+  }
+  out += '"';
+}
+
+// The variables a command may read; the engine keeps only those it allows.
+bool forwarded(const char* entry) {
+  static const char* const kPrefixes[] = {"PW_", "PIPEWRIGHT_", "DOCKER_", "CONTAINER_", "PATH=", "XDG_RUNTIME_DIR="};
+  for (const char* p : kPrefixes)
+    if (strncmp(entry, p, strlen(p)) == 0) return true;
+  return false;
+}
+
+std::string requestJson(int argc, char** argv, bool withStdin) {
+  std::string j = "{\"v\":" + std::to_string(kProtocolVersion) + ",\"argv\":[";
+  for (int i = 1; i < argc; i++) {
+    if (i > 1) j += ',';
+    appendJsonString(j, argv[i]);
+  }
+  j += "],\"cwd\":";
+  char cwd[PATH_MAX];
+  appendJsonString(j, getcwd(cwd, sizeof cwd) ? cwd : "/");
+  j += ",\"env\":{";
+  bool first = true;
+  for (char** e = environ; *e; e++) {
+    const char* eq = strchr(*e, '=');
+    if (!eq || !forwarded(*e)) continue;
+    if (!first) j += ',';
+    first = false;
+    std::string name(*e, static_cast<size_t>(eq - *e));
+    appendJsonString(j, name.c_str());
+    j += ':';
+    appendJsonString(j, eq + 1);
+  }
+  j += "},\"stdin\":";
+  j += withStdin ? "true}" : "false}";
+  return j;
+}
+
+bool writeAll(int fd, const char* p, size_t n) {
+  while (n > 0) {
+    ssize_t w = write(fd, p, n);
+    if (w < 0 && errno == EINTR) continue;
+    if (w <= 0) return false;
+    p += w;
+    n -= static_cast<size_t>(w);
+  }
+  return true;
+}
+
+bool sendFrame(int fd, char kind, const std::string& payload) {
+  uint32_t len = static_cast<uint32_t>(payload.size() + 1);
+  unsigned char head[5] = {static_cast<unsigned char>(len >> 24), static_cast<unsigned char>(len >> 16),
+                           static_cast<unsigned char>(len >> 8), static_cast<unsigned char>(len), static_cast<unsigned char>(kind)};
+  return writeAll(fd, reinterpret_cast<char*>(head), 5) && writeAll(fd, payload.data(), payload.size());
+}
+
+// Reads exactly n bytes; waits at most timeoutMs for each chunk (-1: no limit).
+bool readExactly(int fd, char* p, size_t n, int timeoutMs) {
+  while (n > 0) {
+    if (timeoutMs >= 0) {
+      struct pollfd pfd = {fd, POLLIN, 0};
+      int r = poll(&pfd, 1, timeoutMs);
+      if (r < 0 && errno == EINTR) continue;
+      if (r <= 0) return false;
+    }
+    ssize_t got = read(fd, p, n);
+    if (got < 0 && errno == EINTR) continue;
+    if (got <= 0) return false;
+    p += got;
+    n -= static_cast<size_t>(got);
+  }
+  return true;
+}
+
+bool readFrame(int fd, char& kind, std::string& payload, int timeoutMs) {
+  unsigned char head[5];
+  if (!readExactly(fd, reinterpret_cast<char*>(head), 5, timeoutMs)) return false;
+  uint32_t len = (uint32_t(head[0]) << 24) | (uint32_t(head[1]) << 16) | (uint32_t(head[2]) << 8) | head[3];
+  if (len < 1 || len > kMaxFrame) return false;
+  kind = static_cast<char>(head[4]);
+  payload.resize(len - 1);
+  return len == 1 || readExactly(fd, &payload[0], len - 1, timeoutMs);
+}
+
+std::string readAllStdin() {
+  std::string data;
+  char buf[65536];
+  for (;;) {
+    ssize_t n = read(0, buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    data.append(buf, static_cast<size_t>(n));
+  }
+  return data;
+}
+
+// Connects to the engine's socket, if it is one of root's and root answers on it; -1 otherwise.
+int connectEngine() {
+  std::string path = socketPath();
+  struct stat st;
+  if (lstat(path.c_str(), &st) != 0) return note("no engine socket at " + path), -1;
+  if (!S_ISSOCK(st.st_mode)) return note(path + " is not a socket"), -1;
+  if (st.st_uid != 0) return note(path + " is not root's"), -1;
+  struct sockaddr_un addr {};
+  addr.sun_family = AF_UNIX;
+  if (path.size() >= sizeof addr.sun_path) return note("socket path too long"), -1;
+  memcpy(addr.sun_path, path.c_str(), path.size() + 1);
+  int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return -1;
+  if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+    note(path + ": " + strerror(errno) + " (stale socket, or no engine)");
+    close(fd);
+    return -1;
+  }
+  struct ucred cred {};
+  socklen_t len = sizeof cred;
+  if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0 || cred.uid != 0) {
+    note("the process listening on " + path + " is not root's");
+    close(fd);
+    return -1;
+  }
+  return fd;
+}
+
+int acceptTimeoutMs() {
+  const char* t = getenv("PIPEWRIGHT_ENGINE_TIMEOUT_MS");
+  if (!t || !*t) return kDefaultAcceptMs;
+  char* end = nullptr;
+  long v = strtol(t, &end, 10);
+  return (end && *end == '\0' && v >= 0 && v <= 600000) ? static_cast<int>(v) : kDefaultAcceptMs;
+}
+
+// The "exitCode" of an 'x' frame's JSON; -1 when it has none.
+int exitCodeOf(const std::string& json) {
+  size_t at = json.find("\"exitCode\"");
+  if (at == std::string::npos) return -1;
+  at = json.find(':', at);
+  if (at == std::string::npos) return -1;
+  char* end = nullptr;
+  long v = strtol(json.c_str() + at + 1, &end, 10);
+  return (v >= 0 && v <= 255) ? static_cast<int>(v) : -1;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const char* off = getenv("PIPEWRIGHT_NO_ENGINE");
+  if (off && *off) execNodeCli(argc, argv, nullptr);
+  int fd = connectEngine();
+  if (fd < 0) execNodeCli(argc, argv, nullptr);
+  // A reader that stops early (| head) is not our failure: output is dropped, the exit code stays the engine's.
+  signal(SIGPIPE, SIG_IGN);
+
+  bool withStdin = false;
+  for (int i = 1; i < argc; i++)
+    if (strcmp(argv[i], "-") == 0) withStdin = true;
+  std::string input;
+  if (withStdin) input = readAllStdin();
+  const std::string* consumed = withStdin ? &input : nullptr;
+
+  if (!sendFrame(fd, 'q', requestJson(argc, argv, withStdin)) || (withStdin && !sendFrame(fd, 'i', input))) {
+    note("the engine closed the connection before taking the request");
+    close(fd);
+    execNodeCli(argc, argv, consumed);
+  }
+  const int timeoutMs = acceptTimeoutMs();
+  bool accepted = false, started = false, outOpen = true, errOpen = true;
+  for (;;) {
+    char kind = 0;
+    std::string payload;
+    if (!readFrame(fd, kind, payload, accepted ? -1 : timeoutMs)) {
+      close(fd);
+      if (!started) {
+        note(accepted ? "the engine went away before running the command" : "the engine did not accept the request in time");
+        execNodeCli(argc, argv, consumed);
+      }
+      fprintf(stderr, "pipewright: the engine stopped while running this command; what it did is unknown (see 'pipewright doctor' and 'pipewright gc')\n");
+      return 1;
+    }
+    switch (kind) {
+      case 'a': accepted = true; break;
+      case 'g': accepted = started = true; break;
+      case 'r':
+        if (!started) {
+          note("the engine refused: " + payload);
+          close(fd);
+          execNodeCli(argc, argv, consumed);
+        }
+        break;
+      case 'o':
+        if (outOpen && !writeAll(1, payload.data(), payload.size())) outOpen = false;
+        break;
+      case 'e':
+        if (errOpen && !writeAll(2, payload.data(), payload.size())) errOpen = false;
+        break;
+      case 'x': {
+        int code = exitCodeOf(payload);
+        close(fd);
+        return code < 0 ? 1 : code;
+      }
+      default:
+        break;  // a kind a newer engine added: not ours to act on
+    }
+  }
+}
