@@ -1,5 +1,5 @@
-// Whether the engine serves a peer: root (or a uid it was told to allow),
-// in the engine's own network and mount namespaces. A command names links,
+// Whether the engine serves a peer: root (or a uid it was told to allow);
+// and its command lines only in the engine's own network and mount namespaces. A command names links,
 // namespaces and files as its caller sees them; run in another namespace
 // it would act on other objects, so such a peer runs its command itself.
 // What the peer is comes from the kernel (SO_PEERCRED, /proc), never from it.
@@ -15,9 +15,14 @@ async function nsId(pid: number | 'self', kind: 'net' | 'mnt'): Promise<string |
   }
 }
 
-/** Why the peer is not served ('' when it is). */
-export async function peerRefusal(cred: PeerCredentials, allowUids: readonly number[]): Promise<string> {
+/** Why the peer is not served at all ('' when it is). */
+export function peerRefusal(cred: PeerCredentials, allowUids: readonly number[]): string {
   if (cred.uid !== 0 && !allowUids.includes(cred.uid)) return `uid ${cred.uid} is not root (the engine serves root only unless started with --allow-uid)`;
+  return '';
+}
+
+/** Why the peer's command lines are not run here ('' when they are): they must run in the peer's namespaces. */
+export async function namespaceRefusal(cred: PeerCredentials): Promise<string> {
   // SO_PEERCRED gives pid 0 for a peer whose process the engine's pid namespace cannot see.
   if (cred.pid <= 0) return 'the peer is in a pid namespace the engine cannot see';
   for (const kind of ['net', 'mnt'] as const) {

@@ -10,7 +10,7 @@ import { createServer, type Server, type Socket } from 'node:net';
 import { promises as fsp } from 'node:fs';
 import { peerCredentials, type PeerCredentials } from '../../core/peer-cred';
 import { FRAME, FrameReader, encodeFrame, parseRequest, type CliRequest, type Frame, type Request } from './protocol';
-import { peerRefusal } from './peer';
+import { namespaceRefusal, peerRefusal } from './peer';
 import { claimSocketPath, type SocketClaim } from './socket-path';
 
 /** Where one command's output goes. */
@@ -127,7 +127,12 @@ export class EngineServer {
       const stdinFrame = req.stdin ? frames.find((f) => f.kind === FRAME.stdin) : undefined;
       if (req.stdin && !stdinFrame) return; // wait for it
       handled = true;
-      this.#enqueue({ req, socket, stdin: stdinFrame ? Buffer.from(stdinFrame.payload) : undefined, peer: checked });
+      const peer = checked;
+      const job = { req, socket, stdin: stdinFrame ? Buffer.from(stdinFrame.payload) : undefined, peer };
+      namespaceRefusal(peer).then(
+        (why) => (why ? this.#refuse(socket, why) : this.#enqueue(job)),
+        (e: unknown) => this.#refuse(socket, `cannot identify the peer's namespaces: ${(e as Error).message}`),
+      );
     };
     socket.on('data', (chunk: Buffer) => {
       try {
@@ -142,8 +147,8 @@ export class EngineServer {
     if (this.#stopping) return this.#refuse(socket, 'the engine is stopping');
     if (fd === undefined || fd < 0) return this.#refuse(socket, 'cannot identify the peer (no socket fd)');
     peerCredentials(fd)
-      .then(async (cred) => {
-        const why = await peerRefusal(cred, this.#opts.allowUids ?? []);
+      .then((cred) => {
+        const why = peerRefusal(cred, this.#opts.allowUids ?? []);
         if (why) {
           this.#opts.log(`refused a connection from pid ${cred.pid} uid ${cred.uid}: ${why}`);
           handled = true;

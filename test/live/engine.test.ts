@@ -1,0 +1,246 @@
+// The resident engine (`pipewright engine`) and its native client
+// (build/Release/pipewright-fast) against the real kernel: the same output
+// and exit codes with the engine as without it; peers it must refuse; a
+// client that finds no engine (missing, stale, foreign socket) runs the
+// Node CLI; and the engine's standing repair of what it follows, long after
+// any attach has returned. Each test has its own scene (host namespace) and
+// its own state directory, so engines never meet.
+import t from 'tap';
+import { chownSync, existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { withScene, inNetns, uniqueName, type Scene } from '../helpers/scene';
+import { startEngine, fast, node, privateStateDir, until, type RunningEngine } from '../helpers/engine';
+import { Engine } from '../../lib/ops/engine';
+import { Netns } from '../../lib';
+
+/** Starts an engine for the scene and stops it (and removes its state directory) at the scene's end. */
+async function sceneEngine(s: Scene, args: string[] = []): Promise<{ engine: RunningEngine; stateDir: string }> {
+  const { dir, remove } = privateStateDir();
+  const engine = await startEngine(s.hostNs, dir, args);
+  s.defer(async () => {
+    await engine.stop();
+    remove();
+  });
+  return { engine, stateDir: dir };
+}
+
+/** Indexes change between runs (the kernel numbers links afresh); everything else must match. */
+const normalize = (text: string) => text.replace(/("(?:\w*[iI]ndex|master)": )\d+/g, '$1N').replace(/\bindex \d+/g, 'index N');
+
+t.test('engine on and off: the same output and exit codes for attach, detach, --json, batch and errors (2, 3, 6)', (t) =>
+  withScene(t, async (s) => {
+    const { engine, stateDir } = await sceneEngine(s);
+    const a = (await s.guest({ named: true })).ns.name!;
+    const b = (await s.guest({ named: true })).ns.name!;
+    const c = await s.guest({ named: true });
+    // An eth1 in c that is not pipewright's: detach refuses it (exit 6).
+    await inNetns(c.ns, 'ip', ['link', 'add', 'eth1', 'type', 'veth', 'peer', 'name', 'other1']);
+    const script: Array<{ args: string[]; code: number; stdin?: string }> = [
+      { args: ['br0', a, '10.9.0.2/24@10.9.0.1', '02:00:00:00:09:02'], code: 0 },
+      { args: ['attach', '--host-if', 'br0', '--guest', `netns:${b}`, '--address', '10.9.0.3/24', '--mac', '02:00:00:00:09:03', '--json'], code: 0 },
+      { args: ['br0', a, '10.9.0.2/24@10.9.0.1', '02:00:00:00:09:02', '--verbose'], code: 0 },
+      { args: ['find-ip', '10.9.0.3', '--json'], code: 0 },
+      { args: ['br0', a, '10.9.0.9/24@10.9.0.1'], code: 6 },
+      { args: ['br0', 'no-such-guest-pw', '10.9.0.4/24'], code: 3 },
+      { args: ['attach', '--host-if', 'br0'], code: 2 },
+      { args: ['atach'], code: 2 },
+      { args: ['detach', c.ns.name!], code: 6 },
+      { args: ['detach', c.ns.name!, '--json'], code: 6 },
+      { args: ['detach', a, '--json'], code: 0 },
+      { args: ['detach', `netns:${b}`], code: 0 },
+      { args: ['detach', a], code: 0 },
+      { args: ['batch', '-', '--json'], code: 0, stdin: `br0 ${a} 10.9.0.5/24 02:00:00:00:09:05\n` },
+      { args: ['detach', a, '-v'], code: 0 },
+      { args: ['--version'], code: 0 },
+      { args: ['help', 'detach'], code: 0 },
+    ];
+    const runAll = async (how: 'engine' | 'node') => {
+      const out = [];
+      for (const step of script) {
+        const r = how === 'engine' ? await fast(s.hostNs, stateDir, step.args, {}, step.stdin) : await node(s.hostNs, stateDir, step.args, step.stdin);
+        t.equal(r.code, step.code, `${how}: pipewright ${step.args.join(' ')}: exit ${step.code} (${r.stderr.trim()})`);
+        out.push({ args: step.args.join(' '), code: r.code, stdout: normalize(r.stdout), stderr: normalize(r.stderr) });
+      }
+      // Back to the start: the bridge the first attach made goes too.
+      await s.host.link.del('br0');
+      return out;
+    };
+    const before = (await engine.status()).served as number;
+    const withEngine = await runAll('engine');
+    t.equal((await engine.status()).served, before + script.length, 'every command line ran in the engine (none fell back)');
+    const withoutEngine = await runAll('node');
+    t.same(withEngine, withoutEngine, 'stdout, stderr and exit code are the same, command by command');
+  }),
+);
+
+t.test('a peer that is not root is refused (SO_PEERCRED) and its command runs without the engine', (t) =>
+  withScene(t, async (s) => {
+    const { dir, remove } = privateStateDir();
+    // A socket anyone may connect to, so that only the credentials check stands in the way.
+    const open = join(process.env.PW_STATE_DIR ?? '/tmp', uniqueName('engine-open'));
+    mkdirSync(open, { mode: 0o755 });
+    const socket = join(open, 'socket');
+    const engine = await startEngine(s.hostNs, dir, ['--socket', socket, '--socket-mode', '0666']);
+    s.defer(async () => {
+      await engine.stop();
+      remove();
+      rmSync(open, { recursive: true, force: true });
+    });
+    const env = { PIPEWRIGHT_ENGINE_SOCKET: socket, PIPEWRIGHT_ENGINE_DEBUG: '1' };
+    const asNobody = await fastAs(s, dir, ['env', '-u', 'NODE_OPTIONS', 'setpriv', '--reuid=65534', '--regid=65534', '--clear-groups'], ['--version'], { ...env, NODE_OPTIONS: undefined });
+    t.equal(asNobody.code, 0, asNobody.stderr);
+    t.equal(asNobody.stdout, `${(await node(s.hostNs, dir, ['--version'])).stdout}`, 'the Node CLI answered, as it would have without an engine');
+    t.match(asNobody.stderr, /the engine refused: .*uid 65534 is not root/, 'the client was told why');
+    t.match(await engine.waitLog(/refused a connection/), /uid 65534/, 'the engine logged the refusal');
+    const st = await engine.status();
+    t.equal(st.served, 0, 'nothing ran in the engine for nobody');
+    t.equal(st.refused, 1, 'one refusal');
+    const asRoot = await fast(s.hostNs, dir, ['--version'], env);
+    t.equal(asRoot.code, 0);
+    t.equal((await engine.status()).served, 1, 'root is served on the same socket');
+  }),
+);
+
+/** The native client run through a wrapper (setpriv ...) in the scene's host namespace. */
+async function fastAs(s: Scene, stateDir: string, wrapper: string[], args: string[], env: Record<string, string | undefined>) {
+  const { spawn } = await import('node:child_process');
+  const { finish } = await import('../helpers/cli');
+  const { envWith, FAST } = await import('../helpers/engine');
+  const child = spawn('nsenter', [`--net=/proc/${process.pid}/fd/${s.hostNs.fd}`, ...wrapper, FAST, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: envWith(stateDir, env) });
+  return finish(child);
+}
+
+t.test('no engine, a stale socket, a socket not root\'s: the client runs the Node CLI; a second engine is refused', (t) =>
+  withScene(t, async (s) => {
+    const { dir, remove } = privateStateDir();
+    s.defer(async () => remove());
+    const debug = { PIPEWRIGHT_ENGINE_DEBUG: '1' };
+    const expected = await node(s.hostNs, dir, ['atach']);
+    t.equal(expected.code, 2);
+
+    const missing = await fast(s.hostNs, dir, ['atach'], debug);
+    t.match(missing.stderr, /no engine socket at/, 'no socket: said so (debug)');
+    t.equal(missing.code, expected.code);
+    t.equal(missing.stdout, expected.stdout);
+    t.equal(missing.stderr.replace(/^pipewright-fast: .*\n/gm, ''), expected.stderr, 'then the Node CLI ran');
+
+    const first = await startEngine(s.hostNs, dir);
+    first.child.kill('SIGKILL');
+    await first.exited;
+    t.ok(existsSync(first.socket), 'a killed engine leaves its socket behind');
+    const stale = await fast(s.hostNs, dir, ['atach'], debug);
+    t.match(stale.stderr, /stale socket, or no engine/, 'stale: said so (debug)');
+    t.equal(stale.code, expected.code);
+    t.equal(stale.stderr.replace(/^pipewright-fast: .*\n/gm, ''), expected.stderr, 'then the Node CLI ran');
+
+    const second = await startEngine(s.hostNs, dir);
+    s.defer(async () => void (await second.stop()));
+    t.match(second.log(), /removed the stale socket/, 'a new engine removes the stale socket');
+    const served = await fast(s.hostNs, dir, ['atach']);
+    t.same([served.code, served.stdout, served.stderr], [expected.code, expected.stdout, expected.stderr]);
+    t.equal((await second.status()).served, 1, 'and serves');
+
+    const third = await startEngine(s.hostNs, dir).catch((e: Error) => e);
+    t.type(third, Error, 'a second engine on the same state directory does not start');
+    t.match(String(third), /already runs for the state directory/);
+
+    chownSync(second.socket, 65534, 65534);
+    try {
+      const foreign = await fast(s.hostNs, dir, ['atach'], debug);
+      t.match(foreign.stderr, /is not root's/, "a socket not root's is not trusted (debug)");
+      t.equal(foreign.code, expected.code);
+      t.equal((await second.status()).served, 1, 'nothing more ran in the engine');
+    } finally {
+      chownSync(second.socket, 0, 0);
+    }
+  }),
+);
+
+/** The host end of guest `name`'s eth1, as the engine follows it. */
+async function followed(engine: RunningEngine, guestNetns: string): Promise<{ index: number; name: string; bridge: number }> {
+  return until(`the engine to follow ${guestNetns}`, async () => ((await engine.status()).tracked as Array<{ index: number; name: string; bridge: number; guestNetns: string }>).find((x) => x.guestNetns === guestNetns));
+}
+
+t.test('a port an agent releases, downs or renames long after the attach returned is put back', (t) =>
+  withScene(t, async (s) => {
+    const { engine, stateDir } = await sceneEngine(s);
+    const g = await s.guest({ named: true });
+    // Attached by the Node CLI, without the engine: it follows every attachment in the journal.
+    const r = await node(s.hostNs, stateDir, ['br0', g.ns.name!, '10.9.1.2/24']);
+    t.equal(r.code, 0, r.stderr);
+    const port = await followed(engine, g.ns.id);
+    const br0 = await s.host.link.get('br0');
+    t.equal(port.bridge, br0.index);
+
+    await inNetns(s.hostNs, 'ip', ['link', 'set', port.name, 'nomaster']);
+    await until('the port back in br0', async () => ((await s.host.link.get(port.index)).master === br0.index ? true : undefined));
+    await inNetns(s.hostNs, 'ip', ['link', 'set', port.name, 'down']);
+    await until('the port up again', async () => ((await s.host.link.get(port.index)).up ? true : undefined));
+    await inNetns(s.hostNs, 'ip', ['link', 'set', port.name, 'down']);
+    await inNetns(s.hostNs, 'ip', ['link', 'set', port.name, 'name', 'agent0']);
+    await until('the port renamed back', async () => {
+      const l = await s.host.link.get(port.index);
+      return l.name === port.name && l.up && l.master === br0.index ? true : undefined;
+    });
+    const incidents = (await engine.status()).incidents as Array<{ what: string; action: string }>;
+    t.ok(incidents.some((i) => /released from its bridge/.test(i.what) && i.action === 'repaired'), 'the release was logged as repaired');
+    t.ok(incidents.some((i) => /set down/.test(i.what) && i.action === 'repaired'), 'the down was logged as repaired');
+    t.ok(incidents.some((i) => /renamed to agent0/.test(i.what) && i.action === 'renamed-back'), 'the rename was logged as renamed back');
+    t.match(engine.log(), /released from its bridge .*: repaired/);
+    const d = await node(s.hostNs, stateDir, ['detach', g.ns.name!]);
+    t.equal(d.code, 0, d.stderr);
+  }),
+);
+
+t.test('a guest namespace that dies: its journal entry is removed; a decoy entry stays', (t) =>
+  withScene(t, async (s) => {
+    const { engine, stateDir } = await sceneEngine(s);
+    const doomed = await Netns.create({ name: uniqueName('doomed') });
+    const decoy = await s.guest({ named: true });
+    for (const [ns, ip] of [[doomed, '10.9.2.2/24'], [decoy.ns, '10.9.2.3/24']] as const) {
+      const r = await node(s.hostNs, stateDir, ['br0', ns.name!, ip]);
+      t.equal(r.code, 0, r.stderr);
+    }
+    const port = await followed(engine, doomed.id);
+    await followed(engine, decoy.ns.id);
+    const journal = join(stateDir, 'attachments');
+    const entriesOf = (id: string) => readdirSync(journal).filter((f) => f.startsWith(id.replace(':', '-')));
+    t.equal(entriesOf(doomed.id).length, 1, 'the doomed guest has its entry');
+    const doomedId = doomed.id;
+    await doomed.delete();
+    await until('the entry removed', async () => (entriesOf(doomedId).length === 0 ? true : undefined));
+    t.equal(await s.host.link.find(port.index), null, 'its host end is gone (with the namespace)');
+    t.equal(entriesOf(decoy.ns.id).length, 1, "the living guest's entry stays");
+    t.ok(((await engine.status()).incidents as Array<{ action: string; index: number }>).some((i) => i.action === 'cleaned' && i.index === port.index), 'logged as cleaned');
+    t.same(((await engine.status()).tracked as Array<{ guestNetns: string }>).map((x) => x.guestNetns), [decoy.ns.id], 'only the living one is followed');
+    t.equal((await node(s.hostNs, stateDir, ['detach', decoy.ns.name!])).code, 0);
+  }),
+);
+
+t.test('an engine restart while idle loses nothing: what happened meanwhile is repaired at start', (t) =>
+  withScene(t, async (s) => {
+    const { dir, remove } = privateStateDir();
+    s.defer(async () => remove());
+    const g = await s.guest({ named: true });
+    const first = await startEngine(s.hostNs, dir);
+    const r = await fast(s.hostNs, dir, ['br0', g.ns.name!, '10.9.3.2/24']);
+    t.equal(r.code, 0, r.stderr);
+    t.equal((await first.status()).served, 1, 'attached by the engine');
+    const port = await followed(first, g.ns.id);
+    t.equal(await first.stop(), 0, 'SIGTERM: a clean exit');
+    t.notOk(existsSync(first.socket), 'its socket is removed');
+    t.match(first.log(), /SIGTERM: stopping[\s\S]*stopped/);
+
+    await inNetns(s.hostNs, 'ip', ['link', 'set', port.name, 'nomaster']);
+    const second = await startEngine(s.hostNs, dir);
+    s.defer(async () => void (await second.stop()));
+    const br0 = await s.host.link.get('br0');
+    await until('the port put back by the new engine', async () => ((await s.host.link.get(port.index)).master === br0.index ? true : undefined));
+    t.same(await followed(second, g.ns.id), port, 'the same attachment is followed');
+    const client = await Engine.connect({ socket: second.socket });
+    t.same(Object.keys(await client.status()).includes('tracked'), true, 'Engine.connect() answers');
+    const d = await fast(s.hostNs, dir, ['detach', g.ns.name!, '--json']);
+    t.equal(d.code, 0, d.stderr);
+    t.equal(JSON.parse(d.stdout).status, 'detached', 'the attachment was intact and is detached');
+  }),
+);
