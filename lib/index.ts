@@ -17,3 +17,5 @@ export { PIPEWRIGHT_GROUP } from './ops/ownership/marks';
 export { detach } from './ops/attach/detach';
 export type { DetachSpec, DetachResult } from './ops/attach/detach';
 export type { GuestRef } from './ops/guest';
+export { Engine, EngineRefusal } from './ops/engine/client';
+export type { EngineReply, RunOptions as EngineRunOptions, ConnectOptions as EngineConnectOptions } from './ops/engine/client';

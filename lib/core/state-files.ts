@@ -78,11 +78,11 @@ export interface StateDirWatch {
 }
 
 /**
- * Calls onChange whenever something in stateDir/sub changes (inotify, no
- * polling), making the directory (mode 0700, as the addon does) when it is
+ * Calls onChange with a file's name whenever something in stateDir/sub
+ * changes (inotify, no polling), making the directory (mode 0700, as the addon does) when it is
  * missing, so that the first file written into it is seen too.
  */
-export function watchStateDir(sub: string, onChange: () => void): StateDirWatch {
+export function watchStateDir(sub: string, onChange: (file: string | null) => void): StateDirWatch {
   const root = stateDir();
   mkdirSync(root, { recursive: true, mode: 0o700 });
   try {
@@ -90,7 +90,8 @@ export function watchStateDir(sub: string, onChange: () => void): StateDirWatch 
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
   }
-  const w = watch(join(root, sub), { persistent: false }, () => onChange());
-  w.on('error', () => onChange());
+  // The file's name when inotify gives it; null when it does not (then anything may have changed).
+  const w = watch(join(root, sub), { persistent: false }, (_event, file) => onChange(typeof file === 'string' ? file : null));
+  w.on('error', () => onChange(null));
   return { close: () => w.close() };
 }

@@ -11,7 +11,7 @@ const ROOT = join(__dirname, '..', '..');
 
 t.test('the runtime exports are the documented ones', async (t) => {
   t.strictSame(Object.keys(api).sort(), [
-    'AttachError', 'Handle', 'NetlinkError', 'Netns', 'PIPEWRIGHT_GROUP', 'PipewrightError', 'Watcher', 'attach', 'detach', 'isNetlinkError', 'planAttach',
+    'AttachError', 'Engine', 'EngineRefusal', 'Handle', 'NetlinkError', 'Netns', 'PIPEWRIGHT_GROUP', 'PipewrightError', 'Watcher', 'attach', 'detach', 'isNetlinkError', 'planAttach',
   ]);
   t.equal(api.PIPEWRIGHT_GROUP, 0x7077);
 });

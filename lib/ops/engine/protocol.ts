@@ -88,7 +88,7 @@ export function parseRequest(payload: Buffer): Request {
   } catch (e) {
     throw new PipewrightError('ERR_PW_INVALID_ARGUMENT', `engine protocol: the request is not JSON (${(e as Error).message})`, { field: 'request' });
   }
-  if (typeof o !== 'object' || o === null) throw new PipewrightError('ERR_PW_INVALID_ARGUMENT', 'engine protocol: the request must be an object', { field: 'request', value: o });
+  if (typeof o !== 'object' || o === null || Array.isArray(o)) throw new PipewrightError('ERR_PW_INVALID_ARGUMENT', 'engine protocol: the request must be an object', { field: 'request', value: o });
   const r = o as Record<string, unknown>;
   if (r.v !== PROTOCOL_VERSION) throw new PipewrightError('ERR_PW_INVALID_ARGUMENT', `engine protocol: version ${String(r.v)} is not spoken here (this engine speaks ${PROTOCOL_VERSION})`, { field: 'v', value: r.v });
   if (r.control !== undefined) {

@@ -11,7 +11,8 @@
 // Only links carrying our mark (alias or group) are touched, and an entry is
 // removed only while it is exactly as it was read (a new attach of the same
 // interface writes a new one). The journal directory is watched (inotify),
-// so attaches made by any pipewright process are followed once complete.
+// so attaches made by any pipewright process are followed once complete,
+// and only the file that changed is read again.
 import { Handle } from '../../core/handle';
 import { isNetlinkError } from '../../core/errors';
 import { watchStateDir, type StateDirWatch } from '../../core/state-files';
@@ -61,6 +62,7 @@ export class Reconciler {
   readonly #again = new Set<number>();
   #refreshing: Promise<void> | null = null;
   #refreshAgain = false;
+  readonly #fileReads = new Map<string, Promise<void>>();
   #journalWatch: StateDirWatch | null = null;
   #closed = false;
   #loop: Promise<void> | null = null;
@@ -78,7 +80,7 @@ export class Reconciler {
       const w = r.#host.watch(['link']);
       await w.ready;
       r.#loop = r.#follow(w);
-      r.#journalWatch = watchStateDir(JOURNAL_DIR, () => r.refresh());
+      r.#journalWatch = watchStateDir(JOURNAL_DIR, (file) => r.#journalChanged(file));
       await r.refresh();
     } catch (e) {
       await r.close();
@@ -109,12 +111,53 @@ export class Reconciler {
           for (const i of this.#tracked.keys()) this.#check(i);
         } else if (ev.kind === 'link') {
           if (this.#tracked.has(ev.link.index)) this.#check(ev.link.index);
-          else if (ev.action === 'new' && ev.link.group === PIPEWRIGHT_GROUP) this.refresh();
         }
       }
     } catch (e) {
       if (!this.#closed) this.#log(`link events stopped: ${(e as Error).message}`);
     }
+  }
+
+  /**
+   * One journal file changed: only it is read again (an attach completing,
+   * a detach forgetting), so following N attachments costs O(1) per change,
+   * not a read of the whole journal. Temporary files are skipped; a change
+   * without a name reads everything.
+   */
+  #journalChanged(file: string | null): void {
+    if (this.#closed) return;
+    if (file === null) return void this.refresh();
+    if (file.startsWith('.') || !file.endsWith('.json')) return;
+    const run = (this.#fileReads.get(file) ?? Promise.resolve()).then(() => this.#rereadOne(file)).catch((e: unknown) => this.#log(`cannot read the journal entry ${file}: ${(e as Error).message}`));
+    this.#fileReads.set(file, run);
+    void run.then(() => {
+      if (this.#fileReads.get(file) === run) this.#fileReads.delete(file);
+    });
+  }
+
+  async #rereadOne(file: string): Promise<void> {
+    const stored = await rereadEntry(file);
+    const was = [...this.#tracked.values()].find((x) => x.file === file);
+    if (!stored) {
+      if (was) this.#tracked.delete(was.index);
+      return;
+    }
+    if (!(await this.#take(stored)) && was) this.#tracked.delete(was.index);
+  }
+
+  /** Follows the entry if it is a complete bridge attachment of this host; true when it is. */
+  async #take(stored: StoredEntry): Promise<boolean> {
+    const e = stored.entry;
+    if (e.state !== 'complete' || e.mode !== 'bridge' || e.hostEndIndex === undefined || e.hostEnd === undefined) return false;
+    const [hostId, hostCookie] = await Promise.all([ownNetnsId(), netnsCookie(this.#host).catch(() => undefined)]);
+    if (e.hostNetns !== hostId || !sameHost(e, hostCookie)) return false;
+    const bridge = e.bridgeIndex ?? e.hostIfIndex;
+    if (bridge === undefined) return false;
+    const old = this.#tracked.get(e.hostEndIndex);
+    if (old && old.stored.raw === stored.raw) return true;
+    this.#tracked.set(e.hostEndIndex, { index: e.hostEndIndex, name: e.hostEnd, bridge, guestIf: e.guestIf, guestNetns: e.guestNetns, file: stored.file, stored });
+    if (!old) this.#check(e.hostEndIndex);
+    return true;
   }
 
   /** Re-reads the journal (coalesced: one read at a time, one more if asked meanwhile). */
@@ -139,20 +182,8 @@ export class Reconciler {
   }
 
   async #readJournal(): Promise<void> {
-    const [entries, hostId, hostCookie] = await Promise.all([readEntries(), ownNetnsId(), netnsCookie(this.#host).catch(() => undefined)]);
     const seen = new Set<number>();
-    for (const stored of entries) {
-      const e = stored.entry;
-      if (e.state !== 'complete' || e.mode !== 'bridge' || e.hostEndIndex === undefined || e.hostEnd === undefined) continue;
-      if (e.hostNetns !== hostId || !sameHost(e, hostCookie)) continue;
-      const bridge = e.bridgeIndex ?? e.hostIfIndex;
-      if (bridge === undefined) continue;
-      seen.add(e.hostEndIndex);
-      const old = this.#tracked.get(e.hostEndIndex);
-      if (old && old.stored.raw === stored.raw) continue;
-      this.#tracked.set(e.hostEndIndex, { index: e.hostEndIndex, name: e.hostEnd, bridge, guestIf: e.guestIf, guestNetns: e.guestNetns, file: stored.file, stored });
-      if (!old) this.#check(e.hostEndIndex);
-    }
+    for (const stored of await readEntries()) if (await this.#take(stored)) seen.add(stored.entry.hostEndIndex!);
     for (const i of [...this.#tracked.keys()]) if (!seen.has(i)) this.#tracked.delete(i);
   }
 
@@ -239,7 +270,7 @@ export class Reconciler {
 
   /** Waits until every look started so far is done (tests, shutdown). */
   async settled(): Promise<void> {
-    while (this.#refreshing || this.#checking.size) await Promise.all([this.#refreshing, ...this.#checking.values()]);
+    while (this.#refreshing || this.#checking.size || this.#fileReads.size) await Promise.all([this.#refreshing, ...this.#checking.values(), ...this.#fileReads.values()]);
   }
 
   async close(): Promise<void> {

@@ -1,0 +1,60 @@
+// The engine's framing (lib/ops/engine/protocol.ts): frames cut from a byte
+// stream however it arrives, and requests checked field by field, with a
+// refusal naming the field for anything a client of ours would not send.
+import t from 'tap';
+import { FRAME, FrameReader, MAX_FRAME, encodeFrame, parseRequest, PROTOCOL_VERSION } from '../../lib/ops/engine/protocol';
+import { portProblems } from '../../lib/ops/engine/reconcile';
+import { refusal } from '../../lib/cli/engine-session';
+import type { Link } from '../../lib';
+
+t.test('frames survive any split of the stream, bytes untouched', async (t) => {
+  const payload = Buffer.from([0, 1, 2, 0xff, 0xfe, 0x0a]);
+  const stream = Buffer.concat([encodeFrame(FRAME.accepted, '{}'), encodeFrame(FRAME.stdout, payload), encodeFrame(FRAME.started), encodeFrame(FRAME.exit, '{"exitCode":3}')]);
+  for (let cut = 0; cut <= stream.length; cut++) {
+    const r = new FrameReader();
+    const frames = [...r.push(stream.subarray(0, cut)), ...r.push(stream.subarray(cut))];
+    t.same(frames.map((f) => f.kind), ['a', 'o', 'g', 'x'], `cut at ${cut}`);
+    t.same(frames[1]!.payload, payload);
+  }
+});
+
+t.test('a frame longer than the limit, or of length 0, is refused', async (t) => {
+  const head = Buffer.alloc(5);
+  head.writeUInt32BE(MAX_FRAME + 1, 0);
+  t.throws(() => new FrameReader().push(head), { code: 'ERR_PW_INVALID_ARGUMENT', field: 'frame' });
+  t.throws(() => new FrameReader().push(Buffer.alloc(5)), { code: 'ERR_PW_INVALID_ARGUMENT', field: 'frame', value: 0 });
+});
+
+t.test('requests: checked field by field', async (t) => {
+  const ok = { v: PROTOCOL_VERSION, argv: ['br0', 'g', '10.0.0.2/24'], cwd: '/', env: { PATH: '/bin' }, stdin: false };
+  t.same(parseRequest(Buffer.from(JSON.stringify(ok))), ok);
+  t.same(parseRequest(Buffer.from(JSON.stringify({ v: 1, control: 'status' }))), { v: 1, control: 'status' });
+  const bad: Array<[unknown, string]> = [
+    [{ ...ok, v: 2 }, 'v'],
+    [{ ...ok, argv: 'br0' }, 'argv'],
+    [{ ...ok, argv: [1] }, 'argv'],
+    [{ ...ok, cwd: 'relative' }, 'cwd'],
+    [{ ...ok, env: { A: 1 } }, 'env'],
+    [{ v: 1, control: 'shutdown' }, 'control'],
+    [[], 'request'],
+  ];
+  for (const [req, field] of bad) t.throws(() => parseRequest(Buffer.from(JSON.stringify(req))), { code: 'ERR_PW_INVALID_ARGUMENT', field }, JSON.stringify(req));
+  t.throws(() => parseRequest(Buffer.from('{')), { code: 'ERR_PW_INVALID_ARGUMENT', field: 'request' });
+});
+
+t.test('what the engine leaves to its own process, or to the caller', async (t) => {
+  const base = { v: 1, argv: ['--version'], cwd: '/', env: {}, stdin: false };
+  t.equal(refusal(base), '');
+  t.match(refusal({ ...base, argv: ['engine', 'status'] }), /own process/);
+  t.match(refusal({ ...base, argv: ['repro'] }), /own process/);
+  t.match(refusal({ ...base, env: { PW_STATE_DIR: '/somewhere/else' } }), /another state directory/);
+  t.match(refusal({ ...base, env: { PW_ADDON_PATH: '/x.node' } }), /PW_ADDON_PATH/);
+  t.match(refusal({ ...base, cwd: '/no/such/dir/pw' }), /cannot be entered/);
+});
+
+t.test('port problems: released, down, renamed, each said', async (t) => {
+  const link = { index: 5, name: 'veth1', up: true, master: 2 } as Link;
+  t.equal(portProblems(link, 2, 'veth1'), '');
+  t.equal(portProblems({ ...link, master: null }, 2, 'veth1'), 'released from its bridge (master none)');
+  t.equal(portProblems({ ...link, up: false, name: 'x' }, 2, 'veth1'), 'set down and renamed to x');
+});
