@@ -9,8 +9,8 @@
 //                     [--batch-concurrency N|default]
 //
 // --only takes way ids (bench/lib/ways.js): c, c-each, lib-seq, lib-batch,
-// lib-conc, lib-each, ip-batch, ip-step, pipework, cli-one, batch-lines,
-// batch-json. --batch-concurrency sets the batch ways' --concurrency
+// lib-conc, lib-each, ip-batch, ip-step, pipework, cli-one, cli-engine,
+// cli-fallback, batch-lines, batch-json. --batch-concurrency sets the batch ways' --concurrency
 // (bench/ways/cli-batch.js has the default and why; "default": the command's own).
 // --asan also runs the memory loop against the sanitized addon that
 // scripts/asan.sh builds (run that script once first).
@@ -65,7 +65,7 @@ function setUpBridge() {
   execFileSync('sh', ['-c', `ip link add ${W.BRIDGE} type bridge && ip addr add ${W.GATEWAY}/${W.PREFIX} dev ${W.BRIDGE} && ip link set ${W.BRIDGE} up`]);
 }
 
-const SLOW = new Set(['pipework', 'cli-one', 'ip-step', 'c-each', 'lib-each']);
+const SLOW = new Set(['pipework', 'cli-one', 'cli-fallback', 'ip-step', 'c-each', 'lib-each']);
 
 async function runWays(o, env, ways) {
   const results = {};

@@ -10,6 +10,7 @@ const { verifyCreated, verifyGone } = require('./verify');
 const ip = require('../iproute2/scripts');
 const cli = require('../ways/cli');
 const cliBatch = require('../ways/cli-batch');
+const cliEngine = require('../ways/cli-engine');
 
 const LIBRARY = join(__dirname, '..', 'ways', 'library.js');
 
@@ -52,6 +53,9 @@ function allWays(opts) {
     { id: 'ip-step', label: 'ip, one process per step', teardown: 'ip (group + names)', run: (env, n) => viaScripts(env, n, ip.ipPerStep) },
     { id: 'pipework', label: "pipework's command sequence", teardown: 'namespaces first', run: (env, n) => viaScripts(env, n, ip.pipework) },
     { id: 'cli-one', label: 'pipewright CLI, one guest per invocation', teardown: 'ip (group + names)', maxN: opts.cliMaxN, available: cli.oneGuestAvailable, run: cli.oneGuest },
+    // The native client (issue 15): with a resident engine answering, and with none (it execs the Node CLI).
+    { id: 'cli-engine', label: 'pipewright-fast + engine, one guest per invocation', teardown: 'ip (group + names)', maxN: opts.cliMaxN, available: cliEngine.fastAvailable, run: cliEngine.engineWay },
+    { id: 'cli-fallback', label: 'pipewright-fast, no engine (Node CLI), one guest per invocation', teardown: 'ip (group + names)', maxN: opts.cliMaxN, available: cliEngine.fastAvailable, run: cliEngine.fallbackWay },
     // One invocation for all N guests; create = `ip -batch` netns add + the
     // invocation (bench/ways/cli-batch.js says why). Stops at N = 200 like
     // the CLI above: the target is at 200.
