@@ -244,3 +244,35 @@ t.test('an engine restart while idle loses nothing: what happened meanwhile is r
     t.equal(JSON.parse(d.stdout).status, 'detached', 'the attachment was intact and is detached');
   }),
 );
+
+t.test('socket activation (as systemd does it): the engine serves on the socket it is handed and leaves it in place', (t) =>
+  withScene(t, async (s) => {
+    const { spawn } = await import('node:child_process');
+    const { MAIN } = await import('../helpers/cli');
+    const { envWith } = await import('../helpers/engine');
+    const { dir, remove } = privateStateDir();
+    mkdirSync(join(dir, 'engine'), { mode: 0o700 });
+    const socket = join(dir, 'engine', 'socket');
+    // systemd-socket-activate listens, then execs (passing on only the variables named with -E) the engine with LISTEN_FDS/LISTEN_PID at the first connection.
+    const child = spawn('nsenter', [`--net=/proc/${process.pid}/fd/${s.hostNs.fd}`, 'systemd-socket-activate', '-l', socket, '-E', 'PW_STATE_DIR', process.execPath, MAIN, 'engine'], { stdio: ['ignore', 'ignore', 'pipe'], env: envWith(dir) });
+    let log = '';
+    child.stderr!.on('data', (b: Buffer) => (log += b.toString()));
+    const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+    s.defer(async () => {
+      child.kill('SIGTERM');
+      await exited;
+      remove();
+    });
+    await until('the activation socket', async () => (existsSync(socket) ? true : undefined));
+    // The first connection starts the engine: let the client wait for that start.
+    const r = await fast(s.hostNs, dir, ['--version'], { PIPEWRIGHT_ENGINE_TIMEOUT_MS: '120000' });
+    t.equal(r.code, 0, r.stderr);
+    t.match(log, /ready on the socket systemd passed/, 'the engine took the socket it was handed');
+    const st = await (await Engine.connect({ socket })).status();
+    t.equal(st.served, 1, 'the command ran in the engine');
+    t.match(st.socket, /socket activation/);
+    child.kill('SIGTERM');
+    t.equal(await exited, 0, 'SIGTERM: a clean exit');
+    t.ok(existsSync(socket), 'the socket is systemd\'s to remove, not the engine\'s');
+  }),
+);
