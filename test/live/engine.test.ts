@@ -276,3 +276,28 @@ t.test('socket activation (as systemd does it): the engine serves on the socket 
     t.ok(existsSync(socket), 'the socket is systemd\'s to remove, not the engine\'s');
   }),
 );
+
+t.test('an engine stopped under load loses nothing: the command at work finishes, waiting ones run without it', (t) =>
+  withScene(t, async (s) => {
+    const { dir, remove } = privateStateDir();
+    s.defer(async () => remove());
+    const guests = await Promise.all(Array.from({ length: 8 }, () => s.guest({ named: true })));
+    const engine = await startEngine(s.hostNs, dir);
+    const runs = guests.map((g, i) => fast(s.hostNs, dir, ['br0', g.ns.name!, `10.9.4.${i + 2}/24`]));
+    // Stop it once it has taken a command: the rest are waiting, at work, or not yet connected.
+    await until('the engine to take a command', async () => ((await engine.status().catch(() => ({ served: 0, queued: 0 }))).queued > 0 || (await engine.status()).served > 0 ? true : undefined));
+    t.equal(await engine.stop(), 0, 'a clean exit');
+    const results = await Promise.all(runs);
+    for (const [i, r] of results.entries()) t.equal(r.code, 0, `attach ${i}: exit 0 (${r.stderr.trim()})`);
+    const br0 = await s.host.link.get('br0');
+    for (const g of guests) {
+      const eth1 = await g.handle.link.get('eth1');
+      const hostEnd = await s.host.link.get(eth1.link!);
+      t.ok(hostEnd.master === br0.index && hostEnd.up, `${g.ns.name}: attached, port of br0, up`);
+    }
+    const next = await startEngine(s.hostNs, dir);
+    s.defer(async () => void (await next.stop()));
+    await until('all 8 followed', async () => (((await next.status()).tracked as unknown[]).length === 8 ? true : undefined));
+    t.pass('the next engine follows all 8');
+  }),
+);

@@ -6,8 +6,8 @@
 //  - a renamed host end is renamed back when its name is free, else reported;
 //  - a host end gone with its guest namespace (the kernel deletes a veth with
 //    its namespace) has its journal entry removed;
-//  - a host end gone while its guest lives (deleted by hand, or a detach at
-//    work) is reported and left to detach, doctor and gc.
+//  - a host end gone while its guest lives (a detach at work, or deleted by
+//    hand) is no longer followed; the entry is left to detach, doctor and gc.
 // Only links carrying our mark (alias or group) are touched, and an entry is
 // removed only while it is exactly as it was read (a new attach of the same
 // interface writes a new one). The journal directory is watched (inotify),
@@ -261,7 +261,9 @@ export class Reconciler {
     this.#tracked.delete(t.index);
     const e = t.stored.entry;
     if (await guestReachable(e.guest, e.guestNetns)) {
-      return this.#record({ hostEnd: t.name, index: t.index, what: 'the host end was deleted while its guest lives', action: 'reported', detail: 'left to detach, doctor and gc' });
+      // A veth goes as a pair: a detach (which forgets the entry itself) or a
+      // hand-made delete (doctor then reports the entry left over). Neither is ours to act on.
+      return this.#log(`${t.name} (link ${t.index}): deleted while its guest lives (a detach, or by hand); no longer followed`);
     }
     const now = await rereadEntry(t.file);
     if (now && now.raw === t.stored.raw) await removeEntry(t.file);
