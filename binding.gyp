@@ -55,7 +55,7 @@
       "type": "executable",
       "sources": ["native/client/pipewright_fast.cc"],
       "cflags_cc": ["-std=c++17", "-O2", "-Wall", "-Wextra"],
-      "ldflags": ["-Wl,-z,relro,-z,now"]
+      "ldflags": ["-static", "-Wl,-z,relro,-z,now"]
     }
   ]
 }

@@ -301,3 +301,40 @@ t.test('an engine stopped under load loses nothing: the command at work finishes
     t.pass('the next engine follows all 8');
   }),
 );
+
+t.test('Engine.connect() for library users: run() gives what the command line gives; another namespace is refused', async (t) => {
+  const { dir, remove } = privateStateDir();
+  const here = await Netns.current();
+  const engine = await startEngine(here, dir);
+  const scene = await Netns.create();
+  t.teardown(async () => {
+    await engine.stop();
+    await scene.delete();
+    await here.close();
+    remove();
+  });
+  const prev = process.env.PW_STATE_DIR;
+  process.env.PW_STATE_DIR = dir; // run() sends this process's variables, as the native client does
+  try {
+    const e = await Engine.connect({ socket: engine.socket });
+    const version = await e.run(['--version']);
+    const expected = await node(here, dir, ['--version']);
+    t.same(version, { exitCode: 0, stdout: expected.stdout, stderr: '' });
+    const typo = await e.run(['atach']);
+    const typoNode = await node(here, dir, ['atach']);
+    t.same([typo.exitCode, typo.stdout, typo.stderr], [typoNode.code, typoNode.stdout, typoNode.stderr], 'a usage error: exit 2, the same words');
+    const plan = await e.run(['batch', '-', '--json'], { stdin: 'nonsense line\n' });
+    t.equal(plan.exitCode, 2, 'stdin reaches the command (a plan it refuses)');
+    t.match(plan.stdout, /"error"/);
+    await t.rejects(e.run(['--version'], { env: { PW_STATE_DIR: '/elsewhere' } }), { name: 'EngineRefusal', message: /another state directory/ });
+    await t.rejects(e.run(['engine', 'status']), { name: 'EngineRefusal', message: /own process/ });
+    t.equal((await e.status()).served, 3, 'three command lines ran in the engine');
+  } finally {
+    if (prev === undefined) delete process.env.PW_STATE_DIR;
+    else process.env.PW_STATE_DIR = prev;
+  }
+  // A client in another network namespace: its command would name other links. Refused, nothing run.
+  const { spawnSync } = await import('node:child_process');
+  const other = spawnSync('nsenter', [`--net=/proc/${process.pid}/fd/${scene.fd}`, process.execPath, '-e', `require(${JSON.stringify(join(__dirname, '..', '..', 'dist', 'lib', 'index.js'))}).Engine.connect({ socket: ${JSON.stringify(engine.socket)} }).then((e) => e.run(['--version'])).then(() => console.log('ran'), (err) => console.log(err.name, err.message))`], { encoding: 'utf8', env: { ...process.env, PW_STATE_DIR: dir, NODE_OPTIONS: '' } });
+  t.match(other.stdout, /EngineRefusal .*another network namespace/, 'a peer in another network namespace is refused');
+});

@@ -16,7 +16,7 @@ export interface EngineReply {
 export interface RunOptions {
   /** The working directory the command sees (default: this process's). */
   cwd?: string;
-  /** Variables for the command (the engine keeps the ones commands read). */
+  /** Variables for the command (the engine keeps the ones commands read); by default this process's, as the native client sends them. */
   env?: Record<string, string>;
   /** What the command reads on stdin (batch -). */
   stdin?: string | Buffer;
@@ -35,6 +35,15 @@ export class EngineRefusal extends PipewrightError {
     super('ERR_PW_CONFLICT', `the engine did not run the request: ${reason}`, { field: 'engine', value: reason });
     this.name = 'EngineRefusal';
   }
+}
+
+/** The variables a command may read, from this process's environment (the native client sends the same). */
+const FORWARDED = /^(PW_|PIPEWRIGHT_|DOCKER_|CONTAINER_|PATH$|XDG_RUNTIME_DIR$)/;
+
+function forwardedEnv(): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(process.env)) if (v !== undefined && FORWARDED.test(k)) out[k] = v;
+  return out;
 }
 
 export class Engine {
@@ -61,7 +70,7 @@ export class Engine {
 
   /** Runs a pipewright command line in the engine: the exit code and output the CLI would give. */
   run(argv: readonly string[], opts: RunOptions = {}): Promise<EngineReply> {
-    const env = opts.env ?? {};
+    const env = opts.env ?? forwardedEnv();
     return this.#exchange({ v: PROTOCOL_VERSION, argv: [...argv], cwd: opts.cwd ?? process.cwd(), env, stdin: opts.stdin !== undefined }, opts.stdin);
   }
 

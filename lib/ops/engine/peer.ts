@@ -21,14 +21,17 @@ export function peerRefusal(cred: PeerCredentials, allowUids: readonly number[])
   return '';
 }
 
+/** The engine's own namespaces never change: read once. */
+let own: Promise<[string | null, string | null]> | undefined;
+
 /** Why the peer's command lines are not run here ('' when they are): they must run in the peer's namespaces. */
 export async function namespaceRefusal(cred: PeerCredentials): Promise<string> {
   // SO_PEERCRED gives pid 0 for a peer whose process the engine's pid namespace cannot see.
   if (cred.pid <= 0) return 'the peer is in a pid namespace the engine cannot see';
-  for (const kind of ['net', 'mnt'] as const) {
-    const [theirs, ours] = await Promise.all([nsId(cred.pid, kind), nsId('self', kind)]);
-    if (theirs === null) return 'the peer went away before it could be identified';
-    if (theirs !== ours) return `the peer is in another ${kind === 'net' ? 'network' : 'mount'} namespace`;
-  }
+  own ??= Promise.all([nsId('self', 'net'), nsId('self', 'mnt')]);
+  const [theirs, ours] = await Promise.all([Promise.all([nsId(cred.pid, 'net'), nsId(cred.pid, 'mnt')]), own]);
+  if (theirs[0] === null || theirs[1] === null) return 'the peer went away before it could be identified';
+  if (theirs[0] !== ours[0]) return 'the peer is in another network namespace';
+  if (theirs[1] !== ours[1]) return 'the peer is in another mount namespace';
   return '';
 }
