@@ -101,6 +101,12 @@ async function eventLoop(env, n, runs, stubFirewall) {
   return out;
 }
 
+function engineReconcile(ports, releases) {
+  log(`engine reconcile: ${releases} releases across ${ports} ports`);
+  const out = execFileSync(process.execPath, [join(__dirname, 'engine-reconcile.js'), '--ports', String(ports), '--releases', String(releases)], { encoding: 'utf8' });
+  return JSON.parse(out.trim().split('\n').pop());
+}
+
 function memory(cycles) {
   log(`memory: ${cycles} create/delete cycles`);
   const out = execFileSync(process.execPath, ['--expose-gc', join(__dirname, 'memory.js'), '--cycles', String(cycles)], { encoding: 'utf8' });
@@ -134,6 +140,7 @@ async function main() {
       extras.eventLoop = await eventLoop(env, 200, o.quick ? 1 : 3, false);
       extras.eventLoopNoFirewall = await eventLoop(env, 200, o.quick ? 1 : 3, true);
       extras.memory = memory(o.cycles);
+      extras.reconcile = o.quick ? engineReconcile(50, 200) : engineReconcile(200, 1000);
       if (o.asan) {
         log(`memory loop under AddressSanitizer: ${o.cycles} cycles`);
         extras.asan = memoryUnderAsan(o.cycles, tmp);

@@ -145,6 +145,12 @@ function targetsTable({ ways, results, extras, unavailable }) {
     const heap = `V8 heap used ${f1(a.heapUsedMb)} → ${f1(b.heapUsedMb)} MB, committed ${f1(a.heapTotalMb)} → ${f1(b.heapTotalMb)} MB`;
     add(`memory: RSS after ${cycles} create/delete cycles − after 100 (${f1(a.rssMb)} → ${f1(b.rssMb)} MB; ${heap})`, '', `${f1(d)} MB`, '≤ 10 MB', check(d, '<=', 10));
   }
+  if (extras.reconcile) {
+    const r = extras.reconcile;
+    add(`engine: a port released by an agent is re-enslaved (${r.releases} releases across ${r.ports} ports; p50 ${f2(r.p50Ms)} ms, max ${f2(r.maxMs)} ms), p99`, r.ports, `${f2(r.p99Ms)} ms`, '≤ 50 ms', check(r.p99Ms, '<=', 50));
+    add('engine: ports left broken after the releases', r.ports, String(r.broken), '0', r.broken === 0);
+    add(`engine: RSS after the releases − before (${f1(r.rssStartMb)} → ${f1(r.rssEndMb)} MB)`, r.ports, `${f1(r.rssEndMb - r.rssStartMb)} MB`, '', null);
+  }
   if (extras.asan) add(`memory loop under AddressSanitizer + UBSan (${extras.asan.cycles} cycles)`, '', 'no report', 'no report', true);
   return rows.join('\n');
 }
