@@ -19,9 +19,37 @@ export interface Run {
   stderr: string;
 }
 
+const FAST = join(__dirname, '..', '..', 'build', 'Release', 'pipewright-fast');
+
+/**
+ * PW_TEST_VIA_ENGINE=1: every command line goes through the native client
+ * to an engine started for it in the same namespace (own socket, no
+ * reconciliation, stopped after the command), so the CLI suites check that
+ * the engine gives the same results (issue 15). When the engine cannot start
+ * (another one holds this namespace's lock) the client runs the Node CLI,
+ * as it would in the field. Waiting for the socket is a wait for a state.
+ * PW_TEST_VIA_ENGINE_LOG=FILE also records, per command, whether the
+ * engine served it.
+ */
+const VIA_ENGINE = `
+S="\${PW_STATE_DIR:-/tmp}/engine-cli-$$.sock"
+"$NODE" "$MAIN" engine --no-reconcile --socket "$S" 2>/dev/null & E=$!
+while [ ! -S "$S" ] && kill -0 "$E" 2>/dev/null; do sleep 0.01; done
+PIPEWRIGHT_ENGINE_SOCKET="$S" "$FAST" "$@"; rc=$?
+if [ -n "$PW_TEST_VIA_ENGINE_LOG" ]; then
+  served=$( [ -S "$S" ] && "$NODE" "$MAIN" engine status --socket "$S" --json 2>/dev/null | grep -o '"served": [0-9]*' )
+  echo "\${served:-no engine}: $*" >> "$PW_TEST_VIA_ENGINE_LOG"
+fi
+kill -TERM "$E" 2>/dev/null; wait "$E" 2>/dev/null
+exit $rc`;
+
 /** Starts the CLI inside `ns` (through our fd to it), with our environment or `env`. */
 export function start(ns: Netns, args: string[], env?: NodeJS.ProcessEnv): ChildProcess {
-  return spawn('nsenter', [`--net=/proc/${process.pid}/fd/${ns.fd}`, process.execPath, MAIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'], ...(env ? { env } : {}) });
+  const net = `--net=/proc/${process.pid}/fd/${ns.fd}`;
+  if (process.env.PW_TEST_VIA_ENGINE === '1') {
+    return spawn('nsenter', [net, 'sh', '-c', VIA_ENGINE, 'sh', ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...(env ?? process.env), NODE: process.execPath, MAIN, FAST } });
+  }
+  return spawn('nsenter', [net, process.execPath, MAIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'], ...(env ? { env } : {}) });
 }
 
 /** Collects a started CLI's output and exit code. */

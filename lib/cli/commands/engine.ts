@@ -2,10 +2,11 @@
 // pipewright command lines on a unix socket in the state directory, so a
 // call costs a connection instead of a Node start (the native client,
 // pipewright-fast, sends them), and keeps every attachment it follows as it
-// was made. One engine per state directory (a lock); SIGTERM or SIGINT stops
+// was made. One engine per state directory and network namespace (a lock); SIGTERM or SIGINT stops
 // it cleanly. Under systemd the socket can be handed over (socket
 // activation: LISTEN_FDS). `pipewright engine status` asks a running one.
-import { Engine, EngineServer, Reconciler, ENGINE_DIR, ENGINE_LOCK, defaultSocketPath } from '../../ops/engine';
+import { Engine, EngineServer, Reconciler, ENGINE_DIR, engineLockName, defaultSocketPath } from '../../ops/engine';
+import { ownNetnsId } from '../../ops/ownership';
 import { tryLockStateFile } from '../../core/state-files';
 import { stateDir } from '../../core/state-dir';
 import { PipewrightError, invalidArgument } from '../../core/errors';
@@ -44,8 +45,8 @@ async function serve(a: CommandContext['args'], io: Io): Promise<number> {
   const socketMode = parseMode(a.options.get('socket-mode'));
   const allowUids = parseUids(a.options.get('allow-uid'));
   const log = (text: string) => line(io.stderr, `pipewright engine: ${text}`);
-  const unlock = await tryLockStateFile(ENGINE_DIR, ENGINE_LOCK);
-  if (!unlock) throw new PipewrightError('ERR_PW_CONFLICT', `an engine already runs for the state directory ${stateDir()}`, { field: 'stateDir', value: stateDir() });
+  const unlock = await tryLockStateFile(ENGINE_DIR, engineLockName(await ownNetnsId()));
+  if (!unlock) throw new PipewrightError('ERR_PW_CONFLICT', `an engine already runs for the state directory ${stateDir()} in this network namespace`, { field: 'stateDir', value: stateDir() });
   let reconciler: Reconciler | null = null;
   let server: EngineServer | null = null;
   const onUnhandled = (e: unknown) => log(`unexpected failure (the engine goes on): ${e instanceof Error ? e.stack ?? e.message : String(e)}`);

@@ -8,7 +8,7 @@ export { Reconciler, portProblems } from './reconcile';
 export type { Incident, TrackedPort } from './reconcile';
 export { Engine, EngineRefusal } from './client';
 export type { EngineReply, RunOptions, ConnectOptions } from './client';
-export { defaultSocketPath, ENGINE_DIR, ENGINE_LOCK } from './paths';
+export { defaultSocketPath, ENGINE_DIR, engineLockName } from './paths';
 export { answers } from './socket-path';
 export { PROTOCOL_VERSION, FRAME, FrameReader, encodeFrame, parseRequest } from './protocol';
 export type { CliRequest, Request } from './protocol';

@@ -6,8 +6,15 @@ import { stateDir } from '../../core/state-dir';
 /** The engine's subdirectory of the state directory. */
 export const ENGINE_DIR = 'engine';
 
-/** The lock only one engine per state directory holds. */
-export const ENGINE_LOCK = 'lock';
+/**
+ * The lock one engine per state directory and network namespace holds. Two
+ * engines in different namespaces follow disjoint attachments (each only
+ * those whose host side is in its own namespace), so they may share a state
+ * directory; two in one namespace would repair the same ports.
+ */
+export function engineLockName(netnsId: string): string {
+  return `lock-net-${netnsId.replace(':', '-')}`;
+}
 
 /** The socket an engine of this state directory listens on (PIPEWRIGHT_ENGINE_SOCKET names another). */
 export function defaultSocketPath(): string {
