@@ -3,7 +3,7 @@
 // refusal naming the field for anything a client of ours would not send.
 import t from 'tap';
 import { FRAME, FrameReader, MAX_FRAME, encodeFrame, parseRequest, PROTOCOL_VERSION } from '../../lib/ops/engine/protocol';
-import { portProblems } from '../../lib/ops/engine/reconcile';
+import { portProblems, isFight, FIGHT_REPAIRS, FIGHT_WINDOW_MS } from '../../lib/ops/engine/reconcile';
 import { refusal } from '../../lib/cli/engine-session';
 import type { Link } from '../../lib';
 
@@ -57,4 +57,13 @@ t.test('port problems: released, down, renamed, each said', async (t) => {
   t.equal(portProblems(link, 2, 'veth1'), '');
   t.equal(portProblems({ ...link, master: null }, 2, 'veth1'), 'released from its bridge (master none)');
   t.equal(portProblems({ ...link, up: false, name: 'x' }, 2, 'veth1'), 'set down and renamed to x');
+});
+
+t.test('a port undone as fast as it is put back is a fight: the engine stops after FIGHT_REPAIRS within the window', async (t) => {
+  const now = 1_000_000;
+  const burst = Array.from({ length: FIGHT_REPAIRS }, (_, i) => now - i * 10).reverse();
+  t.equal(isFight(burst, now), true, `${FIGHT_REPAIRS} repairs within the window`);
+  t.equal(isFight(burst.slice(1), now), false, 'one fewer is not');
+  const spread = Array.from({ length: FIGHT_REPAIRS }, (_, i) => now - i * (FIGHT_WINDOW_MS / 4)).reverse();
+  t.equal(isFight(spread, now), false, 'the same number spread over minutes is an agent acting now and then, repaired every time');
 });

@@ -4,7 +4,7 @@
 // is its client for library users.
 export { EngineServer } from './server';
 export type { ServerOptions, Session } from './server';
-export { Reconciler, portProblems } from './reconcile';
+export { Reconciler, portProblems, isFight, FIGHT_REPAIRS, FIGHT_WINDOW_MS } from './reconcile';
 export type { Incident, TrackedPort } from './reconcile';
 export { Engine, EngineRefusal } from './client';
 export type { EngineReply, RunOptions, ConnectOptions } from './client';

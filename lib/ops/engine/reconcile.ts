@@ -30,6 +30,8 @@ export interface Incident {
 }
 
 export interface TrackedPort {
+  /** True once the engine stopped repairing it (something kept undoing it). */
+  givenUp?: boolean;
   index: number;
   name: string;
   bridge: number;
@@ -40,9 +42,27 @@ export interface TrackedPort {
 
 interface Tracked extends TrackedPort {
   stored: StoredEntry;
+  /** When it was last put back (ms timestamps, the last few): a port undone over and over is left alone. */
+  repairedAt: number[];
+  /** Set once the engine stopped fighting over this port. */
+  givenUp?: boolean;
 }
 
 const KEEP_INCIDENTS = 200;
+
+/**
+ * How many repairs of one port within FIGHT_WINDOW_MS mean that something
+ * undoes it as fast as it is put back (two agents fighting would burn CPU
+ * and flood the log forever): the engine then stops repairing that port,
+ * reports it, and leaves it to a person (a new attach of it starts afresh).
+ */
+export const FIGHT_REPAIRS = 20;
+export const FIGHT_WINDOW_MS = 10_000;
+
+/** Whether repairs at these times (ms, oldest first) are a fight. */
+export function isFight(repairedAt: readonly number[], now: number): boolean {
+  return repairedAt.filter((t) => now - t <= FIGHT_WINDOW_MS).length >= FIGHT_REPAIRS;
+}
 
 /** What differs from the port as attached ('' when nothing does). */
 export function portProblems(link: Link, bridge: number, name: string): string {
@@ -90,7 +110,7 @@ export class Reconciler {
   }
 
   tracked(): TrackedPort[] {
-    return [...this.#tracked.values()].map(({ stored: _s, ...t }) => t);
+    return [...this.#tracked.values()].map(({ stored: _s, repairedAt: _r, ...t }) => t);
   }
 
   incidents(): Incident[] {
@@ -155,7 +175,7 @@ export class Reconciler {
     if (bridge === undefined) return false;
     const old = this.#tracked.get(e.hostEndIndex);
     if (old && old.stored.raw === stored.raw) return true;
-    this.#tracked.set(e.hostEndIndex, { index: e.hostEndIndex, name: e.hostEnd, bridge, guestIf: e.guestIf, guestNetns: e.guestNetns, file: stored.file, stored });
+    this.#tracked.set(e.hostEndIndex, { index: e.hostEndIndex, name: e.hostEnd, bridge, guestIf: e.guestIf, guestNetns: e.guestNetns, file: stored.file, stored, repairedAt: [] });
     if (!old) this.#check(e.hostEndIndex);
     return true;
   }
@@ -226,7 +246,11 @@ export class Reconciler {
       return this.#record({ hostEnd: t.name, index, what: `link ${index} is now ${link.name}, which carries no mark of ours`, action: 'reported', detail: 'no longer followed' });
     }
     const what = portProblems(link, t.bridge, t.name);
-    if (!what) return;
+    if (!what || t.givenUp) return;
+    if (isFight(t.repairedAt, Date.now())) {
+      t.givenUp = true;
+      return this.#record({ hostEnd: t.name, index, what, action: 'reported', detail: `undone ${FIGHT_REPAIRS} times within ${FIGHT_WINDOW_MS / 1000} s: something keeps undoing it; no longer repaired (pipewright doctor shows it)` });
+    }
     // Act only on the record as it still is: a detach or a new attach may have changed it.
     const now = await rereadEntry(t.file);
     if (!now || now.raw !== t.stored.raw) return void this.refresh();
@@ -235,6 +259,7 @@ export class Reconciler {
     try {
       await this.#putBack(index, t, renamed && nameFree, link.up);
       this.#repairs++;
+      t.repairedAt = [...t.repairedAt.slice(-(FIGHT_REPAIRS - 1)), Date.now()];
       if (renamed && !nameFree) this.#record({ hostEnd: t.name, index, what, action: 'reported', detail: `its name ${t.name} is taken by another link; left as ${link.name}` });
       else this.#record({ hostEnd: t.name, index, what, action: renamed ? 'renamed-back' : 'repaired' });
     } catch (err) {
