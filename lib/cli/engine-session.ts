@@ -39,6 +39,7 @@ export async function runRequest(req: CliRequest, session: Session): Promise<num
     stdout: { write: (s: string) => session.stdout(s) },
     stderr: { write: (s: string) => session.stderr(s) },
     readStdin: () => (session.stdin ?? Buffer.alloc(0)).toString('utf8'),
+    signal: session.signal,
   };
   try {
     for (const k of FORWARDED_ENV) {

@@ -16,6 +16,8 @@ export interface Io {
   stderr: Out;
   /** stdin's text, for commands that read it (batch -); absent: the process's own fd 0. */
   readStdin?(): string;
+  /** Aborted when whoever asked for the command is gone (the engine's client): a watch then ends early. */
+  signal?: AbortSignal;
 }
 
 export const processIo: Io = { stdout: syncOut(1), stderr: syncOut(2) };

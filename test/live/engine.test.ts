@@ -351,3 +351,27 @@ t.test('Engine.connect() for library users: run() gives what the command line gi
   const other = spawnSync('nsenter', [`--net=/proc/${process.pid}/fd/${scene.fd}`, process.execPath, '-e', `require(${JSON.stringify(join(__dirname, '..', '..', 'dist', 'lib', 'index.js'))}).Engine.connect({ socket: ${JSON.stringify(engine.socket)} }).then((e) => e.run(['--version'])).then(() => console.log('ran'), (err) => console.log(err.name, err.message))`], { encoding: 'utf8', env: { ...process.env, PW_STATE_DIR: dir, NODE_OPTIONS: '' } });
   t.match(other.stdout, /EngineRefusal .*another network namespace/, 'a peer in another network namespace is refused');
 });
+
+t.test('a client that goes away ends its watch in the engine: a long --watch does not hold the others back', (t) =>
+  withScene(t, async (s) => {
+    const { engine, stateDir } = await sceneEngine(s);
+    const g = await s.guest({ named: true });
+    const { spawn } = await import('node:child_process');
+    const { envWith, FAST } = await import('../helpers/engine');
+    // Ten minutes of watching: only the client's departure can end it within the test.
+    const watcher = spawn('nsenter', [`--net=/proc/${process.pid}/fd/${s.hostNs.fd}`, FAST, 'br0', g.ns.name!, '10.9.5.2/24', '--watch', '600000'], { stdio: 'ignore', env: envWith(stateDir) });
+    const watcherGone = new Promise((resolve) => watcher.on('close', resolve));
+    await until('the watch at work in the engine', async () => ((await engine.status()).busy ? true : undefined));
+    const eth1 = await until('the attach done', async () => (await g.handle.link.find('eth1')) ?? undefined);
+    t.ok(eth1, 'attached; now watching');
+    watcher.kill('SIGKILL');
+    await watcherGone;
+    await until('the watch ended', async () => ((await engine.status()).served === 1 ? true : undefined));
+    const next = await fast(s.hostNs, stateDir, ['--version']);
+    t.equal(next.code, 0);
+    t.equal((await engine.status()).served, 2, 'the next command ran in the engine');
+    const hostEnd = await s.host.link.get(eth1!.link!);
+    t.equal(hostEnd.master, (await s.host.link.get('br0')).index, 'the attachment stays');
+    t.equal((await node(s.hostNs, stateDir, ['detach', g.ns.name!])).code, 0);
+  }),
+);

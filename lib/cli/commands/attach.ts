@@ -5,6 +5,7 @@ import type { AttachResult, PlanResult } from '../../ops/attach';
 import type { CommandContext } from '../registry';
 import { Parsed, verbosity } from '../pipework-args';
 import { Io, line, printJson } from '../report';
+import { withRefs } from '../../ops/attach/spec';
 import { EXIT } from '../exit-codes';
 import {
   UsageError, AttachArgs, CLI_WORD, checkAttach, parseAddress, parseDhcp, parseFamily, parseMac, parseMs, parseUint, parseVlan,
@@ -126,7 +127,8 @@ function printNotes(io: Io, r: AttachResult): void {
 export async function runAttach(p: AttachParsed, io: Io): Promise<number> {
   // Lazy: this module loads for every commander command (help, route ...); the attach stack only to attach (~4 ms CPU).
   const { attach, planAttach } = await import('../../ops/attach');
-  const spec = p.spec;
+  // In the engine, a watch ends when its caller goes away (nobody is left to read its report).
+  const spec = p.watchMs > 0 && io.signal && !p.spec.watchSignal ? withRefs(p.spec, { watchSignal: io.signal }) : p.spec;
   if (p.dryRun) {
     const plan = await planAttach(spec);
     if (p.json) printJson(io, { dryRun: true, ...plan });

@@ -190,7 +190,12 @@ export function buildSpec(spec: AttachSpec | NormalizedSpec): NormalizedSpec {
  * validated value (the guest is resolved when the attach opens it), so the
  * rest is kept as built.
  */
-export function withRefs(spec: NormalizedSpec, refs: { guest?: GuestRef; host?: Handle }): NormalizedSpec {
+export function withRefs(spec: NormalizedSpec, refs: { guest?: GuestRef; host?: Handle; watchSignal?: AbortSignal }): NormalizedSpec {
   const base = buildSpec(spec);
-  return seal({ ...base, ...(refs.guest !== undefined ? { guest: refs.guest } : {}), ...(refs.host !== undefined ? { host: refs.host } : {}) });
+  return seal({
+    ...base,
+    ...(refs.guest !== undefined ? { guest: refs.guest } : {}),
+    ...(refs.host !== undefined ? { host: refs.host } : {}),
+    ...(refs.watchSignal !== undefined ? { watchSignal: refs.watchSignal } : {}),
+  });
 }

@@ -20,6 +20,8 @@ export interface Session {
   /** stdin's bytes, when the client sent them (the command line has '-'). */
   stdin: Buffer | undefined;
   peer: PeerCredentials;
+  /** Aborted when the client's connection closes before the command ends. */
+  signal: AbortSignal;
 }
 
 export interface ServerOptions {
@@ -55,6 +57,7 @@ export class EngineServer {
   readonly #sockets = new Set<Socket>();
   #running: Promise<void> | null = null;
   #stopping = false;
+  #busy = false;
   #served = 0;
   #refused = 0;
 
@@ -69,8 +72,8 @@ export class EngineServer {
     return server;
   }
 
-  get counts(): { served: number; refused: number; queued: number } {
-    return { served: this.#served, refused: this.#refused, queued: this.#queue.length };
+  get counts(): { served: number; refused: number; queued: number; busy: boolean } {
+    return { served: this.#served, refused: this.#refused, queued: this.#queue.length, busy: this.#busy };
   }
 
   async #listen(): Promise<void> {
@@ -196,12 +199,22 @@ export class EngineServer {
       if (!socket.destroyed && text !== '') socket.write(encodeFrame(kind, text));
     };
     socket.write(encodeFrame(FRAME.started));
+    // A client never half-closes while it waits for its answer: its end of the stream ending means it is gone.
+    const gone = new AbortController();
+    const onClose = () => gone.abort();
+    socket.once('end', onClose);
+    socket.once('close', onClose);
+    this.#busy = true;
     let exitCode: number;
     try {
-      exitCode = await this.#opts.run(job.req, { stdout: (t) => send(FRAME.stdout, t), stderr: (t) => send(FRAME.stderr, t), stdin: job.stdin, peer: job.peer });
+      exitCode = await this.#opts.run(job.req, { stdout: (t) => send(FRAME.stdout, t), stderr: (t) => send(FRAME.stderr, t), stdin: job.stdin, peer: job.peer, signal: gone.signal });
     } catch (e) {
       send(FRAME.stderr, `pipewright: the engine failed to run the command: ${(e as Error).message}\n`);
       exitCode = 1;
+    } finally {
+      socket.off('end', onClose);
+      socket.off('close', onClose);
+      this.#busy = false;
     }
     this.#served++;
     if (!socket.destroyed) socket.end(encodeFrame(FRAME.exit, JSON.stringify({ exitCode })));
