@@ -43,12 +43,14 @@ t.test('requests: checked field by field', async (t) => {
 });
 
 t.test('what the engine leaves to its own process, or to the caller', async (t) => {
-  const base = { v: 1, argv: ['--version'], cwd: '/', env: {}, stdin: false };
+  // The caller's state directory is the engine's (this process's), as the native client sends it.
+  const env: Record<string, string> = process.env.PW_STATE_DIR ? { PW_STATE_DIR: process.env.PW_STATE_DIR } : {};
+  const base = { v: 1, argv: ['--version'], cwd: '/', env, stdin: false };
   t.equal(refusal(base), '');
   t.match(refusal({ ...base, argv: ['engine', 'status'] }), /own process/);
   t.match(refusal({ ...base, argv: ['repro'] }), /own process/);
   t.match(refusal({ ...base, env: { PW_STATE_DIR: '/somewhere/else' } }), /another state directory/);
-  t.match(refusal({ ...base, env: { PW_ADDON_PATH: '/x.node' } }), /PW_ADDON_PATH/);
+  t.match(refusal({ ...base, env: { ...env, PW_ADDON_PATH: '/x.node' } }), /PW_ADDON_PATH/);
   t.match(refusal({ ...base, cwd: '/no/such/dir/pw' }), /cannot be entered/);
 });
 
