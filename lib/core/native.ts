@@ -1,11 +1,10 @@
 // The only file that loads the addon. It describes the addon's surface in
 // types and hands the addon the NetlinkError class, so native failures are
 // thrown as that class with their code, errno and extended-ACK text.
-import path from 'node:path';
-import { existsSync } from 'node:fs';
 import { NetlinkError } from './errors';
 import { packageRoot } from './paths';
 import { checkTrustedPath } from './trusted-path';
+import { findAddon, loadAddonFile } from './addon-load';
 
 /** What the addon returns for an opened namespace: the fd is ours to close. */
 export interface NativeNsInfo {
@@ -138,17 +137,6 @@ export interface Addon {
 
 let loaded: Addon | undefined;
 
-/**
- * Where node-gyp put the addon: build/Release at the package root. Looked up
- * directly: the `bindings` package probes a dozen paths (~1-2 ms of every
- * CLI start); it remains the fallback for other layouts (Debug builds).
- */
-function addonPath(): string {
-  const file = path.join(packageRoot(), 'build', 'Release', 'pipewright.node');
-  if (existsSync(file)) return file;
-  return (require('bindings') as (opts: { bindings: string; path: true; module_root: string }) => string)({ bindings: 'pipewright', path: true, module_root: packageRoot() });
-}
-
 /** The addon, loaded on first use (never at import time). */
 export function addon(): Addon {
   if (!loaded) {
@@ -157,7 +145,8 @@ export function addon(): Addon {
     // the normal build is never overwritten, and points the tests at it.
     // It decides what code runs: as root, only a file that is root's alone.
     const override = process.env.PW_ADDON_PATH;
-    const a = (override ? require(checkTrustedPath('PW_ADDON_PATH', override, 'file')) : require(addonPath())) as Addon;
+    const file = override ? checkTrustedPath('PW_ADDON_PATH', override, 'file') : findAddon(packageRoot());
+    const a = loadAddonFile(file, packageRoot()) as Addon;
     a.init(NetlinkError);
     loaded = a;
   }
