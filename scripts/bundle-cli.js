@@ -14,7 +14,7 @@ const { join } = require('node:path');
 const root = join(__dirname, '..');
 const outdir = join(root, 'dist', 'cli');
 mkdirSync(outdir, { recursive: true });
-// Code caches made from the previous bundle (launch.js would reject them anyway).
+// Code caches an older launch.js kept beside the bundle (it now uses the user's cache directory).
 for (const name of readdirSync(outdir)) if (name.endsWith('.cache')) rmSync(join(outdir, name));
 buildSync({
   entryPoints: [join(root, 'dist', 'lib', 'cli', 'bin.js')],
