@@ -47,7 +47,7 @@ order+=("$host")
 
 for arch in "${order[@]}"; do
   if fresh "$arch"; then
-    echo "prebuild: prebuilds/linux-$arch is up to date"
+    echo "prebuild: prebuilds/linux-$arch is up to date" >&2
     continue
   fi
   rm -rf "prebuilds/linux-$arch"
@@ -68,4 +68,4 @@ done
 if [ ! -e build/Release/pipewright.node ] && [ -d build/Release ]; then
   cp "prebuilds/linux-$host/pipewright.glibc.node" build/Release/pipewright.node
 fi
-ls -l prebuilds/*/
+ls -l prebuilds/*/ >&2
