@@ -1,0 +1,79 @@
+// For the pack-and-install test: the package packed from a copy of this
+// checkout (so the checkout's dist/ is never rebuilt under other tests), the
+// dependencies' tarballs made from the checkout's node_modules (so a fresh
+// project installs with no registry and no network), and commands run with
+// a PATH that has no compiler.
+import { execFile } from 'node:child_process';
+import { mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+
+export const ROOT = join(__dirname, '..', '..');
+
+export interface Ran {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs a program; never throws on a non-zero exit (the caller asserts). */
+export function sh(cmd: string, args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv; timeout?: number } = {}): Promise<Ran> {
+  return new Promise((resolve) => {
+    execFile(cmd, args, { cwd: opts.cwd, env: opts.env ?? process.env, timeout: opts.timeout ?? 300_000, maxBuffer: 64 << 20 }, (err, stdout, stderr) => {
+      const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? ((err as { code: number }).code) : -1) : 0;
+      resolve({ code, stdout: String(stdout), stderr: String(stderr) });
+    });
+  });
+}
+
+/** npm's own CLI scripts, beside this node (Node's layout: bin/node, lib/node_modules/npm). */
+export function npmCli(which: 'npm' | 'npx'): string {
+  return join(dirname(process.execPath), '..', 'lib', 'node_modules', 'npm', 'bin', `${which}-cli.js`);
+}
+
+/** `npm pack --json` prints lifecycle scripts' output first: the JSON is the array at the end. */
+export function parsePackJson(stdout: string): Array<{ filename: string; size: number; unpackedSize: number; files: Array<{ path: string }> }> {
+  const start = stdout.search(/^\[\s*\{\s*"id"/m);
+  if (start < 0) throw new Error(`no JSON in npm pack's output: ${stdout.slice(-2000)}`);
+  return JSON.parse(stdout.slice(start)) as ReturnType<typeof parsePackJson>;
+}
+
+/** A copy of the checkout without node_modules (linked), build/, dist/ or .git: what a pack starts from. */
+export async function copyCheckout(to: string): Promise<void> {
+  mkdirSync(to, { recursive: true });
+  const excludes = ['./node_modules', './.git', './build', './dist', './.tap'].flatMap((e) => ['--exclude', e]);
+  // tar keeps modification times: prebuilds/ newer than native/ stays up to date.
+  const r = await sh('sh', ['-c', 'src=$1 dst=$2; shift 2; tar -C "$src" "$@" -cf - . | tar -C "$dst" -xf -', 'sh', ROOT, to, ...excludes]);
+  if (r.code !== 0) throw new Error(`copying the checkout failed: ${r.stderr}`);
+  symlinkSync(join(ROOT, 'node_modules'), join(to, 'node_modules'));
+}
+
+/**
+ * Tarballs of the package's runtime dependencies, packed from the checkout's
+ * node_modules, and the overrides that make npm and pnpm take them instead of
+ * asking the registry.
+ */
+export async function dependencyTarballs(dir: string): Promise<Record<string, string>> {
+  mkdirSync(dir, { recursive: true });
+  const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { dependencies: Record<string, string> };
+  const out: Record<string, string> = {};
+  for (const name of Object.keys(pkg.dependencies)) {
+    const r = await sh(process.execPath, [npmCli('npm'), 'pack', '--ignore-scripts', '--json', '--pack-destination', dir], { cwd: join(ROOT, 'node_modules', name), env: { ...process.env, npm_config_cache: join(dir, '.npm') } });
+    if (r.code !== 0) throw new Error(`packing ${name} failed: ${r.stderr}`);
+    out[name] = `file:${join(dir, parsePackJson(r.stdout)[0]!.filename)}`;
+  }
+  return out;
+}
+
+/** A fresh project whose dependencies' versions come from the given tarballs (for npm and pnpm alike). */
+export function freshProject(dir: string, overrides: Record<string, string>): void {
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'fresh-project', version: '1.0.0', private: true, overrides, pnpm: { overrides } }, null, 2));
+}
+
+/** A directory for PATH holding only node and sh: no make, no compiler, no python. */
+export function noCompilerPath(dir: string): string {
+  mkdirSync(dir, { recursive: true });
+  symlinkSync(process.execPath, join(dir, 'node'));
+  symlinkSync('/bin/sh', join(dir, 'sh'));
+  return dir;
+}
