@@ -5,7 +5,7 @@
 //   prebuilds/linux-<arch>/pipewright.glibc.node   shipped in the package (scripts/prebuild.sh)
 // One N-API binary serves every Node ≥ 20, so a prebuilt matches on
 // platform, architecture and C library only.
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import { PipewrightError } from './errors';
 import { checkTrustedPath } from './trusted-path';
@@ -55,12 +55,23 @@ export function findAddon(root: string): string {
     const libc = glibcOrMusl();
     throw addonError(
       `the native addon is not built for this system (linux-${process.arch}, ${libc}, Node ${process.version}): ` +
-        `the package ships prebuilt addons for linux-x64 and linux-arm64 with glibc only, and none was compiled at install. ` +
+        `no prebuilt addon in the package fits it (${prebuiltList(root)}) and none was compiled at install. ` +
         `To compile it: ${rebuildAdvice(root)}`,
       undefined,
       err,
     );
   }
+}
+
+/** What the package's prebuilds/ holds, for the message. */
+function prebuiltList(root: string): string {
+  try {
+    const dirs = readdirSync(join(root, 'prebuilds'));
+    if (dirs.length > 0) return `it has ${dirs.join(', ')}, for glibc`;
+  } catch {
+    // no prebuilds/ at all
+  }
+  return 'it has none';
 }
 
 function glibcOrMusl(): string {
