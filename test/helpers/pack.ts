@@ -4,7 +4,7 @@
 // project installs with no registry and no network), and commands run with
 // a PATH that has no compiler.
 import { execFile } from 'node:child_process';
-import { mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 
 export const ROOT = join(__dirname, '..', '..');
@@ -70,10 +70,16 @@ export function freshProject(dir: string, overrides: Record<string, string>): vo
   writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'fresh-project', version: '1.0.0', private: true, overrides, pnpm: { overrides } }, null, 2));
 }
 
-/** A directory for PATH holding only node and sh: no make, no compiler, no python. */
+/** The shell tools package managers' command shims use (pnpm's: sed, dirname, uname). */
+const SHELL_TOOLS = ['sh', 'sed', 'dirname', 'basename', 'uname', 'cat', 'env'];
+
+/** A directory for PATH holding node and a few shell tools: no make, no compiler, no python. */
 export function noCompilerPath(dir: string): string {
   mkdirSync(dir, { recursive: true });
   symlinkSync(process.execPath, join(dir, 'node'));
-  symlinkSync('/bin/sh', join(dir, 'sh'));
+  for (const tool of SHELL_TOOLS) {
+    const found = ['/usr/bin', '/bin'].map((d) => join(d, tool)).find((p) => existsSync(p));
+    if (found) symlinkSync(found, join(dir, tool));
+  }
   return dir;
 }
