@@ -30,6 +30,11 @@ elif [ -z "${npm_config_nodedir:-}" ]; then
   echo "prebuild: no Node headers beside $(command -v node) and no npm nodedir: node-gyp would download them" >&2
 fi
 
+# The boundary's generated C++ (native/op_table_gen.*) from lib/core/op-table.json
+# first: npm pack runs this (prepack) before "prepare" regenerates anything.
+# It rewrites a file only when it changed, so an unchanged table keeps prebuilds fresh.
+node scripts/gen-op-table.js
+
 archs=(x64 arm64)
 # Up to date: a prebuilt newer than every input is kept (npm pack runs this each time).
 inputs=(binding.gyp native/*.cc native/*.h)

@@ -16,19 +16,24 @@ import { homedir } from 'node:os';
 import { dirname, isAbsolute, join } from 'node:path';
 import { Script } from 'node:vm';
 import { checkTrustedPath } from '../core/trusted-path';
+import { findCommand } from './registry';
 
 const BUNDLE = join(__dirname, '..', '..', 'cli', 'pipewright.js');
 
 /**
  * One cache per command: a cache holds what its run compiled, so one made by
  * `--help` would leave an attach compiling most of its code again. Pipework's
- * positional form (any HOSTIF first) is the default.
- * The words are main.ts's commands, written out here so that choosing a
- * cache loads nothing; a command missing here only shares the default cache.
+ * positional form (any HOSTIF first) is the default. The command's name
+ * comes from the registry, a file of plain data that loads nothing else.
  */
-const COMMANDS = ['attach', 'detach', 'route', 'rule', 'tc', 'batch', 'find-ip', 'doctor', 'gc', 'show', 'repro', 'netns', 'help', '--help', '-h', '--version', '-V'];
 const first = process.argv[2];
-const COMMAND = first !== undefined && COMMANDS.includes(first) ? first.replace(/^-+/, '') : 'pipework';
+const COMMAND = cacheName(first);
+
+function cacheName(word: string | undefined): string {
+  if (word === '--help' || word === '-h') return 'help';
+  if (word === '--version' || word === '-V') return 'version';
+  return findCommand(word)?.name ?? 'pipework';
+}
 
 /** The cache directory, per the XDG base directory spec (a relative XDG_CACHE_HOME is ignored, as it says). */
 function cacheDir(): string | undefined {

@@ -49,6 +49,10 @@ export function findAddon(root: string): string {
   // so as root that must be a directory only root could have filled.
   const override = process.env.PIPEWRIGHT_PREBUILD;
   if (override) checkTrustedPath('PIPEWRIGHT_PREBUILD', override, 'directory');
+  // The common case looked at directly (a checkout, or compiled at install):
+  // node-gyp-build's general lookup lists directories, time every CLI start pays.
+  const built = join(root, 'build', 'Release', 'pipewright.node');
+  if (!override && existsSync(built)) return built;
   try {
     return (require('node-gyp-build') as NodeGypBuild).path(root);
   } catch (err) {
