@@ -4,7 +4,7 @@
 // project installs with no registry and no network), and commands run with
 // a PATH that has no compiler.
 import { execFile } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 
 export const ROOT = join(__dirname, '..', '..');
@@ -18,11 +18,54 @@ export interface Ran {
 /** Runs a program; never throws on a non-zero exit (the caller asserts). */
 export function sh(cmd: string, args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv; timeout?: number } = {}): Promise<Ran> {
   return new Promise((resolve) => {
-    execFile(cmd, args, { cwd: opts.cwd, env: opts.env ?? process.env, timeout: opts.timeout ?? 300_000, maxBuffer: 64 << 20 }, (err, stdout, stderr) => {
+    // SIGKILL on a timeout: a contained() command's unshare then takes its whole PID namespace with it.
+    execFile(cmd, args, { cwd: opts.cwd, env: opts.env ?? process.env, timeout: opts.timeout ?? 300_000, killSignal: 'SIGKILL', maxBuffer: 64 << 20 }, (err, stdout, stderr) => {
       const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? ((err as { code: number }).code) : -1) : 0;
       resolve({ code, stdout: String(stdout), stderr: String(stderr) });
     });
   });
+}
+
+/** System tools by their paths: some commands run with a PATH that has nothing but node and sh. */
+const tool = (name: string): string => ['/usr/bin', '/bin'].map((d) => join(d, name)).find((p) => existsSync(p)) ?? name;
+export const UNSHARE = tool('unshare');
+const SETPRIV = tool('setpriv');
+
+/**
+ * cmd and args run in a PID namespace of their own whose first process dies
+ * with this test process (setpriv --pdeathsig, kept across exec) or with a
+ * timeout (sh's SIGKILL): unshare --kill-child then kills the namespace's
+ * first process, and the kernel every other process in it. So a test that is
+ * killed or times out mid-way leaves no npm script, node-gyp, make or g++
+ * running, writing into a directory already removed. `flags` adds unshare
+ * flags (--net: no network at all).
+ */
+export function contained(cmd: string, args: string[], flags: string[] = []): [string, string[]] {
+  return [SETPRIV, ['--pdeathsig', 'KILL', UNSHARE, '--pid', '--fork', '--kill-child', ...flags, cmd, ...args]];
+}
+
+/**
+ * A temporary directory on a tmpfs of its own, mounted in this test's
+ * private mount namespace (scripts/sandbox.sh): whatever is written there
+ * (the package copy, two compiles, npm's and pnpm's caches, two installs) is
+ * freed with the mount, even if the test is killed before its teardown;
+ * the teardown unmounts it and removes the empty directory.
+ */
+export async function scratchDir(prefix: string): Promise<{ dir: string; remove: () => Promise<void> }> {
+  const dir = mkdtempSync(prefix);
+  const m = await sh(tool('mount'), ['-t', 'tmpfs', '-o', 'mode=0700', 'pw-pack', dir]);
+  if (m.code !== 0) {
+    rmdirSync(dir);
+    throw new Error(`mounting a tmpfs on ${dir} failed: ${m.stderr}`);
+  }
+  return {
+    dir,
+    remove: async () => {
+      const u = await sh(tool('umount'), ['--lazy', dir]);
+      if (u.code !== 0) throw new Error(`unmounting ${dir} failed: ${u.stderr}`);
+      rmdirSync(dir);
+    },
+  };
 }
 
 /** npm's own CLI scripts, beside this node (Node's layout: bin/node, lib/node_modules/npm). */

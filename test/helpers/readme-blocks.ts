@@ -3,7 +3,10 @@
 //   <!-- example: sh; setup: CMD -->   each command line is run, in order, in a
 //                                      fresh sandbox after CMD; it must exit 0,
 //                                      or with a code its own comment names
-//                                      ("exit 5 when ...")
+//                                      ("exit 5 when ..."); a comment saying
+//                                      "prints nothing" means no output at
+//                                      all (stdout and stderr), "prints
+//                                      WHAT" some output
 //   <!-- example: esm+ts -->           run as an .mjs file, and compiled by
 //                                      `tsc --strict` as an .mts file
 //   <!-- not-run: WHY -->              not an example (says which test covers it)
@@ -47,9 +50,16 @@ export function readmeBlocks(text = readFileSync(README, 'utf8')): Block[] {
   return blocks;
 }
 
-/** A shell block's commands: each line, its trailing comment removed, with the exit codes that comment allows. */
-export function shellCommands(code: string): Array<{ command: string; allowed: number[] }> {
-  const out: Array<{ command: string; allowed: number[] }> = [];
+export interface ShellCommand {
+  command: string;
+  allowed: number[];
+  /** What its comment says it prints: nothing, something, or (no claim) undefined. */
+  prints?: 'nothing' | 'something';
+}
+
+/** A shell block's commands: each line, its trailing comment removed, with the exit codes and output that comment promises. */
+export function shellCommands(code: string): ShellCommand[] {
+  const out: ShellCommand[] = [];
   for (const raw of code.split('\n')) {
     // A comment is a '#' after whitespace; the commands here quote no '#'.
     const m = /^(.*?)(?:\s+#\s*(.*))?$/.exec(raw);
@@ -57,7 +67,9 @@ export function shellCommands(code: string): Array<{ command: string; allowed: n
     if (command === '' || command.startsWith('#')) continue;
     const allowed = [0];
     for (const e of (m?.[2] ?? '').matchAll(/\bexit (\d+)\b/g)) allowed.push(Number(e[1]));
-    out.push({ command, allowed });
+    const comment = m?.[2] ?? '';
+    const prints = /\bprints nothing\b/.test(comment) ? 'nothing' : /\bprints\b/.test(comment) ? 'something' : undefined;
+    out.push({ command, allowed, ...(prints ? { prints } : {}) });
   }
   return out;
 }

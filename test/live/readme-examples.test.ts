@@ -66,6 +66,8 @@ for (const block of blocks.filter((b): b is Block & { kind: 'sh' } => b.kind ===
       const m = new RegExp(`^@@exit ${i} (\\d+)$`, 'm').exec(stdout);
       const output = stdout.split(`@@run ${i}\n`)[1]?.split(`@@exit ${i}`)[0] ?? '';
       t.ok(m && c.allowed.includes(Number(m[1])), `${c.command} exits ${c.allowed.join(' or ')}`, { exit: m?.[1], output });
+      if (c.prints === 'nothing') t.equal(output, '', `${c.command} prints nothing, as its comment says`);
+      if (c.prints === 'something') t.not(output.trim(), '', `${c.command} prints something, as its comment says`);
     });
   });
 }
