@@ -17,7 +17,9 @@
 // work on the same sources, and would only repeat the root run. The tarball
 // then carries the host's addon as this checkout built it (build/Release, the
 // one every other rootless test uses) as its prebuilt, and everything from the
-// install on runs as the unprivileged user: that is what the rootless run adds.
+// install on runs as the unprivileged user: that is what the rootless run
+// adds, with the one path the root run does not take: an install where no
+// prebuilt fits, which compiles the addon (last test).
 //
 // Nothing can outlive the test: its files are on a tmpfs of its own (freed
 // even if the test is killed), and every long command (the pack with its
@@ -287,4 +289,44 @@ t.test('pnpm: installs with its build scripts blocked, and works', async (t) => 
   t.equal(r.code, 0, 'pnpm add succeeds', { stdout: r.stdout.slice(-3000), stderr: r.stderr.slice(-3000) });
   t.match(r.stdout, /Ignored build scripts: pipewright/, "pnpm did block pipewright's install script");
   await useInstalled(t, project, 'pnpm', path);
+});
+
+// The fallback, where no prebuilt fits (musl, another architecture): the
+// install script compiles with node-gyp, from the sources and the generated
+// boundary the package ships, with the Node headers already on disk and no
+// network. One compile of the host's addon: the rootless run does it (as the
+// unprivileged user most installs are made by), in place of the pack's two
+// compiles that the root run does.
+t.test('npm, no prebuilt fits: the install compiles the addon, offline, and it loads', { skip: hostRoot && 'the root run compiles while packing; the rootless run compiles here' }, async (t) => {
+  t.ok(tarball, 'packed');
+  const nodedir = join(process.execPath, '..', '..');
+  if (!existsSync(join(nodedir, 'include', 'node', 'node_api.h'))) return t.plan(0, `no Node headers under ${nodedir} (node-gyp would download them)`);
+  // The same package without prebuilds/.
+  const tree = join(work, 'no-prebuilds');
+  mkdirSync(tree);
+  const x = await sh('tar', ['-xzf', tarball, '-C', tree]);
+  t.equal(x.code, 0, 'the tarball extracts');
+  rmSync(join(tree, 'package', 'prebuilds'), { recursive: true, force: true });
+  const bare = join(work, 'pipewright-no-prebuilds.tgz');
+  const c = await sh('tar', ['-czf', bare, '-C', tree, 'package']);
+  t.equal(c.code, 0, 'repacked without prebuilds/');
+  const project = join(work, 'compile-project');
+  freshProject(project, overrides);
+  const r = await sh(...contained(process.execPath, [npmCli('npm'), 'install', '--offline', '--foreground-scripts', '--no-audit', '--no-fund', bare], ['--net']), {
+    cwd: project,
+    env: { ...bareEnv(process.env.PATH!), npm_config_nodedir: nodedir, JOBS: '1' },
+    timeout: 1_200_000,
+  });
+  t.equal(r.code, 0, 'npm install succeeds', { stdout: r.stdout.slice(-3000), stderr: r.stderr.slice(-3000) });
+  t.match(r.stdout + r.stderr, /gyp info ok/, 'node-gyp compiled the addon');
+  const pkg = join(project, 'node_modules', 'pipewright');
+  t.ok(existsSync(join(pkg, 'build', 'Release', 'pipewright.node')), 'into build/Release');
+  const req = await sandboxed(`node -e "const pw = require('pipewright'); pw.Netns.list().then((l) => console.log('require ok', l.length))"`, project);
+  t.match(req.stdout, /^require ok 0$/m, 'require, and the compiled addon loads', { stderr: req.stderr });
+  const bin = join(project, 'node_modules', '.bin', 'pipewright');
+  const attach = await sandboxed(`ip netns add g1
+"${bin}" br0 g1 10.5.0.2/24@10.5.0.1; echo "@@attach $?"
+ip -n g1 -o addr show`, project, { XDG_CACHE_HOME: join(project, 'xdg-cache') });
+  t.match(attach.stdout, /^@@attach 0$/m, 'an attach with it exits 0', { stderr: attach.stderr });
+  t.match(attach.stdout, /inet 10\.5\.0\.2\/24/, 'the guest has its address');
 });
