@@ -25,6 +25,10 @@ export type PipewrightErrorCode =
   | 'ERR_PW_UNSAFE_PATH'
   /** Running as root, a path the environment names (PW_ADDON_PATH, PW_STATE_DIR, DOCKER_HOST) is not root's alone. */
   | 'ERR_PW_UNTRUSTED_ENV'
+  /** The native addon is missing for this system or cannot be loaded (the message says how to build it). */
+  | 'ERR_PW_ADDON_LOAD'
+  /** An optional package a feature needs is not installed (@viz-js/viz for SVG). */
+  | 'ERR_PW_OPTIONAL_MISSING'
   | 'ERR_PW_INTERNAL';
 
 export class PipewrightError extends Error {
