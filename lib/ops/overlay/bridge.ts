@@ -5,7 +5,7 @@
 import type { Handle } from '../../core/handle';
 import type { Link } from '../../core/types';
 import type { Step } from '../transaction';
-import { declaredAlias } from '../ownership';
+import { declaredAlias, parseDeclaredAlias } from '../ownership';
 import { conflict, standing } from './ownership';
 import type { NormalizedBridge } from './spec';
 
@@ -29,8 +29,10 @@ const cidrOf = (a: { address: string; prefixLen: number }) => `${a.address}/${a.
 /** The steps that make bridge `s` so; `topology` names the topology it belongs to (`pipewright apply`). */
 export async function planBridge(h: Handle, s: NormalizedBridge, topology?: string): Promise<Planned<BridgeDiff>> {
   const address = s.address ? cidrOf(s.address) : undefined;
-  const alias = declaredAlias({ owner: s.owner, kind: 'bridge', ...(topology ? { topology } : {}), ...(address ? { address } : {}) });
   const link = await h.link.find(s.name);
+  // Without a topology (the bridge command), a bridge a topology made keeps that topology's mark.
+  const top = topology ?? parseDeclaredAlias(link?.alias)?.topology;
+  const alias = declaredAlias({ owner: s.owner, kind: 'bridge', ...(top ? { topology: top } : {}), ...(address ? { address } : {}) });
   if (!link) return created(h, s, alias, address);
   if (link.kind !== 'bridge') throw conflict(`'${s.name}' exists and is not a bridge (it is a ${link.kind ?? 'device without a kind'})`, 'name', s.name);
 
@@ -55,7 +57,10 @@ export async function planBridge(h: Handle, s: NormalizedBridge, topology?: stri
   if (s.mtu !== undefined && link.mtu !== s.mtu) steps.push(setStep(h, link, { mtu: s.mtu }, { mtu: link.mtu! }, `set bridge ${s.name} mtu ${link.mtu} → ${s.mtu}`, diff));
   if (!link.up) steps.push(setStep(h, link, { up: true }, { up: false }, `set bridge ${s.name} up`, diff));
   const old = st.mark.address;
-  if (old !== undefined && old !== address && have.some((a) => cidrOf(a) === old)) {
+  // The bridge command without --address leaves the address it set before; a topology declares it exactly.
+  const keep = address === undefined && topology === undefined;
+  const mark = keep && old ? declaredAlias({ ...st.mark, ...(top ? { topology: top } : {}) }) : alias;
+  if (!keep && old !== undefined && old !== address && have.some((a) => cidrOf(a) === old)) {
     diff.addressRemoved = old;
     steps.push({
       describe: `remove address ${old} from bridge ${s.name} (set by pipewright, no longer declared)`,
@@ -70,7 +75,7 @@ export async function planBridge(h: Handle, s: NormalizedBridge, topology?: stri
     diff.addressAdded = address;
     steps.push(addressStep(h, s.name, address));
   }
-  if (link.alias !== alias) steps.push(aliasStep(h, link, alias));
+  if (link.alias !== mark) steps.push(aliasStep(h, link, mark));
   diff.changed = steps.length > 0;
   return { diff, steps };
 }

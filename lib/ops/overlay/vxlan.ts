@@ -7,7 +7,7 @@ import { isNetlinkError, PipewrightError } from '../../core/errors';
 import { fdbArgs } from '../../core/api/neigh';
 import type { Link } from '../../core/types';
 import type { Step } from '../transaction';
-import { declaredAlias } from '../ownership';
+import { declaredAlias, parseDeclaredAlias } from '../ownership';
 import { conflict, standing } from './ownership';
 import { FLOOD_MAC, floodDiff, floodPeers } from './flood';
 import { mtuTrapError, trapped, vxlanOverhead, type PortMtu } from './mtu';
@@ -42,7 +42,9 @@ export async function planOverlay(h: Handle, s: NormalizedOverlay, opts: { topol
   if (s.bridge && !bridge && opts.pendingBridge?.name !== s.bridge)
     throw new PipewrightError('ERR_PW_LINK_NOT_FOUND', `bridge: '${s.bridge}' does not exist in ${h.describe()} (create it first: pipewright bridge ${s.bridge})`, { field: 'bridge', value: s.bridge });
   if (bridge && bridge.kind !== 'bridge') throw conflict(`bridge: '${s.bridge}' is not a bridge (it is a ${bridge.kind ?? 'device without a kind'})`, 'bridge', s.bridge);
-  const alias = declaredAlias({ owner: s.owner, kind: 'overlay', ...(opts.topology ? { topology: opts.topology } : {}) });
+  // Without a topology (the overlay command), a device a topology made keeps that topology's mark.
+  const topology = opts.topology ?? parseDeclaredAlias(link?.alias)?.topology;
+  const alias = declaredAlias({ owner: s.owner, kind: 'overlay', ...(topology ? { topology } : {}) });
   const mtu = s.mtu ?? link?.mtu ?? (under.mtu ?? 1500) - vxlanOverhead(s.family);
   const diff: OverlayDiff = { name: s.name, changed: false, created: !link, adjusted: [], added: [], removed: [], peers: [...s.peers], mtu, mtuFixed: [] };
   const steps: Step<unknown>[] = [];
