@@ -203,7 +203,7 @@ t.test('a failure in the middle of an apply leaves nothing (failpoints)', async 
     t.equal(err.code, 'ERR_PW_APPLY_FAILED');
     t.same(err.leftBehind, [], 'nothing left behind');
     t.same(await linkNames(A.h), before, `failpoint '${fp}': the host's links are as before (decoy included)`);
-    t.rejects(Netns.open({ name: g }), undefined, 'the namespace it created is gone too');
+    await t.rejects(Netns.open({ name: g }), 'the namespace it created is gone too');
   }
 });
 
