@@ -73,3 +73,6 @@ export const overlay = {
     return withHost(host, (h) => deleteOverlay(h, name, rest));
   },
 };
+
+export { applyTopology, normalizeTopology } from './topology';
+export type { Topology, TopologyResult } from './topology';
