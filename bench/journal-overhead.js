@@ -11,7 +11,7 @@
 'use strict';
 
 const { join } = require('node:path');
-const { ensureSandbox } = require('pipewright');
+const { ensureSandbox } = require('pipewright/sandbox');
 
 ensureSandbox();
 

@@ -36,6 +36,8 @@ if ! have udhcpc || [ ! -e /etc/udhcpc/default.script ]; then
 fi
 have dhclient || need+=(isc-dhcp-client)
 have dhcpcd || need+=(dhcpcd-base)
+# The zsh completion script is checked by zsh itself (zsh -n, and completing).
+have zsh || need+=(zsh)
 fi
 
 if [ ${#need[@]} -gt 0 ]; then

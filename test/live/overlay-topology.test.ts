@@ -12,7 +12,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { Handle, Netns } from '../../lib';
-import { cli, finish, start } from '../helpers/cli';
+import { cli } from '../helpers/cli';
+import { applyTopology, ApplyError, type Topology } from '../../lib/ops/overlay';
+import { failAt, setFailpoint } from '../../lib/ops/transaction';
 import { ping, uniqueName } from '../helpers/scene';
 
 const DIR = mkdtempSync(join(tmpdir(), 'pw-topo-'));
@@ -108,11 +110,12 @@ t.test('two hosts from files, pings both ways; converge: a third host joins, a p
 
   const fA = file('hostA', hostTopo(A, [B.ip], [[a1, '172.16.1.2'], [a2, '172.16.1.3']], '172.16.1.1'));
   const fB = file('hostB', hostTopo(B, [A.ip], [[b1, '172.16.1.4']], '172.16.1.11'));
-  let r = await cli(A.ns, 'apply', fA);
+  let r = await cli(A.ns, 'apply', fA, '-v');
   t.equal(r.code, 0, `host A applied: ${r.stderr}`);
-  t.match(r.stdout, /create vxlan vxlan0 \(vni 42, dstport 4789, dev eth0, local 192\.0\.2\.1, learning off\)/, 'the plan is printed');
+  t.match(r.stdout, /create vxlan vxlan0 \(vni 42, dstport 4789, dev eth0, local 192\.0\.2\.1, learning off\)/, 'with -v the plan is printed');
   r = await cli(B.ns, 'apply', fB);
   t.equal(r.code, 0, `host B applied: ${r.stderr}`);
+  t.same([r.stdout, r.stderr], ['', ''], 'quiet on success by default');
 
   const vx = await A.h.link.get('vxlan0');
   t.equal(vx.vxlan?.vni, 42);
@@ -129,7 +132,7 @@ t.test('two hosts from files, pings both ways; converge: a third host joins, a p
 
   // A foreign FDB entry on our device, added by hand: not a flood entry, never touched.
   await A.h.fdb.append({ dev: 'vxlan0', lladdr: '02:00:00:00:00:99', dst: '192.0.2.98' });
-  r = await cli(A.ns, 'apply', fA);
+  r = await cli(A.ns, 'apply', fA, '-v');
   t.equal(r.code, 0);
   t.match(r.stdout, /already as declared \(nothing changed\)/, 'a second apply changes nothing and says so');
 
@@ -159,7 +162,8 @@ t.test('two hosts from files, pings both ways; converge: a third host joins, a p
   t.same(await flood(A.h), [B.ip, C.ip].sort(), 'dry run changed nothing');
   r = await cli(A.ns, 'apply', fA);
   t.equal(r.code, 0, r.stderr);
-  t.match(r.stdout, new RegExp(`detach ${a2} eth0`), 'the guest no longer named is detached');
+  t.match(r.stderr, new RegExp(`removing what the topology no longer names: guest ${a2} eth0`), 'the removal is said before it is done');
+  t.equal(r.stdout, '');
   t.same(await flood(A.h), [C.ip], 'B\'s flood entry is gone');
   t.notOk(await reaches(a1, '172.16.1.4', 4000), 'A → B stops');
   t.ok(await reaches(a1, '172.16.1.5'), 'A → C still goes');
@@ -196,12 +200,16 @@ t.test('a failure in the middle of an apply leaves nothing (failpoints)', async 
   const before = await linkNames(A.h);
   for (const fp of ['add address 172.16.1.1/16', 'flood list of vxlan0', 'verify vxlan vxlan0', 'verify topology']) {
     const g = lab.guest();
-    const f = file(`fail-${fp.replace(/\W+/g, '-')}`, hostTopo(A, ['192.0.2.2'], [[g, '172.16.1.2']], '172.16.1.1'));
-    const r = await finish(start(A.ns, ['apply', f, '--json'], { ...process.env, PIPEWRIGHT_FAILPOINT: fp }));
-    t.equal(r.code, 4, `failpoint '${fp}': exit 4`);
-    const err = JSON.parse(r.stdout.slice(r.stdout.indexOf('{'))).error;
-    t.equal(err.code, 'ERR_PW_APPLY_FAILED');
-    t.same(err.leftBehind, [], 'nothing left behind');
+    const topo = { name: `fail-${fp.replace(/\W+/g, '-')}`, createNetns: true, ...hostTopo(A, ['192.0.2.2'], [[g, '172.16.1.2']], '172.16.1.1') } as Topology;
+    setFailpoint(failAt(fp));
+    try {
+      const err = await applyTopology(topo, { host: A.h }).then(() => null, (e: unknown) => e as ApplyError);
+      t.ok(err instanceof ApplyError, `failpoint '${fp}': the apply fails`);
+      t.equal(err?.code, 'ERR_PW_APPLY_FAILED');
+      t.same(err?.leftBehind, [], 'nothing left behind');
+    } finally {
+      setFailpoint(undefined);
+    }
     t.same(await linkNames(A.h), before, `failpoint '${fp}': the host's links are as before (decoy included)`);
     await t.rejects(Netns.open({ name: g }), 'the namespace it created is gone too');
   }
@@ -246,7 +254,7 @@ t.test('bridge and overlay commands: idempotent, the MTU trap refused or fixed o
   const A = await lab.host();
   let r = await cli(A.ns, 'bridge', 'br9', '--address', '10.9.0.1/24', '--stp', 'off');
   t.equal(r.code, 0, r.stderr);
-  r = await cli(A.ns, 'bridge', 'br9', '--address', '10.9.0.1/24', '--stp', 'off');
+  r = await cli(A.ns, 'bridge', 'br9', '--address', '10.9.0.1/24', '--stp', 'off', '-v');
   t.match(r.stdout, /already as declared/, 'a second ensure changes nothing');
   // A 1500 port on the bridge: the overlay (1450) would trap it.
   await A.h.link.add({ kind: 'veth', name: 'big0', mtu: 1500, master: 'br9', up: true, peer: { name: 'big1', mtu: 1500 } });
@@ -259,7 +267,7 @@ t.test('bridge and overlay commands: idempotent, the MTU trap refused or fixed o
   t.equal(r.code, 0, r.stderr);
   t.same(JSON.parse(r.stdout).mtuFixed, [{ name: 'big0', mtu: 1500, to: 1450 }], 'fixed only when asked, and said');
   t.equal((await A.h.link.get('big0')).mtu, 1450);
-  r = await cli(A.ns, ...ov);
+  r = await cli(A.ns, ...ov, '-v');
   t.match(r.stdout, /already as declared, flooding to 192\.0\.2\.2 \(nothing changed\)/);
   r = await cli(A.ns, ...ov.map((x) => (x === '192.0.2.2' ? '192.0.2.3,192.0.2.4' : x)), '--json');
   const d = JSON.parse(r.stdout);
@@ -267,9 +275,44 @@ t.test('bridge and overlay commands: idempotent, the MTU trap refused or fixed o
   r = await cli(A.ns, 'overlay', 'vx9', '--delete');
   t.equal(r.code, 0);
   t.equal(await A.h.link.find('vx9'), null, 'deleted');
-  r = await cli(A.ns, 'overlay', 'vx9', '--delete');
+  r = await cli(A.ns, 'overlay', 'vx9', '--delete', '-v');
   t.equal(r.code, 0, 'deleting again is not an error');
   t.match(r.stdout, /not there/);
   await A.h.link.del('big0');
   await A.h.link.del('br9');
+});
+
+t.test('stp changes in place on a bridge pipewright made (ports stay); a foreign bridge is refused and left as it is', async (t) => {
+  const lab = await Lab.create();
+  t.teardown(() => lab.close());
+  const A = await lab.host();
+  let r = await cli(A.ns, 'bridge', 'br7', '--address', '10.7.0.1/24', '--stp', 'off');
+  t.equal(r.code, 0, r.stderr);
+  await A.h.link.add({ kind: 'veth', name: 'port7', master: 'br7', up: true, peer: { name: 'port7p' } });
+  const index = (await A.h.link.get('br7')).index;
+  r = await cli(A.ns, 'bridge', 'br7', '--stp', 'on', '--dry-run');
+  t.match(r.stdout, /would set bridge br7 stp off → on/, 'the dry run says what would change');
+  t.equal((await A.h.link.get('br7')).bridge?.stp, false, 'and changes nothing');
+  r = await cli(A.ns, 'bridge', 'br7', '--stp', 'on', '--json');
+  t.equal(r.code, 0, r.stderr);
+  t.same(JSON.parse(r.stdout).adjusted, ['stp off → on']);
+  const br = await A.h.link.get('br7');
+  t.equal(br.bridge?.stp, true, 'stp is on');
+  t.equal(br.index, index, 'the same bridge, changed in place');
+  t.equal((await A.h.link.get('port7')).master, index, 'its port is still enslaved');
+  t.same((await A.h.addr.list({ dev: 'br7', family: 4 })).map((x) => `${x.address}/${x.prefixLen}`), ['10.7.0.1/24'], 'its address is kept');
+  r = await cli(A.ns, 'bridge', 'br7', '--stp', 'on', '-v');
+  t.match(r.stdout, /already as declared/, 'converged');
+  r = await cli(A.ns, 'bridge', 'br7', '--stp', 'off');
+  t.equal(r.code, 0, r.stderr);
+  t.equal((await A.h.link.get('br7')).bridge?.stp, false, 'and back off');
+
+  await A.h.link.add({ kind: 'bridge', name: 'foreign7', up: true, stp: false });
+  r = await cli(A.ns, 'bridge', 'foreign7', '--stp', 'on');
+  t.equal(r.code, 6, 'a foreign bridge is not changed');
+  t.match(r.stderr, /not pipewright's .*stp is off/);
+  t.equal((await A.h.link.get('foreign7')).bridge?.stp, false, 'its stp is as it was');
+  await A.h.link.del('port7');
+  await A.h.link.del('br7');
+  await A.h.link.del('foreign7');
 });

@@ -6,6 +6,7 @@ import type { Handle } from '../../core/handle';
 import { isNetlinkError, PipewrightError } from '../../core/errors';
 import { fdbArgs } from '../../core/api/neigh';
 import type { Link } from '../../core/types';
+import type { OpArgs } from '../../core/op-types';
 import type { Step } from '../transaction';
 import { declaredAlias, parseDeclaredAlias } from '../ownership';
 import { conflict, standing } from './ownership';
@@ -135,8 +136,8 @@ function setStep(h: Handle, link: Link, change: { mtu?: number; up?: boolean; ma
   };
 }
 
-type FdbOp = { op: string; args: Record<string, unknown> };
-const floodOp = (op: 'neigh.append' | 'neigh.del', dev: string, dst: string): FdbOp => ({ op, args: fdbArgs({ dev, lladdr: FLOOD_MAC, dst }) });
+type FdbOp = { op: 'neigh.append' | 'neigh.del'; args: OpArgs['neigh.append'] };
+const floodOp = (op: FdbOp['op'], dev: string, dst: string): FdbOp => ({ op, args: fdbArgs({ dev, lladdr: FLOOD_MAC, dst }) });
 
 /**
  * The flood list changed in one batch (one hop to the kernel): stale entries
@@ -145,7 +146,7 @@ const floodOp = (op: 'neigh.append' | 'neigh.del', dev: string, dst: string): Fd
  */
 function floodStep(h: Handle, dev: string, add: readonly string[], remove: readonly string[]): Step<unknown> {
   const ops = [...remove.map((a) => floodOp('neigh.del', dev, a)), ...add.map((a) => floodOp('neigh.append', dev, a))];
-  const inverse = (done: FdbOp[]) => done.reverse().map((o) => ({ op: o.op === 'neigh.del' ? 'neigh.append' : 'neigh.del', args: o.args }));
+  const inverse = (done: FdbOp[]): FdbOp[] => done.reverse().map((o) => ({ op: o.op === 'neigh.del' ? 'neigh.append' : 'neigh.del', args: o.args }));
   const parts = [add.length && `add ${add.join(', ')}`, remove.length && `remove ${remove.join(', ')}`].filter(Boolean).join('; ');
   return {
     describe: `flood list of ${dev}: ${parts}`,

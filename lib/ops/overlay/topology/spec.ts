@@ -5,7 +5,7 @@
 // than the overlay on their bridge). Pure.
 import { invalidArgument, PipewrightError } from '../../../core/errors';
 import * as v from '../../../core/validate';
-import { normalizeSpec, type AttachSpec, type NormalizedSpec } from '../../attach/spec';
+import { buildSpec, type AttachSpec, type NormalizedSpec } from '../../attach/spec';
 import { normalizeBridge, normalizeOverlay, ownerTag, type BridgeSpec, type NormalizedBridge, type NormalizedOverlay, type OverlaySpec } from '../spec';
 
 export interface Topology {
@@ -94,7 +94,7 @@ export function normalizeTopology(t: Topology): NormalizedTopology {
     const spec = v.object(path, g);
     if (spec.owner !== undefined) throw invalidArgument(`${path}.owner`, spec.owner, `is set by the topology ('${guestOwner}'): that is how a re-apply knows its guests`);
     const full = { ...spec, owner: guestOwner } as AttachSpec;
-    const normalized = within(path, () => normalizeSpec(full));
+    const normalized = within(path, () => buildSpec(full));
     const label = `${path} (${guestName(spec.guest)} ${normalized.guestIf})`;
     const key = `${guestName(spec.guest)}/${normalized.guestIf}`;
     if (seen.has(key)) throw invalidArgument(`${path}.guestIf`, normalized.guestIf, `is already attached in ${guestName(spec.guest)} by ${seen.get(key)}`);
