@@ -3,7 +3,7 @@
 // Planning only reads; what it would change is a list of steps, each with
 // its undo, run by the caller's transaction (one bridge, or a topology).
 import type { Handle } from '../../core/handle';
-import type { Link } from '../../core/types';
+import type { Link, LinkChanges } from '../../core/types';
 import type { Step } from '../transaction';
 import { declaredAlias, parseDeclaredAlias } from '../ownership';
 import { conflict, standing } from './ownership';
@@ -13,7 +13,7 @@ export interface BridgeDiff {
   name: string;
   changed: boolean;
   created: boolean;
-  /** Changes to an existing bridge of ours, in words ('mtu 1500 → 1450', 'up'). */
+  /** Changes to an existing bridge of ours, in words ('mtu 1500 → 1450', 'up', 'stp off → on'). */
   adjusted: string[];
   addressAdded?: string;
   addressRemoved?: string;
@@ -53,7 +53,8 @@ export async function planBridge(h: Handle, s: NormalizedBridge, topology?: stri
     if (differs.length) throw conflict(`bridge '${s.name}' exists and is not pipewright's (${st.why}); it differs from what is declared (${differs.join(', ')}) and is left alone`, 'name', s.name);
     return { diff, steps };
   }
-  if (wrongStp) throw conflict(`bridge '${s.name}' has stp ${link.bridge!.stp ? 'on' : 'off'}; changing it in place is not supported: delete the bridge or declare stp ${link.bridge!.stp ? 'on' : 'off'}`, 'stp', s.stp);
+  // STP changes in place (IFLA_BR_STP_STATE on the existing bridge): its ports keep their links; they pass through STP's listening/learning states again.
+  if (wrongStp) steps.push(setStep(h, link, { bridge: { stp: s.stp! } }, { bridge: { stp: link.bridge!.stp! } }, `set bridge ${s.name} stp ${onOff(link.bridge!.stp!)} → ${onOff(s.stp!)}`, diff));
   if (s.mtu !== undefined && link.mtu !== s.mtu) steps.push(setStep(h, link, { mtu: s.mtu }, { mtu: link.mtu! }, `set bridge ${s.name} mtu ${link.mtu} → ${s.mtu}`, diff));
   if (!link.up) steps.push(setStep(h, link, { up: true }, { up: false }, `set bridge ${s.name} up`, diff));
   const old = st.mark.address;
@@ -124,11 +125,16 @@ function aliasStep(h: Handle, link: Link, alias: string): Step<unknown> {
   };
 }
 
-function setStep(h: Handle, link: Link, change: { mtu?: number; up?: boolean }, back: { mtu?: number; up?: boolean }, describe: string, diff: BridgeDiff): Step<unknown> {
+const onOff = (on: boolean) => (on ? 'on' : 'off');
+
+type BridgeChange = Pick<LinkChanges, 'mtu' | 'up' | 'bridge'>;
+
+function setStep(h: Handle, link: Link, change: BridgeChange, back: BridgeChange, describe: string, diff: BridgeDiff): Step<unknown> {
   diff.adjusted.push(describe.replace(/^set bridge \S+ /, ''));
+  const said = (c: BridgeChange) => [c.mtu !== undefined && `mtu ${c.mtu}`, c.up !== undefined && (c.up ? 'up' : 'down'), c.bridge?.stp !== undefined && `stp ${onOff(c.bridge.stp)}`].filter(Boolean).join(', ');
   return {
     describe,
-    undo: `set bridge ${link.name} back (${Object.entries(back).map(([k, v]) => `${k} ${v}`).join(', ')})`,
+    undo: `set bridge ${link.name} back (${said(back)})`,
     run: async () => {
       await h.link.set(link.index, change);
       return () => h.link.set(link.index, back);
