@@ -10,7 +10,8 @@
 //   node examples/topology-two-hosts.js     (re-runs itself inside a sandbox)
 const { execFileSync } = require('node:child_process');
 const { join, dirname } = require('node:path');
-const { Handle, Netns, ensureSandbox } = require('pipewright');
+const { Handle, Netns } = require('pipewright');
+const { ensureSandbox } = require('pipewright/sandbox');
 
 ensureSandbox();
 
@@ -40,10 +41,10 @@ async function main() {
     await h.close();
   }
 
-  // The whole manual procedure: one command per host.
-  process.stdout.write(pipewright('hostA', 'apply', join(FILES, 'hostA.yaml')));
-  process.stdout.write(pipewright('hostB', 'apply', join(FILES, 'hostB.yaml')));
-  process.stdout.write(pipewright('hostA', 'apply', join(FILES, 'hostA.yaml'))); // again: nothing to do
+  // The whole manual procedure: one command per host (-v: say what was done; without it, silent on success).
+  process.stdout.write(pipewright('hostA', 'apply', join(FILES, 'hostA.yaml'), '-v'));
+  process.stdout.write(pipewright('hostB', 'apply', join(FILES, 'hostB.yaml'), '-v'));
+  process.stdout.write(pipewright('hostA', 'apply', join(FILES, 'hostA.yaml'), '-v')); // again: nothing to do
   process.stdout.write(pipewright('hostA', 'overlay', 'vxlan0', '--show'));
 
   console.log(`ns1 -> ns2 (same bridge): ${ping('ns1', '172.16.1.3')}`);
@@ -54,7 +55,7 @@ async function main() {
   for (const host of ['hostA', 'hostB']) {
     const empty = join(require('node:os').tmpdir(), `${host}-empty.json`);
     require('node:fs').writeFileSync(empty, JSON.stringify({ name: host }));
-    process.stdout.write(pipewright(host, 'apply', empty));
+    process.stdout.write(pipewright(host, 'apply', empty, '-v'));
   }
   for (const name of ['ns1', 'ns2', 'ns3']) await (await Netns.open({ name })).delete();
   for (const ns of hosts) await ns.delete({ wait: true });
