@@ -307,6 +307,17 @@ t.test('stp changes in place on a bridge pipewright made (ports stay); a foreign
   t.equal(r.code, 0, r.stderr);
   t.equal((await A.h.link.get('br7')).bridge?.stp, false, 'and back off');
 
+  // A topology file's changed stp converges the same way: in place, one re-apply.
+  const topo = (stp: boolean) => ({ name: 'stp6', bridges: [{ name: 'br6', stp }] });
+  await applyTopology(topo(false), { host: A.h });
+  const br6 = (await A.h.link.get('br6')).index;
+  const re = await applyTopology(topo(true), { host: A.h });
+  t.same(re.bridges[0]?.adjusted, ['stp off → on'], 'the re-apply changes stp only');
+  t.same([(await A.h.link.get('br6')).bridge?.stp, (await A.h.link.get('br6')).index], [true, br6], 'on the same bridge');
+  t.equal((await applyTopology(topo(true), { host: A.h })).changed, false, 'and then has nothing to do');
+  await applyTopology({ name: 'stp6' }, { host: A.h });
+  t.equal(await A.h.link.find('br6'), null, 'an emptied topology removes it');
+
   await A.h.link.add({ kind: 'bridge', name: 'foreign7', up: true, stp: false });
   r = await cli(A.ns, 'bridge', 'foreign7', '--stp', 'on');
   t.equal(r.code, 6, 'a foreign bridge is not changed');
