@@ -14,6 +14,8 @@ export type PipewrightErrorCode =
   | 'ERR_PW_GUEST_NOT_FOUND'
   | 'ERR_PW_CONFLICT'
   | 'ERR_PW_ATTACH_FAILED'
+  /** A declarative apply (bridge, overlay, topology) failed at a step and was rolled back. */
+  | 'ERR_PW_APPLY_FAILED'
   | 'ERR_PW_NETNS_EXISTS'
   | 'ERR_PW_NOT_A_NETNS'
   | 'ERR_PW_CLOSED'
