@@ -7,6 +7,7 @@
 // ones beside it. Decoys — a bridge of someone else's, a foreign veth pair, a foreign
 // lease file — must survive everything a test does.
 import { execFile } from 'node:child_process';
+import type { Test } from 'tap';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -225,4 +226,19 @@ export class CniWorld {
     await sh('ip', ['netns', 'del', this.host]).catch(() => undefined);
     rmSync(this.dir, { recursive: true, force: true });
   }
+}
+
+/**
+ * What a case must leave: only lo, the bridges and the decoys in the host
+ * namespace, every container namespace back to lo alone, no lease but the
+ * decoy's, libcni's cache empty, the decoys intact.
+ */
+export async function assertClean(t: Test, w: CniWorld, network: string, decoys: { check(): Promise<string[]> }, bridges = ['cni0']): Promise<void> {
+  const host = (await w.links()).filter((l) => !['lo', 'decoy0', 'decoyh', ...bridges].includes(l));
+  t.same(host, [], 'nothing of the case left in the host namespace');
+  for (const c of w.containers.filter((c) => !c.endsWith('-decoy'))) t.same(await w.links(`/run/netns/${c}`), ['lo'], `container ${c}: only lo left`);
+  t.same(w.leases(network), ['10.22.0.250'], 'no lease left but the decoy');
+  const results = join(w.cache, 'results');
+  t.same(existsSync(results) ? readdirSync(results) : [], [], "libcni's result cache is empty");
+  t.same(await decoys.check(), [], 'the decoys survive');
 }

@@ -7,10 +7,9 @@
 // left — no veth, no lease, no cached result — and that the decoys survive.
 // GC and STATUS (spec 1.1, newer than this libcni) are in cni-verbs-11.test.ts.
 import t, { type Test } from 'tap';
-import { existsSync, readdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync } from 'node:fs';
 import { Handle, Netns } from '../../lib';
-import { CniWorld, PLUGIN_ENTRY, pluginTypes, sh, type DriverOut, type PluginType } from '../helpers/cni';
+import { assertClean, CniWorld, PLUGIN_ENTRY, pluginTypes, sh, type DriverOut, type PluginType } from '../helpers/cni';
 import { driverUnavailable } from '../helpers/cni-driver';
 
 const NET = 'pwnet';
@@ -46,13 +45,7 @@ function cniCase(t: Test, type: PluginType, name: string, body: (t: Test, c: Ctx
       const decoys = await w.decoys(NET);
       const conflist = w.conflist(NET, [w.mainPlugin(type)]);
       await body(t, { w, type, conflist });
-      const host = (await w.links()).filter((l) => !['lo', 'cni0', 'decoy0', 'decoyh'].includes(l));
-      t.same(host, [], 'nothing of the case left in the host namespace');
-      for (const c of w.containers.filter((c) => !c.endsWith('-decoy'))) t.same(await w.links(`/run/netns/${c}`), ['lo'], `container ${c}: only lo left`);
-      t.same(w.leases(NET), ['10.22.0.250'], 'no lease left but the decoy');
-      const results = join(w.cache, 'results');
-      t.same(existsSync(results) ? readdirSync(results) : [], [], "libcni's result cache is empty");
-      t.same(await decoys.check(), [], 'the decoys survive');
+      await assertClean(t, w, NET, decoys);
     } finally {
       await w.close();
     }
