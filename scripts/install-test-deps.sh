@@ -41,6 +41,10 @@ have dhcpcd || need+=(dhcpcd-base)
 # in /usr/lib/cni; a static busybox for the image podman imports; and Go
 # with libcni's source, to build the libcni test driver offline.
 have podman || need+=(podman)
+# crun: podman's runtime in the tests, because it runs containers without
+# cgroups ("cgroups = disabled"), so the tests write nothing into the host's
+# cgroup tree (runc refuses that mode).
+have crun || need+=(crun)
 [ -x /usr/lib/cni/bridge ] && [ -x /usr/lib/cni/host-local ] || need+=(containernetworking-plugins)
 { [ -x /bin/busybox ] && ! ldd /bin/busybox >/dev/null 2>&1; } || need+=(busybox-static)
 have go || [ -x /usr/lib/go/bin/go ] || need+=(golang-go)
