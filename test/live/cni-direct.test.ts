@@ -6,7 +6,7 @@
 // decodes them. Every case ends with nothing left and the decoys intact.
 import t, { type Test } from 'tap';
 import { existsSync } from 'node:fs';
-import { assertClean, CniWorld, PLUGIN_ENTRY, pluginTypes, type DriverOut, type PluginType } from '../helpers/cni';
+import { assertClean, CniWorld, PLUGIN_ENTRY, pluginTypes, type DriverOut, type PluginType } from '../helpers/cni-world';
 import { driverUnavailable } from '../helpers/cni-driver';
 
 const NET = 'pwnet';

@@ -3,13 +3,13 @@
 // idempotent DEL, CHECK after someone else changed the attachment, ADD after
 // a crash mid-ADD, chained conflists. Each case runs for pipewright and for
 // the reference `bridge` plugin where the behaviour is the spec's, in a world
-// of its own (test/helpers/cni.ts), and ends by asserting that nothing is
+// of its own (test/helpers/cni-world.ts), and ends by asserting that nothing is
 // left — no veth, no lease, no cached result — and that the decoys survive.
 // GC and STATUS (spec 1.1, newer than this libcni) are in cni-verbs-11.test.ts.
 import t, { type Test } from 'tap';
 import { existsSync } from 'node:fs';
 import { Handle, Netns } from '../../lib';
-import { assertClean, CniWorld, PLUGIN_ENTRY, pluginTypes, sh, type DriverOut, type PluginType } from '../helpers/cni';
+import { assertClean, CniWorld, PLUGIN_ENTRY, pluginTypes, sh, type DriverOut, type PluginType } from '../helpers/cni-world';
 import { driverUnavailable } from '../helpers/cni-driver';
 
 const NET = 'pwnet';

@@ -3,12 +3,12 @@
 // through the plugin, ping each other and the gateway; network reload,
 // restart and rm -f leave nothing behind; 20 containers started at once all
 // work. podman runs fenced in (test/helpers/cni-podman.ts); the plugin is
-// found in the CNI_PATH of test/helpers/cni.ts. Runs for pipewright and for
+// found in the CNI_PATH of test/helpers/cni-world.ts. Runs for pipewright and for
 // the reference bridge (PW_CNI_TYPES).
 import t, { type Test } from 'tap';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { PLUGIN_ENTRY, pluginTypes, type PluginType } from '../helpers/cni';
+import { PLUGIN_ENTRY, pluginTypes, type PluginType } from '../helpers/cni-world';
 import { Podman, podmanUnavailable } from '../helpers/cni-podman';
 
 const NET = 'pwnet';
