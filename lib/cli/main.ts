@@ -36,6 +36,8 @@ const RAW_COMMANDS: Record<string, () => Promise<RawCommand>> = {
   show: () => import('./commands/show'),
   repro: () => import('./commands/repro'),
   batch: () => import('./commands/batch'),
+  // The CNI plugin (lib/cli/cni.ts), for runtimes that exec `pipewright cni`.
+  cni: () => import('./cni'),
   'netns ls': () => import('./commands/netns-ls'),
   'netns list': () => import('./commands/netns-ls'),
   'netns holders': () => import('./commands/netns-holders'),
