@@ -36,6 +36,8 @@ if ! have udhcpc || [ ! -e /etc/udhcpc/default.script ]; then
 fi
 have dhclient || need+=(isc-dhcp-client)
 have dhcpcd || need+=(dhcpcd-base)
+# The reference CNI plugins (/usr/lib/cni: host-local, static, tuning, portmap, firewall) the CNI plugin's tests delegate to and chain with.
+[ -x /usr/lib/cni/host-local ] || need+=(containernetworking-plugins)
 fi
 
 if [ ${#need[@]} -gt 0 ]; then
