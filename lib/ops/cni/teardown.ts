@@ -33,8 +33,8 @@ export async function teardown(t: Teardown, host: Handle): Promise<string[]> {
     try {
       ns = await Netns.open({ path: t.netns });
     } catch (e) {
-      if (!(e instanceof PipewrightError)) throw e;
-      notes.push(`the namespace ${t.netns} is gone (${e.message})`);
+      // Gone (ENOENT), or no longer a namespace (a stale name): what is left is found by name below.
+      notes.push(`the namespace ${t.netns} cannot be opened, taken as gone (${(e as Error).message})`);
     }
     if (ns) {
       try {
