@@ -67,6 +67,8 @@ export class CniWorld {
     readonly bin: string,
     readonly cache: string,
     readonly data: string,
+    /** pipewright's state dir for this world (PW_STATE_DIR): its records, journal and locks. */
+    readonly state: string,
     /** The host namespace's name; its path is /run/netns/NAME. */
     readonly host: string,
     readonly driver: string,
@@ -78,12 +80,14 @@ export class CniWorld {
     const bin = makePluginDir(join(dir, 'bin'));
     const cache = join(dir, 'cache');
     const data = join(dir, 'ipam');
+    const state = join(dir, 'state');
     mkdirSync(cache);
     mkdirSync(data);
+    mkdirSync(state, { mode: 0o755 });
     const host = `cnihost-${process.pid}-${++worlds}`;
     await sh('ip', ['netns', 'add', host]);
     await sh('ip', ['-n', host, 'link', 'set', 'lo', 'up']);
-    return new CniWorld(dir, bin, cache, data, host, driver);
+    return new CniWorld(dir, bin, cache, data, state, host, driver);
   }
 
   get hostPath(): string {
@@ -127,7 +131,9 @@ export class CniWorld {
   }
 
   private async runDriver(args: string[], opts: { env?: Record<string, string>; stdin?: string; exactEnv?: boolean } = {}): Promise<DriverOut> {
-    const env = opts.exactEnv ? { PATH: process.env.PATH ?? '/usr/bin:/bin', ...opts.env } : { ...process.env, ...opts.env };
+    // Each world is a host of its own, with its own pipewright state.
+    const base = { PATH: process.env.PATH ?? '/usr/bin:/bin', PW_STATE_DIR: this.state };
+    const env = opts.exactEnv ? { ...base, ...opts.env } : { ...process.env, ...base, ...opts.env };
     return new Promise((resolvePromise, reject) => {
       const child = execFile('nsenter', [`--net=${this.hostPath}`, this.driver, ...args], { env, timeout: 120_000, maxBuffer: 64 << 20 }, (err, stdout, stderr) => {
         const line = stdout.trim().split('\n').pop() ?? '';
@@ -220,6 +226,19 @@ export class CniWorld {
     };
   }
 
+  /** Files in pipewright's state dir (relative paths); lock files (cni-locks/, locks/: kept by design) aside. */
+  stateFiles(): string[] {
+    const out: string[] = [];
+    const walk = (d: string, rel: string) => {
+      for (const e of readdirSync(d, { withFileTypes: true })) {
+        if (e.isDirectory()) walk(join(d, e.name), `${rel}${e.name}/`);
+        else out.push(`${rel}${e.name}`);
+      }
+    };
+    walk(this.state, '');
+    return out.filter((f) => !f.startsWith('cni-locks/') && !f.startsWith('locks/') && !/(^|\/)[^/]*\.lock$|(^|\/)lock$/.test(f)).sort();
+  }
+
   /** Deletes every namespace of this world and its dir. */
   async close(): Promise<void> {
     for (const c of [...this.containers].reverse()) await sh('ip', ['netns', 'del', c]).catch(() => undefined);
@@ -240,5 +259,6 @@ export async function assertClean(t: Test, w: CniWorld, network: string, decoys:
   t.same(w.leases(network), ['10.22.0.250'], 'no lease left but the decoy');
   const results = join(w.cache, 'results');
   t.same(existsSync(results) ? readdirSync(results) : [], [], "libcni's result cache is empty");
+  t.same(w.stateFiles(), [], "no record or journal entry left in pipewright's state dir");
   t.same(await decoys.check(), [], 'the decoys survive');
 }
