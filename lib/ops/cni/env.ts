@@ -37,6 +37,8 @@ export function readEnv(env: NodeJS.ProcessEnv): CniEnv {
   if (!(VERBS as readonly string[]).includes(command)) throw badEnv('CNI_COMMAND', command, `is not a CNI verb (one of ${VERBS.join(', ')})`);
   const verb = command as Verb;
   const needs = NEEDS[verb];
+  // VERSION reads nothing else: libcni probes with CNI_NETNS=dummy, CNI_PATH=dummy.
+  if (verb === 'VERSION') return { command: verb, args: {}, path: [], raw: env };
   const out: CniEnv = { command: verb, args: parseArgs(env.CNI_ARGS), path: (env.CNI_PATH ?? '').split(':').filter((p) => p !== ''), raw: env };
   const get = (name: string, required: boolean | undefined): string | undefined => {
     const value = env[name];
