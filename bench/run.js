@@ -166,7 +166,8 @@ async function main() {
       options: o,
     };
     if (o.json) writeFileSync(o.json, JSON.stringify({ meta, results, extras, unavailable }, null, 2));
-    printReport({ meta, ways, results, extras, unavailable });
+    // `--only cni` ran none of the shared workload's ways: no empty tables for them.
+    if (runnable.length > 0 || !o.skipExtras) printReport({ meta, ways, results, extras, unavailable });
     if (extras.cni) console.log(`\n${cniBench.report(extras.cni)}`);
   } finally {
     rmSync(tmp, { recursive: true, force: true });
