@@ -63,7 +63,7 @@ export interface CniCall {
 }
 
 /** Runs one plugin call inside `host` (the scene's host namespace). */
-export function runCni(host: Netns, dir: string, call: CniCall, stdin: string | object): Promise<CniRun> {
+export function runCni(host: Netns, dir: string, call: CniCall, stdin: string | object, started?: (pid: number) => void): Promise<CniRun> {
   const base: NodeJS.ProcessEnv = { PATH: process.env.PATH, PW_STATE_DIR: process.env.PW_STATE_DIR };
   const cni: Record<string, string> = call.env ?? {
     CNI_COMMAND: call.command,
@@ -73,6 +73,7 @@ export function runCni(host: Netns, dir: string, call: CniCall, stdin: string | 
     ...(call.ifname !== undefined ? { CNI_IFNAME: call.ifname } : {}),
   };
   const child = spawn('nsenter', [`--net=/proc/${process.pid}/fd/${host.fd}`, join(dir, call.plugin ?? 'pipewright')], { env: { ...base, ...cni }, stdio: ['pipe', 'pipe', 'pipe'] });
+  if (started && child.pid) started(child.pid);
   const r: CniRun = { code: null, stdout: '', stderr: '' };
   child.stdout.on('data', (b: Buffer) => (r.stdout += b.toString()));
   child.stderr.on('data', (b: Buffer) => (r.stderr += b.toString()));

@@ -9,11 +9,11 @@ import { cniSkipReason, hostLocalConf, leases, netnsPath, pluginDir, records, ru
 const skip = cniSkipReason();
 if (skip) t.plan(0, skip);
 
-async function setup(s: Scene): Promise<{ p: PluginDir; g: Awaited<ReturnType<Scene['guest']>>; call: (command: string, conf: object, over?: object) => ReturnType<typeof runCni> }> {
+async function setup(s: Scene): Promise<{ p: PluginDir; g: Awaited<ReturnType<Scene['guest']>>; call: (command: string, conf: string | object, over?: object) => ReturnType<typeof runCni> }> {
   const p = pluginDir();
   s.defer(async () => p.remove());
   const g = await s.guest();
-  const call = (command: string, conf: object, over: object = {}) => runCni(s.hostNs, p.dir, { command, containerId: 'ctr1', netns: netnsPath(g.ns), ifname: 'eth0', ...over }, conf);
+  const call = (command: string, conf: string | object, over: object = {}) => runCni(s.hostNs, p.dir, { command, containerId: 'ctr1', netns: netnsPath(g.ns), ifname: 'eth0', ...over }, conf);
   return { p, g, call };
 }
 
@@ -80,7 +80,7 @@ t.test('ADD run again for the same container and interface returns the same atta
 
 t.test('static IPAM: two addresses and a route with its own gateway, dns from the config', (t) =>
   withScene(t, async (s) => {
-    const { p, g, call } = await setup(s);
+    const { g, call } = await setup(s);
     const conf = {
       cniVersion: '1.0.0', name: 'stat', type: 'pipewright', bridge: 'brstat',
       dns: { nameservers: ['10.9.0.53'], search: ['example.test'] },
