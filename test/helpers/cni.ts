@@ -6,6 +6,7 @@
 import { spawn } from 'node:child_process';
 import { chmodSync, existsSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import type { Netns } from '../../lib';
 
@@ -104,10 +105,11 @@ export function leases(ipamDir: string, network: string): string[] {
   return readdirSync(d).filter((f) => /^[0-9a-f.:]+$/.test(f) && (f.includes('.') || f.includes(':'))).sort();
 }
 
-/** The plugin's records in the state directory (one per attachment). */
-export function records(): string[] {
+/** The plugin's records of one network in the state directory (one per attachment; other test files share the directory). */
+export function records(network: string): string[] {
   const d = join(process.env.PW_STATE_DIR ?? '/run/pipewright', 'cni');
-  return existsSync(d) ? readdirSync(d).filter((f) => f.endsWith('.json')) : [];
+  const prefix = `${createHash('sha256').update(network).digest('hex').slice(0, 16)}-`;
+  return existsSync(d) ? readdirSync(d).filter((f) => f.startsWith(prefix) && f.endsWith('.json')) : [];
 }
 
 /** A network configuration for pipewright with host-local. */
