@@ -22,9 +22,11 @@ const BUNDLE = join(__dirname, '..', '..', 'cli', 'pipewright.js');
  * The words are main.ts's commands, written out here so that choosing a
  * cache loads nothing; a command missing here only shares the default cache.
  */
-const COMMANDS = ['attach', 'detach', 'route', 'rule', 'tc', 'batch', 'find-ip', 'doctor', 'gc', 'show', 'repro', 'netns', 'help', '--help', '-h', '--version', '-V'];
+const COMMANDS = ['attach', 'detach', 'route', 'rule', 'tc', 'batch', 'find-ip', 'doctor', 'gc', 'show', 'repro', 'netns', 'cni', 'help', '--help', '-h', '--version', '-V'];
 const first = process.argv[2];
-const CACHE = `${BUNDLE}.${first !== undefined && COMMANDS.includes(first) ? first.replace(/^-+/, '') : 'pipework'}.cache`;
+// The CNI plugin (`cni`): one cache per verb, for the same reason.
+const verb = first === 'cni' && /^[A-Z]{1,8}$/.test(process.env.CNI_COMMAND ?? '') ? `-${process.env.CNI_COMMAND}` : '';
+const CACHE = `${BUNDLE}.${first !== undefined && COMMANDS.includes(first) ? first.replace(/^-+/, '') : 'pipework'}${verb}.cache`;
 
 /**
  * What a cache must have been made from to be used: this Node (V8 checks its

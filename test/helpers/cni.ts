@@ -6,6 +6,7 @@
 import { spawn } from 'node:child_process';
 import { chmodSync, existsSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import type { Netns } from '../../lib';
 
@@ -63,7 +64,7 @@ export interface CniCall {
 }
 
 /** Runs one plugin call inside `host` (the scene's host namespace). */
-export function runCni(host: Netns, dir: string, call: CniCall, stdin: string | object): Promise<CniRun> {
+export function runCni(host: Netns, dir: string, call: CniCall, stdin: string | object, started?: (pid: number) => void): Promise<CniRun> {
   const base: NodeJS.ProcessEnv = { PATH: process.env.PATH, PW_STATE_DIR: process.env.PW_STATE_DIR };
   const cni: Record<string, string> = call.env ?? {
     CNI_COMMAND: call.command,
@@ -73,6 +74,7 @@ export function runCni(host: Netns, dir: string, call: CniCall, stdin: string | 
     ...(call.ifname !== undefined ? { CNI_IFNAME: call.ifname } : {}),
   };
   const child = spawn('nsenter', [`--net=/proc/${process.pid}/fd/${host.fd}`, join(dir, call.plugin ?? 'pipewright')], { env: { ...base, ...cni }, stdio: ['pipe', 'pipe', 'pipe'] });
+  if (started && child.pid) started(child.pid);
   const r: CniRun = { code: null, stdout: '', stderr: '' };
   child.stdout.on('data', (b: Buffer) => (r.stdout += b.toString()));
   child.stderr.on('data', (b: Buffer) => (r.stderr += b.toString()));
@@ -103,10 +105,11 @@ export function leases(ipamDir: string, network: string): string[] {
   return readdirSync(d).filter((f) => /^[0-9a-f.:]+$/.test(f) && (f.includes('.') || f.includes(':'))).sort();
 }
 
-/** The plugin's records in the state directory (one per attachment). */
-export function records(): string[] {
+/** The plugin's records of one network in the state directory (one per attachment; other test files share the directory). */
+export function records(network: string): string[] {
   const d = join(process.env.PW_STATE_DIR ?? '/run/pipewright', 'cni');
-  return existsSync(d) ? readdirSync(d).filter((f) => f.endsWith('.json')) : [];
+  const prefix = `${createHash('sha256').update(network).digest('hex').slice(0, 16)}-`;
+  return existsSync(d) ? readdirSync(d).filter((f) => f.startsWith(prefix) && f.endsWith('.json')) : [];
 }
 
 /** A network configuration for pipewright with host-local. */

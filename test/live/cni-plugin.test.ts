@@ -9,11 +9,11 @@ import { cniSkipReason, hostLocalConf, leases, netnsPath, pluginDir, records, ru
 const skip = cniSkipReason();
 if (skip) t.plan(0, skip);
 
-async function setup(s: Scene): Promise<{ p: PluginDir; g: Awaited<ReturnType<Scene['guest']>>; call: (command: string, conf: object, over?: object) => ReturnType<typeof runCni> }> {
+async function setup(s: Scene): Promise<{ p: PluginDir; g: Awaited<ReturnType<Scene['guest']>>; call: (command: string, conf: string | object, over?: object) => ReturnType<typeof runCni> }> {
   const p = pluginDir();
   s.defer(async () => p.remove());
   const g = await s.guest();
-  const call = (command: string, conf: object, over: object = {}) => runCni(s.hostNs, p.dir, { command, containerId: 'ctr1', netns: netnsPath(g.ns), ifname: 'eth0', ...over }, conf);
+  const call = (command: string, conf: string | object, over: object = {}) => runCni(s.hostNs, p.dir, { command, containerId: 'ctr1', netns: netnsPath(g.ns), ifname: 'eth0', ...over }, conf);
   return { p, g, call };
 }
 
@@ -59,7 +59,7 @@ for (const version of ['0.3.0', '0.3.1', '0.4.0', '1.0.0', '1.1.0']) {
       t.equal(await g.handle.link.find('eth0'), null, 'the container end is gone');
       t.equal(await s.host.link.find(he.index), null, 'the host end is gone');
       t.same(leases(p.ipamDir, 'pwnet'), [], 'the lease is released');
-      t.same(records(), [], 'no record left');
+      t.same(records('pwnet'), [], 'no record left');
       const again = await call('DEL', conf);
       t.equal(again.code, 0, 'DEL again succeeds');
     }));
@@ -80,7 +80,7 @@ t.test('ADD run again for the same container and interface returns the same atta
 
 t.test('static IPAM: two addresses and a route with its own gateway, dns from the config', (t) =>
   withScene(t, async (s) => {
-    const { p, g, call } = await setup(s);
+    const { g, call } = await setup(s);
     const conf = {
       cniVersion: '1.0.0', name: 'stat', type: 'pipewright', bridge: 'brstat',
       dns: { nameservers: ['10.9.0.53'], search: ['example.test'] },
@@ -156,7 +156,7 @@ t.test('DEL succeeds when the namespace is gone, and when the IPAM plugin is gon
     const noIpam = await call('DEL', { ...conf, ipam: { ...(conf.ipam as object), type: 'no-such-ipam' } });
     t.equal(noIpam.code, 0, `DEL with the IPAM plugin gone: ${noIpam.stdout}`);
     t.equal(await s.host.link.find('cni0').then((b) => b && s.host.link.list({ master: b.index })).then((l) => l?.length ?? 0), 0, 'the port is gone');
-    t.same(records(), []);
+    t.same(records('pwnet'), []);
   }));
 
 t.test('bad input: the spec\'s error JSON naming the field, nothing left in the kernel or the IPAM store', (t) =>
@@ -199,7 +199,7 @@ t.test('bad input: the spec\'s error JSON naming the field, nothing left in the 
     }
     t.equal(await s.host.link.find('cni0'), null, 'no bridge was created');
     t.same(leases(p.ipamDir, 'pwnet'), [], 'no lease');
-    t.same(records(), [], 'no record');
+    t.same(records('pwnet'), [], 'no record');
     t.same((await g.handle.link.list()).map((l) => l.name), ['lo'], 'nothing in the container');
   }));
 
@@ -217,7 +217,7 @@ t.test('a failing ADD leaves nothing: the interface name taken, the subnet exhau
     t.match(taken.json?.msg, 'eth0');
     t.equal(await s.host.link.find('cni0'), null, 'the bridge it created is gone again');
     t.same(leases(p.ipamDir, 'pwnet'), [], 'the lease was released (IPAM DEL)');
-    t.same(records(), []);
+    t.same(records('pwnet'), []);
     t.ok(await g.handle.link.find('eth0'), 'the interface that was there is untouched');
 
     // A /30 has two host addresses: the gateway's and one.

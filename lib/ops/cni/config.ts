@@ -70,6 +70,8 @@ export function parseConfig(stdin: string): NetConf {
     if (!SPEC_KEYS.includes(key) && !OWN_KEYS.includes(key))
       throw unsupportedField(key, o[key], `is not a field pipewright knows (its own: ${OWN_KEYS.join(', ')})`);
   }
+  for (const k of ['ipMasq', 'hairpinMode', 'promiscMode']) bool(o, k);
+  if (o.vlan !== undefined && (typeof o.vlan !== 'number' || !Number.isInteger(o.vlan) || o.vlan < 0 || o.vlan > 4094)) throw badConfig('vlan', o.vlan, 'must be a VLAN id from 0 to 4094');
   for (const [key, why] of Object.entries(REFUSED)) {
     const reason = why(o[key]);
     if (reason) throw unsupportedField(key, o[key], reason);
@@ -86,8 +88,6 @@ export function parseConfig(stdin: string): NetConf {
     verbose: bool(o, 'verbose'),
     raw: stdin,
   };
-  for (const k of ['ipMasq', 'hairpinMode', 'promiscMode']) bool(o, k);
-  if (o.vlan !== undefined && (typeof o.vlan !== 'number' || !Number.isInteger(o.vlan) || o.vlan < 0 || o.vlan > 4094)) throw badConfig('vlan', o.vlan, 'must be a VLAN id from 0 to 4094');
   if (conf.isDefaultGateway) conf.isGateway = true;
   if (o.bridge !== undefined) conf.bridge = wrap('bridge', o.bridge, () => v.ifname('bridge', o.bridge));
   if (o.mtu !== undefined && o.mtu !== 0) conf.mtu = wrap('mtu', o.mtu, () => v.mtu('mtu', o.mtu));

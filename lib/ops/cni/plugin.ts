@@ -7,11 +7,6 @@ import { parseConfig, type NetConf } from './config';
 import { toCniError } from './errors';
 import { LATEST, SUPPORTED_VERSIONS, isSemver, requireVerb } from './version';
 import { renderResult } from './result';
-import { cmdAdd } from './add';
-import { cmdDel } from './del';
-import { cmdCheck } from './check';
-import { cmdGc } from './gc';
-import { cmdStatus } from './status';
 
 export interface PluginOutput {
   /** What goes to stdout: the result, the version answer, the error, or nothing. */
@@ -23,22 +18,24 @@ export interface PluginOutput {
 
 type Handler = (conf: NetConf, env: CniEnv) => Promise<{ result?: Record<string, unknown>; log?: string[] }>;
 
+// Each verb's module loads when that verb runs: VERSION and refused input
+// never load the attach machinery.
 const VERBS: Record<Exclude<Verb, 'VERSION'>, Handler> = {
   ADD: async (conf, env) => {
-    const r = await cmdAdd(conf, env);
+    const r = await (await import('./add')).cmdAdd(conf, env);
     return { result: renderResult(r.result, conf.cniVersion), log: r.warnings };
   },
-  DEL: async (conf, env) => ({ log: await cmdDel(conf, env) }),
+  DEL: async (conf, env) => ({ log: await (await import('./del')).cmdDel(conf, env) }),
   CHECK: async (conf, env) => {
-    await cmdCheck(conf, env);
+    await (await import('./check')).cmdCheck(conf, env);
     return {};
   },
   GC: async (conf, env) => {
-    const r = await cmdGc(conf, env);
+    const r = await (await import('./gc')).cmdGc(conf, env);
     return { log: [...r.removed.map((a) => `removed the attachment of ${a.containerID} (${a.ifname})`), ...r.notes] };
   },
   STATUS: async (conf, env) => {
-    await cmdStatus(conf, env);
+    await (await import('./status')).cmdStatus(conf, env);
     return {};
   },
 };
