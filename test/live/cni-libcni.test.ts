@@ -5,7 +5,7 @@
 // the reference `bridge` plugin where the behaviour is the spec's, in a world
 // of its own (test/helpers/cni-world.ts), and ends by asserting that nothing is
 // left — no veth, no lease, no cached result — and that the decoys survive.
-// GC and STATUS (spec 1.1, newer than this libcni) are in cni-verbs-11.test.ts.
+// GC and STATUS (spec 1.1, newer than this libcni) are in cni-direct.test.ts.
 import t, { type Test } from 'tap';
 import { existsSync } from 'node:fs';
 import { Handle, Netns } from '../../lib';
