@@ -66,6 +66,8 @@ export class Podman {
     const bin = makePluginDir(join(dir, 'bin'));
     mkdirSync(join(dir, 'cni'));
     mkdirSync(join(dir, 'ipam'));
+    // pipewright's state (records, journal) private to this podman: no other test sees it.
+    mkdirSync(join(dir, 'state'), { mode: 0o755 });
     const rootfs = join(dir, 'rootfs');
     mkdirSync(join(rootfs, 'bin'), { recursive: true });
     copyFileSync('/bin/busybox', join(rootfs, 'bin/busybox'));
@@ -109,7 +111,7 @@ export class Podman {
     const { stdout } = await run('nsenter', ['-t', String(this.holder.pid), '-n', '-m', cmd, ...args], {
       timeout,
       maxBuffer: 64 << 20,
-      env: { ...process.env, CONTAINERS_CONF: join(this.dir, 'containers.conf') },
+      env: { ...process.env, CONTAINERS_CONF: join(this.dir, 'containers.conf'), PW_STATE_DIR: join(this.dir, 'state') },
     });
     return stdout;
   }
@@ -147,6 +149,16 @@ export class Podman {
   async ls(path: string): Promise<string[]> {
     const out = await this.inHolder('sh', ['-c', `[ -d "$1" ] && ls -A "$1" || true`, 'sh', path]);
     return out.split('\n').filter(Boolean);
+  }
+
+  /** pipewright's records and journal entries for this podman (test/helpers/cni-world.ts says which files count). */
+  stateFiles(): string[] {
+    const out: string[] = [];
+    for (const sub of ['cni', 'attachments']) {
+      const d = join(this.dir, 'state', sub);
+      if (existsSync(d)) out.push(...readdirSync(d).map((f) => `${sub}/${f}`));
+    }
+    return out.sort();
   }
 
   /** conmon processes of this instance still alive (they outlive podman by design). */

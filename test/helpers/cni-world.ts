@@ -145,6 +145,8 @@ export class CniWorld {
           reject(new Error(`the driver printed no JSON (${err ? err.message : 'exit 0'}): stdout ${JSON.stringify(stdout)} stderr ${JSON.stringify(stderr)}`));
         }
       });
+      // Only `raw` reads its stdin: the driver may be gone before this is written.
+      child.stdin!.on('error', () => undefined);
       child.stdin!.end(opts.stdin ?? '');
     });
   }

@@ -79,7 +79,7 @@ function table(t: Test, type: PluginType): void {
     await sh('nsenter', [`--net=${ns}`, 'ping', '-c1', '-W5', '10.22.0.1']);
     t.pass('the container pings the gateway');
     t.same(w.leases(NET), ['10.22.0.2', '10.22.0.250'], 'one lease taken');
-    t.equal(w.leaseHolder(NET, '10.22.0.2'), 'c1');
+    t.equal(w.leaseHolder(NET, '10.22.0.2'), 'c1', "held by the container's ID");
     ok(t, await w.libcni('check', conflist, 'c1', ns), 'CHECK');
     const cached = ok(t, await w.libcni('cached', conflist, 'c1', ns), 'the cached result');
     t.same(cached.result, r, "libcni's cached result is ADD's");
