@@ -18,7 +18,8 @@
 'use strict';
 
 const { monitorEventLoopDelay, performance } = require('node:perf_hooks');
-const { attach, ensureSandbox, Handle, Netns, PIPEWRIGHT_GROUP } = require('pipewright');
+const { attach, Handle, Netns, PIPEWRIGHT_GROUP } = require('pipewright');
+const { ensureSandbox } = require('pipewright/sandbox');
 const W = require('./lib/workload');
 const { report, waitForGo, args } = require('./lib/child');
 const { sleep } = require('./lib/stats');

@@ -11,14 +11,14 @@
 'use strict';
 
 const { join } = require('node:path');
-const { ensureSandbox } = require('pipewright');
+const { ensureSandbox } = require('pipewright/sandbox');
 
 ensureSandbox();
 
 const dist = join(__dirname, '..', 'dist', 'lib');
 const { attach, Handle, Netns } = require(dist);
-const record = require(join(dist, 'attach', 'record'));
-const { AttachmentRecord } = require(join(dist, 'ownership'));
+const record = require(join(dist, 'ops', 'attach', 'record'));
+const { AttachmentRecord } = require(join(dist, 'ops', 'ownership'));
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const fmt = (ms) => `${(ms * 1000).toFixed(0)} µs`;
@@ -33,7 +33,7 @@ async function journalOps(n) {
     });
     await rec.settled({ hostEndIndex: 1 });
     times.push(performance.now() - t0);
-    await require(join(dist, 'ownership')).removeEntry(rec.file);
+    await require(join(dist, 'ops', 'ownership')).removeEntry(rec.file);
   }
   return times;
 }

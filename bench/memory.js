@@ -14,7 +14,8 @@
 'use strict';
 
 const { performance } = require('node:perf_hooks');
-const { Handle, Netns, ensureSandbox } = require('pipewright');
+const { Handle, Netns } = require('pipewright');
+const { ensureSandbox } = require('pipewright/sandbox');
 const { args, report } = require('./lib/child');
 
 ensureSandbox();

@@ -7,7 +7,8 @@ const { execFileSync } = require('node:child_process');
 const { writeFileSync, mkdtempSync, rmSync } = require('node:fs');
 const { tmpdir } = require('node:os');
 const { join } = require('node:path');
-const { Handle, Netns, ensureSandbox } = require('pipewright');
+const { Handle, Netns } = require('pipewright');
+const { ensureSandbox } = require('pipewright/sandbox');
 
 ensureSandbox();
 

@@ -22,7 +22,7 @@ const { execFileSync } = require('node:child_process');
 const { mkdtempSync, rmSync, writeFileSync } = require('node:fs');
 const { tmpdir } = require('node:os');
 const { join } = require('node:path');
-const { ensureSandbox } = require('pipewright');
+const { ensureSandbox } = require('pipewright/sandbox');
 
 ensureSandbox();
 

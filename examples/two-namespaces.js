@@ -4,7 +4,8 @@
 //
 //   node examples/two-namespaces.js      (re-runs itself inside a sandbox)
 const { execFileSync } = require('node:child_process');
-const { Handle, Netns, ensureSandbox } = require('pipewright');
+const { Handle, Netns } = require('pipewright');
+const { ensureSandbox } = require('pipewright/sandbox');
 
 ensureSandbox();
 

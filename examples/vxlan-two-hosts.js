@@ -5,7 +5,8 @@
 //
 //   node examples/vxlan-two-hosts.js     (re-runs itself inside a sandbox)
 const { execFileSync } = require('node:child_process');
-const { Handle, Netns, ensureSandbox } = require('pipewright');
+const { Handle, Netns } = require('pipewright');
+const { ensureSandbox } = require('pipewright/sandbox');
 
 ensureSandbox();
 

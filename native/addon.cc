@@ -9,6 +9,7 @@
 #include "events.h"
 #include "file_lock.h"
 #include "firewall.h"
+#include "js_error.h"
 #include "js_value.h"
 #include "netns.h"
 #include "netns_dir.h"
@@ -23,29 +24,6 @@ namespace pw {
 
 AddonData* GetAddonData(Napi::Env env) { return env.GetInstanceData<AddonData>(); }
 
-Napi::Error MakeJsError(Napi::Env env, const NlError& e) {
-  std::string message = FormatMessage(e);
-  AddonData* data = GetAddonData(env);
-  Napi::Object err;
-  if (data && !data->errorClass.IsEmpty())
-    err = data->errorClass.New({Napi::String::New(env, message)});
-  else
-    err = Napi::Error::New(env, message).Value();
-  std::string code = !e.code.empty() ? e.code : (e.errnum ? ErrnoName(e.errnum) : "ERR_PW_INTERNAL");
-  err.Set("code", code);
-  if (e.errnum) err.Set("errno", e.errnum);
-  if (!e.syscall.empty()) err.Set("syscall", e.syscall);
-  if (!e.op.empty()) err.Set("op", e.op);
-  if (!e.extack.empty()) err.Set("extack", e.extack);
-  if (e.offset >= 0) err.Set("offset", Napi::Number::New(env, double(e.offset)));
-  if (!e.field.empty()) err.Set("field", e.field);
-  if (!e.object.empty()) err.Set("object", e.object);
-  if (!e.detail.empty()) err.Set("detail", e.detail);
-  if (e.extra.IsObject())
-    for (const auto& kv : e.extra.AsObject()) err.Set(kv.first, ToJs(env, kv.second));
-  return Napi::Error(env, err);
-}
-
 namespace {
 
 std::string StringArg(const Napi::CallbackInfo& info, size_t i, const char* name) {
@@ -59,8 +37,8 @@ int IntArg(const Napi::CallbackInfo& info, size_t i, const char* name) {
 }
 
 Napi::Value Init(const Napi::CallbackInfo& info) {
-  if (!info[0].IsFunction()) throw Napi::TypeError::New(info.Env(), "init(NetlinkError): a class is required");
-  GetAddonData(info.Env())->errorClass = Napi::Persistent(info[0].As<Napi::Function>());
+  if (!info[0].IsFunction()) throw Napi::TypeError::New(info.Env(), "init(makeError): a function is required");
+  GetAddonData(info.Env())->makeError = Napi::Persistent(info[0].As<Napi::Function>());
   return info.Env().Undefined();
 }
 
@@ -169,14 +147,9 @@ Napi::Value NetnsList(const Napi::CallbackInfo& info) {
   return TaskWorker::Start(info.Env(), "netns.list", [dir] { return ListNamedNetns(dir); });
 }
 
-Napi::Value NetnsIdentify(const Napi::CallbackInfo& info) {
-  int fd = IntArg(info, 0, "fd");
-  return TaskWorker::Start(info.Env(), "netns.identify", [fd] { return IdentifyNetnsFd(fd); });
-}
-
 // Closing a namespace fd never waits: if it held the last reference, the
 // kernel destroys the namespace later, on a workqueue. So it is done here,
-// on the JS thread, without a trip to the pool (a bulk teardown closes
+// on the JS thread, without a trip to an executor thread (a bulk teardown closes
 // thousands); the promise keeps the asynchronous signature.
 Napi::Value FdClose(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -317,7 +290,6 @@ Napi::Object Register(Napi::Env env, Napi::Object exports) {
   exports.Set("netnsList", Napi::Function::New(env, NetnsList));
   exports.Set("netnsOpenNamed", Napi::Function::New(env, NetnsOpenNamed));
   exports.Set("netnsAlive", Napi::Function::New(env, NetnsAlive));
-  exports.Set("netnsIdentify", Napi::Function::New(env, NetnsIdentify));
   exports.Set("fdClose", Napi::Function::New(env, FdClose));
   exports.Set("sendGratuitousArp", Napi::Function::New(env, GratuitousArp));
   exports.Set("firewallProbe", Napi::Function::New(env, FirewallProbe));

@@ -1,5 +1,4 @@
-// Per-environment addon state (worker threads each load their own copy) and
-// the conversion of a native failure into the JS NetlinkError.
+// Per-environment addon state (worker threads each load their own copy).
 #pragma once
 
 #include <napi.h>
@@ -13,7 +12,9 @@ namespace pw {
 class Dispatcher;
 
 struct AddonData {
-  Napi::FunctionReference errorClass;  // NetlinkError, handed over by lib/core/native.ts
+  // (message, facts) -> Error: lib/core/errors.ts's nativeError, handed over
+  // by lib/core/native.ts at init.
+  Napi::FunctionReference makeError;
   Napi::FunctionReference socketCtor;
   Napi::FunctionReference subscriptionCtor;
   // JSON.parse and JSON.stringify, looked up once (js_value.cc).
@@ -24,6 +25,5 @@ struct AddonData {
 };
 
 AddonData* GetAddonData(Napi::Env env);
-Napi::Error MakeJsError(Napi::Env env, const NlError& e);
 
 }  // namespace pw

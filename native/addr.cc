@@ -52,7 +52,7 @@ void EncodeModify(const Value& a, Builder& b, uint16_t flags) {
   if (brd && af != AF_INET) throw EncodeError("broadcast", "only IPv4 addresses have a broadcast address");
   if (brd) CheckFamily(*brd, af, "broadcast");
 
-  if (auto scope = OptNamed(a, "scope", kScopeNames, 255)) {
+  if (auto scope = OptNamed(a, "scope", kAddrScopeNames, 255)) {
     t.ifa.ifa_scope = static_cast<uint8_t>(*scope);
   } else if (af == AF_INET && t.addr.bytes[0] == 127) {
     // iproute2 gives loopback-range addresses host scope unless told otherwise.
@@ -149,7 +149,7 @@ Value DecodeAddr(const nlmsghdr* h) {
   o.Set("prefixLen", ifa->ifa_prefixlen);
   if (local && address && *local != *address) o.Set("peer", *address);
   if (auto brd = AttrIp(t, IFA_BROADCAST, af)) o.Set("broadcast", *brd);
-  o.Set("scope", NameOf(ifa->ifa_scope, kScopeNames));
+  o.Set("scope", NameOf(ifa->ifa_scope, kAddrScopeNames));
   if (auto label = t.Str(IFA_LABEL)) o.Set("label", *label);
   const uint32_t flags = t.U32(IFA_FLAGS).value_or(ifa->ifa_flags);
   o.Set("flags", flags);

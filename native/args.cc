@@ -8,6 +8,39 @@
 
 namespace pw {
 
+namespace {
+
+const ArgKey* FindKey(const ArgKey* keys, size_t count, const std::string& name) {
+  for (size_t i = 0; i < count; ++i)
+    if (keys[i].name && name == keys[i].name) return &keys[i];
+  return nullptr;
+}
+
+void CheckKeys(const std::string& op, const std::string& prefix, const ArgKey* keys, size_t count, const Value& obj) {
+  if (!obj.IsObject()) return;  // a wrong type is the field's own error
+  for (const auto& kv : obj.AsObject()) {
+    const ArgKey* k = FindKey(keys, count, kv.first);
+    if (!k) throw EncodeError(prefix + kv.first, "is not an argument of " + op);
+    if (k->nested) CheckKeys(op, prefix + kv.first + ".", k->nested, k->nestedCount, kv.second);
+  }
+}
+
+}  // namespace
+
+void CheckArgKeys(const std::string& op, const Value& args) {
+  for (size_t i = 0; i < kOpKeysCount; ++i) {
+    const OpKeys& o = kOpKeys[i];
+    if (op != o.op) continue;
+    CheckKeys(op, "", o.keys, o.count, args);
+    for (size_t j = 0; j < o.exclusiveCount; ++j)
+      if (!args.Get(o.exclusive[j][0]).IsNullish() && !args.Get(o.exclusive[j][1]).IsNullish())
+        throw EncodeError(o.exclusive[j][0], std::string("cannot be given with ") + o.exclusive[j][1]);
+    return;
+  }
+  // Every row of the op table has its keys: a missing one is a build mistake.
+  throw std::logic_error(op + " has no argument list in lib/core/op-table.json");
+}
+
 std::optional<std::string> OptString(const Value& o, const char* key) {
   const Value& v = o.Get(key);
   if (v.IsNullish()) return std::nullopt;

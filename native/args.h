@@ -10,9 +10,16 @@
 #include <string>
 
 #include "message.h"
+#include "op_table_gen.h"
 #include "value.h"
 
 namespace pw {
+
+// Refuses an argument the operation does not know (a misspelled key would
+// otherwise be a silently dropped setting), in nested objects too, and keys
+// the table says cannot be given together. The keys come from
+// lib/core/op-table.json (native/op_table_gen.cc).
+void CheckArgKeys(const std::string& op, const Value& args);
 
 std::optional<std::string> OptString(const Value& o, const char* key);
 std::string ReqString(const Value& o, const char* key);

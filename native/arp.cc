@@ -4,7 +4,6 @@
 #include <linux/if_arp.h>
 #include <linux/if_ether.h>
 #include <linux/if_packet.h>
-#include <sched.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -80,33 +79,19 @@ Value SendGratuitousArp(int nsfd, int ifindex, const std::string& ip, const std:
   to.sll_halen = 6;
   std::memset(to.sll_addr, 0xff, 6);
 
-  int err = 0;
-  const char* failed = nullptr;
+  const std::string what = "sending a gratuitous ARP for " + ip;
+  // A packet socket belongs to the namespace it was opened in: open it
+  // there, send from here.
   int fd = -1;
-  // A packet socket belongs to the namespace it was opened in: open it on a
-  // namespace thread, send from here.
-  auto open_packet_socket = [&] {
+  InNetns(nsfd, what, [&] {
     fd = socket(AF_PACKET, SOCK_DGRAM | SOCK_CLOEXEC, htons(ETH_P_ARP));
-    if (fd < 0) { err = errno; failed = "socket(AF_PACKET)"; }
-  };
-  if (nsfd < 0) {
-    open_packet_socket();
-  } else {
-    RunOnNamespaceThread([&] {
-      if (setns(nsfd, CLONE_NEWNET) != 0) { err = errno; failed = "setns"; return; }
-      open_packet_socket();
-    });
-  }
-  if (fd >= 0) {
-    for (int i = 0; i < count; ++i)
-      if (sendto(fd, &pkt, sizeof(pkt), 0, reinterpret_cast<sockaddr*>(&to), sizeof(to)) < 0) {
-        err = errno;
-        failed = "sendto";
-        break;
-      }
-    CloseInBackground(fd);
-  }
-  if (failed) ThrowErrno(err, failed, "sending a gratuitous ARP for " + ip);
+    if (fd < 0) ThrowErrno(errno, "socket(AF_PACKET)", what);
+  });
+  int err = 0;
+  for (int i = 0; i < count && !err; ++i)
+    if (sendto(fd, &pkt, sizeof(pkt), 0, reinterpret_cast<sockaddr*>(&to), sizeof(to)) < 0) err = errno;
+  CloseInBackground(fd);
+  if (err) ThrowErrno(err, "sendto", what);
   Value v = Value::MakeObject();
   v.Set("sent", count);
   return v;

@@ -40,7 +40,7 @@ std::shared_ptr<Dispatcher> Dispatcher::For(Napi::Env env) {
 
 Dispatcher::Dispatcher(Napi::Env env) : env_(env) {
   // One async resource for all settling, so async_hooks and
-  // AsyncLocalStorage see a callback scope as they did with pool work.
+  // AsyncLocalStorage see a callback scope as for any async completion.
   napi_value resource, name;
   Check(env_, napi_create_object(env_, &resource), "napi_create_object");
   Check(env_, napi_create_string_utf8(env_, "pipewright", NAPI_AUTO_LENGTH, &name), "napi_create_string_utf8");
@@ -119,7 +119,7 @@ bool Dispatcher::Settle(Job& job) {
     try {
       job.Settle(Napi::Env(env_));
     } catch (const Napi::Error& e) {
-      // As for pool work: a failure while settling is an uncaught exception.
+      // As for any async completion: a failure while settling is an uncaught exception.
       napi_fatal_exception(env_, e.Value());
     } catch (...) {
       ok = false;

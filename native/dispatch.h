@@ -1,6 +1,7 @@
 // Delivering finished jobs back to the JS thread, a few at a time.
 //
-// libuv runs every piece of pool work that has finished in one go, so a
+// libuv runs every piece of thread-pool work that has finished in one go (as
+// the addon's jobs once were), so a
 // burst of completions (and the promise continuations each one sets off)
 // held the event loop for milliseconds. Here finished jobs wait in a queue
 // and the JS thread settles them one after another only until a small time

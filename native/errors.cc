@@ -13,13 +13,13 @@ void ThrowErrno(int errnum, std::string syscall, std::string detail) {
   throw NlException{std::move(e)};
 }
 
-void FailAt(int errnum, const char* syscall, const std::string& object, const std::string& detail, const char* code) {
+void FailAt(int errnum, const char* syscall, const std::string& object, const std::string& detail, const char* kind) {
   NlError e;
   e.errnum = errnum;
   e.syscall = syscall;
   e.object = object;
   e.detail = detail;
-  if (code) e.code = code;
+  if (kind) e.kind = kind;
   throw NlException{std::move(e)};
 }
 

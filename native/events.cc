@@ -6,9 +6,11 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <memory>
 
 #include "addr.h"
 #include "addon_data.h"
+#include "js_error.h"
 #include "errors.h"
 #include "js_value.h"
 #include "link.h"
@@ -16,6 +18,7 @@
 #include "ops.h"
 #include "route.h"
 #include "socket.h"
+#include "worker.h"
 
 namespace pw {
 
@@ -54,50 +57,18 @@ pw::Value Event(const char* kind, const char* action, pw::Value object) {
   return ev;
 }
 
-class SubscribeWorker : public Napi::AsyncWorker {
- public:
-  SubscribeWorker(Napi::Env env, int nsfd, std::vector<unsigned> groups, Napi::Function cb)
-      : Napi::AsyncWorker(env, "pipewright.subscribe"), deferred_(env), nsfd_(nsfd), groups_(std::move(groups)) {
-    cb_ = Napi::Persistent(cb);
-  }
-  Napi::Promise Promise() { return deferred_.Promise(); }
-  void Execute() override {
-    try {
-      fd_ = OpenRouteSocketIn(nsfd_, false);
-      for (unsigned g : groups_)
-        if (setsockopt(fd_, SOL_NETLINK, NETLINK_ADD_MEMBERSHIP, &g, sizeof(g)) != 0) {
-          int e = errno;
-          close(fd_);
-          fd_ = -1;
-          ThrowErrno(e, "setsockopt(NETLINK_ADD_MEMBERSHIP)");
-        }
-    } catch (const NlException& ex) {
-      err_ = ex.err;
-      err_.op = "watch";
+// Opens a socket in the namespace and joins the groups: on a thread of the
+// executor (it may have to enter the namespace), like every other request.
+int OpenEventSocket(int nsfd, const std::vector<unsigned>& groups) {
+  int fd = OpenRouteSocketIn(nsfd, false);
+  for (unsigned g : groups)
+    if (setsockopt(fd, SOL_NETLINK, NETLINK_ADD_MEMBERSHIP, &g, sizeof(g)) != 0) {
+      int e = errno;
+      close(fd);
+      ThrowErrno(e, "setsockopt(NETLINK_ADD_MEMBERSHIP)");
     }
-  }
-  void OnOK() override {
-    Napi::Env env = Env();
-    if (fd_ < 0) {
-      deferred_.Reject(MakeJsError(env, err_).Value());
-      return;
-    }
-    Napi::Object sub = GetAddonData(env)->subscriptionCtor.New({});
-    Subscription* s = Napi::ObjectWrap<Subscription>::Unwrap(sub);
-    Napi::Function cb = cb_.Value();
-    s->Start(env, fd_, cb);
-    deferred_.Resolve(sub);
-  }
-
- private:
-  friend class Subscription;
-  Napi::Promise::Deferred deferred_;
-  Napi::FunctionReference cb_;
-  int nsfd_;
-  std::vector<unsigned> groups_;
-  int fd_ = -1;
-  NlError err_;
-};
+  return fd;
+}
 
 }  // namespace
 
@@ -155,10 +126,14 @@ Napi::Value Subscription::Subscribe(const Napi::CallbackInfo& info) {
       }
     if (!found) throw Napi::TypeError::New(env, "groups: '" + n + "' is not one of link, addr, route, neigh, nsid");
   }
-  auto* w = new SubscribeWorker(env, nsfd, groups, info[2].As<Napi::Function>());
-  Napi::Promise p = w->Promise();
-  w->Queue();
-  return p;
+  auto onEvents = std::make_shared<Napi::FunctionReference>(Napi::Persistent(info[2].As<Napi::Function>()));
+  return TaskWorker::Start(
+      env, "watch", [nsfd, groups] { return pw::Value(OpenEventSocket(nsfd, groups)); },
+      [onEvents](Napi::Env env, pw::Value& fd) -> Napi::Value {
+        Napi::Object sub = GetAddonData(env)->subscriptionCtor.New({});
+        Napi::ObjectWrap<Subscription>::Unwrap(sub)->Start(env, static_cast<int>(fd.AsNumber()), onEvents->Value());
+        return sub;
+      });
 }
 
 void Subscription::Start(Napi::Env env, int fd, Napi::Function onEvents) {

@@ -5,7 +5,6 @@
 #include <linux/netfilter.h>
 #include <linux/netfilter/nf_tables.h>
 #include <linux/netfilter/nfnetlink.h>
-#include <sched.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -88,28 +87,19 @@ void LookInside(Inside& in) {
   if (in.sock.fd < 0) in.sockErr = errno;
 }
 
-[[noreturn]] void Fail(int errnum, const char* syscall, const std::string& object, const std::string& detail) {
-  NlError e;
-  e.errnum = errnum;
-  e.syscall = syscall;
-  e.object = object;
-  e.detail = detail;
-  throw NlException{e};
-}
-
 Value NfCallValue(const Inside& in) {
   if (in.nfCallErr == ENOENT) return Value::Null();  // no br_netfilter: bridged frames never see iptables
-  if (in.nfCallErr) Fail(in.nfCallErr, "read", kNfCallIptables, "cannot read the bridge netfilter sysctl");
+  if (in.nfCallErr) FailAt(in.nfCallErr, "read", kNfCallIptables, "cannot read the bridge netfilter sysctl");
   char* end = nullptr;
   long v = std::strtol(in.nfCall.c_str(), &end, 10);
-  if (end == in.nfCall.c_str()) Fail(EPROTO, "read", kNfCallIptables, "not a number: '" + in.nfCall + "'");
+  if (end == in.nfCall.c_str()) FailAt(EPROTO, "read", kNfCallIptables, "not a number: '" + in.nfCall + "'");
   return Value(int(v));
 }
 
 Value LegacyTablesValue(const Inside& in) {
   Value list = Value::MakeArray();
   if (in.legacyErr == ENOENT) return in.procSeesThread ? list : Value::Null();
-  if (in.legacyErr) Fail(in.legacyErr, "read", kLegacyTables, "cannot list the iptables-legacy tables");
+  if (in.legacyErr) FailAt(in.legacyErr, "read", kLegacyTables, "cannot list the iptables-legacy tables");
   size_t start = 0;
   while (start < in.legacy.size()) {
     size_t nl = in.legacy.find('\n', start);
@@ -133,7 +123,7 @@ const char* FamilyName(uint8_t family) {
 }
 
 // Every chain of every family (NFPROTO_UNSPEC), on the socket's namespace.
-// Runs on the calling pool thread: only the socket had to be made inside.
+// Runs on the calling executor thread: only the socket had to be made inside.
 Value DumpForwardChains(int fd, bool* available) {
   NlSocket sock(NlSocket::Configured{ConfigureRouteSocket(fd, true)});
   Builder b;
@@ -198,20 +188,7 @@ Value DecodeForwardChain(const nlmsghdr* h) {
 
 Value ProbeBridgeFirewall(int nsfd) {
   Inside in;
-  int err = 0;
-  if (nsfd < 0) {
-    // The process's own namespace is every pool thread's: look from here.
-    LookInside(in);
-  } else {
-    RunOnNamespaceThread([&] {
-      if (setns(nsfd, CLONE_NEWNET) != 0) {
-        err = errno;
-        return;
-      }
-      LookInside(in);
-    });
-  }
-  if (err) Fail(err, "setns", "fd " + std::to_string(nsfd), "cannot enter the namespace to read its firewall state");
+  InNetns(nsfd, "reading the namespace's firewall state", [&] { LookInside(in); });
 
   Value out = Value::MakeObject();
   out.Set("bridgeNfCallIptables", NfCallValue(in));
@@ -223,7 +200,7 @@ Value ProbeBridgeFirewall(int nsfd) {
   } else if (in.sockErr == EPROTONOSUPPORT) {
     available = false;  // no nfnetlink at all
   } else {
-    Fail(in.sockErr, "socket", "NETLINK_NETFILTER", "cannot open a netfilter netlink socket");
+    FailAt(in.sockErr, "socket", "NETLINK_NETFILTER", "cannot open a netfilter netlink socket");
   }
   out.Set("nftables", available);
   out.Set("forwardChains", chains);

@@ -32,7 +32,11 @@ ifinfomsg TargetHeader(const Value& args) {
 void EncodeAdd(const Value& a, Builder& b) {
   std::string kind = ReqString(a, "kind");
   const LinkKind* k = FindLinkKind(kind);
-  if (!k) throw EncodeError("kind", "'" + kind + "' is not a supported link kind");
+  if (!k) {
+    std::string known;
+    for (const char* n : kLinkKindNames) known += std::string(known.empty() ? "" : ", ") + n;
+    throw EncodeError("kind", "'" + kind + "' is not a supported link kind (" + known + ")");
+  }
   // ECHO: the kernel answers with the new link, so its index is known without
   // a second lookup by name (which a concurrent rename could defeat). Not for
   // a link born in another namespace: the kernel cannot deliver the echo
@@ -62,9 +66,11 @@ void EncodeSet(const Value& a, Builder& b) {
   if (auto name = OptString(a, "name")) b.PutString(IFLA_IFNAME, *name, "name");
 }
 
-// link.del {index} or {name}
-void EncodeDel(const Value& a, Builder& b) {
-  b.Start(RTM_DELLINK, 0);
+// link.del and link.get {index} or {name}: one link, named either way (a
+// targeted request, never a dump).
+template <uint16_t kType>
+void EncodeOneLink(const Value& a, Builder& b) {
+  b.Start(kType, 0);
   ifinfomsg ifi = TargetHeader(a);
   b.PutHeader(ifi);
   auto name = OptString(a, "name");
@@ -81,16 +87,6 @@ void EncodeDelGroup(const Value& a, Builder& b) {
   auto g = ReqUint(a, "group", UINT32_MAX);
   if (g == 0) throw EncodeError("group", "group 0 is the default group of every link; refusing to delete it");
   b.PutU32(IFLA_GROUP, uint32_t(g), "group");
-}
-
-// link.get {index} or {name}: a targeted request, not a dump.
-void EncodeGet(const Value& a, Builder& b) {
-  b.Start(RTM_GETLINK, 0);
-  ifinfomsg ifi = TargetHeader(a);
-  b.PutHeader(ifi);
-  auto name = OptString(a, "name");
-  if (name) b.PutString(IFLA_IFNAME, *name, "name");
-  if (!ifi.ifi_index && !name) throw EncodeError("index", "an index or a name is required");
 }
 
 // link.list {master?, kind?}: a dump, filtered by the kernel (strict checking).
@@ -218,9 +214,9 @@ Value DecodeLink(const nlmsghdr* h) {
 void AddLinkOps(std::vector<OpSpec>& ops) {
   ops.push_back({"link.add", EncodeAdd, false, DecodeReply, ReadBackNewLink});
   ops.push_back({"link.set", EncodeSet, false, nullptr});
-  ops.push_back({"link.del", EncodeDel, false, nullptr});
+  ops.push_back({"link.del", EncodeOneLink<RTM_DELLINK>, false, nullptr});
   ops.push_back({"link.delGroup", EncodeDelGroup, false, nullptr});
-  ops.push_back({"link.get", EncodeGet, false, DecodeReply});
+  ops.push_back({"link.get", EncodeOneLink<RTM_GETLINK>, false, DecodeReply});
   ops.push_back({"link.list", EncodeList, true, DecodeReply});
 }
 

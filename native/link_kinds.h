@@ -3,6 +3,7 @@
 #pragma once
 
 #include "message.h"
+#include "op_table_gen.h"
 #include "value.h"
 
 namespace pw {

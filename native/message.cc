@@ -65,12 +65,6 @@ void Builder::NestEnd(size_t token) {
     if (m.start == token && m.end == 0) m.end = buf_.size();
 }
 
-void Builder::NestCancel(size_t token) {
-  buf_.resize(token);
-  header()->nlmsg_len = static_cast<uint32_t>(buf_.size());
-  while (!marks_.empty() && marks_.back().start >= token) marks_.pop_back();
-}
-
 std::string Builder::FieldAt(size_t offset) const {
   const Mark* best = nullptr;
   for (const auto& m : marks_)

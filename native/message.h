@@ -52,14 +52,12 @@ class Builder {
   // A NUL-terminated string attribute.
   void PutString(uint16_t type, const std::string& s, const char* field = nullptr);
 
-  // Nesting: NestStart returns a token for NestEnd (fix the length) or
-  // NestCancel (drop the half-built nest and everything in it). NLA_F_NESTED
+  // Nesting: NestStart returns a token for NestEnd (fix the length). NLA_F_NESTED
   // is left to the caller, as iproute2 and libmnl do: rtnetlink's older
   // attributes are parsed either way, and leaving it off keeps our bytes
   // identical to iproute2's for the same request.
   size_t NestStart(uint16_t type, const char* field = nullptr);
   void NestEnd(size_t token);
-  void NestCancel(size_t token);
 
   // Prefixes the field names recorded from now on ("peer." while encoding a
   // veth peer, whose attributes share code with the link's own).

@@ -16,17 +16,6 @@ namespace pw {
 
 namespace {
 
-const Named kStateNames[] = {
-    {NUD_INCOMPLETE, "incomplete"}, {NUD_REACHABLE, "reachable"}, {NUD_STALE, "stale"},
-    {NUD_DELAY, "delay"},           {NUD_PROBE, "probe"},         {NUD_FAILED, "failed"},
-    {NUD_NOARP, "noarp"},           {NUD_PERMANENT, "permanent"},
-};
-
-const Named kFlagNames[] = {
-    {NTF_SELF, "self"},     {NTF_MASTER, "master"}, {NTF_ROUTER, "router"}, {NTF_EXT_LEARNED, "extern"},
-    {NTF_PROXY, "proxy"},   {NTF_USE, "use"},       {NTF_STICKY, "sticky"},
-};
-
 // family: 4, 6 or "bridge" (the FDB of a bridge or VXLAN device). 0 if absent.
 int NeighFamily(const Value& a) {
   const Value& f = a.Get("family");
@@ -40,7 +29,7 @@ int NeighFamily(const Value& a) {
 uint16_t StateBit(const Value& name) {
   if (!name.IsString()) throw EncodeError("state", "must be a state name, an array of them, or a number");
   if (name.AsString() == "none") return NUD_NONE;
-  for (const auto& n : kStateNames)
+  for (const auto& n : kNeighStateNames)
     if (name.AsString() == n.name) return static_cast<uint16_t>(n.value);
   throw EncodeError("state", "'" + name.AsString() + "' is not a neighbour state");
 }
@@ -62,7 +51,7 @@ uint8_t FlagBits(const Value& a) {
   if (f.IsNullish()) return 0;
   if (!f.IsObject()) throw EncodeError("flags", "must be an object of booleans");
   uint8_t bits = 0;
-  for (const auto& n : kFlagNames)
+  for (const auto& n : kNeighFlagNames)
     if (OptBool(f, n.name).value_or(false)) bits |= static_cast<uint8_t>(n.value);
   return bits;
 }
@@ -211,7 +200,7 @@ Value DecodeNeigh(const nlmsghdr* h) {
   }
   if (const Attr* ll = t.Get(NDA_LLADDR)) n.Set("lladdr", MacToString(ll->data, ll->len));
   Value state = Value::MakeArray();
-  for (const auto& s : kStateNames)
+  for (const auto& s : kNeighStateNames)
     if (ndm->ndm_state & s.value) state.Push(s.name);
   n.Set("state", state);
   n.Set("flags", ndm->ndm_flags);

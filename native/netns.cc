@@ -87,7 +87,7 @@ Value OpenValidated(const std::string& path, const std::string& what) {
   if (fd < 0) {
     int e = errno;
     FailAt(e, "open", path, e == ENOENT ? what + " does not exist" : "cannot open " + what, 
-         e == ENOENT ? "ERR_PW_NETNS_NOT_FOUND" : nullptr);
+         e == ENOENT ? "netns-not-found" : nullptr);
   }
   try {
     ValidateNetnsFd(fd, what);
@@ -108,12 +108,12 @@ void ValidateNetnsFd(int fd, const std::string& what) {
          what + " is not a namespace: it is a file on " + FsName(sfs.f_type) +
              " (a namespace is an nsfs file; a bind mount that was unmounted, or that is visible only in "
              "another mount namespace, leaves a plain file behind)",
-         "ERR_PW_NOT_A_NETNS");
+         "not-a-netns");
   int type = ioctl(fd, NS_GET_NSTYPE);
   if (type < 0) FailAt(errno, "ioctl(NS_GET_NSTYPE)", what, "cannot query the namespace type of " + what);
   if (type != CLONE_NEWNET)
     FailAt(EINVAL, "ioctl(NS_GET_NSTYPE)", what,
-         what + " is a " + NsTypeName(type) + " namespace, not a network namespace", "ERR_PW_NOT_A_NETNS");
+         what + " is a " + NsTypeName(type) + " namespace, not a network namespace", "not-a-netns");
 }
 
 Value CreateNetns(const std::string& name, const std::string& runDir, std::shared_ptr<NlSocket>* socketOut) {
@@ -130,7 +130,7 @@ Value CreateNetns(const std::string& name, const std::string& runDir, std::share
     if (!placeholder) {
       int e = errno;
       FailAt(e, "openat", path, e == EEXIST ? "a namespace named '" + name + "' already exists" : "cannot create " + path,
-             e == EEXIST ? "ERR_PW_NETNS_EXISTS" : nullptr);
+             e == EEXIST ? "netns-exists" : nullptr);
     }
   }
   const std::string target = placeholder ? ProcFdPath(placeholder.get()) : "";
@@ -193,7 +193,7 @@ Value OpenNetnsPid(int pid) {
   if (pidfd < 0) {
     int e = errno;
     FailAt(e, "pidfd_open", "pid " + std::to_string(pid), e == ESRCH ? "no such process" : "cannot open the process",
-         e == ESRCH ? "ERR_PW_NETNS_NOT_FOUND" : nullptr);
+         e == ESRCH ? "netns-not-found" : nullptr);
   }
   std::string path = "/proc/" + std::to_string(pid) + "/ns/net";
   Value v;
@@ -209,15 +209,10 @@ Value OpenNetnsPid(int pid) {
   if (alive != 0) {
     close(static_cast<int>(v.Get("fd").AsNumber()));
     FailAt(e, "pidfd_send_signal", "pid " + std::to_string(pid), "the process exited while its namespace was being opened",
-         "ERR_PW_NETNS_NOT_FOUND");
+         "netns-not-found");
   }
   v.Set("pid", pid);
   return v;
-}
-
-Value IdentifyNetnsFd(int fd) {
-  ValidateNetnsFd(fd, "fd " + std::to_string(fd));
-  return DescribeNetnsFd(fd);
 }
 
 Value CloseFd(int fd) {

@@ -21,8 +21,6 @@ Value OpenNetnsPath(const std::string& path);
 Value OpenNetnsPid(int pid);
 Value OpenNetnsSelf();
 // (Named namespaces' directory, delete and list: netns_dir.h.)
-// {dev, ino} of an open namespace fd, after validating it again.
-Value IdentifyNetnsFd(int fd);
 // Throws unless fd is an nsfs file of a network namespace; `what` names it.
 void ValidateNetnsFd(int fd, const std::string& what);
 Value CloseFd(int fd);

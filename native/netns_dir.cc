@@ -30,7 +30,7 @@ namespace pw {
 
 namespace {
 
-constexpr const char* kUnsafe = "ERR_PW_UNSAFE_PATH";
+constexpr const char* kUnsafe = "unsafe-path";
 
 std::string ReadLinkAt(int dirfd, const std::string& name) {
   char buf[4096];
@@ -167,7 +167,7 @@ UniqueFd OpenDirToModify(const std::string& runDir) {
            kUnsafe);
   }
   FailAt(err, "open", runDir, "cannot open the namespace directory " + runDir,
-         err == ENOENT ? "ERR_PW_NETNS_NOT_FOUND" : nullptr);
+         err == ENOENT ? "netns-not-found" : nullptr);
 }
 
 }  // namespace
@@ -233,7 +233,7 @@ Value DeleteNamedNetns(const DeleteTarget& t) {
   switch (e.kind) {
     case Entry::kMissing:
       FailAt(ENOENT, "openat2", shown, "no namespace named '" + t.name + "' (" + shown + " does not exist)",
-             "ERR_PW_NETNS_NOT_FOUND");
+             "netns-not-found");
     case Entry::kSymlink:
       FailAt(0, "openat2", shown,
              shown + " is a symbolic link to " + e.detail + ", not a namespace" + refused +
@@ -243,7 +243,7 @@ Value DeleteNamedNetns(const DeleteTarget& t) {
     case Entry::kOtherNs:
       FailAt(0, "ioctl(NS_GET_NSTYPE)", shown,
              NotNetnsReason(e, shown) + refused + ". To remove it yourself: umount " + shown + " && rm " + shown,
-             "ERR_PW_NOT_A_NETNS");
+             "not-a-netns");
     case Entry::kMount:
       FailAt(0, "statx", shown, NotNetnsReason(e, shown) + refused + ". To release it yourself: umount " + shown, kUnsafe);
     case Entry::kOther: FailAt(0, "fstat", shown, NotNetnsReason(e, shown) + refused, kUnsafe);
@@ -339,13 +339,13 @@ Value OpenNamedNetns(const std::string& name, const std::string& runDir) {
   UniqueFd dir(open(runDir.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
   if (!dir)
     FailAt(errno, "open", runDir, errno == ENOENT ? path + " does not exist" : "cannot open the namespace directory",
-           errno == ENOENT ? "ERR_PW_NETNS_NOT_FOUND" : nullptr);
+           errno == ENOENT ? "netns-not-found" : nullptr);
   Entry e = Inspect(dir.get(), name, path);
-  if (e.kind == Entry::kMissing) FailAt(ENOENT, "openat2", path, path + " does not exist", "ERR_PW_NETNS_NOT_FOUND");
+  if (e.kind == Entry::kMissing) FailAt(ENOENT, "openat2", path, path + " does not exist", "netns-not-found");
   if (e.kind == Entry::kSymlink)
     FailAt(0, "openat2", path,
            NotNetnsReason(e, path) + "; to use what it points to, name it explicitly (path:" + e.detail + ")", kUnsafe);
-  if (e.kind != Entry::kNetns) FailAt(EINVAL, "openat2", path, NotNetnsReason(e, path), "ERR_PW_NOT_A_NETNS");
+  if (e.kind != Entry::kNetns) FailAt(EINVAL, "openat2", path, NotNetnsReason(e, path), "not-a-netns");
   Value v = DescribeNetnsFd(e.fd.Release());
   v.Set("path", path);
   return v;

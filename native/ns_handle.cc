@@ -39,7 +39,7 @@ Value NetnsAliveByHandle(const std::string& handle) {
   size_t colon = handle.find(':');
   std::string hex = colon == std::string::npos ? "" : handle.substr(colon + 1);
   if (colon == std::string::npos || hex.size() % 2 || hex.empty() || hex.size() / 2 > kMaxHandleBytes)
-    FailAt(EINVAL, "open_by_handle_at", "handle", "not a namespace handle", "ERR_PW_INVALID_ARGUMENT");
+    FailAt(EINVAL, "open_by_handle_at", "handle", "not a namespace handle", "invalid-argument");
   auto buf = HandleBuffer();
   auto* fh = reinterpret_cast<file_handle*>(buf.data());
   fh->handle_type = std::atoi(handle.substr(0, colon).c_str());

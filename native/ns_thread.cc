@@ -5,11 +5,14 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <condition_variable>
 #include <deque>
 #include <exception>
 #include <mutex>
 #include <thread>
+
+#include "errors.h"
 
 namespace pw {
 
@@ -132,6 +135,17 @@ void RunOnNamespaceThread(const std::function<void()>& fn) {
   }
   t.finished.wait(lock, [&] { return t.done; });
   if (t.error) std::rethrow_exception(t.error);
+}
+
+void InNetns(int nsfd, const std::string& what, const std::function<void()>& fn) {
+  if (nsfd < 0) {
+    fn();
+    return;
+  }
+  RunOnNamespaceThread([&] {
+    if (setns(nsfd, CLONE_NEWNET) != 0) ThrowErrno(errno, "setns", what + ": cannot enter the namespace of fd " + std::to_string(nsfd));
+    fn();
+  });
 }
 
 }  // namespace pw

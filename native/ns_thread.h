@@ -2,7 +2,7 @@
 // namespace (unshare to create one, setns to open a socket inside one). They
 // start on demand (one per CPU, 2 to 4), live as long as the process and go
 // back to the process's namespace after every task, so neither the JS thread
-// nor a libuv pool thread ever changes namespace.
+// nor an executor thread (executor.h) ever changes namespace.
 //
 // Why not a throwaway thread per task (the first design): measured here,
 // unshare(CLONE_NEWNET) on a freshly started thread took 1.2-1.9 ms against
@@ -11,6 +11,7 @@
 #pragma once
 
 #include <functional>
+#include <string>
 
 namespace pw {
 
@@ -20,5 +21,13 @@ namespace pw {
 // (it exits, dropping whatever namespace it was left in) and another takes
 // its place. Tasks start in the order they were queued.
 void RunOnNamespaceThread(const std::function<void()>& fn);
+
+// Runs fn inside the network namespace nsfd names: on a namespace thread
+// that enters it first, or, for nsfd -1 (the process's own namespace, every
+// thread's but a namespace thread's while it works), on the calling thread.
+// A socket fn opens belongs to that namespace for good. A failure to enter
+// throws (syscall "setns", saying `what` was being done); fn's own
+// exceptions are rethrown here.
+void InNetns(int nsfd, const std::string& what, const std::function<void()>& fn);
 
 }  // namespace pw

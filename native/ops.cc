@@ -5,6 +5,7 @@
 
 #include <cerrno>
 
+#include "args.h"
 #include "errors.h"
 
 namespace pw {
@@ -42,6 +43,7 @@ std::vector<std::string> OpNames() {
 
 std::vector<uint8_t> EncodeOp(const OpSpec& op, const Value& args) {
   if (!op.encode) throw EncodeError("op", std::string(op.name) + " sends no request");
+  CheckArgKeys(op.name, args);
   Builder b;
   op.encode(args, b);
   b.header()->nlmsg_flags |= NLM_F_REQUEST | (op.dump ? NLM_F_DUMP : NLM_F_ACK);
@@ -51,7 +53,7 @@ std::vector<uint8_t> EncodeOp(const OpSpec& op, const Value& args) {
 namespace {
 
 // Fields that name a link. The API accepts a name or an index for each; names
-// are resolved here, in the same hop to the pool thread, with a targeted
+// are resolved here, in the same hop to the netlink thread, with a targeted
 // RTM_GETLINK (never a dump), so "master: 'br0'" costs no extra JS round trip.
 const char* const kLinkRefFields[] = {"index", "master", "parent", "dev"};
 
@@ -78,7 +80,7 @@ Value ResolveLinkRefs(NlSocket& sock, const Value& args) {
     } catch (const NlException& ex) {
       NlError e = ex.err;
       if (e.errnum == ENODEV) {
-        e.code = "ERR_PW_LINK_NOT_FOUND";
+        e.kind = "link-not-found";
         e.detail = std::string("no link named '") + v.AsString() + "' in this namespace";
       }
       e.field = key;

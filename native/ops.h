@@ -45,7 +45,8 @@ std::vector<std::string> OpNames();
 // flags the socket would add, sequence 0.
 std::vector<uint8_t> EncodeOp(const OpSpec& op, const Value& args);
 // Encodes, sends, waits and decodes. Request ops return the first decoded
-// reply (an ECHO or a GET answer) or Undefined; dumps return an array.
+// reply (an ECHO or a GET answer) or Undefined; dumps return an array. The
+// caller has checked the argument keys (CheckArgKeys, args.h).
 Value RunOp(NlSocket& sock, const OpSpec& op, const Value& args);
 
 // Decodes any rtnetlink message we know (for events): {kind, action, ...object}.

@@ -11,13 +11,6 @@ namespace pw {
 
 namespace {
 
-const Named kRouteTypes[] = {
-    {RTN_UNSPEC, "unspec"},       {RTN_UNICAST, "unicast"},         {RTN_LOCAL, "local"},
-    {RTN_BROADCAST, "broadcast"}, {RTN_ANYCAST, "anycast"},         {RTN_MULTICAST, "multicast"},
-    {RTN_BLACKHOLE, "blackhole"}, {RTN_UNREACHABLE, "unreachable"}, {RTN_PROHIBIT, "prohibit"},
-    {RTN_THROW, "throw"},         {RTN_NAT, "nat"},
-};
-
 // The scope iproute2 picks when none is given, so `route.add` means what
 // `ip route add` means: IPv6 routes are always universe; local routes are
 // host; broadcast/multicast/anycast are link; a unicast route is link when
@@ -65,12 +58,12 @@ void EncodeRoute(const Value& a, Builder& b, uint16_t msgType, uint16_t flags) {
     throw EncodeError("dstLen", "must be 0 (or absent) for the default route");
   }
 
-  auto type = OptNamed(a, "type", kRouteTypes, 255);
+  auto type = OptNamed(a, "type", kRouteTypeNames, 255);
   // A delete leaves type and protocol 0: the kernel treats 0 as "any".
   rtm.rtm_type = static_cast<uint8_t>(type.value_or(del ? RTN_UNSPEC : RTN_UNICAST));
-  auto proto = OptNamed(a, "proto", kProtocolNames, 255);
+  auto proto = OptNamed(a, "proto", kRouteProtocolNames, 255);
   rtm.rtm_protocol = static_cast<uint8_t>(proto.value_or(del ? RTPROT_UNSPEC : RTPROT_BOOT));
-  auto scope = OptNamed(a, "scope", kScopeNames, 255);
+  auto scope = OptNamed(a, "scope", kAddrScopeNames, 255);
   rtm.rtm_scope = scope ? static_cast<uint8_t>(*scope) : DefaultScope(af, rtm.rtm_type, del, gw.has_value());
 
   // Local, broadcast, anycast and NAT routes live in the local table.
@@ -192,9 +185,9 @@ Value DecodeRoute(const nlmsghdr* h) {
   if (auto src = AttrIp(t, RTA_PREFSRC, af)) r.Set("src", *src);
   r.Set("table", TableOf(rtm, t));
   if (auto metric = t.U32(RTA_PRIORITY)) r.Set("metric", *metric);
-  r.Set("scope", NameOf(rtm->rtm_scope, kScopeNames));
-  r.Set("proto", NameOf(rtm->rtm_protocol, kProtocolNames));
-  r.Set("type", NameOf(rtm->rtm_type, kRouteTypes));
+  r.Set("scope", NameOf(rtm->rtm_scope, kAddrScopeNames));
+  r.Set("proto", NameOf(rtm->rtm_protocol, kRouteProtocolNames));
+  r.Set("type", NameOf(rtm->rtm_type, kRouteTypeNames));
   r.Set("flags", rtm->rtm_flags);
   r.Set("onlink", (rtm->rtm_flags & RTNH_F_ONLINK) != 0);
   if (const Attr* m = t.Get(RTA_METRICS)) {

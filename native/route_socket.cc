@@ -3,6 +3,8 @@
 #include <cerrno>
 
 #include "addon_data.h"
+#include "args.h"
+#include "js_error.h"
 #include "js_value.h"
 #include "ops.h"
 #include "worker.h"
@@ -71,6 +73,17 @@ Napi::Value RouteSocket::Run(const Napi::CallbackInfo& info) {
     std::string name = op.IsString() ? op.AsString() : "";
     const OpSpec* spec = FindOp(name);
     if (!spec) throw Napi::TypeError::New(env, "ops[" + std::to_string(i) + "].op: unknown operation '" + name + "'");
+    // Unknown argument keys are refused here, before anything of the batch
+    // is sent (a misspelled key would otherwise be a dropped setting).
+    try {
+      CheckArgKeys(name, item.Get("args"));
+    } catch (...) {
+      NlError e = CurrentExceptionToError(name);
+      e.extra = pw::Value::MakeObject();
+      e.extra.Set("completed", pw::Value::MakeArray());
+      e.extra.Set("failedIndex", static_cast<uint32_t>(i));
+      throw MakeJsError(env, e);
+    }
     ops->push_back({spec, item.Get("args")});
   }
   std::shared_ptr<NlSocket> sock = sock_;

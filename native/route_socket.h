@@ -1,5 +1,6 @@
 // The JS face of NlSocket: RouteSocket.run(ops) runs an ordered batch of
-// operations in one hop to a pool thread and reports exactly which completed.
+// operations in one hop to the netlink executor thread (executor.h) and
+// reports exactly which completed.
 #pragma once
 
 #include <napi.h>

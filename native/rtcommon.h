@@ -14,14 +14,10 @@
 
 #include "args.h"
 #include "message.h"
+#include "op_table_gen.h"
 #include "value.h"
 
 namespace pw {
-
-struct Named {
-  uint32_t value;
-  const char* name;
-};
 
 // The API writes address families as 4 and 6 (as `ip -4`/`ip -6` do).
 // Returns AF_INET/AF_INET6, or 0 when the field is absent.
@@ -67,20 +63,8 @@ Value NameOf(uint32_t value, const Named (&names)[N]) {
   return value;
 }
 
-// "global" is iproute2's word for universe; accepted on input, never printed.
-inline constexpr Named kScopeNames[] = {
-    {RT_SCOPE_UNIVERSE, "universe"}, {RT_SCOPE_SITE, "site"},       {RT_SCOPE_LINK, "link"},
-    {RT_SCOPE_HOST, "host"},         {RT_SCOPE_NOWHERE, "nowhere"}, {RT_SCOPE_UNIVERSE, "global"},
-};
-
-// Route (and rule) originators, as iproute2's rt_protos names them.
-inline constexpr Named kProtocolNames[] = {
-    {RTPROT_UNSPEC, "unspec"}, {RTPROT_REDIRECT, "redirect"}, {RTPROT_KERNEL, "kernel"},
-    {RTPROT_BOOT, "boot"},     {RTPROT_STATIC, "static"},     {RTPROT_RA, "ra"},
-    {RTPROT_DHCP, "dhcp"},     {RTPROT_ZEBRA, "zebra"},       {RTPROT_BIRD, "bird"},
-    {RTPROT_BABEL, "babel"},   {RTPROT_BGP, "bgp"},           {RTPROT_ISIS, "isis"},
-    {RTPROT_OSPF, "ospf"},     {RTPROT_RIP, "rip"},           {RTPROT_EIGRP, "eigrp"},
-};
+// The name tables (kAddrScopeNames, kRouteProtocolNames, ...) are generated
+// from lib/core/op-table.json into op_table_gen.cc, with the TS side's.
 
 // An address attribute of the given family as text; nullopt when absent or
 // of the wrong length (a malformed or foreign message must not be misread).

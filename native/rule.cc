@@ -15,11 +15,6 @@ namespace {
 
 // FR_ACT_BLACKHOLE..PROHIBIT share their numbers with RTN_BLACKHOLE..PROHIBIT,
 // which is how iproute2 parses them; the names are the same too.
-const Named kActionNames[] = {
-    {FR_ACT_TO_TBL, "lookup"},       {FR_ACT_GOTO, "goto"},          {FR_ACT_NOP, "nop"},
-    {FR_ACT_BLACKHOLE, "blackhole"}, {FR_ACT_UNREACHABLE, "unreachable"}, {FR_ACT_PROHIBIT, "prohibit"},
-};
-
 std::optional<std::string> OptIfName(const Value& a, const char* key) {
   auto name = OptString(a, key);
   if (name && (name->empty() || name->size() >= IFNAMSIZ))
@@ -71,7 +66,7 @@ void EncodeRule(const Value& a, Builder& b, uint16_t msgType, uint16_t flags) {
   frh.dst_len = to.len;
   // An add defaults to looking up a table; a delete leaves the action 0 so
   // the kernel matches rules of any action.
-  auto action = OptNamed(a, "action", kActionNames, 255);
+  auto action = OptNamed(a, "action", kRuleActionNames, 255);
   if (action && *action == FR_ACT_GOTO) throw EncodeError("action", "goto is not supported");
   frh.action = static_cast<uint8_t>(action.value_or(add ? FR_ACT_TO_TBL : FR_ACT_UNSPEC));
   auto table = OptUint(a, "table", UINT32_MAX);
@@ -129,8 +124,8 @@ Value DecodeRule(const nlmsghdr* h) {
   if (auto oif = t.Str(FRA_OIFNAME)) r.Set("oif", *oif);
   if (auto mark = t.U32(FRA_FWMARK)) r.Set("fwmark", *mark);
   if (auto mask = t.U32(FRA_FWMASK)) r.Set("fwmask", *mask);
-  r.Set("action", NameOf(frh->action, kActionNames));
-  if (auto proto = t.U8(FRA_PROTOCOL)) r.Set("proto", NameOf(*proto, kProtocolNames));
+  r.Set("action", NameOf(frh->action, kRuleActionNames));
+  if (auto proto = t.U8(FRA_PROTOCOL)) r.Set("proto", NameOf(*proto, kRouteProtocolNames));
   return r;
 }
 

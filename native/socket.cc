@@ -2,7 +2,6 @@
 
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
-#include <sched.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <unistd.h>
@@ -53,20 +52,11 @@ uint64_t DumpRetries() { return gDumpRetries.load(std::memory_order_relaxed); }
 
 int OpenRouteSocketIn(int nsfd, bool blocking) {
   int type = SOCK_RAW | SOCK_CLOEXEC | (blocking ? 0 : SOCK_NONBLOCK);
-  if (nsfd < 0) {
-    // This process's namespace is the calling thread's: no switch needed.
-    int fd = socket(AF_NETLINK, type, NETLINK_ROUTE);
-    if (fd < 0) ThrowErrno(errno, "socket", "opening a netlink socket");
-    return ConfigureRouteSocket(fd, blocking);
-  }
-  int fd = -1, err = 0;
-  const char* failed = nullptr;
-  RunOnNamespaceThread([&] {
-    if (setns(nsfd, CLONE_NEWNET) != 0) { err = errno; failed = "setns"; return; }
+  int fd = -1;
+  InNetns(nsfd, "opening a netlink socket", [&] {
     fd = socket(AF_NETLINK, type, NETLINK_ROUTE);
-    if (fd < 0) { err = errno; failed = "socket"; }
+    if (fd < 0) ThrowErrno(errno, "socket", "opening a netlink socket in the namespace");
   });
-  if (fd < 0) ThrowErrno(err, failed, "opening a netlink socket in the namespace");
   return ConfigureRouteSocket(fd, blocking);
 }
 

@@ -1,8 +1,8 @@
 // A NETLINK_ROUTE socket bound to one network namespace for its whole life.
 //
 // The socket is created on a namespace thread (ns_thread.h), which setns()es
-// into the target namespace and back, so neither the JS thread nor a libuv
-// pool thread ever changes namespace. Requests are serialized per socket (a
+// into the target namespace and back, so neither the JS thread nor an
+// executor thread ever changes namespace. Requests are serialized per socket (a
 // request and its replies must not interleave with another's).
 #pragma once
 

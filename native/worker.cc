@@ -6,6 +6,7 @@
 #include "json.h"
 #include "message.h"
 #include "addon_data.h"
+#include "js_error.h"
 
 namespace pw {
 
@@ -17,11 +18,11 @@ NlError CurrentExceptionToError(const std::string& op) {
     e = ex.err;
   } catch (const EncodeError& ex) {
     e.errnum = EINVAL;
-    e.code = "ERR_PW_INVALID_ARGUMENT";
+    e.kind = "invalid-argument";
     e.field = ex.field();
     e.detail = ex.what();
   } catch (const std::exception& ex) {
-    e.code = "ERR_PW_INTERNAL";
+    e.kind = "internal";
     e.detail = ex.what();
   }
   if (e.op.empty()) e.op = op;
@@ -53,7 +54,7 @@ void TaskWorker::Run() {
 
 void TaskWorker::Refuse(const std::string& why) {
   failed_ = true;
-  err_.code = "ERR_PW_INTERNAL";
+  err_.kind = "internal";
   err_.op = op_;
   err_.detail = why;
 }

@@ -49,6 +49,8 @@ have crun || need+=(crun)
 { [ -x /bin/busybox ] && ! ldd /bin/busybox >/dev/null 2>&1; } || need+=(busybox-static)
 have go || [ -x /usr/lib/go/bin/go ] || need+=(golang-go)
 [ -d /usr/share/gocode/src/github.com/containernetworking/cni/libcni ] || need+=(golang-github-appc-cni-dev)
+# The zsh completion script is checked by zsh itself (zsh -n, and completing).
+have zsh || need+=(zsh)
 fi
 
 if [ ${#need[@]} -gt 0 ]; then

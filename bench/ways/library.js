@@ -12,7 +12,8 @@
 'use strict';
 
 const { performance } = require('node:perf_hooks');
-const { Handle, Netns, ensureSandbox } = require('pipewright');
+const { Handle, Netns } = require('pipewright');
+const { ensureSandbox } = require('pipewright/sandbox');
 const W = require('../lib/workload');
 const { report, waitForGo, args } = require('../lib/child');
 

@@ -3,23 +3,25 @@
 // same messages. Pure: no I/O, nothing touches the kernel.
 import { PipewrightError } from '../core/errors';
 import * as v from '../core/validate';
-import { macFromSeed } from '../ops/attach/names';
-import { normalizeSpec } from '../ops/attach/spec';
-import type { AttachSpec, DhcpSpec, DhcpClient } from '../ops/attach/spec';
+import { buildSpec } from '../ops/attach/spec';
+import type { AttachSpec, DhcpSpec, DhcpClient, NormalizedSpec } from '../ops/attach/spec';
 
 /** The command line itself is wrong: exit 2, and point at the syntax. */
 export class UsageError extends PipewrightError {
-  constructor(message: string) {
+  /** The command whose help shows the syntax ('netns ls'), when it is not the general help. */
+  readonly command: string | undefined;
+  constructor(message: string, command?: string) {
     super('ERR_PW_INVALID_ARGUMENT', message, { field: 'argv' });
     this.name = 'UsageError';
+    this.command = command;
   }
 }
 
-/** What the CLI hands to attach(): plain data, the guest still a string. */
-export type AttachArgs = Omit<AttachSpec, 'guest' | 'host' | 'runDir' | 'watchMs' | 'repair' | 'group'> & { guest: string };
+/** What the command line gathers for the spec builder: plain data in the library's field names, the guest a string. */
+export type AttachArgs = Omit<AttachSpec, 'guest' | 'host' | 'runDir' | 'group' | 'watchSignal'> & { guest: string };
 
 /** The library's field names as the command line spells them. */
-const CLI_WORD: Record<string, string> = {
+export const CLI_WORD: Readonly<Record<string, string>> = {
   hostIf: 'HOSTIF', guestIf: '-i GUESTIF', hostEnd: '-l LOCALIF', address: 'address', gateway: 'gateway',
   mac: 'MAC', vlan: 'VLAN', mtu: '--mtu', owner: '--owner', directPhys: '--direct-phys', dhcp: 'dhcp',
 };
@@ -28,7 +30,7 @@ const CLI_WORD: Record<string, string> = {
  * Re-throws a library validation error as a usage error, its message led by
  * the CLI's word for the field (label, or the field's CLI word when none).
  */
-function relabel<T>(label: string | null, fn: () => T): T {
+function relabel<T>(label: string | null, fn: () => T, words: Readonly<Record<string, string>> = CLI_WORD): T {
   try {
     return fn();
   } catch (e) {
@@ -36,7 +38,7 @@ function relabel<T>(label: string | null, fn: () => T): T {
       const field = e.field ?? '';
       const why = e.message.startsWith(`${field}: `) ? e.message.slice(field.length + 2) : e.message;
       const top = field.split(/[.[]/)[0]!;
-      throw new UsageError(`${label ?? CLI_WORD[top] ?? field}: ${why}`);
+      throw new UsageError(`${label ?? words[top] ?? field}: ${why}`);
     }
     throw e;
   }
@@ -76,10 +78,12 @@ export function parseDhcp(text: string): DhcpSpec | null {
 }
 
 /**
- * IP/PREFIX[@GW], or 0/0 for no address. An address without a prefix is
- * refused with pipework's own hint, so a script's author sees what to fix.
+ * IP/PREFIX[@GW], or 0/0 for no address, split into the spec's address and
+ * gateway; their values are the spec builder's to check (checkAttach). An
+ * address without a prefix is refused here with pipework's own hint, so a
+ * script's author sees what to fix.
  */
-export function parseAddress(text: string, family?: 4 | 6): { address?: string; gateway?: string } {
+export function parseAddress(text: string): { address?: string; gateway?: string } {
   if (text === '0/0') return {};
   const parts = text.split('@');
   if (parts.length > 2) throw new UsageError(`'${text}' has more than one '@' (expected IP/PREFIX@GATEWAY)`);
@@ -94,24 +98,14 @@ export function parseAddress(text: string, family?: 4 | 6): { address?: string; 
     const suggestion = `${addr}/${bare.family === 4 ? 24 : 64}${gw !== undefined ? `@${gw}` : ''}`;
     throw new UsageError(`The IP address should include a netmask. Maybe you meant ${suggestion} ?`);
   }
-  const c = relabel('address', () => v.hostCidr('address', addr));
-  if (family !== undefined && c.family !== family)
-    throw new UsageError(`-a ${family} was given, but ${addr} is an IPv${c.family} address`);
-  const out: { address: string; gateway?: string } = { address: `${c.address}/${c.prefixLen}` };
-  if (gw !== undefined) {
-    if (gw === '') throw new UsageError(`'${text}' ends with '@' but names no gateway`);
-    out.gateway = relabel('gateway', () => v.gateway('gateway', gw, c)).address;
-  }
-  return out;
+  if (gw === '') throw new UsageError(`'${text}' ends with '@' but names no gateway`);
+  return gw === undefined ? { address: addr } : { address: addr, gateway: gw };
 }
 
-/** A MAC, or U:SEED → pipework's stable MAC (02: + md5 of "SEED\n"). */
+/** A MAC, or U:SEED (the builder derives pipework's stable MAC from SEED); a bare 'U:' is refused here. */
 export function parseMac(text: string): string {
-  if (text.startsWith('U:')) {
-    if (text.length === 2) throw new UsageError("U: needs a seed, e.g. U:web1 (the MAC is derived from it)");
-    return macFromSeed(text.slice(2));
-  }
-  return relabel('MAC', () => v.mac('MAC', text));
+  if (text === 'U:') throw new UsageError("U: needs a seed, e.g. U:web1 (the MAC is derived from it)");
+  return text;
 }
 
 export function parseVlan(text: string): number {
@@ -131,11 +125,15 @@ export function parseMacVlan(text: string): { mac?: string; vlan?: number } {
 }
 
 /**
- * Final check of an attach request with the library's own validation (pure),
- * so the CLI refuses at parse time exactly what attach() would refuse.
+ * The attach request as the library's spec builder makes it (pure): the one
+ * validation, at parse time, so the CLI refuses exactly what attach() would,
+ * each error led by the command line's word for the field (`words`: the
+ * named form's spellings, where they differ). `family` is pipework's -a.
  */
-export function checkAttach(spec: AttachArgs): AttachArgs {
-  relabel(null, () => normalizeSpec({ ...spec }));
+export function checkAttach(args: AttachArgs, opts: { family?: 4 | 6; words?: Readonly<Record<string, string>> } = {}): NormalizedSpec {
+  const spec = relabel(null, () => buildSpec(args), opts.words);
+  if (opts.family !== undefined && spec.address && spec.address.family !== opts.family)
+    throw new UsageError(`-a ${opts.family} was given, but ${args.address} is an IPv${spec.address.family} address`);
   return spec;
 }
 

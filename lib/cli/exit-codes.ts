@@ -40,5 +40,7 @@ export function exitCodeFor(err: unknown): number {
   if (typeof code === 'string' && BY_CODE[code] !== undefined) return BY_CODE[code]!;
   // Any other kernel/syscall refusal that carries an errno: EEXIST, EPERM, ENODEV...
   if (err instanceof NetlinkError && typeof err.errno === 'number' && err.errno > 0) return EXIT.FAILED;
+  // A syscall outside the addon refused for lack of privilege (opening a namespace's file, say): the same failure.
+  if (code === 'EPERM' || code === 'EACCES') return EXIT.FAILED;
   return EXIT.INTERNAL;
 }

@@ -3,6 +3,7 @@
 import type { Handle } from '../core/handle';
 
 export async function inGuest<T>(guest: string, fn: (h: Handle) => Promise<T>): Promise<T> {
+  // Lazy: route and rule, which use this, load for every commander command (help ...); the guest and Handle only when run.
   const { resolveGuest } = await import('../ops/guest');
   const { Handle } = await import('../core/handle');
   const g = await resolveGuest(guest);

@@ -12,21 +12,28 @@ import { readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import Module from 'node:module';
 import { dirname, join } from 'node:path';
 import { Script } from 'node:vm';
+import { findCommand } from './registry';
 
 const BUNDLE = join(__dirname, '..', '..', 'cli', 'pipewright.js');
 
 /**
  * One cache per command: a cache holds what its run compiled, so one made by
  * `--help` would leave an attach compiling most of its code again. Pipework's
- * positional form (any HOSTIF first) is the default.
- * The words are main.ts's commands, written out here so that choosing a
- * cache loads nothing; a command missing here only shares the default cache.
+ * positional form (any HOSTIF first) is the default. The command's name
+ * comes from the registry, a file of plain data that loads nothing else.
  */
-const COMMANDS = ['attach', 'detach', 'route', 'rule', 'tc', 'batch', 'find-ip', 'doctor', 'gc', 'show', 'repro', 'netns', 'cni', 'help', '--help', '-h', '--version', '-V'];
 const first = process.argv[2];
-// The CNI plugin (`cni`): one cache per verb, for the same reason.
-const verb = first === 'cni' && /^[A-Z]{1,8}$/.test(process.env.CNI_COMMAND ?? '') ? `-${process.env.CNI_COMMAND}` : '';
-const CACHE = `${BUNDLE}.${first !== undefined && COMMANDS.includes(first) ? first.replace(/^-+/, '') : 'pipework'}${verb}.cache`;
+const CACHE = `${BUNDLE}.${cacheName(first)}.cache`;
+
+function cacheName(word: string | undefined): string {
+  if (word === '--help' || word === '-h') return 'help';
+  if (word === '--version' || word === '-V') return 'version';
+  const name = findCommand(word)?.name ?? 'pipework';
+  // The CNI plugin: one cache per verb, for the same reason (an ADD compiles
+  // the attach machinery, a VERSION nothing of it).
+  const verb = process.env.CNI_COMMAND ?? '';
+  return name === 'cni' && /^[A-Z]{1,8}$/.test(verb) ? `cni-${verb}` : name;
+}
 
 /**
  * What a cache must have been made from to be used: this Node (V8 checks its

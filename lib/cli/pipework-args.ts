@@ -11,10 +11,13 @@
 import {
   UsageError, AttachArgs, checkAttach, parseAddress, parseDhcp, parseFamily, parseIfname, parseMacVlan, parseMs, parseUint,
 } from './args-common';
+import type { NormalizedSpec } from '../ops/attach/spec';
+import { PIPEWORK_OPTIONS } from './pipework-options';
+import { didYouMean } from './suggest';
 
 export type Parsed =
-  | { kind: 'attach'; spec: AttachArgs; json: boolean; dryRun: boolean; watchMs: number; repair: boolean }
-  | { kind: 'detach'; guest: string; guestIf?: string; json: boolean; force?: boolean }
+  | ({ kind: 'attach'; spec: NormalizedSpec; json: boolean; dryRun: boolean; watchMs: number; repair: boolean } & Verbosity)
+  | ({ kind: 'detach'; guest: string; guestIf?: string; json: boolean; force?: boolean } & Verbosity)
   | { kind: 'route'; guest: string; args: string[]; json: boolean }
   | { kind: 'rule'; guest: string; args: string[]; json: boolean }
   | { kind: 'tc'; guest: string; args: string[] }
@@ -23,35 +26,39 @@ export type Parsed =
 
 export type ParsedKind = Parsed['kind'];
 
+/** How much a change command prints on success: nothing (the default, as pipework), its summary (-v), not even warnings (-q). */
+export interface Verbosity {
+  verbose?: true;
+  quiet?: true;
+}
+
+/** -v / -q as Verbosity (only the keys given); both at once is a usage error. */
+export function verbosity(verbose: boolean, quiet: boolean): Verbosity {
+  if (verbose && quiet) throw new UsageError('--verbose and --quiet exclude each other');
+  return { ...(verbose ? { verbose: true as const } : {}), ...(quiet ? { quiet: true as const } : {}) };
+}
+
 /** pipework's --wait default: 30 s, then exit 7. */
 export const DEFAULT_WAIT_MS = 30_000;
 
-type Flag = 'json' | 'dryRun' | 'repair' | 'directPhys' | 'wait' | 'noArp' | 'help' | 'force' | 'watch' | 'owner' | 'timeout' | 'mtu' | 'guestIf' | 'hostEnd' | 'family';
+type Flag = 'json' | 'dryRun' | 'repair' | 'directPhys' | 'wait' | 'noArp' | 'help' | 'force' | 'watch' | 'owner' | 'timeout' | 'mtu' | 'guestIf' | 'hostEnd' | 'family' | 'verbose' | 'quiet';
 
-/** Every flag: its spelling(s), the key it sets, whether it takes a value. */
-const FLAGS: Record<string, { key: Flag; value: boolean }> = {
-  '--json': { key: 'json', value: false },
-  '--dry-run': { key: 'dryRun', value: false },
-  '--repair': { key: 'repair', value: false },
-  '--direct-phys': { key: 'directPhys', value: false },
-  '--wait': { key: 'wait', value: false },
-  '--no-arp': { key: 'noArp', value: false },
-  '--force': { key: 'force', value: false },
-  '--help': { key: 'help', value: false },
-  '-h': { key: 'help', value: false },
-  '--watch': { key: 'watch', value: true },
-  '--owner': { key: 'owner', value: true },
-  '--timeout': { key: 'timeout', value: true },
-  '--mtu': { key: 'mtu', value: true },
-  '-i': { key: 'guestIf', value: true },
-  '-l': { key: 'hostEnd', value: true },
-  '-a': { key: 'family', value: true },
-};
+/**
+ * Every flag: its spelling(s), the key it sets, whether it takes a value;
+ * made from the registry's description of the default command (the long
+ * name, camel-cased, is the key).
+ */
+const FLAGS: Record<string, { key: Flag; value: boolean }> = {};
+for (const o of PIPEWORK_OPTIONS) {
+  const def = { key: o.name.replace(/-(\w)/g, (_, c: string) => c.toUpperCase()) as Flag, value: o.value !== undefined };
+  FLAGS[`--${o.name}`] = def;
+  if (o.short) FLAGS[`-${o.short}`] = def;
+}
 
 /** The flags each form accepts; anything else given is a usage error naming it. */
 const APPLIES: Record<Exclude<ParsedKind, 'help'>, Flag[]> = {
-  attach: ['json', 'dryRun', 'repair', 'directPhys', 'noArp', 'watch', 'owner', 'timeout', 'mtu', 'guestIf', 'hostEnd', 'family'],
-  detach: ['json', 'guestIf', 'force'],
+  attach: ['json', 'dryRun', 'repair', 'directPhys', 'noArp', 'watch', 'owner', 'timeout', 'mtu', 'guestIf', 'hostEnd', 'family', 'verbose', 'quiet'],
+  detach: ['json', 'guestIf', 'force', 'verbose', 'quiet'],
   route: ['json'],
   rule: ['json'],
   tc: [],
@@ -71,7 +78,7 @@ function takeFlag(scan: Scan, argv: string[], i: number): number {
   const eq = tok.startsWith('--') ? tok.indexOf('=') : -1;
   const name = eq > 0 ? tok.slice(0, eq) : tok;
   const def = FLAGS[name];
-  if (!def) throw new UsageError(`unknown option '${name}'`);
+  if (!def) throw new UsageError(`unknown option '${name}'${didYouMean(name, [...Object.keys(FLAGS), '--version'])}`);
   if (scan.flags.has(def.key)) throw new UsageError(`option '${name}' is given twice`);
   let value = '';
   if (def.value) {
@@ -136,18 +143,32 @@ function parseAttach(s: Scan): Parsed {
     spec.dhcp = dhcp;
   } else {
     if (f('timeout') !== undefined) throw new UsageError("option '--timeout' applies to a DHCP attach (the lease wait) or to --wait");
-    Object.assign(spec, parseAddress(addr, family));
+    Object.assign(spec, parseAddress(addr));
   }
   if (macVlan !== undefined) Object.assign(spec, parseMacVlan(macVlan));
-  if (f('guestIf') !== undefined) spec.guestIf = parseIfname('-i GUESTIF', f('guestIf')!);
-  if (f('hostEnd') !== undefined) spec.hostEnd = parseIfname('-l LOCALIF', f('hostEnd')!);
+  if (f('guestIf') !== undefined) spec.guestIf = f('guestIf')!;
+  if (f('hostEnd') !== undefined) spec.hostEnd = f('hostEnd')!;
   if (s.flags.has('directPhys')) spec.directPhys = true;
   if (s.flags.has('noArp')) spec.arp = false;
   if (f('mtu') !== undefined) spec.mtu = parseUint('--mtu', f('mtu')!, 68, 65535);
   if (f('owner') !== undefined) spec.owner = f('owner')!;
   const watchMs = f('watch') !== undefined ? parseMs('--watch', f('watch')!) : 0;
   if (s.flags.has('repair') && watchMs === 0) throw new UsageError("option '--repair' needs --watch MS (it repairs what happens while watching)");
-  return { kind: 'attach', spec: checkAttach(spec), json: s.flags.has('json'), dryRun: s.flags.has('dryRun'), watchMs, repair: s.flags.has('repair') };
+  if (watchMs > 0) Object.assign(spec, { watchMs, repair: s.flags.has('repair') });
+  return { kind: 'attach', spec: checkAttach(spec, { family }), json: s.flags.has('json'), dryRun: s.flags.has('dryRun'), watchMs, repair: s.flags.has('repair'), ...verbosity(s.flags.has('verbose'), s.flags.has('quiet')) };
+}
+
+/**
+ * How many positional words pipework's grammar sees in argv (HOSTIF, GUEST,
+ * address, ...): the options and their values are not counted. A command
+ * line the scanner refuses counts its words that do not start with '-'.
+ */
+export function positionalWords(argv: readonly string[]): number {
+  try {
+    return scan([...argv]).positionals.length;
+  } catch {
+    return argv.filter((w) => !w.startsWith('-')).length;
+  }
 }
 
 /** Parses pipework's command line (argv without node and the script). Throws UsageError. */
@@ -172,7 +193,7 @@ export function parsePipeworkArgs(argv: readonly string[]): Parsed {
     checkApplies(s, 'detach', 'detach');
     if (guest === undefined) throw new UsageError('detach needs GUEST: pipewright detach GUEST [-i GUESTIF]');
     if (s.positionals.length > 2) throw tooMany(s.positionals.slice(2), 'detach GUEST [-i GUESTIF]');
-    return { kind: 'detach', guest, ...(guestIf !== undefined ? { guestIf: parseIfname('-i GUESTIF', guestIf) } : {}), json, ...(s.flags.has('force') ? { force: true } : {}) };
+    return { kind: 'detach', guest, ...(guestIf !== undefined ? { guestIf: parseIfname('-i GUESTIF', guestIf) } : {}), json, ...(s.flags.has('force') ? { force: true } : {}), ...verbosity(s.flags.has('verbose'), s.flags.has('quiet')) };
   }
   const kind = word as 'route' | 'rule' | 'tc';
   checkApplies(s, kind, kind);

@@ -5,6 +5,7 @@
 import { EXIT, exitCodeFor } from './exit-codes';
 import type { ParsedKind } from './pipework-args';
 import { syncOut } from './sync-out';
+import { PRIVILEGE_HINT } from './usage';
 
 export interface Out {
   write(s: string): unknown;
@@ -56,14 +57,33 @@ function aftermath(e: ErrorShape, exit: number, ctx: ErrorContext): string | nul
   return null;
 }
 
+const PRIVILEGE_ERRNOS = new Set([1, 13]);
+
+/**
+ * A refusal for lack of privilege (EPERM, EACCES) from the kernel or a
+ * syscall, here or as the cause of a failed step: what it needs is said
+ * with the original error.
+ */
+export function lacksPrivilege(err: unknown): boolean {
+  for (let e = err, depth = 0; typeof e === 'object' && e !== null && depth < 5; e = (e as { cause?: unknown }).cause, depth++) {
+    const { code, errno } = e as { code?: unknown; errno?: unknown };
+    if (code === 'EPERM' || code === 'EACCES' || (typeof errno === 'number' && PRIVILEGE_ERRNOS.has(Math.abs(errno)))) return true;
+  }
+  return false;
+}
+
 /** Reports err on stderr (and stdout with --json); returns the exit code (exitCode, when a command decides it). */
 export function reportError(err: unknown, io: Io, ctx: ErrorContext, exitCode?: number): number {
   const exit = exitCode ?? exitCodeFor(err);
   const e = (typeof err === 'object' && err !== null ? err : { message: String(err) }) as ErrorShape;
-  const message = typeof e.message === 'string' && e.message !== '' ? e.message : String(err);
+  const original = typeof e.message === 'string' && e.message !== '' ? e.message : String(err);
+  const message = lacksPrivilege(err) ? `${original}: ${PRIVILEGE_HINT}` : original;
   const after = aftermath(e, exit, ctx);
   line(io.stderr, `pipewright: ${message}${after ? ` (${after})` : ''}`);
-  if (e.name === 'UsageError') line(io.stderr, "Run 'pipewright help' for the syntax.");
+  if (e.name === 'UsageError') {
+    const command = (e as { command?: unknown }).command;
+    line(io.stderr, `Run 'pipewright help${typeof command === 'string' ? ` ${command}` : ''}' for the syntax.`);
+  }
   if (exit === EXIT.INTERNAL) {
     if (process.env.PIPEWRIGHT_DEBUG && typeof e.stack === 'string') line(io.stderr, e.stack);
     else line(io.stderr, 'pipewright: this was unexpected; run with PIPEWRIGHT_DEBUG=1 for the stack trace');

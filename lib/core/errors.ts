@@ -1,7 +1,8 @@
 // Error types. Every failure pipewright reports is one of two classes:
 //  - NetlinkError: the kernel (or a syscall) refused. `code` is the errno name
-//    ('EEXIST', 'ENODEV', ...) or an ERR_PW_* code the addon chose for a
-//    failure it explains itself (ERR_PW_NOT_A_NETNS, ERR_PW_LINK_NOT_FOUND).
+//    ('EEXIST', 'ENODEV', ...) or, for a failure the addon explains itself,
+//    the ERR_PW_* code nativeError below gives its kind (the addon reports
+//    facts; codes and classes are decided here).
 //  - PipewrightError: the library refused before anything was sent (bad input)
 //    or found something wrong afterwards (verification). `code` is ERR_PW_*.
 // Tests and callers match on `code`, never on message text.
@@ -89,6 +90,46 @@ export class NetlinkError extends Error {
     super(message);
     this.name = 'NetlinkError';
   }
+}
+
+/** What the addon reports about a failure (native/js_error.cc). */
+export interface NativeFailure {
+  /** A refusal of the addon's own: 'invalid-argument', 'not-a-netns', ... */
+  kind?: string;
+  errno?: number;
+  /** The errno's symbolic name, from the C library ('EEXIST'). */
+  errnoName?: string;
+  syscall?: string;
+  op?: string;
+  extack?: string;
+  offset?: number;
+  field?: string;
+  object?: string;
+  detail?: string;
+  completed?: unknown[];
+  failedIndex?: number;
+}
+
+/** The code each kind of the addon's own refusals is reported with. */
+const NATIVE_KIND_CODES: Record<string, PipewrightErrorCode> = {
+  'invalid-argument': 'ERR_PW_INVALID_ARGUMENT',
+  'link-not-found': 'ERR_PW_LINK_NOT_FOUND',
+  'netns-not-found': 'ERR_PW_NETNS_NOT_FOUND',
+  'netns-exists': 'ERR_PW_NETNS_EXISTS',
+  'not-a-netns': 'ERR_PW_NOT_A_NETNS',
+  'unsafe-path': 'ERR_PW_UNSAFE_PATH',
+  internal: 'ERR_PW_INTERNAL',
+};
+
+/**
+ * Turns what the addon reports into the error callers see (the addon calls
+ * it, on the JS thread): a NetlinkError, coded by the refusal's kind, else
+ * by the errno's name; a failure with neither is internal.
+ */
+export function nativeError(message: string, facts: NativeFailure): NetlinkError {
+  const { kind, errnoName, ...rest } = facts;
+  const code = (kind !== undefined ? NATIVE_KIND_CODES[kind] : undefined) ?? errnoName ?? 'ERR_PW_INTERNAL';
+  return Object.assign(new NetlinkError(message), { code, ...rest });
 }
 
 export function isNetlinkError(e: unknown, code?: string): e is NetlinkError {

@@ -2,7 +2,8 @@
 // created inside it. Calls never switch namespace; the socket is reused for
 // every request; each call is a hop to the addon's netlink thread and back
 // (native/executor.h).
-import { addon, NativeOp, NativeSocket } from './native';
+import { transport, NativeFirewallState, NativeSocket } from './native';
+import type { OpArgs, OpCall, OpName, OpResult, OpResults } from './op-types';
 import { PipewrightError } from './errors';
 import { Netns, NetnsRef, takeSpareSocket } from './netns';
 import { LinkApi } from './api/link';
@@ -12,6 +13,9 @@ import { NeighApi, FdbApi } from './api/neigh';
 import { RuleApi } from './api/rule';
 import { Watcher, WatchOptions } from './api/watch';
 import type { WatchKind } from './types';
+
+/** What decides whether bridged frames meet iptables FORWARD in a namespace. */
+export type FirewallState = NativeFirewallState;
 
 export class Handle {
   /** The namespace this handle works in; null for the process's own. */
@@ -45,17 +49,31 @@ export class Handle {
    * or nothing for the process's own namespace.
    */
   static async open(target?: Netns | NetnsRef): Promise<Handle> {
-    if (target === undefined) return new Handle(await addon().openSocket(-1), null, false);
+    if (target === undefined) return new Handle(await transport().openSocket(-1), null, false);
     if (target instanceof Netns) {
       const fd = target.fd; // throws if the Netns is closed
-      return new Handle(takeSpareSocket(target) ?? (await addon().openSocket(fd)), target, false);
+      return new Handle(takeSpareSocket(target) ?? (await transport().openSocket(fd)), target, false);
     }
     const ns = await Netns.open(target);
     try {
-      return new Handle(await addon().openSocket(ns.fd), ns, true);
+      return new Handle(await transport().openSocket(ns.fd), ns, true);
     } catch (e) {
       await ns.close();
       throw e;
+    }
+  }
+
+  /**
+   * Runs fn with a short-lived handle in another namespace, closed after.
+   * For the api objects, which hold a Handle but do not import the class
+   * (that would be an import cycle).
+   */
+  async elsewhere<T>(target: Netns | NetnsRef, fn: (h: Handle) => Promise<T>): Promise<T> {
+    const h = await Handle.open(target);
+    try {
+      return await fn(h);
+    } finally {
+      await h.close();
     }
   }
 
@@ -63,10 +81,14 @@ export class Handle {
     return this.#sock === null;
   }
 
-  /** Runs one operation. Internal to the API objects. */
-  async run<T = unknown>(op: string, args: Record<string, unknown>): Promise<T> {
-    const results = await this.socket().run([{ op, args }]);
-    return results[0] as T;
+  /**
+   * Runs one operation of lib/core/op-table.json: its name and arguments are
+   * checked by the compiler here, and by the addon (an unknown key is
+   * refused, naming it). Internal to the API objects.
+   */
+  async run<K extends OpName>(op: K, args: OpArgs[K]): Promise<OpResult[K]> {
+    const results = await this.socket().run([{ op, args } as OpCall]);
+    return results[0] as OpResult[K];
   }
 
   /**
@@ -74,8 +96,18 @@ export class Handle {
    * which completed (`completed`) and which failed (`failedIndex`), so the
    * caller can undo exactly what exists.
    */
-  async runBatch(ops: NativeOp[]): Promise<unknown[]> {
-    return this.socket().run(ops);
+  async runBatch<const T extends readonly OpCall[]>(ops: T): Promise<OpResults<T>> {
+    return (await this.socket().run(ops)) as OpResults<T>;
+  }
+
+  /**
+   * The bridge firewall's state in this namespace (the br_netfilter sysctl,
+   * iptables-legacy's tables, nf_tables' forward chains), read by the addon
+   * without starting a process.
+   */
+  async firewallState(): Promise<FirewallState> {
+    this.socket(); // a closed handle reads nothing
+    return transport().firewallProbe(this.netns ? this.netns.fd : -1);
   }
 
   /**

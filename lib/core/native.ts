@@ -1,11 +1,15 @@
 // The only file that loads the addon. It describes the addon's surface in
-// types and hands the addon the NetlinkError class, so native failures are
-// thrown as that class with their code, errno and extended-ACK text.
+// types (the operations' in lib/core/op-types.ts, generated from
+// lib/core/op-table.json) and hands the addon errors.ts's nativeError, which
+// makes native failures NetlinkErrors with their code, errno and
+// extended-ACK text (the addon reports facts; TS decides code and class). The library reaches the addon through transport(), so
+// unit tests can put a fake kernel in its place.
 import path from 'node:path';
 import { existsSync } from 'node:fs';
-import { NetlinkError } from './errors';
+import { nativeError, type NativeFailure, type NetlinkError } from './errors';
 import { packageRoot } from './paths';
 import { checkTrustedPath } from './trusted-path';
+import type { OpArgs, OpCall, OpName } from './op-types';
 
 /** What the addon returns for an opened namespace: the fd is ours to close. */
 export interface NativeNsInfo {
@@ -51,14 +55,12 @@ export interface NativeNetnsDeleteOptions {
   ino?: number;
 }
 
-export interface NativeOp {
-  op: string;
-  args: Record<string, unknown>;
-}
+/** One operation for the addon (lib/core/op-table.json). */
+export type NativeOp = OpCall;
 
 export interface NativeSocket {
   /** Runs the operations in order in one hop; rejects at the first failure. */
-  run(ops: NativeOp[]): Promise<unknown[]>;
+  run(ops: readonly OpCall[]): Promise<unknown[]>;
   close(): void;
 }
 
@@ -96,11 +98,24 @@ export interface NativeFirewallState {
   forwardChains: NativeForwardChain[];
 }
 
-export interface Addon {
-  init(errorClass: typeof NetlinkError): void;
-  encode(op: string, args: Record<string, unknown>): Buffer;
+/** The addon's codec entry points: used by tests and tools, never at run time by the library. */
+export interface AddonCodec {
+  /** Hands over the function that turns a native failure into the error callers see. */
+  init(makeError: (message: string, facts: NativeFailure) => NetlinkError): void;
+  encode<K extends OpName>(op: K, args: OpArgs[K]): Buffer;
   decode(messages: Buffer): NativeEvent[];
   opNames(): string[];
+  /** The forward base chains in a run of nf_tables chain messages (tests). */
+  decodeForwardChains(messages: Buffer): NativeForwardChain[];
+}
+
+/**
+ * What the library asks of the native side at run time: sockets and their
+ * operations (lib/core/op-table.json), events, namespaces, the state
+ * directory's files and locks. The addon is the transport; unit tests put
+ * a fake in its place (setTransport) that models the kernel's objects.
+ */
+export interface Transport {
   openSocket(nsfd: number): Promise<NativeSocket>;
   subscribe(nsfd: number, groups: string[], onEvents: (events: NativeEvent[]) => void): Promise<NativeSubscription>;
   netnsCreate(name: string | null, runDir: string): Promise<NativeNsInfo>;
@@ -113,13 +128,10 @@ export interface Addon {
   netnsOpenNamed(name: string, runDir: string): Promise<NativeNsInfo>;
   /** Whether the namespace an nsfs file handle names still exists (without holding it). */
   netnsAlive(handle: string): Promise<{ alive: boolean }>;
-  netnsIdentify(fd: number): Promise<NativeNsInfo>;
   fdClose(fd: number): Promise<void>;
   sendGratuitousArp(nsfd: number, ifindex: number, ip: string, mac: string, count: number): Promise<{ sent: number }>;
   /** The bridge firewall's state in a namespace (-1: our own), without starting a process. */
   firewallProbe(nsfd: number): Promise<NativeFirewallState>;
-  /** The forward base chains in a run of nf_tables chain messages (tests). */
-  decodeForwardChains(messages: Buffer): NativeForwardChain[];
   /** Process-wide counters: dumpRetries = dump attempts the kernel marked interrupted. */
   stats(): { dumpRetries: number };
   /**
@@ -136,7 +148,24 @@ export interface Addon {
   stateFileList(root: string, sub: string, prefix: string): Promise<Array<{ name: string; data: string; mtimeMs: number }>>;
 }
 
+export type Addon = AddonCodec & Transport;
+
 let loaded: Addon | undefined;
+let substitute: Transport | undefined;
+
+/**
+ * Puts a transport in the addon's place (unit tests: a fake kernel), or
+ * with undefined goes back to the addon. Internal: not exported by the
+ * package.
+ */
+export function setTransport(t: Transport | undefined): void {
+  substitute = t;
+}
+
+/** Where the library's native calls go: the addon, unless a test substituted a fake. */
+export function transport(): Transport {
+  return substitute ?? addon();
+}
 
 /**
  * Where node-gyp put the addon: build/Release at the package root. Looked up
@@ -149,7 +178,7 @@ function addonPath(): string {
   return (require('bindings') as (opts: { bindings: string; path: true; module_root: string }) => string)({ bindings: 'pipewright', path: true, module_root: packageRoot() });
 }
 
-/** The addon, loaded on first use (never at import time). */
+/** The addon itself, loaded on first use (never at import time): its codec, for tests and tools. */
 export function addon(): Addon {
   if (!loaded) {
     // PW_ADDON_PATH names a specific build of the addon to load instead of
@@ -158,7 +187,7 @@ export function addon(): Addon {
     // It decides what code runs: as root, only a file that is root's alone.
     const override = process.env.PW_ADDON_PATH;
     const a = (override ? require(checkTrustedPath('PW_ADDON_PATH', override, 'file')) : require(addonPath())) as Addon;
-    a.init(NetlinkError);
+    a.init(nativeError);
     loaded = a;
   }
   return loaded;

@@ -9,10 +9,49 @@
 // namespace is dropped (RTM_DELNSID; we make sure there is one first), and
 // every link there whose other end was inside it is deleted (RTM_DELLINK).
 // Both are watched before the reference is dropped, so nothing is missed.
-import { Handle } from './handle';
+//
+// Netns sits below Handle (a Handle is opened on a Netns), so without a
+// handle to observe from this file makes its own observer from a socket and
+// a Watcher, the parts Handle is built from, rather than import Handle.
+import { transport } from './native';
+import type { OpArgs, OpCall, OpName, OpResult } from './op-types';
 import { PipewrightError, isNetlinkError } from './errors';
 import type { Netns } from './netns';
-import type { Watcher } from './api/watch';
+import { Watcher } from './api/watch';
+import type { Handle } from './handle';
+import type { Link, WatchKind } from './types';
+
+/** What watching needs of a handle. */
+interface Observer {
+  run<K extends OpName>(op: K, args: OpArgs[K]): Promise<OpResult[K]>;
+  watch(kinds: WatchKind[]): Watcher;
+  link: { list(): Promise<Link[]>; find(index: number): Promise<Link | null> };
+  close(): Promise<void>;
+}
+
+/** An observer in the current namespace: one socket and one watcher, as Handle.open() would make. */
+async function currentNamespaceObserver(): Promise<Observer> {
+  const sock = await transport().openSocket(-1);
+  const watchers = new Set<Watcher>();
+  const run = async <K extends OpName>(op: K, args: OpArgs[K]): Promise<OpResult[K]> =>
+    (await sock.run([{ op, args } as OpCall]))[0] as OpResult[K];
+  return {
+    run,
+    watch(kinds) {
+      const w: Watcher = new Watcher(-1, kinds, {}, () => watchers.delete(w));
+      watchers.add(w);
+      return w;
+    },
+    link: {
+      list: () => run('link.list', {}),
+      find: async (index) => (await run('link.get', { index, orNull: true })) ?? null,
+    },
+    async close() {
+      for (const w of [...watchers]) await w.close();
+      sock.close();
+    },
+  };
+}
 
 export interface GoneWatch {
   /** Resolves once the namespace is destroyed; ERR_PW_NETNS_BUSY if something else still holds it at the deadline. */
@@ -21,8 +60,8 @@ export interface GoneWatch {
   close(): Promise<void>;
 }
 
-async function nsidFor(h: Handle, ns: Netns): Promise<number | null> {
-  const get = async () => (await h.run<{ nsid: number | null }>('netns.nsid', { fd: ns.fd })).nsid;
+async function nsidFor(h: Observer, ns: Netns): Promise<number | null> {
+  const get = async () => (await h.run('netns.nsid', { fd: ns.fd })).nsid;
   const id = await get();
   if (id !== null) return id;
   try {
@@ -37,7 +76,7 @@ async function nsidFor(h: Handle, ns: Netns): Promise<number | null> {
 
 /** Starts watching `ns` from `from` (default: the current namespace); call before dropping the last reference. */
 export async function watchGone(ns: Netns, from?: Handle): Promise<GoneWatch> {
-  const h = from ?? (await Handle.open());
+  const h: Observer = from ?? (await currentNamespaceObserver());
   let w: Watcher | null = null;
   const close = async () => {
     await w?.close();
@@ -76,7 +115,7 @@ export async function watchGone(ns: Netns, from?: Handle): Promise<GoneWatch> {
               );
             if (ev.kind === 'nsid') idDropped = true;
             // Events were lost, maybe the id's removal: ask whether it is still given.
-            else if (ev.kind === 'overrun' && !idDropped) idDropped = await h.run('netns.nsid', { nsid }).then(() => false, (e) => isNetlinkError(e, 'ENOENT'));
+            else if (ev.kind === 'overrun' && nsid !== null && !idDropped) idDropped = await h.run('netns.nsid', { nsid }).then(() => false, (e) => isNetlinkError(e, 'ENOENT'));
           }
         } finally {
           await close();

@@ -1,9 +1,10 @@
 // Network namespaces as objects. A Netns holds an fd to the namespace (which
 // keeps it alive), validated as an nsfs file of type network before use, and
 // identified by (dev, inode) like the kernel does.
-import { addon, NativeNetnsDeleteOptions, NativeNsInfo, NativeSocket } from './native';
+import { transport, NativeNetnsDeleteOptions, NativeNsInfo, NativeSocket } from './native';
 import { invalidArgument, NetlinkError, PipewrightError, PipewrightErrorCode } from './errors';
 import * as v from './validate';
+import { watchGone } from './netns-gone';
 
 export const DEFAULT_RUN_DIR = '/run/netns';
 
@@ -118,7 +119,7 @@ export class Netns {
     v.knownKeys('', opts, ['name', 'runDir']);
     const runDir = opts.runDir === undefined ? DEFAULT_RUN_DIR : v.str('runDir', opts.runDir, 4096);
     const name = opts.name === undefined ? null : netnsName('name', opts.name);
-    const { socket, ...info } = await addon().netnsCreate(name, runDir);
+    const { socket, ...info } = await transport().netnsCreate(name, runDir);
     const ns = new Netns(info, { ...(name !== null ? { name } : {}), runDir });
     if (socket) spareSockets.set(ns, socket);
     return ns;
@@ -129,11 +130,11 @@ export class Netns {
     if (typeof ref === 'string') ref = ref.includes('/') ? { path: ref } : { name: ref };
     v.object('netns', ref);
     if ('pid' in ref) {
-      const info = await addon().netnsOpenPid(v.uint('pid', ref.pid, 1, 0x3fffffff));
+      const info = await transport().netnsOpenPid(v.uint('pid', ref.pid, 1, 0x3fffffff));
       return new Netns(info, {});
     }
     if ('path' in ref) {
-      const info = await addon().netnsOpenPath(v.str('path', ref.path, 4096));
+      const info = await transport().netnsOpenPath(v.str('path', ref.path, 4096));
       return new Netns(info, {});
     }
     if ('name' in ref) {
@@ -142,7 +143,7 @@ export class Netns {
       // The name itself is never followed: a symbolic link there is refused
       // (ERR_PW_UNSAFE_PATH), as it could lead anywhere, the host's own
       // namespace included.
-      const info = await addon().netnsOpenNamed(name, runDir);
+      const info = await transport().netnsOpenNamed(name, runDir);
       return new Netns({ ...info, path: `${runDir}/${name}` }, { name, runDir });
     }
     throw invalidArgument('netns', ref, 'must be a name, a path, {name}, {pid} or {path}');
@@ -150,12 +151,12 @@ export class Netns {
 
   /** The namespace this process runs in. */
   static async current(): Promise<Netns> {
-    return new Netns(await addon().netnsOpenSelf(), {});
+    return new Netns(await transport().netnsOpenSelf(), {});
   }
 
   /** Every entry of the named-namespace directory, with stale ones marked. */
   static async list(opts: { runDir?: string } = {}): Promise<NamedNetns[]> {
-    const list = await addon().netnsList(opts.runDir ?? DEFAULT_RUN_DIR);
+    const list = await transport().netnsList(opts.runDir ?? DEFAULT_RUN_DIR);
     return list.map((e) => ({
       name: e.name,
       path: e.path,
@@ -184,7 +185,7 @@ export class Netns {
       native.dev = v.uint('expect.dev', opts.expect.dev, 0, Number.MAX_SAFE_INTEGER);
       native.ino = v.uint('expect.ino', opts.expect.ino, 0, Number.MAX_SAFE_INTEGER);
     }
-    const r = await addon().netnsDelete(netnsName('name', name), runDir, native).catch((e: unknown) => {
+    const r = await transport().netnsDelete(netnsName('name', name), runDir, native).catch((e: unknown) => {
       throw refusalAsError(e, name);
     });
     return {
@@ -202,7 +203,7 @@ export class Netns {
    */
   static async exists(handle: string): Promise<boolean | null> {
     try {
-      return (await addon().netnsAlive(v.str('handle', handle, 300))).alive;
+      return (await transport().netnsAlive(v.str('handle', handle, 300))).alive;
     } catch (e) {
       if ((e as { code?: string }).code === 'ERR_PW_INVALID_ARGUMENT') throw e;
       return null;
@@ -243,7 +244,7 @@ export class Netns {
     // The spare socket holds the namespace too: an anonymous one must go
     // when its Netns is closed.
     takeSpareSocket(this)?.close();
-    await addon().fdClose(fd);
+    await transport().fdClose(fd);
   }
 
   /**
@@ -260,7 +261,7 @@ export class Netns {
     v.knownKeys('', v.object('options', opts), ['wait', 'timeoutMs', 'from']);
     const wait = opts.wait === undefined ? false : v.bool('wait', opts.wait);
     const timeoutMs = opts.timeoutMs === undefined ? 5000 : v.uint('timeoutMs', opts.timeoutMs, 0, 3_600_000);
-    const gone = wait && !this.closed ? await (await import('./netns-gone')).watchGone(this, opts.from) : null;
+    const gone = wait && !this.closed ? await watchGone(this, opts.from) : null;
     try {
       if (this.name !== undefined) await Netns.remove(this.name, { runDir: this.#runDir });
       await this.close();

@@ -81,7 +81,3 @@ export async function lookupContainer(ref: string, opts: { env?: NodeJS.ProcessE
   return out;
 }
 
-/** The container named (or with the id) `ref`, or null when no engine knows it. */
-export async function inspectContainer(ref: string, opts: { env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<ContainerInfo | null> {
-  return (await lookupContainer(ref, opts)).info;
-}

@@ -9,8 +9,8 @@
 // iptables-nft keeps FORWARD's policy. `iptables -S` (a fork on the event
 // loop's thread, ~2.5-6.5 ms) runs only to read the rules when FORWARD does
 // drop, or when iptables-legacy holds rules nf_tables cannot show.
-import { addon, NativeFirewallState } from '../core/native';
-import type { Handle } from '../core/handle';
+import type { FirewallState, Handle } from '../core/handle';
+import { promisify } from 'node:util';
 
 /** NFPROTO_IPV4: the family of iptables-nft's tables (ip6tables' are NFPROTO_IPV6). */
 const NFPROTO_IPV4 = 2;
@@ -20,7 +20,6 @@ async function inHostNs(host: Handle, cmd: string, args: string[]): Promise<stri
   // Loaded here, not at import: node:child_process pulls in net and streams,
   // ~3-5 ms of a CLI start that usually never runs a process.
   const { execFile } = await import('node:child_process');
-  const { promisify } = await import('node:util');
   const { stdout } = await promisify(execFile)(argv[0]!, argv.slice(1), { timeout: 5000 });
   return stdout;
 }
@@ -54,16 +53,16 @@ function acceptsBridged(rules: string[], bridge: string): boolean {
  * can change that. iptables-legacy's tables live outside nf_tables: when it
  * has a filter table (or /proc cannot tell us), only iptables can say.
  */
-function mustReadRules(state: NativeFirewallState): boolean {
+function mustReadRules(state: FirewallState): boolean {
   if (state.legacyTables === null || state.legacyTables.includes('filter')) return true;
   return state.forwardChains.some((c) => c.family === NFPROTO_IPV4 && c.table === 'filter' && c.name === 'FORWARD' && c.policy === 'drop');
 }
 
 /** A warning with the fix, or null when bridged traffic on `bridge` is not dropped by the firewall. */
 export async function bridgeFirewallWarning(host: Handle, bridge: string): Promise<string | null> {
-  let state: NativeFirewallState;
+  let state: FirewallState;
   try {
-    state = await addon().firewallProbe(host.netns ? host.netns.fd : -1);
+    state = await host.firewallState();
   } catch (e) {
     // Without CAP_NET_ADMIN there the rules cannot be read (iptables could
     // not either): nothing to warn about that we could know.

@@ -1,6 +1,7 @@
 // Self-sandboxing for examples, demos and benchmarks: re-run this very
 // script inside a throwaway network + mount namespace (scripts/sandbox.sh),
-// so it can never touch the host's network.
+// so it can never touch the host's network. Published as 'pipewright/sandbox'
+// (package.json "exports"), not part of the library's API.
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { packageRoot } from '../core/paths';

@@ -30,23 +30,36 @@ export class StepError extends Error {
 }
 
 /**
- * A failpoint for fault-injection tests: PIPEWRIGHT_FAILPOINT names (a part
- * of) a step's description, and that step fails after doing its work, so
- * the test sees the rollback of a step that completed. With
- * PIPEWRIGHT_FAILPOINT_ACTION=kill the process is killed (SIGKILL) there
- * instead: no undo runs, as when the machine's OOM killer or an operator's
- * kill -9 strikes; the crash tests then check what gc and doctor make of it.
+ * A fault-injection hook for tests, never set in production: called after
+ * each step has done its work (its undo already registered) with the
+ * step's description. 'fail' makes the step fail there, so the test sees
+ * the rollback of a step that completed; 'kill' SIGKILLs the process there
+ * instead (no undo runs, as when the OOM killer or an operator's kill -9
+ * strikes: the crash tests then check what gc and doctor make of it).
  */
-function failpoint(step: string): boolean {
-  const fp = process.env.PIPEWRIGHT_FAILPOINT;
-  if (fp === undefined || fp === '' || !step.includes(fp)) return false;
-  if (process.env.PIPEWRIGHT_FAILPOINT_ACTION === 'kill') process.kill(process.pid, 'SIGKILL');
-  return true;
+export type Failpoint = (step: string) => 'fail' | 'kill' | undefined;
+
+let failpoint: Failpoint | undefined;
+
+/** Sets (or, with undefined, clears) the fault-injection hook. Not part of the public API. */
+export function setFailpoint(fp: Failpoint | undefined): void {
+  failpoint = fp;
+}
+
+/** A failpoint that fires at the first step whose description contains `part`. */
+export function failAt(part: string, action: 'fail' | 'kill' = 'fail'): Failpoint {
+  return (step) => (part !== '' && step.includes(part) ? action : undefined);
+}
+
+function injected(step: string): boolean {
+  const action = failpoint?.(step);
+  if (action === 'kill') process.kill(process.pid, 'SIGKILL');
+  return action === 'fail';
 }
 
 export class InjectedFault extends Error {
   constructor(step: string) {
-    super(`injected failure (PIPEWRIGHT_FAILPOINT) after: ${step}`);
+    super(`injected failure (failpoint) after: ${step}`);
     this.name = 'InjectedFault';
   }
 }
@@ -59,7 +72,7 @@ export async function runSteps<C>(steps: Step<C>[], ctx: C): Promise<{ completed
     try {
       const undo = await step.run(ctx);
       if (undo) stack.push({ describe: step.undo ?? `undo: ${step.describe}`, undo });
-      if (failpoint(step.describe)) throw new InjectedFault(step.describe);
+      if (injected(step.describe)) throw new InjectedFault(step.describe);
       completed.push(step.describe);
     } catch (cause) {
       throw new StepError(step.describe, cause, await rollback(stack));

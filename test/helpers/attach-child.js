@@ -1,7 +1,8 @@
 // One attach through the built library (dist/), for the crash tests. It
 // loads the library and starts the addon's threads first and says "ready";
 // the attach starts when "go FROM MS" arrives on stdin. It is killed at a
-// step boundary (PIPEWRIGHT_FAILPOINT with PIPEWRIGHT_FAILPOINT_ACTION=kill),
+// step boundary (PIPEWRIGHT_FAILPOINT with PIPEWRIGHT_FAILPOINT_ACTION=kill in
+// its environment, which this test program turns into the library's failpoint),
 // or, with MS >= 0, kills itself (SIGKILL) MS ms after the attach started
 // (FROM "start") or after its journal entry appeared (FROM "journal", seen
 // through inotify on the journal directory): its own timer, so the moment
@@ -11,6 +12,9 @@
 const { watch } = require('node:fs');
 const { attach, Netns } = require('../../dist/lib');
 const { journalPath } = require('../../dist/lib/ops/ownership');
+const { failAt, setFailpoint } = require('../../dist/lib/ops/transaction');
+
+if (process.env.PIPEWRIGHT_FAILPOINT) setFailpoint(failAt(process.env.PIPEWRIGHT_FAILPOINT, process.env.PIPEWRIGHT_FAILPOINT_ACTION === 'kill' ? 'kill' : 'fail'));
 
 const spec = JSON.parse(process.argv[2]);
 (async () => {

@@ -1,13 +1,14 @@
 // Fault injection: an attach that fails at any step leaves nothing behind —
 // no link, address, route, mount or fd — and says which step failed. Real
 // faults where the kernel can be made to produce them; a failpoint
-// (PIPEWRIGHT_FAILPOINT) to fail after each step in turn.
+// (a failpoint, lib/ops/transaction.ts) to fail after each step in turn.
 import t from 'tap';
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { attach, planAttach, AttachError } from '../../lib';
+import { failAt, setFailpoint } from '../../lib/ops/transaction';
 import { inNetns, withScene, Scene, Guest } from '../helpers/scene';
 import { snapshot, mounts } from '../helpers/snapshot';
 
@@ -33,7 +34,7 @@ for (const variant of [
       t.ok(plan.steps.length >= 5, `${plan.steps.length} steps planned`);
       const before = await state(s, g);
       for (const step of plan.steps) {
-        process.env.PIPEWRIGHT_FAILPOINT = step;
+        setFailpoint(failAt(step));
         try {
           const err = await attach(spec).then(
             () => null,
@@ -47,7 +48,7 @@ for (const variant of [
           t.match(ae.message, /nothing was left behind/);
           t.same(await state(s, g), before, 'host, guest and mounts exactly as before');
         } finally {
-          delete process.env.PIPEWRIGHT_FAILPOINT;
+          setFailpoint(undefined);
         }
       }
       const ok = await attach(spec);
@@ -145,11 +146,11 @@ t.test('retrying a failing attach many times accumulates nothing (the neutron lo
   withScene(t, async (s) => {
     const g = await s.guest();
     const before = await state(s, g);
-    process.env.PIPEWRIGHT_FAILPOINT = 'bring eth1 up';
+    setFailpoint(failAt('bring eth1 up'));
     try {
       for (let i = 0; i < 25; i++) await attach({ host: s.host, hostIf: 'br0', guest: g.ns, address: '10.0.0.3/24' }).catch(() => undefined);
     } finally {
-      delete process.env.PIPEWRIGHT_FAILPOINT;
+      setFailpoint(undefined);
     }
     t.same(await state(s, g), before, 'after 25 failed attempts: the same links, addresses, routes and mounts');
   }),

@@ -49,9 +49,9 @@ t.test('pipework form on a bridge: bridge, veth, address, route, ping', (t) =>
   withScene(t, async (s) => {
     const a = await processGuest(s);
     const b = await s.guest({ named: true });
-    const r = await cli(s.hostNs, 'br0', String(a.pid), '10.0.0.3/24@10.0.0.1');
+    const r = await cli(s.hostNs, 'br0', String(a.pid), '10.0.0.3/24@10.0.0.1', '-v');
     t.equal(r.code, 0, r.stderr);
-    t.match(r.stdout, /^done: create bridge br0/m, 'one line per step done');
+    t.match(r.stdout, /^done: create bridge br0/m, '-v: one line per step done');
     t.match(r.stdout, /^attached: guest \d+ eth1 .*10\.0\.0\.3\/24, default via 10\.0\.0\.1$/m, 'the summary');
 
     const br0 = await s.host.link.get('br0');
@@ -113,7 +113,7 @@ t.test('re-run: already in place (exit 0); a conflicting re-run: exit 6, nothing
     const host = await snapshot(s.host);
     const guest = await snapshot(g.handle);
 
-    const again = await cli(s.hostNs, ...args);
+    const again = await cli(s.hostNs, ...args, '--verbose');
     t.equal(again.code, 0, again.stderr);
     t.match(again.stdout, /^already attached \(nothing was changed\)/m);
     t.equal(JSON.parse((await cli(s.hostNs, ...args, '--json')).stdout).status, 'already-attached');
@@ -202,7 +202,7 @@ t.test('detach removes both ends of the veth', (t) =>
     t.equal((await cli(s.hostNs, 'br0', String(a.pid), '0/0')).code, 0, '0/0: attached without an address');
     t.strictSame(await a.handle.addr.list({ dev: 'eth1', family: 4 }), [], 'no IPv4 address');
     t.equal((await cli(s.hostNs, 'br0', '-i', 'eth2', String(a.pid), '10.0.0.5/24')).code, 0);
-    const r = await cli(s.hostNs, 'detach', String(a.pid));
+    const r = await cli(s.hostNs, 'detach', String(a.pid), '-v');
     t.equal(r.code, 0, r.stderr);
     t.match(r.stdout, new RegExp(`its host end veth1pl${a.pid} went with it`));
     t.equal(await a.handle.link.find('eth1'), null, 'guest end gone');
@@ -211,7 +211,7 @@ t.test('detach removes both ends of the veth', (t) =>
     t.equal(r2.code, 0, r2.stderr);
     t.equal(JSON.parse(r2.stdout).guestIf, 'eth2');
     t.strictSame((await s.host.link.list({ master: 'br0' })).map((l) => l.name), [], 'no port left on br0');
-    const again = await cli(s.hostNs, 'detach', String(a.pid));
+    const again = await cli(s.hostNs, 'detach', '-v', String(a.pid));
     t.equal(again.code, 0, 'detaching what is already gone succeeds, as CNI DEL');
     t.match(again.stdout, /^nothing attached: /, 'and says there was nothing attached');
   }),

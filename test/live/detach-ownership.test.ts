@@ -44,7 +44,7 @@ t.test('an interface pipewright did not make: exit 6 naming it, it survives; --f
     const again = await cli(s.hostNs, 'detach', name, '-i', 'eth0', '--json');
     t.equal(again.code, 0, `a second detach succeeds: ${again.stderr}`);
     t.match(JSON.parse(again.stdout), { status: 'nothing-attached', removed: [] });
-    const text = await cli(s.hostNs, 'detach', name, '-i', 'eth0');
+    const text = await cli(s.hostNs, 'detach', name, '-i', 'eth0', '-v');
     t.match(text.stdout, /^nothing attached: guest .* has no interface 'eth0'/);
 
     const missing = await cli(s.hostNs, 'detach', 'netns:no-such-guest-ns', '-i', 'eth0');

@@ -14,7 +14,8 @@ import { accessSync, constants, existsSync, mkdirSync, mkdtempSync, readdirSync,
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { withScene, ping, type Scene } from '../helpers/scene';
-import { attach, AttachError, detach, inSandbox, PipewrightError, type AttachResult, type DhcpClient, type Netns } from '../../lib';
+import { attach, AttachError, detach, PipewrightError, type AttachResult, type DhcpClient, type Netns } from '../../lib';
+import { inSandbox } from '../../lib/ops/sandbox';
 
 const SBIN = ['/usr/sbin', '/sbin', ...(process.env.PATH ?? '').split(':')];
 function installed(cmd: string): boolean {

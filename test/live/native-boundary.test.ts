@@ -27,12 +27,28 @@ t.test('a batch with an unknown operation is refused before anything is sent', (
     await t.rejects(
       host.runBatch([
         { op: 'link.add', args: { kind: 'bridge', name: 'brnever' } },
-        { op: 'link.nosuch', args: {} },
+        { op: 'link.nosuch', args: {} } as never,
       ]),
       { name: 'TypeError', message: /ops\[1\]\.op: unknown operation 'link\.nosuch'/ },
     );
     t.equal(await host.link.find('brnever'), null, 'not even the first one ran');
     await t.rejects(host.runBatch([{ op: 'link.get', args: { name: 'lo', n: 10n } }] as never), TypeError, 'a BigInt argument');
+  }),
+);
+
+t.test('an argument key the op table does not list is refused before anything is sent, naming the op and the key', (t) =>
+  withScene(t, async ({ host }) => {
+    await t.rejects(
+      host.runBatch([
+        { op: 'link.add', args: { kind: 'bridge', name: 'brnever' } },
+        // A misspelled key: a compile error, and at run time a refusal (not a dropped setting).
+        { op: 'link.set', args: { index: 'brnever', mtuu: 1400 } as never },
+      ]),
+      { name: 'NetlinkError', code: 'ERR_PW_INVALID_ARGUMENT', field: 'mtuu', failedIndex: 1, completed: [], message: /link\.set.*mtuu: is not an argument of link\.set/ },
+    );
+    t.equal(await host.link.find('brnever'), null, 'not even the first one ran');
+    // @ts-expect-error: not an argument of link.get
+    await t.rejects(host.run('link.get', { name: 'lo', orNul: true }), { code: 'ERR_PW_INVALID_ARGUMENT', field: 'orNul' });
   }),
 );
 

@@ -101,7 +101,7 @@ t.test("a lock goes with its holder's death", async (t) => {
   // A child process takes the lock shared and is killed while holding it.
   const child = spawn(process.execPath, ['-e', `
     process.env.PW_STATE_DIR = ${JSON.stringify(root)};
-    require(${JSON.stringify(join(__dirname, '..', '..', 'dist', 'lib', 'ownership'))}).lockNamespace('${ns}', 'shared').then(() => process.stdout.write('held\\n'));
+    require(${JSON.stringify(join(__dirname, '..', '..', 'dist', 'lib', 'ops', 'ownership'))}).lockNamespace('${ns}', 'shared').then(() => process.stdout.write('held\\n'));
     setInterval(() => {}, 1000);`], { stdio: ['ignore', 'pipe', 'inherit'] });
   await new Promise<void>((resolve) => child.stdout!.on('data', (b: Buffer) => b.toString().includes('held') && resolve()));
   const ex = lockNamespace(ns, 'exclusive');

@@ -131,31 +131,35 @@ t.test('netns delete: names that are not single components, and names of other n
     // A mount namespace's file can only be bind-mounted where the mount does
     // not propagate (the kernel refuses to copy one into a peer), and only a
     // newer mount namespace's (by the kernel's namespace ids, which on this
-    // kernel are not always in creation order across CPUs: hence a few
-    // tries, each with a new one). So: in a private mount namespace of its
-    // own, and the CLI runs in there too.
+    // kernel are handed out in per-CPU batches, so not in creation order
+    // across CPUs: CI once failed 40 tries in a row under load). So: pinned
+    // to one CPU, where the ids do follow creation order, in a private mount
+    // namespace of its own, and the CLI runs in there too.
     const mntName = uniqueName('mnt');
     const script = [
       `touch /run/netns/${mntName}`,
       'self=$(readlink /proc/self/ns/mnt)',
+      'mounted=no',
       'for try in $(seq 40); do',
       '  unshare --mount sleep 120 </dev/null >/dev/null 2>&1 & newer=$!',
       '  until n=$(readlink /proc/$newer/ns/mnt) && [ -n "$n" ] && [ "$n" != "$self" ]; do sleep 0.01; done',
-      `  mount --bind /proc/$newer/ns/mnt /run/netns/${mntName} 2>/dev/null && break`,
+      `  mount --bind /proc/$newer/ns/mnt /run/netns/${mntName} 2>/dev/null && mounted=yes && break`,
       '  kill $newer; wait $newer 2>/dev/null; newer=',
       'done',
       `rc=0; nsenter --net=/proc/${process.pid}/fd/${s.hostNs.fd} "$@" netns delete ${mntName} --json > "$OUT" 2>"$ERR" || rc=$?`,
       `echo "rc=$rc"`,
+      'echo "mounted=$mounted"',
       `grep -c " /run/netns/${mntName} " /proc/self/mountinfo || true`,
-      `[ -z "$newer" ] || kill $newer; umount /run/netns/${mntName}; rm /run/netns/${mntName}`,
+      `[ -z "$newer" ] || kill $newer; umount /run/netns/${mntName} 2>/dev/null; rm -f /run/netns/${mntName}`,
     ].join('\n');
     const dir = scratch(t);
     const { MAIN } = await import('../helpers/cli');
-    const { stdout: out } = await promisify(execFile)('unshare', ['--mount', '--propagation', 'private', 'sh', '-c', script, 'sh', process.execPath, MAIN], {
+    const { stdout: out } = await promisify(execFile)('taskset', ['-c', '0', 'unshare', '--mount', '--propagation', 'private', 'sh', '-c', script, 'sh', process.execPath, MAIN], {
       env: { ...process.env, OUT: join(dir, 'out'), ERR: join(dir, 'err') },
       timeout: 60_000,
     });
-    const [rc, stillMounted] = out.trim().split('\n');
+    const [rc, mounted, stillMounted] = out.trim().split('\n');
+    t.equal(mounted, 'mounted=yes', 'the mount namespace was bind-mounted on the name (the setup itself)');
     t.equal(rc, 'rc=2', 'a bind mount of a mount namespace: exit 2 (was 0, "gone")');
     t.equal(JSON.parse(readFileSync(join(dir, 'out'), 'utf8')).error.code, 'ERR_PW_NOT_A_NETNS');
     t.match(readFileSync(join(dir, 'err'), 'utf8'), 'is a mount namespace (mnt:[', 'names the kind of namespace');

@@ -7,6 +7,7 @@ import { parseRouteArgs } from '../../lib/cli/iproute-route-args';
 import { parseRuleArgs } from '../../lib/cli/iproute-rule-args';
 import { attachFromOptions } from '../../lib/cli/commands/attach';
 import { PipewrightError } from '../../lib/core/errors';
+import { buildSpec, type AttachSpec } from '../../lib/ops/attach/spec';
 
 /** A row: argv (split on spaces, or given as an array), and what it parses to or the error it gets. */
 type Row = [argv: string | string[], want: Record<string, unknown> | RegExp];
@@ -33,8 +34,15 @@ function table(name: string, rows: Row[], parse: (argv: string[]) => unknown) {
   });
 }
 
+/**
+ * An attach request: its spec is what the library's spec builder makes of
+ * the same request in the library's field names, so every row also shows the
+ * command line and the library call agree.
+ */
 const A = (spec: Record<string, unknown>, extra: Record<string, unknown> = {}) => ({
-  kind: 'attach', spec: { guest: 'G', ...spec }, json: false, dryRun: false, watchMs: 0, repair: false, ...extra,
+  kind: 'attach',
+  spec: buildSpec({ guest: 'G', ...spec, ...(extra.watchMs ? { watchMs: extra.watchMs, repair: extra.repair } : {}) } as AttachSpec),
+  json: false, dryRun: false, watchMs: 0, repair: false, ...extra,
 });
 const br0 = { hostIf: 'br0' };
 const v4 = { ...br0, address: '10.0.0.3/24' };

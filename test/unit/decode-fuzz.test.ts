@@ -50,7 +50,7 @@ const pick = <T>(items: readonly T[]): T => items[below(items.length)]!;
 
 /** A request from our encoder, turned into the kernel message of that object. */
 function fromRequest(op: string, args: Record<string, unknown>, type: number): Buffer {
-  const b = Buffer.from(addon().encode(op, args));
+  const b = Buffer.from(addon().encode(op as 'link.add', args as never));
   b.writeUInt16LE(type, 4); // nlmsg_type
   b.writeUInt16LE(0, 6); // nlmsg_flags: a kernel message, not a request
   return b;

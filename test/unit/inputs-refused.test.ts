@@ -1,8 +1,8 @@
 // Inputs that must be refused at the edge, before any kernel call, with one
 // line naming the value (issue 12, "Inputs accepted that must be refused").
-// The library's own validation (normalizeSpec) and the command line both.
+// The library's own validation (buildSpec) and the command line both.
 import t, { type Test } from 'tap';
-import { normalizeSpec } from '../../lib/ops/attach/spec';
+import { buildSpec } from '../../lib/ops/attach/spec';
 import { parsePipeworkArgs } from '../../lib/cli/pipework-args';
 import { attachFromOptions } from '../../lib/cli/commands/attach';
 import { main } from '../../lib/cli/main';
@@ -23,7 +23,7 @@ function refused(t: Test, fn: () => unknown, field: string, value: RegExp, why: 
   }
 }
 
-const spec = (o: Record<string, unknown>) => () => normalizeSpec({ hostIf: 'br0', guest: 'g', ...o } as never);
+const spec = (o: Record<string, unknown>) => () => buildSpec({ hostIf: 'br0', guest: 'g', ...o } as never);
 
 t.test('guest addresses that no interface may hold', async (t) => {
   refused(t, spec({ address: '224.0.0.5/24' }), 'address', /224\.0\.0\.5/, /multicast/, 'IPv4 multicast');
@@ -37,7 +37,7 @@ t.test('guest addresses that no interface may hold', async (t) => {
   refused(t, spec({ address: '127.0.0.2/8' }), 'address', /127\.0\.0\.2/, /loopback/, 'loopback');
   // Still accepted: private, documentation, /31 and /32, link-local.
   for (const ok of ['10.0.0.3/24', '192.0.2.7/24', '10.0.0.1/31', '10.0.0.255/32', '2001:db8::3/64', 'fe80::3/64', '169.254.1.1/16'])
-    t.equal(normalizeSpec({ hostIf: 'br0', guest: 'g', address: ok }).address!.address, ok.split('/')[0], `${ok} is accepted`);
+    t.equal(buildSpec({ hostIf: 'br0', guest: 'g', address: ok }).address!.address, ok.split('/')[0], `${ok} is accepted`);
 });
 
 t.test('gateways that cannot route', async (t) => {
@@ -49,9 +49,9 @@ t.test('gateways that cannot route', async (t) => {
   refused(t, spec({ address: '10.0.0.2/24', gateway: '0.0.0.0' }), 'gateway', /0\.0\.0\.0/, /0\.0\.0\.0\/8/, '0.0.0.0');
   refused(t, spec({ address: '2001:db8::3/64', gateway: '::' }), 'gateway', /"::"/, /unspecified/, '::');
   refused(t, spec({ address: '2001:db8::3/64', gateway: 'ff02::2' }), 'gateway', /ff02::2/, /multicast/, 'IPv6 multicast');
-  t.equal(normalizeSpec({ hostIf: 'br0', guest: 'g', address: '2001:db8::3/64', gateway: 'fe80::1' }).gateway!.address, 'fe80::1', 'a link-local IPv6 gateway is fine');
-  t.equal(normalizeSpec({ hostIf: 'br0', guest: 'g', address: '10.1.0.5/32', gateway: '10.1.0.1' }).gatewayOnLink, true, 'a gateway outside the subnet is marked on-link, once');
-  t.equal(normalizeSpec({ hostIf: 'br0', guest: 'g', address: '10.1.0.5/24', gateway: '10.1.0.1' }).gatewayOnLink, false);
+  t.equal(buildSpec({ hostIf: 'br0', guest: 'g', address: '2001:db8::3/64', gateway: 'fe80::1' }).gateway!.address, 'fe80::1', 'a link-local IPv6 gateway is fine');
+  t.equal(buildSpec({ hostIf: 'br0', guest: 'g', address: '10.1.0.5/32', gateway: '10.1.0.1' }).gatewayOnLink, true, 'a gateway outside the subnet is marked on-link, once');
+  t.equal(buildSpec({ hostIf: 'br0', guest: 'g', address: '10.1.0.5/24', gateway: '10.1.0.1' }).gatewayOnLink, false);
 });
 
 t.test('owner', async (t) => {

@@ -1,16 +1,17 @@
 // `pipewright attach --host-if ... --guest ...` (the named-option form) and
 // the runner shared with pipework's positional form: attach(), or
 // planAttach() for --dry-run, and their output.
-import type { Command } from 'commander';
 import type { AttachResult, PlanResult } from '../../ops/attach';
-import type { AttachSpec } from '../../ops/attach/spec';
-import type { Cli } from '../main';
-import type { Parsed } from '../pipework-args';
+import type { CommandContext } from '../registry';
+import { Parsed, verbosity } from '../pipework-args';
 import { Io, line, printJson } from '../report';
 import { EXIT } from '../exit-codes';
 import {
-  UsageError, AttachArgs, checkAttach, parseAddress, parseDhcp, parseFamily, parseIfname, parseMac, parseMs, parseUint, parseVlan,
+  UsageError, AttachArgs, CLI_WORD, checkAttach, parseAddress, parseDhcp, parseFamily, parseMac, parseMs, parseUint, parseVlan,
 } from '../args-common';
+
+/** The named form's spellings, in errors from the spec builder. */
+const OPTION_WORD = { ...CLI_WORD, guestIf: '--guest-if', hostEnd: '--host-end' };
 
 export type AttachParsed = Extract<Parsed, { kind: 'attach' }>;
 
@@ -34,11 +35,14 @@ interface AttachOptions {
   dryRun?: boolean;
   watch?: string;
   repair?: boolean;
+  verbose?: boolean;
+  quiet?: boolean;
 }
 
 /** Named options → the same request the positional grammar produces. */
 export function attachFromOptions(o: AttachOptions): AttachParsed {
   const spec: AttachArgs = { hostIf: o.hostIf, guest: o.guest };
+  let family: 4 | 6 | undefined;
   if (o.dhcp !== undefined) {
     if (o.address !== undefined || o.gateway !== undefined) throw new UsageError('--dhcp excludes --address and --gateway');
     const d = parseDhcp(o.dhcp);
@@ -47,13 +51,13 @@ export function attachFromOptions(o: AttachOptions): AttachParsed {
     spec.dhcp = d;
   } else {
     if (o.timeout !== undefined) throw new UsageError('--timeout applies to --dhcp (the lease wait)');
-    const family = o.family !== undefined ? parseFamily(o.family) : undefined;
+    family = o.family !== undefined ? parseFamily(o.family) : undefined;
     if (o.gateway !== undefined && o.address === undefined) throw new UsageError('--gateway needs --address');
     if (o.gateway !== undefined && o.address!.includes('@')) throw new UsageError('the gateway is given twice (--address ...@GW and --gateway)');
-    if (o.address !== undefined) Object.assign(spec, parseAddress(o.gateway !== undefined ? `${o.address}@${o.gateway}` : o.address, family));
+    if (o.address !== undefined) Object.assign(spec, parseAddress(o.gateway !== undefined ? `${o.address}@${o.gateway}` : o.address));
   }
-  if (o.guestIf !== undefined) spec.guestIf = parseIfname('--guest-if', o.guestIf);
-  if (o.hostEnd !== undefined) spec.hostEnd = parseIfname('--host-end', o.hostEnd);
+  if (o.guestIf !== undefined) spec.guestIf = o.guestIf;
+  if (o.hostEnd !== undefined) spec.hostEnd = o.hostEnd;
   if (o.mac !== undefined) spec.mac = parseMac(o.mac);
   if (o.vlan !== undefined) spec.vlan = parseVlan(o.vlan);
   if (o.directPhys) spec.directPhys = true;
@@ -62,33 +66,24 @@ export function attachFromOptions(o: AttachOptions): AttachParsed {
   if (o.owner !== undefined) spec.owner = o.owner;
   const watchMs = o.watch !== undefined ? parseMs('--watch', o.watch) : 0;
   if (o.repair && watchMs === 0) throw new UsageError('--repair needs --watch MS (it repairs what happens while watching)');
-  return { kind: 'attach', spec: checkAttach(spec), json: !!o.json, dryRun: !!o.dryRun, watchMs, repair: !!o.repair };
+  if (watchMs > 0) Object.assign(spec, { watchMs, repair: !!o.repair });
+  return { kind: 'attach', spec: checkAttach(spec, { family, words: OPTION_WORD }), json: !!o.json, dryRun: !!o.dryRun, watchMs, repair: !!o.repair, ...verbosity(!!o.verbose, !!o.quiet) };
 }
 
-export function register(program: Command, cli: Cli): void {
-  program
-    .command('attach')
-    .description('attach a guest to a host interface (the named-option form of the pipework command line)')
-    .requiredOption('--host-if <name>', "a bridge (created when missing and named br*), another device (macvlan), or mac:HOSTMAC")
-    .requiredOption('--guest <ref>', 'container name/ID, netns name, PID, nsfs path, netns:NAME, pid:N, path:P')
-    .option('-i, --guest-if <name>', 'interface name inside the guest (default eth1)')
-    .option('-l, --host-end <name>', 'name of the host end of the veth (default v<guest-if>pl<pid>)')
-    .option('--address <cidr>', 'IP/PREFIX (or IP/PREFIX@GW); omit (or 0/0) for no address')
-    .option('--gateway <ip>', 'default route via this gateway')
-    .option('-a, --family <4|6>', 'require the address to be of this family')
-    .option('--mac <mac>', 'MAC of the guest interface, or U:SEED')
-    .option('--vlan <n>', 'attach to HOSTIF.N (created when missing)')
-    .option('--direct-phys', 'move the host device itself into the guest')
-    .option('--mtu <n>', "MTU (default: the host interface's)")
-    .option('--dhcp <client>', 'dhcp|udhcpc|dhclient|dhcpcd[-f][:OPTS]: get the address by DHCP')
-    .option('--timeout <ms>', 'how long to wait for the DHCP lease')
-    .option('--no-arp', 'do not send the gratuitous ARP')
-    .option('--owner <name>', 'ownership tag in the host end ifalias')
-    .option('--json', 'print the result as JSON')
-    .option('--dry-run', 'print the plan and its undo plan; change nothing')
-    .option('--watch <ms>', 'watch the host end this long after attaching')
-    .option('--repair', 'with --watch: put the port back when something undoes it')
-    .action((o: AttachOptions) => cli.execute(attachFromOptions(o)));
+/** `pipewright attach --host-if ... --guest ...`: the options, as the registry parsed them. */
+export async function run({ args, io }: CommandContext): Promise<number> {
+  const o = (name: string) => args.options.get(name);
+  for (const required of ['host-if', 'guest']) if (o(required) === undefined) throw new UsageError(`attach: missing the required option '--${required}'`);
+  const f = (name: string) => args.flags.has(name);
+  const opts: AttachOptions = { hostIf: o('host-if')!, guest: o('guest')!, arp: !f('no-arp') };
+  const named: Array<[keyof AttachOptions, string]> = [
+    ['guestIf', 'guest-if'], ['hostEnd', 'host-end'], ['address', 'address'], ['gateway', 'gateway'], ['family', 'family'], ['mac', 'mac'],
+    ['vlan', 'vlan'], ['mtu', 'mtu'], ['dhcp', 'dhcp'], ['timeout', 'timeout'], ['owner', 'owner'], ['watch', 'watch'],
+  ];
+  for (const [key, name] of named) if (o(name) !== undefined) Object.assign(opts, { [key]: o(name) });
+  const flags: Array<[keyof AttachOptions, string]> = [['directPhys', 'direct-phys'], ['json', 'json'], ['dryRun', 'dry-run'], ['repair', 'repair'], ['verbose', 'verbose'], ['quiet', 'quiet']];
+  for (const [key, name] of flags) if (f(name)) Object.assign(opts, { [key]: true });
+  return runAttach(attachFromOptions(opts), io);
 }
 
 function printPlan(io: Io, plan: PlanResult): void {
@@ -103,7 +98,8 @@ function printPlan(io: Io, plan: PlanResult): void {
   plan.undo.forEach((s, i) => line(io.stdout, `  ${i + 1}. ${s}`));
 }
 
-function printResult(io: Io, r: AttachResult): void {
+/** The summary (-v): each step done, then the guest, its host end and any DHCP lease. */
+function printSummary(io: Io, r: AttachResult): void {
   for (const s of r.steps) line(io.stdout, `done: ${s}`);
   const g = r.guest;
   const facts = [`index ${g.index}`, g.mac && `mac ${g.mac}`, g.mtu && `mtu ${g.mtu}`].filter(Boolean).join(', ');
@@ -119,13 +115,18 @@ function printResult(io: Io, r: AttachResult): void {
     // Where the lease's DNS servers are, and how the guest's resolver gets them.
     line(io.stdout, `  resolv.conf: ${d.netnsResolvConf ? `${d.netnsResolvConf} -> ${d.resolvConf}` : d.resolvConf} (${d.resolvConfUse})`);
   }
+}
+
+/** Warnings and what happened while watching, on stderr (not with -q). */
+function printNotes(io: Io, r: AttachResult): void {
   for (const w of r.warnings) line(io.stderr, `pipewright: warning: ${w}`);
   for (const i of r.incidents ?? []) line(io.stderr, `pipewright: while watching, +${i.atMs} ms: ${i.what}${i.repaired ? ' (repaired)' : ''}`);
 }
 
 export async function runAttach(p: AttachParsed, io: Io): Promise<number> {
+  // Lazy: this module loads for every commander command (help, route ...); the attach stack only to attach (~4 ms CPU).
   const { attach, planAttach } = await import('../../ops/attach');
-  const spec: AttachSpec = { ...p.spec, ...(p.watchMs > 0 ? { watchMs: p.watchMs, repair: p.repair } : {}) };
+  const spec = p.spec;
   if (p.dryRun) {
     const plan = await planAttach(spec);
     if (p.json) printJson(io, { dryRun: true, ...plan });
@@ -134,7 +135,8 @@ export async function runAttach(p: AttachParsed, io: Io): Promise<number> {
   }
   const r = await attach(spec);
   if (p.json) printJson(io, r);
-  else printResult(io, r);
+  else if (p.verbose) printSummary(io, r);
+  if (!p.quiet && !p.json) printNotes(io, r);
   // Watched and something undid the attachment that was not put back: it is not as asked any more.
   const unrepaired = (r.incidents ?? []).filter((i) => !i.repaired);
   if (unrepaired.length) {

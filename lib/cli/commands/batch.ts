@@ -15,18 +15,20 @@
 // again: a failed line leaves nothing.
 import { lstatSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Io, line, printJson, processIo, reportError } from '../report';
+import { line, printJson, reportError } from '../report';
 import { EXIT, exitCodeFor } from '../exit-codes';
-import { parseArgs } from '../../ops/forensics/argv';
+import type { CommandContext } from '../registry';
 import { parsePipeworkArgs } from '../pipework-args';
 import { UsageError } from '../args-common';
-import type { AttachSpec } from '../../ops/attach/spec';
-import { DEFAULT_RUN_DIR, netnsName, type Netns as NetnsHandle } from '../../core/netns';
+import { buildSpec, withRefs, type AttachSpec, type NormalizedSpec } from '../../ops/attach/spec';
+import { DEFAULT_RUN_DIR, Netns, netnsName, type Netns as NetnsHandle } from '../../core/netns';
+import { Handle } from '../../core/handle';
+import { attach } from '../../ops/attach';
 import { parseJsonPlan } from '../plan-json';
 
-interface Entry {
+interface Entry<S = AttachSpec | NormalizedSpec> {
   line: number;
-  spec: AttachSpec;
+  spec: S;
 }
 
 /** Splits a line into words; quotes group, as a shell would for simple cases. */
@@ -53,7 +55,7 @@ function parseEntries(text: string, file: string): Entry[] {
     }
     if (p.kind !== 'attach') throw new UsageError(`line ${i + 1}: only attach lines can be batched (got ${p.kind})`);
     if (p.dryRun || p.watchMs) throw new UsageError(`line ${i + 1}: --dry-run and --watch are not supported in a batch`);
-    out.push({ line: i + 1, spec: p.spec as AttachSpec });
+    out.push({ line: i + 1, spec: p.spec });
   });
   return out;
 }
@@ -66,7 +68,7 @@ function parseEntries(text: string, file: string): Entry[] {
 const DEFAULT_CONCURRENCY = 64;
 
 /** The named namespace --create-netns makes for this entry, if its guest is a name not yet in /run/netns. */
-function namespaceToCreate(spec: AttachSpec): string | undefined {
+function namespaceToCreate(spec: NormalizedSpec): string | undefined {
   const g = spec.guest;
   let name: string | undefined;
   if (typeof g === 'string') name = g.startsWith('netns:') ? g.slice('netns:'.length) : /^[^:/]+$/.test(g) && !/^\d+$/.test(g) ? g : undefined;
@@ -87,28 +89,32 @@ function readPlan(file: string): string {
   }
 }
 
-export async function run(args: readonly string[], io: Io = processIo): Promise<number> {
+/**
+ * Every entry of a plan as the spec builder makes it (a line's was built as
+ * it was parsed; a JSON entry's is built here), all before the first attach
+ * runs; an entry that fails is a usage error naming its line.
+ */
+export function batchSpecs(text: string, file: string, createNetns = false): Array<Entry<NormalizedSpec>> {
+  return parseEntries(text, file).map((e) => {
+    try {
+      const spec = buildSpec(e.spec);
+      // A guest name --create-netns would create is checked now too (a single path component).
+      if (createNetns) namespaceToCreate(spec);
+      return { line: e.line, spec };
+    } catch (err) {
+      throw new UsageError(`line ${e.line}: ${(err as Error).message}`);
+    }
+  });
+}
+
+export async function run({ argv: args, args: a, io }: CommandContext): Promise<number> {
   const json = args.includes('--json');
   try {
-    const a = parseArgs(args, { flags: ['json', 'create-netns'], options: ['concurrency'], positional: [1, 1] });
     const createNetns = a.flags.has('create-netns');
     const concurrency = Number(a.options.get('concurrency') ?? DEFAULT_CONCURRENCY);
     if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 1000) throw new UsageError(`--concurrency must be an integer from 1 to 1000`);
     const file = a.positional[0]!;
-    const entries = parseEntries(readPlan(file), file);
-    const { normalizeSpec } = await import('../../ops/attach/spec');
-    for (const e of entries) {
-      try {
-        normalizeSpec(e.spec);
-        // A guest name --create-netns would create is checked now too (a single path component).
-        if (createNetns) namespaceToCreate(e.spec);
-      } catch (err) {
-        throw new UsageError(`line ${e.line}: ${(err as Error).message}`);
-      }
-    }
-    const { Handle } = await import('../../core/handle');
-    const { attach } = await import('../../ops/attach');
-    const { Netns } = await import('../../core/netns');
+    const entries = batchSpecs(readPlan(file), file, createNetns);
     const host = await Handle.open();
     const results: Array<{ line: number; ok: boolean; result?: unknown; error?: { code: string; message: string; exitCode: number } }> = [];
     try {
@@ -120,7 +126,7 @@ export async function run(args: readonly string[], io: Io = processIo): Promise<
           try {
             const name = createNetns ? namespaceToCreate(e.spec) : undefined;
             if (name !== undefined) created = await Netns.create({ name });
-            const r = await attach({ ...e.spec, ...(created ? { guest: created } : {}), host });
+            const r = await attach(withRefs(e.spec, { ...(created ? { guest: created } : {}), host }));
             // Attached: from here on the namespace is the guest's, kept by its
             // name; our fd goes, and nothing below may delete it.
             const made = created;

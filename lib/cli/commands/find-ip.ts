@@ -2,19 +2,19 @@
 // namespaces hold it, on which interface, through which holder.
 // Exit status: 0 found once, 6 (conflict) found in several namespaces,
 // 3 (not found) nowhere.
-import { Io, printJson, processIo, reportError } from '../report';
+import { printJson, reportError } from '../report';
 import { EXIT } from '../exit-codes';
-import { parseArgs } from '../../ops/forensics/argv';
+import * as f from '../../ops/forensics/find';
+import { formatFind } from '../../ops/forensics/render/report';
+import type { CommandContext } from '../registry';
 
-export async function run(args: readonly string[], io: Io = processIo): Promise<number> {
+export async function run({ argv: args, args: a, io }: CommandContext): Promise<number> {
   const json = args.includes('--json');
   try {
-    const a = parseArgs(args, { flags: ['json', 'mac', 'ifname'], positional: [1, 1] });
-    const f = await import('../../ops/forensics/find');
     const q = a.positional[0]!;
     const r = a.flags.has('mac') ? await f.findMac(q) : a.flags.has('ifname') ? await f.findIfname(q) : await f.findIp(q);
     if (json) printJson(io, r);
-    else io.stdout.write((await import('../../ops/forensics/render/report')).formatFind(r));
+    else io.stdout.write(formatFind(r));
     if (r.matches.length === 0) return EXIT.GUEST_NOT_FOUND;
     return r.conflict ? EXIT.CONFLICT : EXIT.OK;
   } catch (e) {

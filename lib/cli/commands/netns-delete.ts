@@ -4,18 +4,17 @@
 // what still holds it ("holder not visible from /proc" for a socket). A name
 // that is a symbolic link or a bind mount of another kind of namespace is
 // refused with exit 2, and nothing is unmounted.
-import { Io, line, printJson, processIo, reportError } from '../report';
+import { line, printJson, reportError } from '../report';
 import { EXIT } from '../exit-codes';
-import { parseArgs } from '../../ops/forensics/argv';
+import type { CommandContext } from '../registry';
 import { invalidArgument } from '../../core/errors';
+import { deleteNamedNetns, NetnsBusyError } from '../../ops/forensics/delete';
 
-export async function run(args: readonly string[], io: Io = processIo): Promise<number> {
+export async function run({ argv: args, args: a, io }: CommandContext): Promise<number> {
   const json = args.includes('--json');
   try {
-    const a = parseArgs(args, { flags: ['json'], options: ['timeout'], positional: [1, 1] });
     const timeout = a.options.get('timeout');
     if (timeout !== undefined && !/^\d+$/.test(timeout)) throw invalidArgument('--timeout', timeout, 'must be milliseconds');
-    const { deleteNamedNetns, NetnsBusyError } = await import('../../ops/forensics/delete');
     try {
       const r = await deleteNamedNetns(a.positional[0]!, timeout !== undefined ? { timeoutMs: Number(timeout) } : {});
       if (json) printJson(io, r);

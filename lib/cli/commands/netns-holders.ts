@@ -1,10 +1,12 @@
 // `pipewright netns holders NAME|PATH|INODE [--json]`: everything keeping one
 // namespace alive (processes, fds, mounts and the mount namespace each is
 // in), and the command that releases each.
-import { Io, printJson, processIo, reportError } from '../report';
+import { printJson, reportError } from '../report';
 import { EXIT } from '../exit-codes';
-import { parseArgs } from '../../ops/forensics/argv';
+import type { CommandContext } from '../registry';
 import { invalidArgument } from '../../core/errors';
+import { holders } from '../../ops/forensics/holders';
+import { formatHolders } from '../../ops/forensics/render/report';
 
 /** An inode ref ('4026532000', 'net:[…]', 'dev:ino') of 0 names no namespace: refused before any lookup. */
 function checkRef(ref: string): string {
@@ -13,14 +15,12 @@ function checkRef(ref: string): string {
   return ref;
 }
 
-export async function run(args: readonly string[], io: Io = processIo): Promise<number> {
+export async function run({ argv: args, args: a, io }: CommandContext): Promise<number> {
   const json = args.includes('--json');
   try {
-    const a = parseArgs(args, { flags: ['json'], positional: [1, 1] });
-    const { holders } = await import('../../ops/forensics/holders');
     const r = await holders(checkRef(a.positional[0]!));
     if (json) printJson(io, r);
-    else io.stdout.write((await import('../../ops/forensics/render/report')).formatHolders(r));
+    else io.stdout.write(formatHolders(r));
     return EXIT.OK;
   } catch (e) {
     return reportError(e, io, { json });

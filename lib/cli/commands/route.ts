@@ -1,10 +1,10 @@
 // `pipewright route GUEST ARGS...`: pipework ran `ip netns exec PID ip route
 // ARGS`; we parse the same arguments and send the request natively through a
 // Handle in the guest's namespace. show/list print like `ip route`.
-import type { Command } from 'commander';
 import type { Handle } from '../../core/handle';
 import type { Route, RouteSpec } from '../../core/types';
-import type { Cli } from '../main';
+import type { CommandContext } from '../registry';
+import { helpFor } from '../help';
 import { parsePipeworkArgs, Parsed } from '../pipework-args';
 import { parseRouteArgs, RouteShowFilter, TABLE_IDS } from '../iproute-route-args';
 import { Io, line, printJson } from '../report';
@@ -13,16 +13,14 @@ import { inGuest, linkNames } from '../in-guest';
 
 export type RouteParsed = Extract<Parsed, { kind: 'route' }>;
 
-export function register(program: Command, cli: Cli): void {
-  program
-    .command('route')
-    .description("add, delete, replace or show routes inside a guest (ip route's syntax)")
-    .argument('<guest>', 'container name/ID, netns name, PID, nsfs path, ...')
-    .argument('[args...]', 'add|del|replace|show [default|PREFIX] [via GW] [dev IF] [table N] [metric N] [src A] [scope S] [proto P] [onlink] [mtu N]')
-    .option('--json', 'print routes (or the result) as JSON')
-    .allowUnknownOption()
-    .passThroughOptions()
-    .action((guest: string, args: string[], o: { json?: boolean }) => cli.execute(parsePipeworkArgs(['route', ...(o.json ? ['--json'] : []), guest, ...args])));
+/** `pipewright route GUEST ...`: the words go through pipework's grammar, as `pipework route` did. */
+export async function run({ argv, io }: CommandContext): Promise<number> {
+  const p = parsePipeworkArgs(['route', ...argv]);
+  if (p.kind === 'help') {
+    io.stdout.write(helpFor('route'));
+    return EXIT.OK;
+  }
+  return runRoute(p as RouteParsed, io);
 }
 
 const TABLE_NAMES = new Map(Object.entries(TABLE_IDS).map(([name, id]) => [id, name]));

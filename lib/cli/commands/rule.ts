@@ -1,10 +1,10 @@
 // `pipewright rule GUEST ARGS...`: pipework ran `ip netns exec PID ip rule
 // ARGS`; we parse the same arguments and send the request natively through a
 // Handle in the guest's namespace. show/list print like `ip rule`.
-import type { Command } from 'commander';
 import type { Handle } from '../../core/handle';
 import type { Rule, RuleSpec } from '../../core/types';
-import type { Cli } from '../main';
+import type { CommandContext } from '../registry';
+import { helpFor } from '../help';
 import { parsePipeworkArgs, Parsed } from '../pipework-args';
 import { parseRuleArgs } from '../iproute-rule-args';
 import { TABLE_IDS } from '../iproute-route-args';
@@ -14,16 +14,14 @@ import { inGuest } from '../in-guest';
 
 export type RuleParsed = Extract<Parsed, { kind: 'rule' }>;
 
-export function register(program: Command, cli: Cli): void {
-  program
-    .command('rule')
-    .description("add, delete or show policy routing rules inside a guest (ip rule's syntax)")
-    .argument('<guest>', 'container name/ID, netns name, PID, nsfs path, ...')
-    .argument('[args...]', 'add|del|show [from P] [to P] [lookup N] [priority N] [iif X] [oif X] [fwmark N] [blackhole|unreachable|prohibit]')
-    .option('--json', 'print rules (or the result) as JSON')
-    .allowUnknownOption()
-    .passThroughOptions()
-    .action((guest: string, args: string[], o: { json?: boolean }) => cli.execute(parsePipeworkArgs(['rule', ...(o.json ? ['--json'] : []), guest, ...args])));
+/** `pipewright rule GUEST ...`: the words go through pipework's grammar, as `pipework rule` did. */
+export async function run({ argv, io }: CommandContext): Promise<number> {
+  const p = parsePipeworkArgs(['rule', ...argv]);
+  if (p.kind === 'help') {
+    io.stdout.write(helpFor('rule'));
+    return EXIT.OK;
+  }
+  return runRule(p as RuleParsed, io);
 }
 
 const TABLE_NAMES = new Map(Object.entries(TABLE_IDS).map(([name, id]) => [id, name]));

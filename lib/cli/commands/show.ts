@@ -1,28 +1,27 @@
 // `pipewright show [--format table|json|dot|mermaid|svg] [--netns ID,...]`:
 // the topology, as text, JSON, Graphviz, Mermaid, or an SVG laid out by
 // Graphviz compiled to WebAssembly (@viz-js/viz).
-import { Io, printJson, processIo, reportError } from '../report';
+import { printJson, reportError } from '../report';
 import { EXIT } from '../exit-codes';
-import { parseArgs } from '../../ops/forensics/argv';
+import type { CommandContext } from '../registry';
 import { invalidArgument } from '../../core/errors';
+import { topology } from '../../ops/forensics/topology';
+import { renderDot, renderMermaid, renderSvg, renderTable } from '../../ops/forensics';
 
 const FORMATS = ['table', 'json', 'dot', 'mermaid', 'svg'];
 
-export async function run(args: readonly string[], io: Io = processIo): Promise<number> {
+export async function run({ argv: args, args: a, io }: CommandContext): Promise<number> {
   const json = args.includes('--json') || args.includes('--format=json');
   try {
-    const a = parseArgs(args, { flags: ['json'], options: ['format', 'netns'] });
     const format = a.flags.has('json') ? 'json' : a.options.get('format') ?? 'table';
     if (!FORMATS.includes(format)) throw invalidArgument('--format', format, `must be one of ${FORMATS.join(', ')}`);
-    const { topology } = await import('../../ops/forensics/topology');
     const ids = a.options.get('netns');
     const t = await topology(ids !== undefined ? { namespaces: ids.split(',') } : {});
-    const r = await import('../../ops/forensics');
     if (format === 'json') printJson(io, t);
-    else if (format === 'dot') io.stdout.write(r.renderDot(t));
-    else if (format === 'mermaid') io.stdout.write(r.renderMermaid(t));
-    else if (format === 'svg') io.stdout.write(await r.renderSvg(t));
-    else io.stdout.write(r.renderTable(t));
+    else if (format === 'dot') io.stdout.write(renderDot(t));
+    else if (format === 'mermaid') io.stdout.write(renderMermaid(t));
+    else if (format === 'svg') io.stdout.write(await renderSvg(t));
+    else io.stdout.write(renderTable(t));
     return EXIT.OK;
   } catch (e) {
     return reportError(e, io, { json });

@@ -4,23 +4,23 @@
 // again), and tc's own exit code is passed through.
 import { spawn } from 'node:child_process';
 import { constants } from 'node:os';
-import type { Command } from 'commander';
-import type { Cli } from '../main';
+import type { CommandContext } from '../registry';
+import { helpFor } from '../help';
+import { EXIT } from '../exit-codes';
 import { parsePipeworkArgs, Parsed } from '../pipework-args';
 import type { Io } from '../report';
 import { PipewrightError } from '../../core/errors';
 
 export type TcParsed = Extract<Parsed, { kind: 'tc' }>;
 
-export function register(program: Command, cli: Cli): void {
-  program
-    .command('tc')
-    .description("run tc inside a guest's network namespace (its exit code is passed through)")
-    .argument('<guest>', 'container name/ID, netns name, PID, nsfs path, ...')
-    .argument('<args...>', 'tc arguments, e.g. qdisc add dev eth1 root netem delay 100ms')
-    .allowUnknownOption()
-    .passThroughOptions()
-    .action((guest: string, args: string[]) => cli.execute(parsePipeworkArgs(['tc', guest, ...args])));
+/** `pipewright tc GUEST ...`: the words go through pipework's grammar, as `pipework tc` did. */
+export async function run({ argv, io }: CommandContext): Promise<number> {
+  const p = parsePipeworkArgs(['tc', ...argv]);
+  if (p.kind === 'help') {
+    io.stdout.write(helpFor('tc'));
+    return EXIT.OK;
+  }
+  return runTc(p as TcParsed, io);
 }
 
 function runIn(nsPath: string, args: string[], io: Io): Promise<number> {
@@ -37,6 +37,7 @@ function runIn(nsPath: string, args: string[], io: Io): Promise<number> {
 }
 
 export async function runTc(p: TcParsed, io: Io): Promise<number> {
+  // Lazy: this module loads for every commander command (help, attach ...); guest resolution only for tc.
   const { resolveGuest } = await import('../../ops/guest');
   const g = await resolveGuest(p.guest);
   try {

@@ -7,6 +7,7 @@ import type { Parsed } from '../pipework-args';
 import { Io, line, printJson } from '../report';
 import { EXIT } from '../exit-codes';
 import { PipewrightError } from '../../core/errors';
+import { Handle } from '../../core/handle';
 
 export type WaitParsed = Extract<Parsed, { kind: 'wait' }>;
 
@@ -16,7 +17,6 @@ function hasCarrier(l: Link): boolean {
 }
 
 export async function runWait(p: WaitParsed, io: Io): Promise<number> {
-  const { Handle } = await import('../../core/handle');
   const started = Date.now();
   const h = await Handle.open();
   const w = h.watch(['link']);

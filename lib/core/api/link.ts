@@ -5,9 +5,10 @@ import { invalidArgument, isNetlinkError, NetlinkError, PipewrightError } from '
 import type { Link, LinkChanges, LinkRef, LinkSpec, NetnsTarget, VethPeer } from '../types';
 import * as v from '../validate';
 import { netnsArgs } from './netns-target';
+import { LINK_KIND_NAMES, MACVLAN_MODE_NAMES, VLAN_PROTOCOL_NAMES, type LinkKindName, type OpArgs, type VethPeerArgs } from '../op-types';
 
 const COMMON = ['kind', 'name', 'mtu', 'address', 'up', 'master', 'group', 'alias', 'netns', 'txqlen'] as const;
-const KIND_FIELDS: Record<string, readonly string[]> = {
+const KIND_FIELDS: Record<LinkKindName, readonly string[]> = {
   veth: ['peer'],
   bridge: ['stp', 'forwardDelay', 'ageingTime', 'priority', 'vlanFiltering', 'multicastSnooping'],
   macvlan: ['parent', 'mode'],
@@ -17,11 +18,10 @@ const KIND_FIELDS: Record<string, readonly string[]> = {
   dummy: [],
   ifb: [],
 };
-const MACVLAN_MODES = ['private', 'vepa', 'bridge', 'passthru', 'source'] as const;
 
 /** Validates the options links share and converts them to the addon's arguments. */
-function commonArgs(field: string, o: Record<string, unknown>, forSet: boolean): Record<string, unknown> {
-  const a: Record<string, unknown> = {};
+function commonArgs(field: string, o: Record<string, unknown>, forSet: boolean): VethPeerArgs {
+  const a: VethPeerArgs = {};
   const p = field ? `${field}.` : '';
   if (o.mtu !== undefined) a.mtu = v.mtu(`${p}mtu`, o.mtu);
   if (o.address !== undefined) a.address = v.mac(`${p}address`, o.address);
@@ -39,7 +39,7 @@ function commonArgs(field: string, o: Record<string, unknown>, forSet: boolean):
   return a;
 }
 
-function peerArgs(peer: unknown): Record<string, unknown> {
+function peerArgs(peer: unknown): VethPeerArgs {
   const o = v.object('peer', peer) as VethPeer & Record<string, unknown>;
   // No alias: the kernel ignores IFLA_IFALIAS when it creates a link, and a
   // peer may be born where this handle cannot set it afterwards.
@@ -50,11 +50,11 @@ function peerArgs(peer: unknown): Record<string, unknown> {
 }
 
 /** Validates a link spec and returns the addon's arguments for link.add. */
-export function linkAddArgs(spec: LinkSpec): Record<string, unknown> {
+export function linkAddArgs(spec: LinkSpec): OpArgs['link.add'] {
   const o = v.object('spec', spec) as Record<string, unknown>;
-  const kind = v.oneOf('kind', o.kind, Object.keys(KIND_FIELDS) as LinkSpec['kind'][]);
-  v.knownKeys('', o, [...COMMON, ...KIND_FIELDS[kind]!]);
-  const a: Record<string, unknown> = { kind, name: v.ifname('name', o.name), ...commonArgs('', o, false) };
+  const kind = v.oneOf('kind', o.kind, LINK_KIND_NAMES);
+  v.knownKeys('', o, [...COMMON, ...KIND_FIELDS[kind]]);
+  const a: OpArgs['link.add'] = { kind, name: v.ifname('name', o.name), ...commonArgs('', o, false) };
   switch (kind) {
     case 'veth':
       if (o.peer !== undefined) a.peer = peerArgs(o.peer);
@@ -70,7 +70,7 @@ export function linkAddArgs(spec: LinkSpec): Record<string, unknown> {
     case 'macvlan':
     case 'macvtap':
       a.parent = v.linkRef('parent', o.parent);
-      if (o.mode !== undefined) a.mode = v.oneOf('mode', o.mode, MACVLAN_MODES);
+      if (o.mode !== undefined) a.mode = v.oneOf('mode', o.mode, MACVLAN_MODE_NAMES);
       break;
     case 'vxlan': {
       a.vni = v.vni('vni', o.vni);
@@ -95,16 +95,16 @@ export function linkAddArgs(spec: LinkSpec): Record<string, unknown> {
     case 'vlan':
       a.parent = v.linkRef('parent', o.parent);
       a.vlanId = v.vlanId('vlanId', o.vlanId);
-      if (o.protocol !== undefined) a.protocol = v.oneOf('protocol', o.protocol, ['802.1Q', '802.1ad'] as const);
+      if (o.protocol !== undefined) a.protocol = v.oneOf('protocol', o.protocol, VLAN_PROTOCOL_NAMES);
       break;
   }
   return a;
 }
 
-export function linkSetArgs(ref: LinkRef, changes: LinkChanges): Record<string, unknown> {
+export function linkSetArgs(ref: LinkRef, changes: LinkChanges): OpArgs['link.set'] {
   const o = v.object('changes', changes) as Record<string, unknown>;
   v.knownKeys('', o, ['name', 'up', 'mtu', 'address', 'master', 'group', 'alias', 'netns', 'txqlen']);
-  const a: Record<string, unknown> = { index: v.linkRef('link', ref), ...commonArgs('', o, true) };
+  const a: OpArgs['link.set'] = { index: v.linkRef('link', ref), ...commonArgs('', o, true) };
   if (o.name !== undefined) a.name = v.ifname('name', o.name);
   return a;
 }
@@ -130,7 +130,7 @@ export class LinkApi {
     // The kernel refuses (ENOTCONN) to bring a veth peer up inside the request
     // that creates it (veth_open runs before the pair is joined), in this
     // namespace or another; do that second, and undo the link if it fails.
-    const peer = args.peer as Record<string, unknown> | undefined;
+    const peer = args.peer;
     const peerUpLater = spec.kind === 'veth' && peer?.up === true;
     if (peerUpLater) delete peer!.up;
     const created = await this.created(spec, args);
@@ -146,10 +146,10 @@ export class LinkApi {
     return created;
   }
 
-  private async created(spec: LinkSpec, args: Record<string, unknown>): Promise<Link> {
+  private async created(spec: LinkSpec, args: OpArgs['link.add']): Promise<Link> {
     let echoed: Link | undefined;
     try {
-      echoed = await this.h.run<Link | undefined>('link.add', args);
+      echoed = await this.h.run('link.add', args);
     } catch (e) {
       // The kernel says "File exists" without pointing at an attribute: a
       // veth has two names in two namespaces. Say which one is taken.
@@ -160,7 +160,7 @@ export class LinkApi {
     // Created in another namespace: the kernel echoes it there, not here (and
     // an alias, which creation ignores, has to be set there too).
     if (spec.netns !== undefined) {
-      if (args.alias !== undefined) await this.inNamespace(spec.netns, (h) => h.link.set(spec.name, { alias: args.alias as string }));
+      if (args.alias !== undefined) await this.inNamespace(spec.netns, (h) => h.link.set(spec.name, { alias: args.alias! }));
       return this.readElsewhere(spec.netns, spec.name);
     }
     return this.get(spec.name);
@@ -169,6 +169,16 @@ export class LinkApi {
   /** Changes a link; every field given is applied in one request. */
   async set(ref: LinkRef, changes: LinkChanges): Promise<void> {
     await this.h.run('link.set', linkSetArgs(ref, changes));
+  }
+
+  /**
+   * Applies changes to several links in one hop, in order. A failure stops
+   * there: the NetlinkError's `failedIndex` says which item failed (the
+   * ones before it are applied), as for Handle.runBatch.
+   */
+  async setEach(items: ReadonlyArray<readonly [LinkRef, LinkChanges]>): Promise<void> {
+    const args = items.map(([ref, changes]) => linkSetArgs(ref, changes));
+    await this.h.runBatch(args.map((a) => ({ op: 'link.set' as const, args: a })));
   }
 
   /** Deletes a link (a veth takes its peer with it). */
@@ -194,17 +204,17 @@ export class LinkApi {
   async find(ref: LinkRef): Promise<Link | null> {
     const r = v.linkRef('link', ref);
     // orNull: the addon answers null for ENODEV instead of an error.
-    const link = await this.h.run<Link | null>('link.get', { ...(typeof r === 'number' ? { index: r } : { name: r }), orNull: true });
+    const link = await this.h.run('link.get', { ...(typeof r === 'number' ? { index: r } : { name: r }), orNull: true });
     return link ?? null;
   }
 
   /** Every link, or those of one master and/or kind (filtered by the kernel). */
   async list(filter: { master?: LinkRef; kind?: string } = {}): Promise<Link[]> {
     v.knownKeys('', v.object('filter', filter), ['master', 'kind']);
-    const args: Record<string, unknown> = {};
+    const args: OpArgs['link.list'] = {};
     if (filter.master !== undefined) args.master = v.linkRef('master', filter.master);
     if (filter.kind !== undefined) args.kind = v.str('kind', filter.kind, 64);
-    const links = await this.h.run<Link[]>('link.list', args);
+    const links = await this.h.run('link.list', args);
     // Older kernels ignore dump filters: apply them again.
     return links.filter(
       (l) => (args.kind === undefined || l.kind === args.kind) && (typeof args.master !== 'number' || l.master === args.master),
@@ -231,14 +241,8 @@ export class LinkApi {
     return this.inNamespace(target, (h) => h.link.get(name));
   }
 
-  /** Runs fn with a short-lived handle in another namespace. */
-  private async inNamespace<T>(target: NetnsTarget, fn: (h: Handle) => Promise<T>): Promise<T> {
-    const { Handle } = await import('../handle');
-    const h = target instanceof Netns ? await Handle.open(target) : await Handle.open({ pid: target.pid });
-    try {
-      return await fn(h);
-    } finally {
-      await h.close();
-    }
+  /** Runs fn with a short-lived handle in another namespace (Handle opens it: this file only knows Handle's type). */
+  private inNamespace<T>(target: NetnsTarget, fn: (h: Handle) => Promise<T>): Promise<T> {
+    return this.h.elsewhere(target instanceof Netns ? target : { pid: target.pid }, fn);
   }
 }

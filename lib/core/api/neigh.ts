@@ -3,23 +3,25 @@
 import type { Handle } from '../handle';
 import type { FdbSpec, LinkRef, NeighSpec, Neighbour } from '../types';
 import * as v from '../validate';
+import type { OpArgs } from '../op-types';
+import { transport } from '../native';
 
 const STATES = ['incomplete', 'reachable', 'stale', 'delay', 'probe', 'failed', 'noarp', 'permanent'] as const;
 
-export function neighArgs(spec: NeighSpec): Record<string, unknown> {
+export function neighArgs(spec: NeighSpec): OpArgs['neigh.add'] {
   const o = v.object('neighbour', spec) as Record<string, unknown>;
   v.knownKeys('', o, ['dev', 'address', 'lladdr', 'state']);
   const ip = v.ip('address', o.address);
-  const a: Record<string, unknown> = { family: ip.family, index: v.linkRef('dev', o.dev), address: ip.address };
+  const a: OpArgs['neigh.add'] = { family: ip.family, index: v.linkRef('dev', o.dev), address: ip.address };
   if (o.lladdr !== undefined) a.lladdr = v.mac('lladdr', o.lladdr, { allowMulticast: true });
   if (o.state !== undefined) a.state = v.oneOf('state', o.state, STATES);
   return a;
 }
 
-export function fdbArgs(spec: FdbSpec): Record<string, unknown> {
+export function fdbArgs(spec: FdbSpec): OpArgs['neigh.add'] {
   const o = v.object('fdb', spec) as Record<string, unknown>;
   v.knownKeys('', o, ['dev', 'lladdr', 'dst', 'vlan', 'vni', 'port', 'master']);
-  const a: Record<string, unknown> = {
+  const a: OpArgs['neigh.add'] = {
     family: 'bridge',
     index: v.linkRef('dev', o.dev),
     lladdr: v.mac('lladdr', o.lladdr, { allowMulticast: true, allowZero: true }),
@@ -61,12 +63,22 @@ export class NeighApi {
     await this.h.run('neigh.announce', { index: v.linkRef('dev', dev), address: ip.address });
   }
 
+  /**
+   * Sends `count` gratuitous ARP packets for an IPv4 address from a link of
+   * this handle's namespace, from a packet socket made there: for when the
+   * kernel's own announcement (announce) cannot be used.
+   */
+  async sendGratuitousArp(dev: number, address: string, mac: string, count = 1): Promise<{ sent: number }> {
+    const ip = v.ip('address', address, 4);
+    return transport().sendGratuitousArp(this.h.netns ? this.h.netns.fd : -1, v.uint('dev', dev, 1, 0x7fffffff), ip.address, v.mac('mac', mac), v.uint('count', count, 1, 100));
+  }
+
   async list(filter: { dev?: LinkRef; family?: 4 | 6 } = {}): Promise<Neighbour[]> {
     v.knownKeys('', v.object('filter', filter), ['dev', 'family']);
-    const args: Record<string, unknown> = {};
+    const args: OpArgs['neigh.list'] = {};
     if (filter.dev !== undefined) args.index = v.linkRef('dev', filter.dev);
-    if (filter.family !== undefined) args.family = Number(v.oneOf('family', String(filter.family), ['4', '6'] as const));
-    return this.h.run<Neighbour[]>('neigh.list', args);
+    if (filter.family !== undefined) args.family = Number(v.oneOf('family', String(filter.family), ['4', '6'] as const)) as 4 | 6;
+    return this.h.run('neigh.list', args);
   }
 }
 
@@ -97,9 +109,9 @@ export class FdbApi {
   /** FDB entries, optionally of one device or of one bridge's ports. */
   async list(filter: { dev?: LinkRef; master?: LinkRef } = {}): Promise<Neighbour[]> {
     v.knownKeys('', v.object('filter', filter), ['dev', 'master']);
-    const args: Record<string, unknown> = { family: 'bridge' };
+    const args: OpArgs['neigh.list'] = { family: 'bridge' };
     if (filter.dev !== undefined) args.index = v.linkRef('dev', filter.dev);
     if (filter.master !== undefined) args.master = v.linkRef('master', filter.master);
-    return this.h.run<Neighbour[]>('neigh.list', args);
+    return this.h.run('neigh.list', args);
   }
 }

@@ -3,16 +3,17 @@ import type { Handle } from '../handle';
 import type { Route, RouteFilter, RouteSpec } from '../types';
 import * as v from '../validate';
 import { invalidArgument } from '../errors';
+import type { OpArgs } from '../op-types';
 
 const SCOPES = ['universe', 'site', 'link', 'host', 'nowhere'] as const;
 const TYPES = ['unicast', 'blackhole', 'unreachable', 'prohibit', 'local'] as const;
 const PROTOS = ['boot', 'static', 'kernel'] as const;
 
 /** Validates a route; `forDelete` relaxes what only creating needs (a gateway, dev or type). */
-export function routeArgs(spec: RouteSpec, forDelete = false): Record<string, unknown> {
+export function routeArgs(spec: RouteSpec, forDelete = false): OpArgs['route.add'] {
   const o = v.object('route', spec) as Record<string, unknown>;
   v.knownKeys('', o, ['family', 'dst', 'gateway', 'dev', 'src', 'table', 'metric', 'scope', 'proto', 'type', 'onlink', 'mtu']);
-  const a: Record<string, unknown> = {};
+  const a: Partial<OpArgs['route.add']> = {};
   let family: 4 | 6 | undefined = o.family === undefined ? undefined : (Number(v.oneOf('family', String(o.family), ['4', '6'] as const)) as 4 | 6);
   if (o.gateway !== undefined) {
     const gw = v.ip('gateway', o.gateway, family);
@@ -46,7 +47,7 @@ export function routeArgs(spec: RouteSpec, forDelete = false): Record<string, un
   if (o.type !== undefined) a.type = v.oneOf('type', o.type, TYPES);
   if (o.onlink !== undefined) a.onlink = v.bool('onlink', o.onlink);
   if (o.mtu !== undefined) a.mtu = v.mtu('mtu', o.mtu);
-  return a;
+  return a as OpArgs['route.add'];
 }
 
 export class RouteApi {
@@ -69,9 +70,9 @@ export class RouteApi {
   /** Routes of the main table by default; {table: N} for another, {table: 'all'} for every table. */
   async list(filter: RouteFilter = {}): Promise<Route[]> {
     v.knownKeys('', v.object('filter', filter), ['family', 'table']);
-    const args: Record<string, unknown> = {};
+    const args: OpArgs['route.list'] = {};
     if (filter.family !== undefined) args.family = v.oneOf('family', String(filter.family), ['4', '6'] as const) === '4' ? 4 : 6;
     if (filter.table !== 'all') args.table = filter.table === undefined ? 254 : v.uint('table', filter.table, 0, 0xffffffff);
-    return this.h.run<Route[]>('route.list', args);
+    return this.h.run('route.list', args);
   }
 }

@@ -3,14 +3,15 @@ import type { Handle } from '../handle';
 import type { Rule, RuleSpec } from '../types';
 import * as v from '../validate';
 import { invalidArgument } from '../errors';
+import type { OpArgs } from '../op-types';
 
 const ACTIONS = ['lookup', 'blackhole', 'unreachable', 'prohibit'] as const;
 
 /** Validates a rule; `forDelete` allows selecting a rule by its priority alone. */
-export function ruleArgs(spec: RuleSpec, forDelete = false): Record<string, unknown> {
+export function ruleArgs(spec: RuleSpec, forDelete = false): OpArgs['rule.add'] {
   const o = v.object('rule', spec) as Record<string, unknown>;
   v.knownKeys('', o, ['family', 'priority', 'from', 'to', 'table', 'iif', 'oif', 'fwmark', 'action']);
-  const a: Record<string, unknown> = {};
+  const a: OpArgs['rule.add'] = {};
   let family: 4 | 6 | undefined = o.family === undefined ? undefined : (Number(v.oneOf('family', String(o.family), ['4', '6'] as const)) as 4 | 6);
   for (const key of ['from', 'to'] as const) {
     if (o[key] === undefined) continue;
@@ -18,7 +19,7 @@ export function ruleArgs(spec: RuleSpec, forDelete = false): Record<string, unkn
     if (family && c.family !== family) throw invalidArgument(key, o[key], `is IPv${c.family} but the rule is IPv${family}`);
     family = c.family;
     a[key] = c.address;
-    a[`${key}Len`] = c.prefixLen;
+    a[`${key}Len` as const] = c.prefixLen;
   }
   a.family = family ?? 4;
   if (o.priority !== undefined) a.priority = v.uint('priority', o.priority, 0, 0xffffffff);
@@ -47,6 +48,6 @@ export class RuleApi {
   async list(filter: { family?: 4 | 6 } = {}): Promise<Rule[]> {
     v.knownKeys('', v.object('filter', filter), ['family']);
     const family = filter.family === undefined ? undefined : Number(v.oneOf('family', String(filter.family), ['4', '6'] as const));
-    return this.h.run<Rule[]>('rule.list', family === undefined ? {} : { family });
+    return this.h.run('rule.list', family === undefined ? {} : { family: family as 4 | 6 });
   }
 }

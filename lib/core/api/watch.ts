@@ -1,7 +1,7 @@
 // handle.watch(): kernel events as an async iterator. The subscription socket
 // is polled by the event loop (no thread, no blocking); events queue until
 // the consumer takes them.
-import { addon, NativeEvent, NativeSubscription } from '../native';
+import { transport, NativeEvent, NativeSubscription } from '../native';
 import { invalidArgument, PipewrightError } from '../errors';
 import type { Address, Link, NetEvent, Neighbour, Route, WatchKind } from '../types';
 
@@ -51,7 +51,7 @@ export class Watcher implements AsyncIterableIterator<NetEvent> {
     if (!Array.isArray(kinds) || kinds.length === 0) throw invalidArgument('kinds', kinds, `must be a non-empty array of ${KINDS.join(', ')}`);
     for (const k of kinds) if (!KINDS.includes(k)) throw invalidArgument('kinds', k, `is not one of ${KINDS.join(', ')}`);
     opts.signal?.addEventListener('abort', this.#onAbort, { once: true });
-    this.ready = addon()
+    this.ready = transport()
       .subscribe(nsfd, kinds, (events) => this.#push(events))
       .then(
         (sub) => {

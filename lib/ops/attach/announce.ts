@@ -6,7 +6,6 @@
 // forwards, and a veth's port starts to only once the kernel's link watch
 // has seen its carrier, a moment after the guest end came up.
 import type { Link } from '../../core/types';
-import { addon } from '../../core/native';
 import { isNetlinkError } from '../../core/errors';
 import { guestRef, type Ctx } from './context';
 
@@ -22,8 +21,8 @@ const PORT_WAIT_MS = 1000;
 async function blockedBecause(c: Ctx, he: Link | null | undefined): Promise<string | null> {
   const bridge = await c.host.link.find(c.hostIfLink!.index);
   if (!bridge || !bridge.up)
-    return `bridge ${c.hostIfName} is down, so its ports do not forward: the gratuitous ARP from ${c.spec.hostEnd} cannot pass until it is up (ip link set ${c.hostIfName} up)`;
-  if (he && !he.lowerUp) return `${c.spec.hostEnd} has no carrier (its peer in the guest is down): the gratuitous ARP cannot pass the bridge`;
+    return `bridge ${c.hostIfName} is down, so its ports do not forward: the gratuitous ARP from ${c.hostEndName} cannot pass until it is up (ip link set ${c.hostIfName} up)`;
+  if (he && !he.lowerUp) return `${c.hostEndName} has no carrier (its peer in the guest is down): the gratuitous ARP cannot pass the bridge`;
   return null;
 }
 
@@ -59,8 +58,8 @@ export async function announce(c: Ctx): Promise<void> {
     else if (state !== 'forwarding')
       c.warnings.push(
         state === 'disabled'
-          ? `${c.spec.hostEnd} was still not forwarding on ${c.hostIfName} after ${PORT_WAIT_MS} ms: the gratuitous ARP may not get past the bridge`
-          : `${c.spec.hostEnd} is ${state ?? 'in an unknown state'} on ${c.hostIfName} (STP: it forwards after the bridge's forward delay): the gratuitous ARP will not get past the bridge before then`,
+          ? `${c.hostEndName} was still not forwarding on ${c.hostIfName} after ${PORT_WAIT_MS} ms: the gratuitous ARP may not get past the bridge`
+          : `${c.hostEndName} is ${state ?? 'in an unknown state'} on ${c.hostIfName} (STP: it forwards after the bridge's forward delay): the gratuitous ARP will not get past the bridge before then`,
       );
   }
   const ip = c.spec.address!.address;
@@ -73,5 +72,5 @@ export async function announce(c: Ctx): Promise<void> {
     if (!isNetlinkError(e, 'EEXIST')) throw e;
   }
   const link = await c.gh.link.get(guestRef(c));
-  await addon().sendGratuitousArp(c.guest.netns.fd, link.index, ip, link.address!, 1);
+  await c.gh.neigh.sendGratuitousArp(link.index, ip, link.address!);
 }

@@ -20,6 +20,12 @@ export interface Ctx {
   hostIfLink: Link | null;
   hostIfName: string;
   mtu: number;
+  /**
+   * The host end's name (bridge mode): the one given (spec.hostEnd), or the
+   * one the plan chose (v<guestIf>pl<pid>). The spec is frozen; what is
+   * decided while planning lives here.
+   */
+  hostEndName?: string;
   hostEnd?: Link;
   /**
    * The guest interface's index inside the guest, once a step knows it (a

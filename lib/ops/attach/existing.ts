@@ -6,10 +6,11 @@
 // gateway is asked for) and the gateway's on-link route. The first
 // difference is an ERR_PW_CONFLICT naming its field; nothing is changed.
 import type { Handle } from '../../core/handle';
-import type { Netns } from '../../core/netns';
+import { Netns } from '../../core/netns';
 import type { Link } from '../../core/types';
 import { PipewrightError, type NetlinkError } from '../../core/errors';
 import type { Ctx } from './context';
+import { markOwner, ownerAlias } from '../ownership/marks';
 
 export function conflict(message: string, field: string, value: unknown): PipewrightError {
   return new PipewrightError('ERR_PW_CONFLICT', message, { field, value });
@@ -17,14 +18,12 @@ export function conflict(message: string, field: string, value: unknown): Pipewr
 
 /** The ifalias attach gives a host end: its ownership mark. */
 export function aliasFor(ctx: Pick<Ctx, 'spec' | 'guest'>): string {
-  return `pipewright owner=${ctx.spec.owner} guest=${ctx.guest.netns.id} if=${ctx.spec.guestIf}`;
+  return ownerAlias(ctx.spec.owner, ctx.guest.netns.id, ctx.spec.guestIf);
 }
-
-const OWNER_MARK = /^pipewright owner=(\S+) /;
 
 /** The owner named by a link's pipewright mark, or null when it carries none. */
 export function ownerOf(link: Link): string | null {
-  return OWNER_MARK.exec(link.alias ?? '')?.[1] ?? null;
+  return markOwner(link.alias);
 }
 
 /**
@@ -33,7 +32,7 @@ export function ownerOf(link: Link): string | null {
  * own namespace.
  */
 async function nsidOf(from: Handle, to: Netns): Promise<number | undefined> {
-  const { nsid } = await from.run<{ nsid: number | null }>('netns.nsid', { fd: to.fd });
+  const { nsid } = await from.run('netns.nsid', { fd: to.fd });
   return nsid ?? undefined;
 }
 
@@ -74,8 +73,8 @@ async function checkHostSide(ctx: Ctx, inGuest: Link, hostEndGiven: boolean, whe
     if (inGuest.kind !== 'veth') throw conflict(`${where} and is a ${inGuest.kind ?? 'device'}, not a veth`, 'guestIf', spec.guestIf);
     const peer = await hostPeerOf(ctx, inGuest);
     if (!peer) throw conflict(`${where} and its peer is not a host end in ${ctx.host.describe()}`, 'guestIf', spec.guestIf);
-    if (hostEndGiven && peer.name !== spec.hostEnd)
-      throw conflict(`${where} with host end '${peer.name}', not '${spec.hostEnd}'`, 'hostEnd', spec.hostEnd);
+    if (hostEndGiven && peer.name !== ctx.hostEndName)
+      throw conflict(`${where} with host end '${peer.name}', not '${ctx.hostEndName}'`, 'hostEnd', ctx.hostEndName);
     if (ctx.hostIfLink === null || peer.master !== ctx.hostIfLink.index)
       throw conflict(`${where}, but its host end '${peer.name}' is not a port of ${ctx.hostIfName}`, 'hostIf', ctx.hostIfName);
     const owner = ownerOf(peer);
@@ -104,7 +103,6 @@ async function checkHostSide(ctx: Ctx, inGuest: Link, hostEndGiven: boolean, whe
 /** The id the guest's namespace gives the host's (its macvlans' lower device is there). */
 async function nsidOfHost(ctx: Ctx): Promise<number | undefined> {
   if (ctx.host.netns) return nsidOf(ctx.gh, ctx.host.netns);
-  const { Netns } = await import('../../core/netns');
   const self = await Netns.current();
   try {
     return await nsidOf(ctx.gh, self);
@@ -158,7 +156,7 @@ async function checkGuestSide(ctx: Ctx, inGuest: Link, where: string): Promise<v
 export async function existing(ctx: Ctx, hostEndGiven: boolean): Promise<boolean> {
   const { spec, gh, host } = ctx;
   // One round trip on the first attach, where neither exists.
-  const [inGuest, byName] = await Promise.all([gh.link.find(spec.guestIf), ctx.mode === 'bridge' ? host.link.find(spec.hostEnd!) : null]);
+  const [inGuest, byName] = await Promise.all([gh.link.find(spec.guestIf), ctx.mode === 'bridge' ? host.link.find(ctx.hostEndName!) : null]);
   if (!inGuest) {
     if (byName) throw nameTaken(ctx, byName);
     return false;
@@ -188,7 +186,7 @@ export class AlreadyInPlace extends Error {
  * anything else is a conflict naming what is in the way.
  */
 export async function lostRace(ctx: Ctx, hostEndGiven: boolean, e: NetlinkError): Promise<Error> {
-  const what = e.field === 'peer.name' ? `'${ctx.spec.guestIf}' appeared in the guest` : `'${e.object ?? ctx.spec.hostEnd}' appeared on the host`;
+  const what = e.field === 'peer.name' ? `'${ctx.spec.guestIf}' appeared in the guest` : `'${e.object ?? ctx.hostEndName}' appeared on the host`;
   try {
     if (await existing(ctx, hostEndGiven)) return new AlreadyInPlace();
   } catch (c) {

@@ -8,7 +8,7 @@ import { PipewrightError } from '../../core/errors';
 import { resolveGuest } from '../guest';
 import { runSteps, StepError } from '../transaction';
 import type { Link } from '../../core/types';
-import { normalizeSpec, AttachSpec, NormalizedSpec } from './spec';
+import { buildSpec, type AttachSpec, type NormalizedSpec } from './spec';
 import { admission } from './admission';
 import { inspectHostIf, makePlan } from './plan';
 import { AlreadyInPlace } from './existing';
@@ -92,10 +92,8 @@ function firewallWarning(host: Handle, bridge: string): Promise<string | null> {
   return check;
 }
 
-/** What open() needs of the spec besides its normalized form. */
-type Refs = Pick<AttachSpec, 'host' | 'guest' | 'runDir'>;
-
-async function open(spec: Refs, s: NormalizedSpec): Promise<Ctx & { ownsHost: boolean }> {
+async function open(s: NormalizedSpec): Promise<Ctx & { ownsHost: boolean }> {
+  const spec = s;
   // Independent lookups run together: each is a round trip to an addon
   // thread, and a one-guest CLI run feels every one of them.
   const ownsHost = spec.host === undefined;
@@ -130,8 +128,8 @@ async function close(ctx: Ctx & { ownsHost: boolean }): Promise<void> {
 }
 
 /** The ordered plan and its undo plan, from read-only lookups: nothing is changed. */
-export async function planAttach(spec: AttachSpec): Promise<PlanResult> {
-  const ctx = await open(spec, normalizeSpec(spec));
+export async function planAttach(spec: AttachSpec | NormalizedSpec): Promise<PlanResult> {
+  const ctx = await open(buildSpec(spec));
   try {
     const plan = await makePlan(ctx);
     return {
@@ -196,21 +194,20 @@ function attachError(e: StepError): AttachError {
  * attach is safe: an identical attachment is reported as 'already-attached';
  * a different one is an ERR_PW_CONFLICT naming the difference.
  */
-export async function attach(spec: AttachSpec): Promise<AttachResult> {
-  // The spec is read now, as it was handed over; the work waits its turn
-  // (admission.ts).
-  const s = normalizeSpec(spec);
-  const refs: Refs = { host: spec.host, guest: spec.guest, runDir: spec.runDir };
+export async function attach(spec: AttachSpec | NormalizedSpec): Promise<AttachResult> {
+  // The spec is read now, as it was handed over (a built one is taken as
+  // it is); the work waits its turn (admission.ts).
+  const s = buildSpec(spec);
   const leave = await admission();
   try {
-    return await admitted(refs, s, leave);
+    return await admitted(s, leave);
   } finally {
     leave();
   }
 }
 
-async function admitted(refs: Refs, s: NormalizedSpec, leave: () => void): Promise<AttachResult> {
-  const ctx = await open(refs, s);
+async function admitted(s: NormalizedSpec, leave: () => void): Promise<AttachResult> {
+  const ctx = await open(s);
   ctx.leaveAdmission = leave;
   // Asked now, beside the plan's lookups: the journal entry and the plan's
   // reading of the journal need it (a kernel without SO_NETNS_COOKIE: unknown).
@@ -268,7 +265,7 @@ async function admitted(refs: Refs, s: NormalizedSpec, leave: () => void): Promi
       leave(); // watching waits on the kernel's events, for as long as asked
       try {
         // The name it was given (a re-run: the name it has), followed by index.
-        const port = { index: ctx.hostEnd.index, name: inPlace ? ctx.hostEnd.name : ctx.spec.hostEnd! };
+        const port = { index: ctx.hostEnd.index, name: inPlace ? ctx.hostEnd.name : ctx.hostEndName! };
         const watched = await watchPort(ctx.host, port, ctx.hostIfLink!.index, ctx.spec.watchMs, ctx.spec.repair, ctx.spec.watchSignal);
         result.incidents = [...(result.incidents ?? []), ...watched.incidents];
         if (result.hostEnd) result.hostEnd.name = watched.name;

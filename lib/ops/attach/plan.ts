@@ -88,11 +88,12 @@ async function inPlace(ctx: Ctx, hostEndGiven: boolean): Promise<boolean> {
 export async function makePlan(ctx: Ctx): Promise<Plan> {
   const { spec } = ctx;
   // A missing DHCP client is known now: say so before anything is created.
+  // Lazy: dhcp/ loads node:child_process, which an attach without DHCP never needs (~3-5 ms).
   if (spec.dhcp) (await import('../dhcp')).checkDhcpClient(spec.dhcp);
   const hostEndGiven = spec.hostEnd !== undefined;
-  if (ctx.mode === 'bridge' && !spec.hostEnd) {
+  if (ctx.mode === 'bridge') {
     const pid = ctx.guest.pid;
-    spec.hostEnd = hostEndName(spec.guestIf, pid ?? ctx.guest.netns.ino, pid !== undefined);
+    ctx.hostEndName = spec.hostEnd ?? hostEndName(spec.guestIf, pid ?? ctx.guest.netns.ino, pid !== undefined);
   }
   if (ctx.mode === 'macvlan' && spec.vlan !== undefined) {
     const vlanName = `${ctx.hostIfName}.${spec.vlan}`.slice(0, 15);
@@ -139,13 +140,13 @@ export async function makePlan(ctx: Ctx): Promise<Plan> {
       });
     }
     steps.push({
-      describe: `create veth ${spec.hostEnd} (up, port of ${ctx.hostIfName}, mtu ${mtu}, group ${spec.group}) with peer ${g} born in guest ${where}${spec.mac ? ` (mac ${spec.mac})` : ''}: one request`,
-      undo: `delete ${spec.hostEnd} (its peer ${g} goes with it)`,
+      describe: `create veth ${ctx.hostEndName} (up, port of ${ctx.hostIfName}, mtu ${mtu}, group ${spec.group}) with peer ${g} born in guest ${where}${spec.mac ? ` (mac ${spec.mac})` : ''}: one request`,
+      undo: `delete ${ctx.hostEndName} (its peer ${g} goes with it)`,
       run: async (c) => {
         let link;
         try {
           link = await c.host.link.add({
-            kind: 'veth', name: c.spec.hostEnd!, up: true, master: c.hostIfLink!.index, mtu, group: c.spec.group, alias: aliasFor(c),
+            kind: 'veth', name: c.hostEndName!, up: true, master: c.hostIfLink!.index, mtu, group: c.spec.group, alias: aliasFor(c),
             peer: { name: g, netns: c.guest.netns, mtu, ...(c.spec.mac ? { address: c.spec.mac } : {}) },
           });
         } catch (e) {
@@ -236,7 +237,7 @@ export async function makePlan(ctx: Ctx): Promise<Plan> {
     steps.push({
       describe: `add ${a.address}/${a.prefixLen}${brd ? ` (broadcast ${brd})` : ''} to ${g} in the guest`,
       run: async (c) => {
-        await c.gh.addr.add(guestRef(c), `${a.address}/${a.prefixLen}`, brd ? { broadcast: brd } : {});
+        await c.gh.addr.add(guestRef(c), a, brd ? { broadcast: brd } : {});
       },
     });
   }
@@ -286,7 +287,7 @@ export async function makePlan(ctx: Ctx): Promise<Plan> {
       describe: `run ${d.client}${d.foreground ? ' (kept running)' : ''} for ${g} inside the guest, with a private resolv.conf; wait for a lease`,
       undo: `stop the ${d.client} client`,
       run: async (c) => {
-        const { runDhcp } = await import('../dhcp');
+        const { runDhcp } = await import('../dhcp'); // lazy: see checkDhcpClient above
         c.leaveAdmission?.(); // a lease can take seconds: others need not wait for it
         const lease = await runDhcp(c.guest, g, d);
         c.lease = lease;

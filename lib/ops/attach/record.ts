@@ -7,18 +7,19 @@ import type { NormalizedSpec } from './spec';
 import { AttachmentRecord, guestRecordOf, netnsIdOf, ownerAlias, physAlias } from '../ownership';
 import type { AttachmentEntry, RecordedSpec } from '../ownership';
 
-function recordedSpec(s: NormalizedSpec): RecordedSpec {
+/** The spec as the journal keeps it; hostEnd: the name given or chosen (ctx.hostEndName). */
+function recordedSpec(s: NormalizedSpec, hostEnd: string | undefined): RecordedSpec {
   return {
     hostIf: s.hostIf,
     guestIf: s.guestIf,
-    ...(s.hostEnd !== undefined ? { hostEnd: s.hostEnd } : {}),
+    ...(hostEnd !== undefined ? { hostEnd } : {}),
     ...(s.address ? { address: `${s.address.address}/${s.address.prefixLen}` } : {}),
     ...(s.gateway ? { gateway: s.gateway.address } : {}),
     ...(s.mac !== undefined ? { mac: s.mac } : {}),
     ...(s.vlan !== undefined ? { vlan: s.vlan } : {}),
     directPhys: s.directPhys,
     ...(s.mtu !== undefined ? { mtu: s.mtu } : {}),
-    ...(s.dhcp ? { dhcp: { client: s.dhcp.client, foreground: s.dhcp.foreground ?? false, options: s.dhcp.options ?? [], timeoutMs: s.dhcp.timeoutMs ?? 30_000 } } : {}),
+    ...(s.dhcp ? { dhcp: { client: s.dhcp.client, foreground: s.dhcp.foreground, options: [...s.dhcp.options], timeoutMs: s.dhcp.timeoutMs } } : {}),
     arp: s.arp,
     owner: s.owner,
     group: s.group,
@@ -43,11 +44,11 @@ export async function recordAttach(ctx: Ctx): Promise<AttachmentRecord> {
     mode: ctx.mode,
     hostIf: ctx.hostIfName,
     createsBridge: ctx.mode === 'bridge' && ctx.hostIfLink === null,
-    ...(ctx.mode === 'bridge' && s.hostEnd ? { hostEnd: s.hostEnd } : {}),
+    ...(ctx.mode === 'bridge' && ctx.hostEndName ? { hostEnd: ctx.hostEndName } : {}),
     group: s.group,
     alias: ctx.mode === 'direct-phys' ? physAlias(s.owner, ctx.hostIfName) : ownerAlias(s.owner, ctx.guest.netns.id, s.guestIf),
     guest: guestRecordOf(ctx.guest),
-    spec: recordedSpec(s),
+    spec: recordedSpec(s, ctx.hostEndName ?? s.hostEnd),
     ...(ctx.hostIfLink ? { hostIfIndex: ctx.hostIfLink.index } : {}),
     ...(vlanName ? { createsVlan: vlanName } : {}),
     ...(ctx.mode === 'macvlan' && ctx.hostIfLink && !ctx.hostIfLink.up ? { bringsHostIfUp: true } : {}),

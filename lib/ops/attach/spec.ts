@@ -1,23 +1,21 @@
-// What an attach is asked to do, validated and with pipework's defaults
-// filled in, before anything is looked up or created.
+// What an attach is asked to do, validated once and with pipework's defaults
+// filled in, before anything is looked up or created. Every way of asking —
+// the library call, the command line's positional and named forms, a batch
+// line, a batch JSON plan — ends in buildSpec(), and everything below
+// (inspection, the plan, the journal, the steps) reads the frozen result: the
+// address, prefix and gateway are carried parsed, never re-read from text,
+// and nothing writes to the spec (what an attach decides as it goes, such as
+// the host end's generated name, lives in its context).
 import type { Handle } from '../../core/handle';
 import type { GuestRef } from '../guest';
 import * as v from '../../core/validate';
 import { invalidArgument } from '../../core/errors';
 import { macFromSeed } from './names';
 import { inSubnet } from './subnet';
+import { PIPEWRIGHT_GROUP } from '../ownership/marks';
+import { DHCP_CLIENTS, type DhcpSpec } from '../dhcp/spec';
 
-export type DhcpClient = 'dhcp' | 'udhcpc' | 'dhclient' | 'dhcpcd';
-
-export interface DhcpSpec {
-  client: DhcpClient;
-  /** Keep the client running (pipework's "-f"): renewals keep working. */
-  foreground?: boolean;
-  /** Extra client arguments (pipework's "dhcp:OPTS"). */
-  options?: string[];
-  /** How long to wait for a lease. */
-  timeoutMs?: number;
-}
+export type { DhcpClient, DhcpSpec } from '../dhcp/spec';
 
 export interface AttachSpec {
   /** A bridge ('br0', created when missing and named br*), another device (macvlan on it), or 'mac:HOSTMAC'. */
@@ -61,86 +59,138 @@ export interface AttachSpec {
   runDir?: string;
 }
 
-/** The link group pipewright puts its host ends in ("pw" in ASCII). */
-export const PIPEWRIGHT_GROUP = 0x7077;
+/** A DHCP request with every default filled in. */
+export interface NormalizedDhcp {
+  readonly client: DhcpSpec['client'];
+  readonly foreground: boolean;
+  readonly options: readonly string[];
+  readonly timeoutMs: number;
+}
 
+/** An attach as validated: frozen (nested values too), the same whichever way it was asked for. */
 export interface NormalizedSpec {
-  hostIf: string;
-  hostIfMac?: string;
-  guestIf: string;
-  hostEnd?: string;
+  readonly hostIf: string;
+  /** hostIf given as 'mac:HOSTMAC': the MAC, normalised. */
+  readonly hostIfMac?: string;
+  readonly guest: GuestRef;
+  /** The caller's handle for the host side (not frozen: it is a live object). */
+  readonly host?: Handle;
+  readonly runDir?: string;
+  readonly guestIf: string;
+  /** The host end's name as given; when none is given, the plan chooses one (Ctx.hostEndName). */
+  readonly hostEnd?: string;
   /** With its subnet's broadcast address (IPv4). */
-  address?: v.HostCidr;
-  gateway?: v.IpAddress;
+  readonly address?: Readonly<v.HostCidr>;
+  readonly gateway?: Readonly<v.IpAddress>;
   /** The gateway is outside the address's subnet: it needs an on-link host route first. */
-  gatewayOnLink?: boolean;
-  mac?: string;
-  vlan?: number;
-  directPhys: boolean;
-  mtu?: number;
-  dhcp?: DhcpSpec;
-  arp: boolean;
-  owner: string;
-  group: number;
-  watchMs: number;
-  watchSignal?: AbortSignal;
-  repair: boolean;
+  readonly gatewayOnLink?: boolean;
+  readonly mac?: string;
+  readonly vlan?: number;
+  readonly directPhys: boolean;
+  readonly mtu?: number;
+  readonly dhcp?: NormalizedDhcp;
+  readonly arp: boolean;
+  readonly owner: string;
+  readonly group: number;
+  readonly watchMs: number;
+  readonly watchSignal?: AbortSignal;
+  readonly repair: boolean;
 }
 
 const KEYS = ['hostIf', 'guest', 'guestIf', 'hostEnd', 'address', 'gateway', 'mac', 'vlan', 'directPhys', 'mtu', 'dhcp', 'arp', 'owner', 'group', 'host', 'watchMs', 'watchSignal', 'repair', 'runDir'];
 
-export function normalizeSpec(spec: AttachSpec): NormalizedSpec {
+/** Specs this module built: handed back in, they are taken as they are. */
+const built = new WeakSet<object>();
+
+/** True for a spec buildSpec() returned (or withRefs() derived from one). */
+export function isBuiltSpec(spec: unknown): spec is NormalizedSpec {
+  return typeof spec === 'object' && spec !== null && built.has(spec);
+}
+
+function seal(spec: Record<string, unknown>): NormalizedSpec {
+  const out = Object.freeze(spec) as unknown as NormalizedSpec;
+  built.add(out);
+  return out;
+}
+
+function buildDhcp(given: unknown): NormalizedDhcp {
+  const d = v.object('dhcp', given);
+  v.knownKeys('dhcp', d, ['client', 'foreground', 'options', 'timeoutMs']);
+  const client = v.oneOf('dhcp.client', d.client, DHCP_CLIENTS);
+  if (d.options !== undefined && !Array.isArray(d.options)) throw invalidArgument('dhcp.options', d.options, 'must be an array of strings');
+  const options = d.options === undefined ? [] : (d.options as unknown[]).map((x, i) => v.str(`dhcp.options[${i}]`, x, 4096));
+  return Object.freeze({
+    client,
+    foreground: d.foreground === undefined ? false : v.bool('dhcp.foreground', d.foreground),
+    options: Object.freeze(options),
+    timeoutMs: d.timeoutMs === undefined ? 30_000 : v.uint('dhcp.timeoutMs', d.timeoutMs, 100, 600_000),
+  });
+}
+
+/**
+ * The one spec builder: validates every field (an error names the field,
+ * the value and why: ERR_PW_INVALID_ARGUMENT), fills the defaults, parses
+ * the address and gateway, and returns a frozen spec. A spec it built is
+ * returned unchanged, so a layer handed one does not check it again.
+ */
+export function buildSpec(spec: AttachSpec | NormalizedSpec): NormalizedSpec {
+  if (isBuiltSpec(spec)) return spec;
   const o = v.object('spec', spec);
   v.knownKeys('', o, KEYS);
   if (o.guest === undefined) throw invalidArgument('guest', undefined, 'is required');
-  const out: NormalizedSpec = {
-    hostIf: '',
-    guestIf: o.guestIf === undefined ? 'eth1' : v.ifname('guestIf', o.guestIf),
-    directPhys: o.directPhys === undefined ? false : v.bool('directPhys', o.directPhys),
-    arp: o.arp === undefined ? true : v.bool('arp', o.arp),
-    owner: o.owner === undefined ? 'pipewright' : v.str('owner', o.owner, 64),
-    group: o.group === undefined ? PIPEWRIGHT_GROUP : v.uint('group', o.group, 1, 0xffffffff),
-    watchMs: o.watchMs === undefined ? 0 : v.uint('watchMs', o.watchMs, 0, 3_600_000),
-    repair: o.repair === undefined ? false : v.bool('repair', o.repair),
-  };
-  if (out.owner === '') throw invalidArgument('owner', out.owner, 'is empty: an owner tag names who made the attachment');
-  if (o.watchSignal !== undefined) {
-    if (!(o.watchSignal instanceof AbortSignal)) throw invalidArgument('watchSignal', o.watchSignal, 'must be an AbortSignal');
-    out.watchSignal = o.watchSignal;
-  }
-  if (/\s/.test(out.owner)) throw invalidArgument('owner', out.owner, 'must not contain whitespace');
+  const guestIf = o.guestIf === undefined ? 'eth1' : v.ifname('guestIf', o.guestIf);
+  const directPhys = o.directPhys === undefined ? false : v.bool('directPhys', o.directPhys);
+  const arp = o.arp === undefined ? true : v.bool('arp', o.arp);
+  const owner = o.owner === undefined ? 'pipewright' : v.str('owner', o.owner, 64);
+  const group = o.group === undefined ? PIPEWRIGHT_GROUP : v.uint('group', o.group, 1, 0xffffffff);
+  const watchMs = o.watchMs === undefined ? 0 : v.uint('watchMs', o.watchMs, 0, 3_600_000);
+  const repair = o.repair === undefined ? false : v.bool('repair', o.repair);
+  if (owner === '') throw invalidArgument('owner', owner, 'is empty: an owner tag names who made the attachment');
+  if (o.watchSignal !== undefined && !(o.watchSignal instanceof AbortSignal)) throw invalidArgument('watchSignal', o.watchSignal, 'must be an AbortSignal');
+  if (/\s/.test(owner)) throw invalidArgument('owner', owner, 'must not contain whitespace');
+  const out: Record<string, unknown> = { hostIf: '' };
   const hostIf = v.str('hostIf', o.hostIf, 64);
   if (hostIf.startsWith('mac:')) {
     out.hostIfMac = v.mac('hostIf', hostIf.slice(4), { allowMulticast: true });
     out.hostIf = hostIf;
   } else out.hostIf = v.ifname('hostIf', hostIf);
+  out.guest = o.guest;
+  if (o.host !== undefined) out.host = o.host;
+  if (o.runDir !== undefined) out.runDir = o.runDir;
+  out.guestIf = guestIf;
   if (o.hostEnd !== undefined) out.hostEnd = v.ifname('hostEnd', o.hostEnd);
-  if (o.address !== undefined && o.address !== '0/0') out.address = v.hostCidr('address', o.address);
+  let address: v.HostCidr | undefined;
+  if (o.address !== undefined && o.address !== '0/0') out.address = Object.freeze((address = v.hostCidr('address', o.address)));
   if (o.gateway !== undefined) {
-    out.gateway = v.gateway('gateway', o.gateway, out.address);
-    out.gatewayOnLink = !out.address || !inSubnet(out.gateway.address, out.address);
+    const gateway = v.gateway('gateway', o.gateway, address);
+    out.gateway = Object.freeze(gateway);
+    out.gatewayOnLink = !address || !inSubnet(gateway.address, address);
   }
   if (o.mac !== undefined) {
     const m = v.str('mac', o.mac, 200);
     out.mac = m.startsWith('U:') ? macFromSeed(m.slice(2)) : v.mac('mac', m);
   }
   if (o.vlan !== undefined) out.vlan = v.vlanId('vlan', o.vlan);
+  out.directPhys = directPhys;
   if (o.mtu !== undefined) out.mtu = v.mtu('mtu', o.mtu);
   if (o.dhcp !== undefined) {
-    const d = v.object('dhcp', o.dhcp);
-    v.knownKeys('dhcp', d, ['client', 'foreground', 'options', 'timeoutMs']);
-    const client = v.oneOf('dhcp.client', d.client, ['dhcp', 'udhcpc', 'dhclient', 'dhcpcd'] as const);
-    if (d.options !== undefined && !Array.isArray(d.options)) throw invalidArgument('dhcp.options', d.options, 'must be an array of strings');
-    const options = d.options === undefined ? [] : (d.options as unknown[]).map((x, i) => v.str(`dhcp.options[${i}]`, x, 4096));
-    out.dhcp = {
-      client,
-      foreground: d.foreground === undefined ? false : v.bool('dhcp.foreground', d.foreground),
-      options,
-      timeoutMs: d.timeoutMs === undefined ? 30_000 : v.uint('dhcp.timeoutMs', d.timeoutMs, 100, 600_000),
-    };
-    if (out.address) throw invalidArgument('dhcp', o.dhcp, 'cannot be combined with a static address');
+    out.dhcp = buildDhcp(o.dhcp);
+    if (address) throw invalidArgument('dhcp', o.dhcp, 'cannot be combined with a static address');
   }
-  if (out.address === undefined && out.gateway) throw invalidArgument('gateway', o.gateway, 'needs an address (ADDRESS/PREFIX@GATEWAY)');
-  if (out.directPhys && o.hostEnd !== undefined) throw invalidArgument('hostEnd', o.hostEnd, 'has no meaning with directPhys (the device itself moves)');
-  return out;
+  if (address === undefined && out.gateway) throw invalidArgument('gateway', o.gateway, 'needs an address (ADDRESS/PREFIX@GATEWAY)');
+  if (directPhys && o.hostEnd !== undefined) throw invalidArgument('hostEnd', o.hostEnd, 'has no meaning with directPhys (the device itself moves)');
+  Object.assign(out, { arp, owner, group, watchMs, repair });
+  if (o.watchSignal !== undefined) out.watchSignal = o.watchSignal;
+  return seal(out);
+}
+
+/**
+ * The same spec for another guest or host: what a batch does when it has
+ * created the guest's namespace or shares one host handle. Neither is a
+ * validated value (the guest is resolved when the attach opens it), so the
+ * rest is kept as built.
+ */
+export function withRefs(spec: NormalizedSpec, refs: { guest?: GuestRef; host?: Handle }): NormalizedSpec {
+  const base = buildSpec(spec);
+  return seal({ ...base, ...(refs.guest !== undefined ? { guest: refs.guest } : {}), ...(refs.host !== undefined ? { host: refs.host } : {}) });
 }

@@ -22,7 +22,7 @@ export async function verify(c: Ctx): Promise<void> {
   ]);
   if (c.mode === 'bridge') {
     let he = heRead;
-    if (!he) throw verifyFailed(`host end ${c.spec.hostEnd} disappeared`);
+    if (!he) throw verifyFailed(`host end ${c.hostEndName} disappeared`);
     if (c.spec.repair && (he.master !== c.hostIfLink!.index || !he.up)) {
       // An agent (networkd, udev) undid the port between its creation and
       // this read-back. With repair asked for, put it back once, record it,

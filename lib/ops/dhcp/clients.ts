@@ -3,7 +3,7 @@
 // the hostname the client sends.
 import { accessSync, constants } from 'node:fs';
 import { join } from 'node:path';
-import type { DhcpSpec } from '../attach/spec';
+import type { DhcpSpec } from './spec';
 import { PipewrightError } from '../../core/errors';
 
 export type ClientName = 'udhcpc' | 'dhclient' | 'dhcpcd';
@@ -61,7 +61,7 @@ export function hostnameFor(label: string): string {
  */
 const UDHCPC_SCRIPTS = ['/etc/udhcpc/default.script', '/usr/share/udhcpc/default.script'];
 
-export function udhcpcScript(extra: string[]): string[] {
+export function udhcpcScript(extra: readonly string[]): string[] {
   if (extra.some((a) => a === '-s' || a.startsWith('--script'))) return [];
   const found = UDHCPC_SCRIPTS.find(isExecutable);
   if (found) return ['-s', found];
@@ -79,7 +79,7 @@ export interface ClientOptions {
   leaseFile: string;
   /** Kept in the foreground (renewals keep working) rather than one-shot. */
   keep: boolean;
-  extra: string[];
+  extra: readonly string[];
   timeoutS: number;
 }
 

@@ -9,7 +9,7 @@
 import { existsSync, mkdirSync, readdirSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ResolvedGuest } from '../guest';
-import type { DhcpSpec } from '../attach/spec';
+import type { DhcpSpec } from './spec';
 import { Handle } from '../../core/handle';
 import { PipewrightError, type PipewrightErrorCode } from '../../core/errors';
 import { clientArgs, hostnameFor, pickClient, udhcpcScript } from './clients';

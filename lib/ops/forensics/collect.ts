@@ -2,7 +2,8 @@
 // without opening any namespace: threads (per task), open fds, nsfs mounts in
 // every mount namespace (mountinfo read once per mount namespace and root,
 // reached through that process's root), and the names directories.
-import { readdir, readFile, readlink, stat } from 'node:fs/promises';
+// fs.promises, read at each call: node:fs/promises (with streams and readline) loads on first use, not at every CLI start.
+import { promises as fsp } from 'node:fs';
 import { Netns } from '../../core/netns';
 import { isSkippable, listPids, mapLimit, netnsMounts, nsInode, viaRoot } from './procfs';
 import type { FdHolder, MountHolder, NetnsHolders, ProcessHolder, StaleName } from './types';
@@ -68,11 +69,11 @@ async function orSkip<T>(p: Promise<T>, onSkip: () => void): Promise<T | null> {
 
 async function readPid(pid: number, skip: () => void): Promise<PidInfo | null> {
   const base = `/proc/${pid}`;
-  const comm = await orSkip(readFile(`${base}/comm`, 'utf8'), skip);
+  const comm = await orSkip(fsp.readFile(`${base}/comm`, 'utf8'), skip);
   if (comm === null) return null;
-  const tids = (await orSkip(readdir(`${base}/task`), skip)) ?? [];
+  const tids = (await orSkip(fsp.readdir(`${base}/task`), skip)) ?? [];
   const threads = new Map<number, number[]>();
-  const nets = await Promise.all(tids.map((tid) => orSkip(readlink(`${base}/task/${tid}/ns/net`), skip)));
+  const nets = await Promise.all(tids.map((tid) => orSkip(fsp.readlink(`${base}/task/${tid}/ns/net`), skip)));
   nets.forEach((link, i) => {
     const ino = link === null ? null : nsInode(link);
     if (ino === null) return;
@@ -81,14 +82,14 @@ async function readPid(pid: number, skip: () => void): Promise<PidInfo | null> {
     threads.set(ino, list);
   });
   const [mnt, root, fdNames] = await Promise.all([
-    orSkip(readlink(`${base}/ns/mnt`), skip),
-    orSkip(readlink(`${base}/root`), skip),
-    orSkip(readdir(`${base}/fd`), skip),
+    orSkip(fsp.readlink(`${base}/ns/mnt`), skip),
+    orSkip(fsp.readlink(`${base}/root`), skip),
+    orSkip(fsp.readdir(`${base}/fd`), skip),
   ]);
   const fds: PidInfo['fds'] = [];
   const pathFds: PidInfo['pathFds'] = [];
   if (fdNames) {
-    const targets = await Promise.all(fdNames.map((fd) => readlink(`${base}/fd/${fd}`).catch(() => null)));
+    const targets = await Promise.all(fdNames.map((fd) => fsp.readlink(`${base}/fd/${fd}`).catch(() => null)));
     targets.forEach((target, i) => {
       const ino = target === null ? null : nsInode(target);
       if (ino !== null) fds.push({ fd: Number(fdNames[i]), ino });
@@ -111,7 +112,7 @@ async function nsfsPathFds(infos: PidInfo[], mountPoints: Set<string>, nsfsDev: 
   const wanted = infos.flatMap((p) => p.pathFds.filter((f) => f.target === '/' || mountPoints.has(f.target)).map((f) => ({ p, fd: f.fd })));
   await mapLimit(wanted, PID_CONCURRENCY, async ({ p, fd }) => {
     const path = `/proc/${p.pid}/fd/${fd}`;
-    const st = await stat(path).catch(() => null);
+    const st = await fsp.stat(path).catch(() => null);
     if (st && st.dev === nsfsDev) out.push({ pid: p.pid, comm: p.comm, fd, path, ino: st.ino });
   });
   return out;
@@ -121,7 +122,7 @@ async function nsfsPathFds(infos: PidInfo[], mountPoints: Set<string>, nsfsDev: 
 export async function collectHolders(opts: CollectOptions = {}): Promise<Collected> {
   let skipped = 0;
   const skip = () => void skipped++;
-  const [selfNet, selfMnt] = await Promise.all([stat('/proc/self/ns/net'), readlink('/proc/self/ns/mnt')]);
+  const [selfNet, selfMnt] = await Promise.all([fsp.stat('/proc/self/ns/net'), fsp.readlink('/proc/self/ns/mnt')]);
   // nsfs is one internal mount: every namespace file has its device number.
   const nsfsDev = selfNet.dev;
   const byIno = new Map<number, RawNetns>();
@@ -163,7 +164,7 @@ export async function collectHolders(opts: CollectOptions = {}): Promise<Collect
   const mountPoints = new Set<string>();
   await mapLimit([...groups.values()], 8, async (members) => {
     for (const p of members) {
-      const text = await orSkip(readFile(`/proc/${p.pid}/mountinfo`, 'utf8'), skip);
+      const text = await orSkip(fsp.readFile(`/proc/${p.pid}/mountinfo`, 'utf8'), skip);
       if (text === null) continue;
       for (const m of netnsMounts(text)) {
         const key = `${p.mntns}:${m.mountId}`;

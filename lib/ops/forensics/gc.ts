@@ -23,7 +23,7 @@
 import { Handle } from '../../core/handle';
 import { Netns, NetnsRef } from '../../core/netns';
 import { invalidArgument } from '../../core/errors';
-import { PIPEWRIGHT_GROUP } from '../attach/spec';
+import { PIPEWRIGHT_GROUP } from '../ownership/marks';
 import { waitReleased } from './holders';
 import { KeptMount, mountLabel, planRelease, releaseMounts } from './release';
 import { LeakedLink, leakedLinks, LeakReason, ownedLinks } from './owned';
@@ -32,6 +32,7 @@ import { scanNamespaces } from './scan';
 import type { NetnsScan, ScannedNetns } from './types';
 import { abandoned, classify, guestRefOf, lockNamespace, netnsIdOf, reclaimProven, removeEntry, rereadEntry, rollBackAttachment } from '../ownership';
 import { provenAlive, surveyJournal } from './gc-journal';
+import { attach } from '../attach';
 
 export interface GcOptions {
   /** Only links and attachments whose owner is exactly this (attach's `owner`). */
@@ -216,7 +217,6 @@ export async function gc(opts: GcOptions = {}): Promise<GcResult> {
 
 /** Runs each rolled-back attach again from its journal entry (gc --complete). */
 async function completeAgain(result: GcResult, entries: ReadonlyArray<{ file: string; entry: import('../ownership').AttachmentEntry }>): Promise<void> {
-  const { attach } = await import('../attach');
   for (const a of result.attachments) {
     if (!a.actions.length && result.skipped.some((s) => s.name === a.entry)) continue;
     const e = entries.find((x) => x.file === a.entry)!.entry;

@@ -1,7 +1,8 @@
 // holders(): everything that keeps one network namespace alive, and what
 // would let it go. The namespace is identified without holding it: a path is
 // stat()ed (and its filesystem checked to be nsfs), never opened.
-import { lstat, stat, statfs } from 'node:fs/promises';
+// fs.promises, read at each call: node:fs/promises (with streams and readline) loads on first use, not at every CLI start.
+import { promises as fsp } from 'node:fs';
 import { PipewrightError } from '../../core/errors';
 import { DEFAULT_RUN_DIR, Netns, netnsName } from '../../core/netns';
 import { collectHolders, NAME_DIRS } from './collect';
@@ -40,9 +41,9 @@ export interface HoldersReport extends NetnsHolders {
 async function identifyPath(path: string, asName = false): Promise<{ dev: number; ino: number }> {
   let st, fs;
   try {
-    if (asName && (await lstat(path)).isSymbolicLink())
+    if (asName && (await fsp.lstat(path)).isSymbolicLink())
       throw new PipewrightError('ERR_PW_UNSAFE_PATH', `${path} is a symbolic link, not a namespace name (pipewright does not follow symbolic links in the namespace directory)`, { field: 'ref', value: path });
-    [st, fs] = await Promise.all([stat(path), statfs(path)]);
+    [st, fs] = await Promise.all([fsp.stat(path), fsp.statfs(path)]);
   } catch (e) {
     if ((e as { code?: string }).code === 'ENOENT')
       throw new PipewrightError('ERR_PW_NETNS_NOT_FOUND', `${path} does not exist`, { field: 'ref', value: path });

@@ -43,7 +43,7 @@ export async function pairVethsExact(namespaces: readonly ScannedNetns[]): Promi
           const yns = await openExpected(byId.get(y)!);
           if (!yns) continue;
           try {
-            const { nsid } = await h.run<{ nsid: number | null }>('netns.nsid', { fd: yns.fd });
+            const { nsid } = await h.run('netns.nsid', { fd: yns.fd });
             if (nsid !== null) known.set(`${x}#${nsid}`, y);
           } finally {
             await yns.close();

@@ -4,8 +4,9 @@
 import type { Link } from '../../core/types';
 import type { Pairing } from './pairs';
 import type { NetnsScan, ScannedNetns } from './types';
+import { parseOwnerAlias } from '../ownership/marks';
 
-const OWNER_ALIAS = /^pipewright owner=(\S+) guest=(\d+:\d+) if=(\S+)$/;
+export { parseOwnerAlias };
 
 export interface OwnedLink {
   link: Link;
@@ -23,12 +24,6 @@ export interface LeakedLink extends OwnedLink {
   detail: string;
   /** The guest namespace, when it still exists (held by mounts only). */
   guestNs?: ScannedNetns;
-}
-
-/** The owner mark of a link, or null when pipewright did not make it (or made it as a bridge or a moved device). */
-export function parseOwnerAlias(alias: string | undefined): { owner: string; guest: string; guestIf: string } | null {
-  const m = alias === undefined ? null : OWNER_ALIAS.exec(alias);
-  return m ? { owner: m[1]!, guest: m[2]!, guestIf: m[3]! } : null;
 }
 
 /** Host ends carrying the owner mark; with `owner`, only that owner's (exact match). */

@@ -32,11 +32,12 @@ export interface Pairing {
 const key = (a: LinkAt) => `${a.ns}/${a.index}`;
 
 /**
- * IFLA_LINK as meant: the kernel leaves the attribute out when it equals
- * the link's own index, which across namespaces is common (the first veth
- * in two fresh namespaces is index 2 in both). With a netnsid present, a
- * missing IFLA_LINK therefore means "the same index, over there". Zero
- * means the peer is gone.
+ * IFLA_LINK as meant: kernels before 5.12 leave the attribute out when it
+ * equals the link's own index, which across namespaces is common (the first
+ * veth in two fresh namespaces is index 2 in both); newer ones always send
+ * it beside IFLA_LINK_NETNSID, and the decoder keeps whatever was sent
+ * (native/link.cc). With a netnsid present, a missing IFLA_LINK therefore
+ * means "the same index, over there". Zero means the peer is gone.
  */
 export function linkTarget(l: Link): number | undefined {
   if (l.link !== undefined) return l.link;

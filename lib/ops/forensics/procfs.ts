@@ -2,7 +2,8 @@
 // /proc entry can vanish (the process exits) or be closed to us (another
 // user's process when we are not root) while we look: those errors mean
 // "skip it", never "fail the scan".
-import { readdir } from 'node:fs/promises';
+// fs.promises, read at each call: node:fs/promises (with streams and readline) loads on first use, not at every CLI start.
+import { promises as fsp } from 'node:fs';
 
 /** Runs fn over items with at most `limit` calls in flight; results keep the input order. */
 export async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T, index: number) => Promise<R>): Promise<R[]> {
@@ -88,7 +89,7 @@ export function netnsMounts(text: string): MountinfoEntry[] {
 
 /** The numeric entries of /proc, ascending. */
 export async function listPids(): Promise<number[]> {
-  const names = await readdir('/proc');
+  const names = await fsp.readdir('/proc');
   const pids: number[] = [];
   for (const n of names) if (n.charCodeAt(0) >= 48 && n.charCodeAt(0) <= 57) pids.push(Number(n));
   return pids.sort((a, b) => a - b);

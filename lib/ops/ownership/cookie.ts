@@ -14,7 +14,7 @@ const asked = new WeakMap<Handle, Promise<string>>();
 export function netnsCookie(h: Handle): Promise<string> {
   let p = asked.get(h);
   if (!p) {
-    p = h.run<{ cookie: string }>('netns.cookie', {}).then((r) => r.cookie);
+    p = h.run('netns.cookie', {}).then((r) => r.cookie);
     asked.set(h, p);
     p.catch(() => asked.delete(h));
   }

@@ -3,7 +3,8 @@
 // find is the very namespace the entry recorded (its dev:ino). A name
 // reused for another namespace, or a PID reused by another process, is a
 // guest that is gone.
-import { stat } from 'node:fs/promises';
+// fs.promises, read at each call: node:fs/promises (with streams and readline) loads on first use, not at every CLI start.
+import { promises as fsp } from 'node:fs';
 import { Netns } from '../../core/netns';
 import type { GuestRef, ResolvedGuest } from '../guest';
 import { DEFAULT_RUN_DIR } from '../../core/netns';
@@ -35,7 +36,7 @@ function pathsOf(r: GuestRecord): string[] {
 export async function guestReachable(r: GuestRecord, netnsId: string): Promise<boolean> {
   for (const p of pathsOf(r)) {
     try {
-      const st = await stat(p);
+      const st = await fsp.stat(p);
       if (`${st.dev}:${st.ino}` === netnsId) return true;
     } catch {
       // gone: try the next way

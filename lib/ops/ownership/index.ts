@@ -16,7 +16,7 @@ export { classify, statusOf, abandoned, unfinished, superseded } from './status'
 export type { AttachmentStatus, Classified } from './status';
 export { processAlive, selfIdentity } from './process-identity';
 export type { ProcessIdentity } from './process-identity';
-export { ownerAlias, bridgeAlias, physAlias, parseOwnerAlias, parsePhysAlias, isBridgeMark } from './marks';
+export { PIPEWRIGHT_GROUP, ownerAlias, bridgeAlias, physAlias, parseOwnerAlias, parsePhysAlias, isBridgeMark, markOwner } from './marks';
 export { guestRecordOf, guestReachable, reopenGuest, guestRefOf, cliGuestRef } from './guest-ref';
 export { rollBackAttachment } from './rollback';
 export type { RollbackOutcome } from './rollback';

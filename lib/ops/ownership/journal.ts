@@ -3,7 +3,7 @@
 // (native/state_file.h: temporary file, fsync, rename, fsync of the
 // directory), on its threads, through a directory fd opened without
 // following symbolic links, in a directory of mode 0700 that must be ours.
-import { addon } from '../../core/native';
+import { listStateFiles, removeStateFile, writeStateFile } from '../../core/state-files';
 import { stateDir } from '../../core/state-dir';
 import { AttachmentEntry, parseEntry } from './entry';
 
@@ -29,17 +29,17 @@ export function serialize(entry: AttachmentEntry): string {
 
 /** Writes (or replaces) an entry. */
 export async function writeEntry(file: string, entry: AttachmentEntry): Promise<void> {
-  await addon().stateFileWrite(stateDir(), JOURNAL_DIR, file, serialize(entry));
+  await writeStateFile(JOURNAL_DIR, file, serialize(entry));
 }
 
 /** Removes an entry; false when it was already gone. */
 export async function removeEntry(file: string): Promise<boolean> {
-  return (await addon().stateFileRemove(stateDir(), JOURNAL_DIR, file)).removed;
+  return removeStateFile(JOURNAL_DIR, file);
 }
 
 /** The entries whose file names start with prefix (every entry without one). Files that are not entries are skipped. */
 export async function readEntries(prefix = ''): Promise<StoredEntry[]> {
-  const files = await addon().stateFileList(stateDir(), JOURNAL_DIR, prefix);
+  const files = await listStateFiles(JOURNAL_DIR, prefix);
   const out: StoredEntry[] = [];
   for (const f of files) {
     if (!f.name.endsWith('.json') || f.name.startsWith('.')) continue;
@@ -51,7 +51,7 @@ export async function readEntries(prefix = ''): Promise<StoredEntry[]> {
 
 /** Re-reads one entry: null when it is gone (or no longer an entry). */
 export async function rereadEntry(file: string): Promise<StoredEntry | null> {
-  const [f] = (await addon().stateFileList(stateDir(), JOURNAL_DIR, file)).filter((x) => x.name === file);
+  const [f] = (await listStateFiles(JOURNAL_DIR, file)).filter((x) => x.name === file);
   const entry = f ? parseEntry(f.data) : null;
   return f && entry ? { file, entry, raw: f.data } : null;
 }
@@ -63,7 +63,7 @@ export interface TempFile {
 }
 
 export async function tempFiles(): Promise<TempFile[]> {
-  const files = await addon().stateFileList(stateDir(), JOURNAL_DIR, '.');
+  const files = await listStateFiles(JOURNAL_DIR, '.');
   const out: TempFile[] = [];
   for (const f of files) {
     const m = /\.(\d+)\.\d+\.tmp$/.exec(f.name);

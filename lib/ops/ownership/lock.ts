@@ -6,8 +6,9 @@
 // The wait runs on the addon's lock thread (native/file_lock.h), never on
 // the JS thread; the kernel drops the lock when the fds close, also when
 // the process dies.
-import { addon } from '../../core/native';
-import { stateDir } from '../../core/state-dir';
+import { lockSharedAndWriteStateFile, lockStateFile, type Release } from '../../core/state-files';
+
+export type { Release };
 
 export const LOCK_DIR = 'locks';
 
@@ -16,31 +17,14 @@ export function lockName(netnsId: string): string {
   return `net-${netnsId.replace(':', '-')}`;
 }
 
-/** Gives the lock back. Calling it again does nothing. */
-export type Release = () => Promise<void>;
-
-export async function lockNamespace(netnsId: string, mode: 'shared' | 'exclusive'): Promise<Release> {
-  const { fd, gateFd } = await addon().lockAcquire(stateDir(), LOCK_DIR, lockName(netnsId), mode === 'exclusive');
-  return releaser(fd, gateFd);
+export function lockNamespace(netnsId: string, mode: 'shared' | 'exclusive'): Promise<Release> {
+  return lockStateFile(LOCK_DIR, lockName(netnsId), mode === 'exclusive');
 }
 
 /**
  * Takes the namespace's lock shared and writes a journal file under it, in
  * one trip to the addon (an attach's first act: one hop instead of two).
  */
-export async function lockSharedAndWrite(netnsId: string, journalSub: string, file: string, data: string): Promise<Release> {
-  const { fd } = await addon().lockAndWrite(stateDir(), LOCK_DIR, lockName(netnsId), journalSub, file, data);
-  return releaser(fd);
-}
-
-function releaser(fd: number, gateFd?: number): Release {
-  const a = addon();
-  let held = true;
-  return async () => {
-    if (!held) return;
-    held = false;
-    // Closing the fd is what releases a flock; it never waits.
-    await a.fdClose(fd);
-    if (gateFd !== undefined) await a.fdClose(gateFd);
-  };
+export function lockSharedAndWrite(netnsId: string, journalSub: string, file: string, data: string): Promise<Release> {
+  return lockSharedAndWriteStateFile(LOCK_DIR, lockName(netnsId), journalSub, file, data);
 }

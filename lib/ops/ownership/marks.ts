@@ -6,6 +6,15 @@
 // The kernel applies a group when it creates a link but an alias only as a
 // change (design notes), so a process killed between the two leaves a link
 // with the group and no alias: only the journal can then say it is ours.
+//
+// This is the one place these marks are spelt: attach writes them, gc,
+// detach and the forensics read them, all through this module.
+
+/** The link group pipewright puts its host ends in ("pw" in ASCII). */
+export const PIPEWRIGHT_GROUP = 0x7077;
+
+/** The start every mark of ours has, followed by "owner=O ". */
+const OWNER_MARK = /^pipewright owner=(\S+) /;
 
 const OWNER_ALIAS = /^pipewright owner=(\S+) guest=(\d+:\d+) if=(\S+)$/;
 const PHYS_ALIAS = /^pipewright owner=(\S+) phys=(\S+)$/;
@@ -33,6 +42,12 @@ export function parseOwnerAlias(alias: string | undefined): { owner: string; gue
 export function parsePhysAlias(alias: string | undefined): { owner: string; original: string } | null {
   const m = alias === undefined ? null : PHYS_ALIAS.exec(alias);
   return m ? { owner: m[1]!, original: m[2]! } : null;
+}
+
+/** The owner named by any of our marks (host end, bridge, moved device), or null. */
+export function markOwner(alias: string | undefined): string | null {
+  const m = alias === undefined ? null : OWNER_MARK.exec(alias);
+  return m ? m[1]! : null;
 }
 
 export function isBridgeMark(alias: string | undefined): boolean {

@@ -2,7 +2,8 @@
 // never mistaken for it: the PID, the process's start time (field 22 of
 // /proc/PID/stat, in clock ticks since boot) and the boot it ran in. A
 // process whose three match is the one that wrote the entry.
-import { readFile } from 'node:fs/promises';
+// fs.promises, read at each call: node:fs/promises (with streams and readline) loads on first use, not at every CLI start.
+import { promises as fsp } from 'node:fs';
 
 export interface ProcessIdentity {
   pid: number;
@@ -24,7 +25,7 @@ export function startTimeOf(stat: string): string | null {
 let bootId: Promise<string> | undefined;
 
 function currentBootId(): Promise<string> {
-  bootId ??= readFile('/proc/sys/kernel/random/boot_id', 'utf8').then((s) => s.trim(), () => 'unknown');
+  bootId ??= fsp.readFile('/proc/sys/kernel/random/boot_id', 'utf8').then((s) => s.trim(), () => 'unknown');
   return bootId;
 }
 
@@ -33,7 +34,7 @@ let self: Promise<ProcessIdentity> | undefined;
 /** This process's identity, read once. */
 export function selfIdentity(): Promise<ProcessIdentity> {
   self ??= (async () => {
-    const [stat, boot] = await Promise.all([readFile('/proc/self/stat', 'utf8'), currentBootId()]);
+    const [stat, boot] = await Promise.all([fsp.readFile('/proc/self/stat', 'utf8'), currentBootId()]);
     const startTime = startTimeOf(stat);
     if (startTime === null) throw new Error(`cannot read this process's start time from /proc/self/stat`);
     return { pid: process.pid, startTime, bootId: boot };
@@ -50,7 +51,7 @@ export async function processAlive(p: ProcessIdentity): Promise<boolean> {
   if (p.bootId !== (await currentBootId())) return false;
   let stat: string;
   try {
-    stat = await readFile(`/proc/${p.pid}/stat`, 'utf8');
+    stat = await fsp.readFile(`/proc/${p.pid}/stat`, 'utf8');
   } catch {
     return false;
   }

@@ -5,10 +5,8 @@
 // kernel's batched teardown: one RCU wait instead of one per link). A link
 // that changed, or that appeared after the scan, is never in the group.
 // Runs under the namespace's exclusive lock (lock.ts).
-import { randomInt } from 'node:crypto';
 import type { Handle } from '../../core/handle';
 import { isNetlinkError } from '../../core/errors';
-import { linkSetArgs } from '../../core/api/link';
 import type { Link } from '../../core/types';
 
 export interface ProvenLink {
@@ -37,6 +35,8 @@ function changed(was: ProvenLink, now: Link | null): string | null {
 async function freeGroup(h: Handle): Promise<number> {
   const used = new Set((await h.link.list()).map((l) => l.group ?? 0));
   for (;;) {
+    // node:crypto loads on first use: every attach loads this module, few reclaim.
+    const { randomInt } = require('node:crypto') as typeof import('node:crypto');
     const g = 0x70770000 + randomInt(1, 0xffff);
     if (!used.has(g)) return g;
   }
@@ -70,7 +70,7 @@ export async function reclaimProven(h: Handle, proven: readonly ProvenLink[]): P
     const moved: ProvenLink[] = [];
     while (pending.length) {
       try {
-        await h.runBatch(pending.map((p) => ({ op: 'link.set', args: linkSetArgs(p.index, { group: temp }) })));
+        await h.link.setEach(pending.map((p) => [p.index, { group: temp }] as const));
         moved.push(...pending);
         pending = [];
       } catch (e) {

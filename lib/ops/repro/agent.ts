@@ -54,7 +54,7 @@ export interface RunningAgent {
  */
 function agentFile(): string {
   if (__filename.endsWith('.ts')) return __filename;
-  return join(packageRoot(), 'dist', 'lib', 'repro', 'agent.js');
+  return join(packageRoot(), 'dist', 'lib', 'ops', 'repro', 'agent.js');
 }
 
 /**

@@ -1,5 +1,5 @@
 // §5 Retry storms don't accumulate. An attach made to fail at every step of
-// its plan in turn (PIPEWRIGHT_FAILPOINT: the step does its work, then
+// its plan in turn (a failpoint, ../transaction.ts: the step does its work, then
 // fails), and by real faults (a guest handle that is no namespace, a missing
 // non-bridge host interface, a host-end name already taken), each repeated
 // many times: links, addresses, routes, mounts, named namespaces, namespace
@@ -9,6 +9,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { attach, planAttach, AttachError } from '../attach';
+import { failAt, setFailpoint } from '../transaction';
 import type { AttachSpec } from '../attach/spec';
 import { Handle } from '../../core/handle';
 import { Netns } from '../../core/netns';
@@ -73,7 +74,7 @@ export const retryStorm: Scenario = {
         const codes: Record<string, number> = {};
         let namedStep = true;
         let clean = true;
-        if (f.step) process.env.PIPEWRIGHT_FAILPOINT = f.step;
+        if (f.step) setFailpoint(failAt(f.step));
         try {
           for (let i = 0; i < TRIES; i++) {
             attempts++;
@@ -88,7 +89,7 @@ export const retryStorm: Scenario = {
             if (err instanceof AttachError && (err.leftBehind.length || !/nothing was left behind/.test(err.message))) clean = false;
           }
         } finally {
-          delete process.env.PIPEWRIGHT_FAILPOINT;
+          setFailpoint(undefined);
         }
         const s1 = await snap();
         const changes = [...diff(s0.host, s1.host), ...diff(s0.guest, s1.guest), ...diff(s0.proc, s1.proc)];
@@ -102,7 +103,7 @@ export const retryStorm: Scenario = {
       const ok = await attach(base);
       c.equal(ok.status, 'attached', 'and the same attach, without the fault, then succeeds');
     } finally {
-      delete process.env.PIPEWRIGHT_FAILPOINT;
+      setFailpoint(undefined);
       await gh?.close();
       await guest.delete();
       await host.close();
@@ -120,7 +121,7 @@ export const retryStorm: Scenario = {
       name: this.name,
       title: this.title,
       done: [
-        `pipewright: \`pipewright br0 GUEST 10.0.0.3/24@10.0.0.1\` as attach(), made to fail after each of its ${perFault.length - 3} planned steps (PIPEWRIGHT_FAILPOINT) and by 3 real faults, ${TRIES} times each (${attempts} attempts); host, guest and process state snapshotted around each batch`,
+        `pipewright: \`pipewright br0 GUEST 10.0.0.3/24@10.0.0.1\` as attach(), made to fail after each of its ${perFault.length - 3} planned steps (a failpoint) and by 3 real faults, ${TRIES} times each (${attempts} attempts); host, guest and process state snapshotted around each batch`,
         `old way: pipework's ${old.perStep.length} \`ip\` commands, stopped after each step in turn (as \`set -e\` does on a failure) and retried ${OLD_TRIES} times, each in a fresh host/guest; leftovers counted`,
       ],
       oldWay: {

@@ -1,6 +1,7 @@
 // Host-wide checks on namespaces: the same address in two of them, namespaces
 // nothing runs in and nothing names, stale names, and /run/netns propagation.
-import { readFile, stat } from 'node:fs/promises';
+// fs.promises, read at each call: node:fs/promises (with streams and readline) loads on first use, not at every CLI start.
+import { promises as fsp } from 'node:fs';
 import { isLocalOnly } from '../find';
 import { parseMountinfoLine } from '../procfs';
 import { Check, CheckResult, DoctorObject, failed, passed, some } from './types';
@@ -94,9 +95,9 @@ export function runNetnsVerdict(mountinfo: string): CheckResult {
 
 export const runNetnsShared: Check = async () => {
   try {
-    await stat(RUN_NETNS);
+    await fsp.stat(RUN_NETNS);
   } catch {
     return passed('run-netns-shared', `${RUN_NETNS} does not exist yet: ip netns add and pipewright create it as a shared mount`);
   }
-  return runNetnsVerdict(await readFile('/proc/self/mountinfo', 'utf8'));
+  return runNetnsVerdict(await fsp.readFile('/proc/self/mountinfo', 'utf8'));
 };

@@ -4,7 +4,8 @@
 // We read the .network files as networkd does: one name per file, /etc over
 // /run over /usr/lib, lexical order, the first file whose [Match] fits a link
 // is the one applied, drop-ins (NAME.network.d/*.conf) merged in.
-import { lstat, readdir, readFile, readlink } from 'node:fs/promises';
+// fs.promises, read at each call: node:fs/promises (with streams and readline) loads on first use, not at every CLI start.
+import { promises as fsp } from 'node:fs';
 import { basename, join } from 'node:path';
 import type { Link } from '../../../core/types';
 import { Check, failed, passed, some } from './types';
@@ -105,14 +106,14 @@ export async function readNetworkFiles(dirs: readonly string[] = NETWORKD_DIRS):
   for (const dir of dirs) {
     let names: string[];
     try {
-      names = await readdir(dir);
+      names = await fsp.readdir(dir);
     } catch {
       continue;
     }
     for (const n of names) {
       if (n.endsWith('.network') && !chosen.has(n)) chosen.set(n, join(dir, n));
       if (n.endsWith('.network.d')) {
-        const confs = await readdir(join(dir, n)).catch(() => [] as string[]);
+        const confs = await fsp.readdir(join(dir, n)).catch(() => [] as string[]);
         const base = n.slice(0, -2);
         dropins.set(base, [...(dropins.get(base) ?? []), ...confs.filter((c) => c.endsWith('.conf')).map((c) => join(dir, n, c))]);
       }
@@ -122,10 +123,10 @@ export async function readNetworkFiles(dirs: readonly string[] = NETWORKD_DIRS):
   for (const name of [...chosen.keys()].sort()) {
     const path = chosen.get(name)!;
     // A symlink to /dev/null masks the file of that name in lower directories.
-    const st = await lstat(path).catch(() => null);
-    if (!st || (st.isSymbolicLink() && (await readlink(path).catch(() => '')) === '/dev/null')) continue;
+    const st = await fsp.lstat(path).catch(() => null);
+    if (!st || (st.isSymbolicLink() && (await fsp.readlink(path).catch(() => '')) === '/dev/null')) continue;
     const extra = (dropins.get(name) ?? []).sort((a, b) => basename(a).localeCompare(basename(b)));
-    const texts = await Promise.all([path, ...extra].map((p) => readFile(p, 'utf8').catch(() => '')));
+    const texts = await Promise.all([path, ...extra].map((p) => fsp.readFile(p, 'utf8').catch(() => '')));
     out.push(parseNetworkFile(path, texts));
   }
   return out;

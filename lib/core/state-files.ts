@@ -1,0 +1,56 @@
+// Files in pipewright's state directory (stateDir()): atomic, durable writes
+// and advisory locks, done by the addon on its own threads through directory
+// fds opened without following symbolic links (native/state_file.h,
+// native/file_lock.h). The ownership journal and its locks use these; they
+// never reach the native boundary themselves.
+import { transport } from './native';
+import { stateDir } from './state-dir';
+
+/** A file of a state subdirectory, with its contents. */
+export interface StateFile {
+  name: string;
+  data: string;
+  mtimeMs: number;
+}
+
+/** Writes stateDir/sub/name atomically and durably (temporary file, fsync, rename, fsync of the directory). */
+export async function writeStateFile(sub: string, name: string, data: string): Promise<void> {
+  await transport().stateFileWrite(stateDir(), sub, name, data);
+}
+
+/** Removes stateDir/sub/name; false when it was not there. */
+export async function removeStateFile(sub: string, name: string): Promise<boolean> {
+  return (await transport().stateFileRemove(stateDir(), sub, name)).removed;
+}
+
+/** The regular files of stateDir/sub whose names start with prefix ([] without the directory). */
+export function listStateFiles(sub: string, prefix: string): Promise<StateFile[]> {
+  return transport().stateFileList(stateDir(), sub, prefix);
+}
+
+/** Gives a lock back. Calling it again does nothing. */
+export type Release = () => Promise<void>;
+
+/** An advisory lock (flock) on stateDir/sub/name, waited for off the JS thread. */
+export async function lockStateFile(sub: string, name: string, exclusive: boolean): Promise<Release> {
+  const { fd, gateFd } = await transport().lockAcquire(stateDir(), sub, name, exclusive);
+  return releaser(fd, gateFd);
+}
+
+/** lockStateFile (shared) then writeStateFile, in one trip to the addon; on failure nothing is held. */
+export async function lockSharedAndWriteStateFile(lockSub: string, lockName: string, fileSub: string, fileName: string, data: string): Promise<Release> {
+  const { fd } = await transport().lockAndWrite(stateDir(), lockSub, lockName, fileSub, fileName, data);
+  return releaser(fd);
+}
+
+function releaser(fd: number, gateFd?: number): Release {
+  const a = transport();
+  let held = true;
+  return async () => {
+    if (!held) return;
+    held = false;
+    // Closing the fd is what releases a flock; it never waits.
+    await a.fdClose(fd);
+    if (gateFd !== undefined) await a.fdClose(gateFd);
+  };
+}

@@ -1,0 +1,161 @@
+// Attach plans and their rollback without a kernel: the library runs over the
+// fake netlink transport (test/helpers/fake-transport.ts). Each step is made
+// to fail in turn (the transaction's failpoint), and each kernel request in
+// turn (a fault the transport injects): whatever the attach created must be
+// undone, in reverse order, leaving links, addresses, routes, the journal and
+// open fds exactly as they were.
+import t from 'tap';
+import { Handle } from '../../lib/core/handle';
+import { Netns } from '../../lib/core/netns';
+import { attach, planAttach, AttachError, type AttachResult } from '../../lib/ops/attach';
+import type { AttachSpec } from '../../lib/ops/attach/spec';
+import { failAt, runSteps, setFailpoint, StepError, type Step } from '../../lib/ops/transaction';
+import { FakeTransport } from '../helpers/fake-transport';
+import type { FakeNamespace } from '../helpers/fake-kernel';
+
+interface Scene {
+  fake: FakeTransport;
+  host: Handle;
+  guest: Netns;
+  guestNs: FakeNamespace;
+  spec: AttachSpec;
+  close(): Promise<void>;
+}
+
+type Setup = (fake: FakeTransport, host: Handle) => Promise<Omit<AttachSpec, 'host' | 'guest'>>;
+
+async function scene(setup: Setup): Promise<Scene> {
+  const fake = new FakeTransport();
+  const uninstall = fake.install();
+  const host = await Handle.open();
+  const guest = await Netns.create({ name: 'guest1' });
+  const spec = { host, guest, ...(await setup(fake, host)) } as AttachSpec;
+  return {
+    fake, host, guest, guestNs: fake.named.get('guest1')!, spec,
+    async close() {
+      await host.close();
+      await guest.close();
+      uninstall();
+    },
+  };
+}
+
+const state = (s: Scene) => ({ host: s.fake.root.snapshot(), guest: s.guestNs.snapshot(), journal: [...s.fake.files.keys()].sort(), fds: s.fake.openFds });
+
+const variants: Array<{ name: string; setup: Setup }> = [
+  {
+    name: 'a bridge the attach creates, an address and a gateway',
+    setup: async () => ({ hostIf: 'br0', address: '10.0.0.3/24', gateway: '10.0.0.1', mac: '02:00:00:00:00:03' }),
+  },
+  {
+    name: 'an existing bridge, the guest has a default route to replace',
+    setup: async (fake, host) => {
+      await host.link.add({ kind: 'bridge', name: 'br1', up: true });
+      const g = fake.named.get('guest1')!;
+      g.links.set(5, { index: 5, name: 'old0', kind: 'dummy', flags: 0, up: true, lowerUp: true, mtu: 1500, master: null, group: 0 });
+      g.routes.push({ family: 4, dst: 'default', dstLen: 0, gateway: '192.0.2.1', dev: 5, table: 254, scope: 'universe', proto: 'boot', type: 'unicast', flags: 0, onlink: false });
+      return { hostIf: 'br1', address: '10.0.0.3/24', gateway: '10.0.0.1' };
+    },
+  },
+  {
+    name: 'a macvlan on a lower device that is down',
+    setup: async (_fake, host) => {
+      await host.link.add({ kind: 'dummy', name: 'eth0', up: false });
+      return { hostIf: 'eth0', address: '10.0.0.3/24' };
+    },
+  },
+];
+
+for (const variant of variants) {
+  t.test(`${variant.name}: each step failing in turn is undone in reverse`, async (t) => {
+    const s = await scene(variant.setup);
+    t.teardown(() => s.close());
+    const plan = await planAttach(s.spec);
+    t.notOk(plan.alreadyInPlace);
+    t.ok(plan.steps.length >= 4, `${plan.steps.length} steps planned: ${plan.steps.join(' | ')}`);
+    const before = state(s);
+    for (const [i, step] of plan.steps.entries()) {
+      setFailpoint(failAt(step));
+      let err: unknown;
+      try {
+        err = await attach(s.spec).then(() => null, (e: unknown) => e);
+      } finally {
+        setFailpoint(undefined);
+      }
+      t.ok(err instanceof AttachError, `fails after step ${i + 1} "${step}"`);
+      const ae = err as AttachError;
+      t.equal(ae.step, step, 'the error names the step');
+      t.same(ae.leftBehind, [], 'every undo succeeded');
+      // plan.undo is every undo in the order it would run: a rollback after
+      // step i runs the undos of steps 0..i, which are its tail, in order.
+      t.same(ae.undone, plan.undo.slice(plan.undo.length - ae.undone.length), 'undone in reverse order of creation');
+      t.ok(ae.undone.length > 0 || i === 0 || !plan.steps.slice(0, i + 1).some((d) => d.startsWith('create')), 'something created was undone');
+      t.same(state(s), before, 'links, addresses, routes, journal and fds exactly as before');
+    }
+    const ok: AttachResult = await attach(s.spec);
+    t.equal(ok.status, 'attached', 'without the failpoint the same attach succeeds');
+    t.equal(ok.steps.length, plan.steps.length, 'running every planned step');
+    t.equal((await attach(s.spec)).status, 'already-attached', 'and a re-run finds it in place');
+  });
+
+  t.test(`${variant.name}: each kernel request failing in turn is undone`, async (t) => {
+    // The requests a successful attach makes, in order: the places a fault can strike.
+    const clean = await scene(variant.setup);
+    const from = clean.fake.log.length;
+    await attach(clean.spec);
+    const requests = clean.fake.log.slice(from).map((r) => r.op);
+    await clean.close();
+    const mutating = requests.filter((op) => /\.(add|set|replace|del|announce)$/.test(op));
+    t.ok(mutating.length >= 4, `${mutating.length} changing requests: ${mutating.join(', ')}`);
+    const seen = new Map<string, number>();
+    for (const op of mutating) {
+      const nth = (seen.get(op) ?? 0) + 1;
+      seen.set(op, nth);
+      const s = await scene(variant.setup);
+      const before = state(s);
+      s.fake.failNth(op, nth, 'ENOMEM');
+      const err = await attach(s.spec).then(() => null, (e: unknown) => e);
+      t.ok(err instanceof Error, `${op} #${nth} failing fails the attach`);
+      t.match((err as Error).message, /ENOMEM/, 'with the kernel error');
+      if (err instanceof AttachError) t.same(err.leftBehind, [], `${op} #${nth}: every undo succeeded`);
+      t.same(state(s), before, `${op} #${nth}: everything as before`);
+      await s.close();
+    }
+  });
+}
+
+t.test('a rollback that cannot undo something says what was left behind', async (t) => {
+  const s = await scene(async () => ({ hostIf: 'br0', address: '10.0.0.3/24' }));
+  t.teardown(() => s.close());
+  setFailpoint(failAt('bring eth1 up'));
+  // The bridge's undo lists its ports; make that fail.
+  s.fake.failWhen((call) => (call.op === 'link.list' && 'master' in call.args ? new Error('list refused') : undefined));
+  const err = await attach(s.spec).then(() => null, (e: unknown) => e).finally(() => setFailpoint(undefined));
+  t.ok(err instanceof AttachError);
+  t.match((err as AttachError).leftBehind, [/delete bridge br0 \(failed: list refused\)/]);
+  t.match((err as AttachError).message, /LEFT BEHIND/);
+  t.ok(s.fake.root.byName('br0'), 'the bridge is indeed still there');
+  t.same(s.fake.root.snapshot().links.map((l) => l.split(' ')[0]), ['br0', 'lo'], 'but not the veth: its undo ran first');
+});
+
+t.test('runSteps undoes the completed steps in reverse, and only those', async (t) => {
+  for (let failing = 0; failing < 4; failing++) {
+    const done: string[] = [];
+    const steps: Array<Step<null>> = [0, 1, 2, 3].map((i) => ({
+      describe: `step ${i}`,
+      undo: `undo ${i}`,
+      run: async () => {
+        if (i === failing) throw new Error(`step ${i} broke`);
+        done.push(`do ${i}`);
+        return async () => {
+          done.push(`undo ${i}`);
+        };
+      },
+    }));
+    const err = await runSteps(steps, null).then(() => null, (e: unknown) => e);
+    t.ok(err instanceof StepError);
+    const expected = [...Array(failing).keys()].map((i) => `undo ${i}`).reverse();
+    t.same((err as StepError).rollback.undone, expected, `failing at ${failing}: undone ${expected.join(', ') || 'nothing'}`);
+    t.same(done, [...[...Array(failing).keys()].map((i) => `do ${i}`), ...expected]);
+  }
+});
