@@ -228,7 +228,7 @@ export class CniWorld {
     };
   }
 
-  /** Files in pipewright's state dir (relative paths); lock files (cni-locks/, locks/: kept by design) aside. */
+  /** Files in pipewright's state dir (relative paths); the namespace lock files (locks/: kept by design) aside. A container's lock file (cni-locks/) goes with its attachment. */
   stateFiles(): string[] {
     const out: string[] = [];
     const walk = (d: string, rel: string) => {
@@ -238,7 +238,7 @@ export class CniWorld {
       }
     };
     walk(this.state, '');
-    return out.filter((f) => !f.startsWith('cni-locks/') && !f.startsWith('locks/') && !/(^|\/)[^/]*\.lock$|(^|\/)lock$/.test(f)).sort();
+    return out.filter((f) => !f.startsWith('locks/') && !/(^|\/)[^/]*\.lock$|(^|\/)lock$/.test(f)).sort();
   }
 
   /** Deletes every namespace of this world and its dir. */

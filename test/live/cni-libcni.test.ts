@@ -122,6 +122,37 @@ function table(t: Test, type: PluginType): void {
     ok(t, await w.libcni('del', conflist, 'never', '/run/netns/never-was'), 'DEL of an unknown container');
   });
 
+  cniCase(
+    t,
+    type,
+    "DEL when the netns's name is gone but the namespace lives on: the host end, the journal entry and the record go; DEL again is a no-op",
+    async (t, { w, conflist }) => {
+      const path = await w.container();
+      const add = ok(t, await w.libcni('add', conflist, 'c1', path), 'ADD');
+      const hostEnd = add.result.interfaces.find((i: any) => i.sandbox === undefined && i.name !== 'cni0')?.name as string;
+      t.ok(w.stateFiles().some((f) => f.startsWith('attachments/')), 'the attach is in the journal');
+      // A runtime that unmounted the name while a process still holds the namespace.
+      const held = await Netns.open({ path });
+      try {
+        await w.removeContainer(path);
+        t.ok(await w.link(hostEnd), 'the host end is still there');
+        ok(t, await w.libcni('del', conflist, 'c1', path), 'DEL with the name gone');
+        t.equal(await w.link(hostEnd), null, 'the host end is gone');
+        const h = await Handle.open(held);
+        try {
+          t.equal(await h.link.find('eth0'), null, 'and the container end with it');
+        } finally {
+          await h.close();
+        }
+        t.same(w.stateFiles(), [], 'no record, journal entry or lock file left');
+        ok(t, await w.libcni('del', conflist, 'c1', path), 'DEL again');
+      } finally {
+        await held.close();
+      }
+    },
+    { only: 'pipewright', why: 'the reference bridge leaves the host end when it cannot enter the namespace' },
+  );
+
   // --- error paths, each leaving nothing behind ---------------------------
 
   cniCase(t, type, 'unknown cniVersion: code 1, through libcni', async (t, { w }) => {

@@ -28,7 +28,8 @@ export async function cmdAdd(conf: NetConf, env: CniEnv): Promise<AddOutcome> {
   const containerId = env.containerId!;
   const ifname = env.ifname!;
   const netnsPath = env.netns!;
-  const unlock = await lockContainer(containerId);
+  const lock = await lockContainer(containerId);
+  let attached = false;
   try {
     let ns: Netns;
     try {
@@ -46,24 +47,30 @@ export async function cmdAdd(conf: NetConf, env: CniEnv): Promise<AddOutcome> {
         // Run again: the same attachment, intact, is the answer it was.
         if (before.state === 'complete' && before.netns === netnsPath && before.result && before.printed) {
           const problems = await inspectAttachment(host, gh, { bridge: before.bridge, hostEnd, ifname, netns: netnsPath, result: before.result });
-          if (problems.length === 0) return { result: before.printed, warnings: [] };
+          if (problems.length === 0) {
+            attached = true;
+            return { result: before.printed, warnings: [] };
+          }
         }
         // A crashed ADD, or an attachment something broke since: removed, then made afresh.
         await teardown(teardownOf(before, conf, env), host);
       }
-      return await fresh(conf, env, ns, host, gh, hostEnd);
+      const out = await fresh(conf, env, ns, host, gh, hostEnd);
+      attached = true;
+      return out;
     } finally {
       await gh?.close();
       await host.close();
       await ns.close();
     }
   } finally {
-    await unlock();
+    // A failed ADD leaves no attachment (it rolled back), so no lock file either.
+    await (attached ? lock.unlock() : lock.unlockAndRemove());
   }
 }
 
-function teardownOf(r: Pick<CniRecord, 'network' | 'containerId' | 'ifname' | 'netns' | 'hostEnd' | 'ipam'>, conf: NetConf, env: CniEnv) {
-  return { network: r.network, containerId: r.containerId, ifname: r.ifname, netns: r.netns, hostEnd: r.hostEnd, ...(r.ipam ? { ipam: r.ipam } : {}), stdin: conf.raw, env: env.raw, path: env.path };
+function teardownOf(r: Pick<CniRecord, 'network' | 'containerId' | 'ifname' | 'netns' | 'guestNetns' | 'hostEnd' | 'ipam'>, conf: NetConf, env: CniEnv) {
+  return { network: r.network, containerId: r.containerId, ifname: r.ifname, netns: r.netns, ...(r.guestNetns ? { guestNetns: r.guestNetns } : {}), hostEnd: r.hostEnd, ...(r.ipam ? { ipam: r.ipam } : {}), stdin: conf.raw, env: env.raw, path: env.path };
 }
 
 async function fresh(conf: NetConf, env: CniEnv, ns: Netns, host: Handle, gh: Handle, hostEnd: string): Promise<AddOutcome> {

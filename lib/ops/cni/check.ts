@@ -19,7 +19,7 @@ export async function cmdCheck(conf: NetConf, env: CniEnv): Promise<void> {
   const netnsPath = env.netns!;
   if (!prev.interfaces.some((i) => i.name === ifname && i.sandbox === netnsPath))
     throw new CniError(PW_ERR.VERIFY_FAILED, `CHECK failed: prevResult lists no interface ${ifname} in sandbox ${netnsPath}`);
-  const unlock = await lockContainer(env.containerId!);
+  const lock = await lockContainer(env.containerId!);
   try {
     let ns: Netns;
     try {
@@ -42,6 +42,6 @@ export async function cmdCheck(conf: NetConf, env: CniEnv): Promise<void> {
     }
     if (conf.ipam) await delegate(conf.ipam.type, 'CHECK', conf.raw, env.raw, env.path);
   } finally {
-    await unlock();
+    await lock.unlock();
   }
 }

@@ -27,18 +27,20 @@ export async function cmdGc(conf: NetConf, env: CniEnv): Promise<GcOutcome> {
   const host = await Handle.open();
   try {
     for (const seen of stale) {
-      const unlock = await lockContainer(seen.containerId);
+      const lock = await lockContainer(seen.containerId);
+      let removed = false;
       try {
         const now = await readRecord(seen.network, seen.containerId, seen.ifname);
         if (!now || now.createdAt !== seen.createdAt || now.pid !== seen.pid) continue; // gone, or made again since we looked
         const notes = await teardown(
-          { network: now.network, containerId: now.containerId, ifname: now.ifname, netns: now.netns, hostEnd: now.hostEnd, ...(now.ipam ? { ipam: now.ipam } : {}), stdin: conf.raw, env: env.raw, path: env.path },
+          { network: now.network, containerId: now.containerId, ifname: now.ifname, netns: now.netns, ...(now.guestNetns ? { guestNetns: now.guestNetns } : {}), hostEnd: now.hostEnd, ...(now.ipam ? { ipam: now.ipam } : {}), stdin: conf.raw, env: env.raw, path: env.path },
           host,
         );
+        removed = true;
         out.removed.push({ containerID: now.containerId, ifname: now.ifname });
         out.notes.push(...notes);
       } finally {
-        await unlock();
+        await (removed ? lock.unlockAndRemove() : lock.unlock());
       }
     }
   } finally {

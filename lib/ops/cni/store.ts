@@ -2,17 +2,19 @@
 // directory beside the ownership journal: one record per (network, container
 // ID, interface) — the attachment's identity in CNI — naming the namespace,
 // the host end and the result returned. DEL, CHECK and GC find attachments
-// here; ADD finds itself here when it is run again. Written atomically by the
-// addon (temporary file, fsync, rename) through directory fds that never
-// follow symbolic links.
+// here; ADD finds itself here when it is run again. Written atomically
+// (lib/core/state-files.ts: temporary file, fsync, rename) through directory
+// fds that never follow symbolic links.
 //
 // Calls for one container are serialized by a lock file per container ID
 // (flock on the addon's lock thread): never one lock for everything, so ADDs
 // of different containers run at once, and a DEL that arrives while an ADD
-// of the same container runs waits for it.
+// of the same container runs waits for it. DEL removes the container's lock
+// file as it gives it back, so the directory does not grow with every
+// container ever run; a taker already waiting then takes the fresh file of
+// that name (the lock re-checks the file it was granted).
 import { createHash } from 'node:crypto';
-import { addon } from '../../core/native';
-import { stateDir } from '../../core/state-dir';
+import { listStateFiles, lockStateFilePrunable, removeStateFile, writeStateFile } from '../../core/state-files';
 import type { CniResult } from './result';
 
 export const RECORD_DIR = 'cni';
@@ -54,21 +56,21 @@ export function recordFile(network: string, containerId: string, ifname: string)
 
 export async function readRecord(network: string, containerId: string, ifname: string): Promise<CniRecord | null> {
   const file = recordFile(network, containerId, ifname);
-  const [f] = (await addon().stateFileList(stateDir(), RECORD_DIR, file)).filter((x) => x.name === file);
+  const [f] = (await listStateFiles(RECORD_DIR, file)).filter((x) => x.name === file);
   return f ? parse(f.data) : null;
 }
 
 export async function writeRecord(r: CniRecord): Promise<void> {
-  await addon().stateFileWrite(stateDir(), RECORD_DIR, recordFile(r.network, r.containerId, r.ifname), `${JSON.stringify(r)}\n`);
+  await writeStateFile(RECORD_DIR, recordFile(r.network, r.containerId, r.ifname), `${JSON.stringify(r)}\n`);
 }
 
 export async function removeRecord(network: string, containerId: string, ifname: string): Promise<void> {
-  await addon().stateFileRemove(stateDir(), RECORD_DIR, recordFile(network, containerId, ifname));
+  await removeStateFile(RECORD_DIR, recordFile(network, containerId, ifname));
 }
 
 /** Every record of one network (GC). */
 export async function listRecords(network: string): Promise<CniRecord[]> {
-  const files = await addon().stateFileList(stateDir(), RECORD_DIR, networkPrefix(network));
+  const files = await listStateFiles(RECORD_DIR, networkPrefix(network));
   return files
     .filter((f) => f.name.endsWith('.json'))
     .map((f) => parse(f.data))
@@ -84,18 +86,21 @@ function parse(data: string): CniRecord | null {
   }
 }
 
-/** Gives a container's lock back. */
-export type Unlock = () => Promise<void>;
+/** A container's lock, held. */
+export interface ContainerLock {
+  /** Gives it back. */
+  unlock(): Promise<void>;
+  /** Gives it back and removes its file: the container's attachment is gone. */
+  unlockAndRemove(): Promise<void>;
+}
+
+/** The lock file of one container ID (its hash: any string is a valid ID). */
+export function lockName(containerId: string): string {
+  return `c-${hash(containerId, 32)}`;
+}
 
 /** Waits for, then holds, the lock of one container ID. */
-export async function lockContainer(containerId: string): Promise<Unlock> {
-  const a = addon();
-  const { fd, gateFd } = await a.lockAcquire(stateDir(), LOCK_DIR, `c-${hash(containerId, 32)}`, true);
-  let held = true;
-  return async () => {
-    if (!held) return;
-    held = false;
-    await a.fdClose(fd);
-    if (gateFd !== undefined) await a.fdClose(gateFd);
-  };
+export async function lockContainer(containerId: string): Promise<ContainerLock> {
+  const l = await lockStateFilePrunable(LOCK_DIR, lockName(containerId));
+  return { unlock: l.release, unlockAndRemove: l.releaseAndRemove };
 }
