@@ -17,6 +17,7 @@ import { driverPath } from './cni-driver';
 const run = promisify(execFile);
 export const REPO = resolve(__dirname, '../..');
 export const PLUGIN_ENTRY = join(REPO, 'dist/lib/cli/cni.js');
+const FAILPOINT_ENTRY = join(REPO, 'test/helpers/cni-failpoint-plugin.js');
 export const REFERENCE_DIR = '/usr/lib/cni';
 
 export type PluginType = 'pipewright' | 'bridge';
@@ -49,7 +50,9 @@ let worlds = 0;
 export function makePluginDir(dir: string): string {
   mkdirSync(dir, { recursive: true });
   const wrapper = join(dir, 'pipewright');
-  writeFileSync(wrapper, `#!/bin/sh\nexec ${JSON.stringify(process.execPath)} ${JSON.stringify(PLUGIN_ENTRY)} "$@"\n`);
+  // With PIPEWRIGHT_FAILPOINT set (a crash case), the plugin runs with that failpoint set.
+  const node = JSON.stringify(process.execPath);
+  writeFileSync(wrapper, `#!/bin/sh\n[ -n "$PIPEWRIGHT_FAILPOINT" ] && exec ${node} ${JSON.stringify(FAILPOINT_ENTRY)}\nexec ${node} ${JSON.stringify(PLUGIN_ENTRY)} "$@"\n`);
   chmodSync(wrapper, 0o755);
   for (const p of readdirSync(REFERENCE_DIR)) symlinkSync(join(REFERENCE_DIR, p), join(dir, p));
   return dir;
@@ -261,6 +264,6 @@ export async function assertClean(t: Test, w: CniWorld, network: string, decoys:
   t.same(w.leases(network), ['10.22.0.250'], 'no lease left but the decoy');
   const results = join(w.cache, 'results');
   t.same(existsSync(results) ? readdirSync(results) : [], [], "libcni's result cache is empty");
-  t.same(w.stateFiles(), [], "no record or journal entry left in pipewright's state dir");
+  t.same(w.stateFiles(), [], "no record, journal entry or container lock file left in pipewright's state dir");
   t.same(await decoys.check(), [], 'the decoys survive');
 }
