@@ -85,6 +85,11 @@ export class Podman {
         `cni_plugin_dirs = ["${bin}"]`,
         '[engine]',
         'runtime = "crun"',
+        // Every podman process, not only the ones the tests start: `podman
+        // container cleanup`, which conmon starts when a container exits
+        // (with an environment of its own), also tears networks down, and its
+        // DELs must find this podman's records and journal.
+        `env = ["PW_STATE_DIR=${join(dir, 'state')}"]`,
         `tmp_dir = "${join(dir, 'tmp')}"`,
         '',
       ].join('\n'),
@@ -151,10 +156,10 @@ export class Podman {
     return out.split('\n').filter(Boolean);
   }
 
-  /** pipewright's records and journal entries for this podman (test/helpers/cni-world.ts says which files count). */
+  /** pipewright's records, journal entries and container lock files for this podman (test/helpers/cni-world.ts says which files count). */
   stateFiles(): string[] {
     const out: string[] = [];
-    for (const sub of ['cni', 'attachments']) {
+    for (const sub of ['cni', 'attachments', 'cni-locks']) {
       const d = join(this.dir, 'state', sub);
       if (existsSync(d)) out.push(...readdirSync(d).map((f) => `${sub}/${f}`));
     }

@@ -39,7 +39,7 @@ async function assertNothingLeft(t: Test, p: Podman): Promise<void> {
   t.same([...p.leases(NET).keys()], [], 'no lease left');
   t.same(await p.ls('/run/netns'), [], 'no container netns left');
   t.same(await p.ls('/var/lib/cni/results'), [], "no cached result left in libcni's cache");
-  t.same(p.stateFiles(), [], "no record or journal entry left in pipewright's state dir");
+  t.same(p.stateFiles(), [], "no record, journal entry or container lock file left in pipewright's state dir");
 }
 
 let unavailable: string | null = null;
