@@ -16,7 +16,7 @@ const { chmodSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, wri
 const { tmpdir } = require('node:os');
 const { join, resolve } = require('node:path');
 const { performance } = require('node:perf_hooks');
-const { ensureSandbox } = require('pipewright');
+const { ensureSandbox } = require('pipewright/sandbox');
 const { median, settle } = require('./lib/stats');
 
 ensureSandbox();
