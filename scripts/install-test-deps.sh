@@ -51,6 +51,12 @@ have go || [ -x /usr/lib/go/bin/go ] || need+=(golang-go)
 [ -d /usr/share/gocode/src/github.com/containernetworking/cni/libcni ] || need+=(golang-github-appc-cni-dev)
 # The zsh completion script is checked by zsh itself (zsh -n, and completing).
 have zsh || need+=(zsh)
+# The prebuilt addons (npm run prebuilds, run by npm pack): the other
+# architecture's cross compiler, and qemu-user to load that build there.
+case "$(uname -m)" in
+  x86_64) have aarch64-linux-gnu-g++ || need+=(g++-aarch64-linux-gnu); have qemu-aarch64 || need+=(qemu-user) ;;
+  aarch64) have x86_64-linux-gnu-g++ || need+=(g++-x86-64-linux-gnu); have qemu-x86_64 || need+=(qemu-user) ;;
+esac
 fi
 
 if [ ${#need[@]} -gt 0 ]; then
