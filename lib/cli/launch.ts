@@ -32,7 +32,11 @@ const COMMAND = cacheName(first);
 function cacheName(word: string | undefined): string {
   if (word === '--help' || word === '-h') return 'help';
   if (word === '--version' || word === '-V') return 'version';
-  return findCommand(word)?.name ?? 'pipework';
+  const name = findCommand(word)?.name ?? 'pipework';
+  // The CNI plugin: one cache per verb, for the same reason (an ADD compiles
+  // the attach machinery, a VERSION nothing of it).
+  const verb = process.env.CNI_COMMAND ?? '';
+  return name === 'cni' && /^[A-Z]{1,8}$/.test(verb) ? `cni-${verb}` : name;
 }
 
 /** The cache directory, per the XDG base directory spec (a relative XDG_CACHE_HOME is ignored, as it says). */

@@ -309,6 +309,14 @@ export const COMMANDS: readonly CommandSpec[] = [
     load: () => import('./commands/repro'),
   },
   {
+    name: 'cni',
+    summary: 'the CNI plugin (spec 1.1): ADD, DEL, CHECK, GC, STATUS, VERSION, for container runtimes',
+    usage: ['cni  (CNI_COMMAND, CNI_CONTAINERID, CNI_NETNS, CNI_IFNAME, CNI_ARGS, CNI_PATH in the environment; the network configuration on stdin)'],
+    details:
+      'What a runtime runs for a network whose configuration says "type": "pipewright"; also installed as pipewright-cni (put it, or a link to it named pipewright, in /opt/cni/bin or /usr/lib/cni). Writes the result, or the spec\'s error JSON, on stdout and nothing else. See README: Use with podman / containerd / Kubernetes.',
+    load: () => import('./commands/cni'),
+  },
+  {
     name: 'completion',
     summary: 'print the bash or zsh completion script',
     usage: ['completion bash|zsh'],

@@ -25,5 +25,6 @@ export { reclaimProven } from './reclaim';
 export type { ProvenLink, ReclaimResult } from './reclaim';
 export { gcCommand, completeCommand, detachCommand, fixFor } from './commands';
 export { leftoverHint, leftoverSentence, unfinishedEntry } from './leftover';
-export { forgetAttachment } from './forget';
+export { forgetAttachment, forgetVeth } from './forget';
+export type { VethIdentity } from './forget';
 export { netnsCookie, sameGuest, sameHost } from './cookie';
