@@ -67,8 +67,10 @@ const ALLOWED = [
   /^prebuilds\/linux-(x64|arm64)\/pipewright\.glibc\.node$/,
   /^scripts\/sandbox\.sh$/,
   /^examples\/[a-z-]+\.js$/,
+  /^examples\/topologies\/[a-zA-Z0-9-]+\.yaml$/,
 ];
 const REQUIRED = ['package.json', 'README.md', 'LICENSE', 'CHANGELOG.md', 'SECURITY.md', 'binding.gyp', 'native/addon.cc', 'dist/lib/index.js', 'dist/lib/index.d.ts', 'dist/lib/cli/launch.js', 'dist/cli/pipewright.js', 'native/op_table_gen.cc', 'native/op_table_gen.h', 'man/pipewright.1', 'completions/pipewright.bash', 'completions/_pipewright',
+  'examples/topology-two-hosts.js', 'examples/topologies/hostA.yaml', 'examples/topologies/hostB.yaml',
   ...(hostRoot ? ['x64', 'arm64'] : [process.arch]).map((a) => `prebuilds/linux-${a}/pipewright.glibc.node`)];
 
 let tarball = '';
