@@ -36,6 +36,15 @@ export async function podmanUnavailable(): Promise<string | null> {
   } catch (e) {
     return `podman --version fails: ${(e as Error).message}`;
   }
+  // The holder's fence, tried in a throwaway mount namespace: in a user
+  // namespace the kernel refuses a tmpfs over /sys/fs/cgroup (sysfs is
+  // locked there), and without that fence podman would write the real tree.
+  try {
+    await run('unshare', ['--mount', '--propagation', 'private', 'sh', '-c', 'mount -t tmpfs pw-probe /sys/fs/cgroup && mount -t cgroup2 pw-probe2 /sys/fs/cgroup']);
+  } catch (e) {
+    const why = ((e as { stderr?: string }).stderr ?? (e as Error).message).trim().split('\n')[0];
+    return `the fence podman needs cannot be made here (a tmpfs and a cgroup2 over /sys/fs/cgroup in a mount namespace of its own): ${why}`;
+  }
   return null;
 }
 
