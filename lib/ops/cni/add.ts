@@ -9,11 +9,12 @@ import { Netns } from '../../core/netns';
 import { attach } from '../attach';
 import type { NetConf } from './config';
 import type { CniEnv } from './env';
-import { CniError, CNI_ERR, toCniError } from './errors';
+import { CniError, toCniError } from './errors';
 import { delegate } from './delegate';
 import { parseResult, emptyResult, type CniResult, type CniDns } from './result';
 import { ensureBridge, addGatewayAddresses } from './bridge';
 import { configureGuest, routesFor, withGateways } from './configure';
+import { openContainerNetns } from './container-netns';
 import { hostEndName, ownerTag } from './names';
 import { inspectAttachment } from './inspect';
 import { teardown } from './teardown';
@@ -31,12 +32,7 @@ export async function cmdAdd(conf: NetConf, env: CniEnv): Promise<AddOutcome> {
   const lock = await lockContainer(containerId);
   let attached = false;
   try {
-    let ns: Netns;
-    try {
-      ns = await Netns.open({ path: netnsPath });
-    } catch (e) {
-      throw new CniError(CNI_ERR.UNKNOWN_CONTAINER, `CNI_NETNS=${JSON.stringify(netnsPath)} cannot be used: ${(e as Error).message}`);
-    }
+    const ns = await openContainerNetns(netnsPath);
     const host = await Handle.open();
     let gh: Handle | null = null;
     try {

@@ -3,11 +3,11 @@
 // routes, MACs — then the IPAM plugin's own CHECK. Any difference fails
 // with one sentence per problem.
 import { Handle } from '../../core/handle';
-import { Netns } from '../../core/netns';
 import type { NetConf } from './config';
 import type { CniEnv } from './env';
-import { CniError, CNI_ERR, PW_ERR, badConfig } from './errors';
+import { CniError, PW_ERR, badConfig } from './errors';
 import { delegate } from './delegate';
+import { openContainerNetns } from './container-netns';
 import { hostEndName } from './names';
 import { inspectAttachment } from './inspect';
 import { lockContainer } from './store';
@@ -21,12 +21,7 @@ export async function cmdCheck(conf: NetConf, env: CniEnv): Promise<void> {
     throw new CniError(PW_ERR.VERIFY_FAILED, `CHECK failed: prevResult lists no interface ${ifname} in sandbox ${netnsPath}`);
   const lock = await lockContainer(env.containerId!);
   try {
-    let ns: Netns;
-    try {
-      ns = await Netns.open({ path: netnsPath });
-    } catch (e) {
-      throw new CniError(CNI_ERR.UNKNOWN_CONTAINER, `CNI_NETNS=${JSON.stringify(netnsPath)} cannot be used: ${(e as Error).message}`);
-    }
+    const ns = await openContainerNetns(netnsPath);
     const host = await Handle.open();
     try {
       const gh = await Handle.open(ns);
