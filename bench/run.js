@@ -5,12 +5,15 @@
 // sandbox (scripts/sandbox.sh): it never touches the host's network.
 //
 //   node bench/run.js [--quick] [--n 50,200] [--repeats 3] [--only c,lib-seq]
-//                     [--skip-extras] [--asan] [--json FILE]
+//                     [--skip-extras] [--skip-cni] [--asan] [--json FILE]
 //                     [--batch-concurrency N|default]
 //
 // --only takes way ids (bench/lib/ways.js): c, c-each, lib-seq, lib-batch,
 // lib-conc, lib-each, ip-batch, ip-step, pipework, cli-one, cli-engine,
-// cli-fallback, batch-lines, batch-json. --batch-concurrency sets the batch ways' --concurrency
+// cli-fallback, batch-lines, batch-json, and cni: the CNI plugin through libcni
+// against the reference bridge + host-local (bench/cni.js, its own N: 50 and
+// 200, quick 20 and 50; --skip-cni leaves it out; `--only cni` runs it alone).
+// --batch-concurrency sets the batch ways' --concurrency
 // (bench/ways/cli-batch.js has the default and why; "default": the command's own).
 // --asan also runs the memory loop against the sanitized addon that
 // scripts/asan.sh builds (run that script once first).
@@ -32,6 +35,7 @@ const { settle } = require('./lib/stats');
 const { printReport } = require('./lib/table');
 const { memoryUnderAsan } = require('./lib/asan');
 const W = require('./lib/workload');
+const cniBench = require('./cni');
 
 function options(argv) {
   const o = { quick: false, only: null, json: null, skipExtras: false };
@@ -39,6 +43,7 @@ function options(argv) {
     const a = argv[i];
     if (a === '--quick') o.quick = true;
     else if (a === '--skip-extras') o.skipExtras = true;
+    else if (a === '--skip-cni') o.skipCni = true;
     else if (a === '--asan') o.asan = true;
     else if (a === '--n') o.ns = argv[++i].split(',').map(Number);
     else if (a === '--repeats') o.repeats = Number(argv[++i]);
@@ -46,6 +51,12 @@ function options(argv) {
     else if (a === '--json') o.json = argv[++i];
     else if (a === '--batch-concurrency') o.batchConcurrency = argv[++i] === 'default' ? 'default' : Number(argv[i]);
     else throw new Error(`unknown option ${a}`);
+  }
+  // 'cni' is not a way of the shared workload: a section of its own.
+  o.cni = !o.skipCni && (!o.only || o.only.includes('cni'));
+  if (o.only) {
+    o.only = o.only.filter((id) => id !== 'cni');
+    if (o.only.length === 0) o.skipExtras = true;
   }
   o.ns ??= o.quick ? [50, 200] : [50, 200, 1000];
   o.repeats ??= o.quick ? 2 : 5;
@@ -125,7 +136,7 @@ async function main() {
     // A mistyped id would otherwise just leave its way out of the tables.
     const unknown = (o.only ?? []).filter((id) => !all.some((w) => w.id === id));
     if (unknown.length) throw new Error(`--only: no way called ${unknown.join(', ')} (ways: ${all.map((w) => w.id).join(', ')})`);
-    const ways = all.filter((w) => !o.only || o.only.includes(w.id));
+    const ways = all.filter((w) => !o.only || (o.only.length > 0 && o.only.includes(w.id)));
     const unavailable = {};
     const runnable = ways.filter((w) => {
       const why = w.available ? w.available() : null;
@@ -147,6 +158,10 @@ async function main() {
         verifyGone();
       }
     }
+    if (o.cni) {
+      log('CNI: pipewright vs bridge + host-local through libcni');
+      extras.cni = await cniBench.measure(cniBench.options(o.quick ? ['--quick'] : []));
+    }
     const meta = {
       command: `npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`,
       kernel: execFileSync('uname', ['-r'], { encoding: 'utf8' }).trim(),
@@ -159,7 +174,9 @@ async function main() {
       options: o,
     };
     if (o.json) writeFileSync(o.json, JSON.stringify({ meta, results, extras, unavailable }, null, 2));
-    printReport({ meta, ways, results, extras, unavailable });
+    // `--only cni` ran none of the shared workload's ways: no empty tables for them.
+    if (runnable.length > 0 || !o.skipExtras) printReport({ meta, ways, results, extras, unavailable });
+    if (extras.cni) console.log(`\n${cniBench.report(extras.cni)}`);
   } finally {
     rmSync(tmp, { recursive: true, force: true });
   }

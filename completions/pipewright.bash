@@ -2,7 +2,7 @@
 _pipewright() {
   local cur="${COMP_WORDS[COMP_CWORD]}" cmd="${COMP_WORDS[1]}" sub="${COMP_WORDS[2]}" opts pos
   if [ "$COMP_CWORD" -eq 1 ]; then
-    COMPREPLY=($(compgen -W "attach detach route rule tc batch find-ip doctor gc show netns repro engine completion help --help -h --version -V --guest-if -i --host-end -l --family -a --direct-phys --wait --timeout --mtu --owner --no-arp --dry-run --watch --repair --force --json --verbose -v --quiet -q --help -h $(ls /sys/class/net 2>/dev/null)" -- "$cur"))
+    COMPREPLY=($(compgen -W "attach detach route rule tc batch bridge overlay apply find-ip doctor gc show netns repro engine cni completion help --help -h --version -V --guest-if -i --host-end -l --family -a --direct-phys --wait --timeout --mtu --owner --no-arp --dry-run --watch --repair --force --json --verbose -v --quiet -q --help -h $(ls /sys/class/net 2>/dev/null)" -- "$cur"))
     return
   fi
   case "$cmd" in
@@ -28,6 +28,18 @@ _pipewright() {
       ;;
     batch)
       opts="--concurrency --create-netns --json --help -h"
+      pos=(-f)
+      ;;
+    bridge)
+      opts="--address --mtu --stp --owner --dry-run --json --verbose -v --quiet -q --help -h"
+      pos=(-W "")
+      ;;
+    overlay)
+      opts="--vni --dev --local --peers --port --bridge --mtu --fix-mtu --show --delete --owner --dry-run --json --verbose -v --quiet -q --help -h"
+      pos=(-W "")
+      ;;
+    apply)
+      opts="--create-netns --dry-run --json --verbose -v --quiet -q --help -h"
       pos=(-f)
       ;;
     find-ip)
@@ -75,13 +87,17 @@ _pipewright() {
       opts="--socket --socket-mode --allow-uid --no-reconcile --json --help -h"
       pos=(-W "")
       ;;
+    cni)
+      opts="--help -h"
+      pos=(-W "")
+      ;;
     completion)
       opts="--help -h"
       pos=(-W "bash zsh")
       ;;
     help)
       opts="--help -h"
-      pos=(-W "attach detach route rule tc batch find-ip doctor gc show netns repro engine completion help")
+      pos=(-W "attach detach route rule tc batch bridge overlay apply find-ip doctor gc show netns repro engine cni completion help")
       ;;
     *) opts="--guest-if -i --host-end -l --family -a --direct-phys --wait --timeout --mtu --owner --no-arp --dry-run --watch --repair --force --json --verbose -v --quiet -q --help -h"; pos=(-W "$(ls /run/netns 2>/dev/null)") ;;
   esac

@@ -32,6 +32,20 @@ void Lock(int fd, int how, const std::string& path) {
   }
 }
 
+// Whether fd is still the file called name in dirFd. A holder may unlink its
+// lock file to prune it (only while holding it); a taker that opened the file
+// before that and was granted it afterwards holds a lock nobody else can see,
+// so it must take the one now under that name instead.
+bool StillNamed(int dirFd, const std::string& name, int fd, const std::string& path) {
+  struct stat held, named;
+  if (fstat(fd, &held) != 0) FailAt(errno, "fstat", path, "");
+  if (fstatat(dirFd, name.c_str(), &named, AT_SYMLINK_NOFOLLOW) != 0) {
+    if (errno == ENOENT) return false;
+    FailAt(errno, "stat", path, "");
+  }
+  return held.st_dev == named.st_dev && held.st_ino == named.st_ino;
+}
+
 }  // namespace
 
 Value AcquireFileLock(const std::string& root, const std::string& sub, const std::string& name, bool exclusive, bool wait) {
@@ -43,8 +57,13 @@ Value AcquireFileLock(const std::string& root, const std::string& sub, const std
   try {
     gate = OpenLockFile(dirFd, name + ".gate", base + ".gate");
     Lock(gate, how, base + ".gate");
-    lock = OpenLockFile(dirFd, name, base);
-    Lock(lock, how, base);
+    for (;;) {
+      lock = OpenLockFile(dirFd, name, base);
+      Lock(lock, how, base);
+      if (StillNamed(dirFd, name, lock, base)) break;
+      close(lock);  // pruned under us: take the file that has the name now
+      lock = -1;
+    }
   } catch (...) {
     if (lock >= 0) close(lock);
     if (gate >= 0) close(gate);

@@ -9,6 +9,11 @@
 // gate while it waits, so new shared takers queue behind it instead of
 // keeping the lock busy forever. The kernel releases both when the fds are
 // closed, also when the process dies.
+//
+// A holder may prune its lock file (unlink it, and the gate, while holding
+// both): a taker granted a file that no longer has its name lets it go and
+// takes the one that has the name now, so two takers never hold different
+// files of one name.
 #pragma once
 
 #include <string>

@@ -56,7 +56,10 @@ void EncodeAdd(const Value& a, Builder& b) {
 }
 
 // link.set {index, name? (rename), up?, mtu?, address?, master? (0 = none),
-//           group?, alias?, netnsFd|netnsPid?}
+//           group?, alias?, netnsFd|netnsPid?, bridge? {stp?, ...}}
+// `bridge` changes a bridge's own settings in place, as `ip link set BR type
+// bridge stp_state 1` does: IFLA_LINKINFO with the kind and only the given
+// IFLA_BR_* attributes (the kernel leaves the others as they are).
 void EncodeSet(const Value& a, Builder& b) {
   b.Start(RTM_NEWLINK, 0);
   ifinfomsg ifi = TargetHeader(a);
@@ -64,6 +67,20 @@ void EncodeSet(const Value& a, Builder& b) {
   b.PutHeader(ifi);
   EncodeCommonLinkAttrs(a, b);
   if (auto name = OptString(a, "name")) b.PutString(IFLA_IFNAME, *name, "name");
+  const Value& bridge = a.Get("bridge");
+  if (bridge.IsNullish()) return;
+  if (!bridge.IsObject()) throw EncodeError("bridge", "must be an object");
+  static const char kBridge[] = "bridge";
+  size_t info = b.NestStart(IFLA_LINKINFO, "bridge");
+  b.Put(IFLA_INFO_KIND, kBridge, sizeof(kBridge) - 1, "bridge");
+  b.SetFieldPrefix("bridge.");
+  try {
+    FindLinkKind(kBridge)->encode(bridge, b);
+  } catch (const EncodeError& e) {
+    throw EncodeError("bridge." + e.field(), e.why());
+  }
+  b.SetFieldPrefix("");
+  b.NestEnd(info);
 }
 
 // link.del and link.get {index} or {name}: one link, named either way (a

@@ -129,13 +129,13 @@ const ArgKey kOpLinkAdd[] = {
     {"netnsFd", nullptr, 0},
     {"netnsPid", nullptr, 0},
     {"alias", nullptr, 0},
-    {"peer", kArgsVethPeer, sizeof(kArgsVethPeer) / sizeof(ArgKey)},
     {"stp", nullptr, 0},
     {"forwardDelay", nullptr, 0},
     {"ageingTime", nullptr, 0},
     {"priority", nullptr, 0},
     {"vlanFiltering", nullptr, 0},
     {"multicastSnooping", nullptr, 0},
+    {"peer", kArgsVethPeer, sizeof(kArgsVethPeer) / sizeof(ArgKey)},
     {"parent", nullptr, 0},
     {"mode", nullptr, 0},
     {"vni", nullptr, 0},
@@ -157,6 +157,15 @@ const char* const kExclusiveLinkAdd[][2] = {
     {"remote", "multicastGroup"},
 };
 
+const ArgKey kArgsBridgeSettings[] = {
+    {"stp", nullptr, 0},
+    {"forwardDelay", nullptr, 0},
+    {"ageingTime", nullptr, 0},
+    {"priority", nullptr, 0},
+    {"vlanFiltering", nullptr, 0},
+    {"multicastSnooping", nullptr, 0},
+};
+
 const ArgKey kOpLinkSet[] = {
     {"up", nullptr, 0},
     {"mtu", nullptr, 0},
@@ -169,6 +178,7 @@ const ArgKey kOpLinkSet[] = {
     {"alias", nullptr, 0},
     {"index", nullptr, 0},
     {"name", nullptr, 0},
+    {"bridge", kArgsBridgeSettings, sizeof(kArgsBridgeSettings) / sizeof(ArgKey)},
 };
 
 const ArgKey kOpLinkDel[] = {
@@ -417,7 +427,7 @@ const ArgKey kOpNetnsCookie[] = {
 
 const OpKeys kOpKeys[] = {
     {"link.add", kOpLinkAdd, 31, kExclusiveLinkAdd, 1},
-    {"link.set", kOpLinkSet, 11, nullptr, 0},
+    {"link.set", kOpLinkSet, 12, nullptr, 0},
     {"link.del", kOpLinkDel, 2, nullptr, 0},
     {"link.delGroup", kOpLinkDelGroup, 1, nullptr, 0},
     {"link.get", kOpLinkGet, 3, nullptr, 0},

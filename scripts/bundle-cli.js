@@ -2,7 +2,7 @@
 // Bundles the compiled CLI (dist/lib/cli/bin.js and everything it loads)
 // into one file, dist/cli/pipewright.js, which dist/lib/cli/launch.js runs
 // with a V8 code cache. Run after tsc (`npm run build:ts` does both).
-// Kept outside the bundle: the addon (a .node file), `bindings` (it probes
+// Kept outside the bundle: the addon (a .node file), `node-gyp-build` (it probes
 // paths at run time), and @viz-js/viz (Graphviz as WebAssembly, ~1.5 MB,
 // loaded only by `show --format svg`).
 'use strict';
@@ -14,7 +14,7 @@ const { join } = require('node:path');
 const root = join(__dirname, '..');
 const outdir = join(root, 'dist', 'cli');
 mkdirSync(outdir, { recursive: true });
-// Code caches made from the previous bundle (launch.js would reject them anyway).
+// Code caches an older launch.js kept beside the bundle (it now uses the user's cache directory).
 for (const name of readdirSync(outdir)) if (name.endsWith('.cache')) rmSync(join(outdir, name));
 buildSync({
   entryPoints: [join(root, 'dist', 'lib', 'cli', 'bin.js')],
@@ -23,12 +23,14 @@ buildSync({
   platform: 'node',
   format: 'cjs',
   target: 'node20',
-  external: ['*.node', 'bindings', '@viz-js/viz'],
+  external: ['*.node', 'node-gyp-build', '@viz-js/viz'],
   // Less to read at every start (~570 KB → ~330 KB); names stay readable in
   // stack traces, and the source map leads back to dist/lib's files.
   minifyWhitespace: true,
   minifySyntax: true,
   keepNames: true,
-  sourcemap: 'linked',
+  // `--no-sourcemap` (npm pack's build): the package ships no maps, since it
+  // ships no TypeScript sources for them to lead to.
+  sourcemap: process.argv.includes('--no-sourcemap') ? false : 'linked',
   logLevel: 'warning',
 });

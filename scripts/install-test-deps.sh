@@ -36,11 +36,31 @@ if ! have udhcpc || [ ! -e /etc/udhcpc/default.script ]; then
 fi
 have dhclient || need+=(isc-dhcp-client)
 have dhcpcd || need+=(dhcpcd-base)
+# The CNI proof (test/live/cni-*.test.ts): podman 4.3, whose network backend
+# on Debian is CNI; the reference plugins (bridge, host-local, portmap, ...)
+# in /usr/lib/cni; a static busybox for the image podman imports; and Go
+# with libcni's source, to build the libcni test driver offline.
+have podman || need+=(podman)
+# crun: podman's runtime in the tests, because it runs containers without
+# cgroups ("cgroups = disabled"), so the tests write nothing into the host's
+# cgroup tree (runc refuses that mode).
+have crun || need+=(crun)
+[ -x /usr/lib/cni/bridge ] && [ -x /usr/lib/cni/host-local ] || need+=(containernetworking-plugins)
+{ [ -x /bin/busybox ] && ! ldd /bin/busybox >/dev/null 2>&1; } || need+=(busybox-static)
+have go || [ -x /usr/lib/go/bin/go ] || need+=(golang-go)
+[ -d /usr/share/gocode/src/github.com/containernetworking/cni/libcni ] || need+=(golang-github-appc-cni-dev)
 # The zsh completion script is checked by zsh itself (zsh -n, and completing).
 have zsh || need+=(zsh)
+# The prebuilt addons (npm run prebuilds, run by npm pack): the other
+# architecture's cross compiler, and qemu-user to load that build there.
+case "$(uname -m)" in
+  x86_64) have aarch64-linux-gnu-g++ || need+=(g++-aarch64-linux-gnu); have qemu-aarch64 || need+=(qemu-user) ;;
+  aarch64) have x86_64-linux-gnu-g++ || need+=(g++-x86-64-linux-gnu); have qemu-x86_64 || need+=(qemu-user) ;;
+esac
 fi
 
 if [ ${#need[@]} -gt 0 ]; then
+  mapfile -t need < <(printf '%s\n' "${need[@]}" | sort -u)
   if [ "$(id -u)" != 0 ]; then
     echo "missing packages: ${need[*]} (install them as root: apt-get install ${need[*]})" >&2
     exit 1

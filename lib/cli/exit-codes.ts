@@ -24,6 +24,7 @@ const BY_CODE: Record<string, number> = {
   ERR_PW_NETNS_NOT_FOUND: EXIT.GUEST_NOT_FOUND,
   ERR_PW_NOT_A_NETNS: EXIT.GUEST_NOT_FOUND,
   ERR_PW_ATTACH_FAILED: EXIT.FAILED,
+  ERR_PW_APPLY_FAILED: EXIT.FAILED,
   ERR_PW_VERIFY_FAILED: EXIT.VERIFY_FAILED,
   ERR_PW_CONFLICT: EXIT.CONFLICT,
   ERR_PW_TIMEOUT: EXIT.TIMEOUT,
@@ -33,7 +34,13 @@ const BY_CODE: Record<string, number> = {
   ERR_PW_UNSAFE_PATH: EXIT.USAGE,
   /** PW_ADDON_PATH, PW_STATE_DIR or DOCKER_HOST names something not root's alone. */
   ERR_PW_UNTRUSTED_ENV: EXIT.USAGE,
+  /** The addon cannot be loaded, or an optional package is missing: exit 1, with the fix in the message (not "unexpected"). */
+  ERR_PW_ADDON_LOAD: EXIT.INTERNAL,
+  ERR_PW_OPTIONAL_MISSING: EXIT.INTERNAL,
 };
+
+/** Codes whose message already says what to do: no "this was unexpected" line. */
+export const EXPLAINED = new Set(['ERR_PW_ADDON_LOAD', 'ERR_PW_OPTIONAL_MISSING']);
 
 export function exitCodeFor(err: unknown): number {
   const code = (err as { code?: unknown } | null)?.code;

@@ -1,17 +1,21 @@
 #!/usr/bin/env node
 // The installed `pipewright` command (package.json "bin"). It runs the CLI
 // from one bundled file (dist/cli/pipewright.js, made by
-// scripts/bundle-cli.js) and keeps V8's compiled code for it in a cache file
-// beside it, so a start neither resolves ~40 modules nor compiles them again:
-// measured here, that is ~12 ms of the ~35 ms a one-guest attach used to add
-// to Node's own start. The cache is only ever written next to the bundle,
-// inside the package (whoever can write there can change the code anyway),
-// never in a shared directory. Without a usable bundle — not built, or older
-// than the compiled files — the compiled modules run as they are.
-import { readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+// scripts/bundle-cli.js) and keeps V8's compiled code for it in a cache file,
+// so a start neither resolves ~40 modules nor compiles them again: measured
+// here, that is ~12 ms of the ~35 ms a one-guest attach used to add to Node's
+// own start. The cache lives in the user's cache directory
+// ($XDG_CACHE_HOME/pipewright or ~/.cache/pipewright), never in the package
+// (a read-only or shared install stays untouched); when that directory cannot
+// be written, or (as root) is not root's alone, there is simply no cache.
+// Without a usable bundle — not built, or older than the compiled files —
+// the compiled modules run as they are.
+import { lstatSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import Module from 'node:module';
-import { dirname, join } from 'node:path';
+import { homedir } from 'node:os';
+import { dirname, isAbsolute, join } from 'node:path';
 import { Script } from 'node:vm';
+import { checkTrustedPath } from '../core/trusted-path';
 import { findCommand } from './registry';
 
 const BUNDLE = join(__dirname, '..', '..', 'cli', 'pipewright.js');
@@ -23,12 +27,64 @@ const BUNDLE = join(__dirname, '..', '..', 'cli', 'pipewright.js');
  * comes from the registry, a file of plain data that loads nothing else.
  */
 const first = process.argv[2];
-const CACHE = `${BUNDLE}.${cacheName(first)}.cache`;
+const COMMAND = cacheName(first);
 
 function cacheName(word: string | undefined): string {
   if (word === '--help' || word === '-h') return 'help';
   if (word === '--version' || word === '-V') return 'version';
-  return findCommand(word)?.name ?? 'pipework';
+  const name = findCommand(word)?.name ?? 'pipework';
+  // The CNI plugin: one cache per verb, for the same reason (an ADD compiles
+  // the attach machinery, a VERSION nothing of it).
+  const verb = process.env.CNI_COMMAND ?? '';
+  return name === 'cni' && /^[A-Z]{1,8}$/.test(verb) ? `cni-${verb}` : name;
+}
+
+/** The cache directory, per the XDG base directory spec (a relative XDG_CACHE_HOME is ignored, as it says). */
+function cacheDir(): string | undefined {
+  const xdg = process.env.XDG_CACHE_HOME;
+  let home: string;
+  try {
+    home = xdg && isAbsolute(xdg) ? xdg : join(homedir(), '.cache');
+  } catch {
+    return undefined; // no home directory at all
+  }
+  return join(home, 'pipewright');
+}
+
+/** A short stable tag for this install, so two installs (global, local, versions) keep separate caches. */
+function installTag(path: string): string {
+  let h = 0x811c9dc5; // FNV-1a
+  for (let i = 0; i < path.length; i++) h = Math.imul(h ^ path.charCodeAt(i), 0x01000193) >>> 0;
+  return h.toString(16).padStart(8, '0');
+}
+
+const DIR = cacheDir();
+const CACHE = DIR === undefined ? undefined : join(DIR, `${installTag(BUNDLE)}-${COMMAND}.cache`);
+
+/**
+ * The cache is compiled code that this process will run, so it must be
+ * nobody else's to change: as root, the whole path is root's alone (the
+ * trusted-path rule; a sudo that kept a user's XDG_CACHE_HOME gets no
+ * cache); otherwise the directory and the file are this user's and not
+ * writable by group or others.
+ */
+function trustworthy(file: string): boolean {
+  try {
+    checkTrustedPath('XDG_CACHE_HOME', file, 'file', { mayBeMissing: true });
+    const euid = process.geteuid?.();
+    for (const p of [dirname(file), file]) {
+      let st;
+      try {
+        st = lstatSync(p);
+      } catch {
+        continue; // not made yet
+      }
+      if (st.isSymbolicLink() || st.uid !== euid || (st.mode & 0o022) !== 0) return false;
+    }
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /**
@@ -41,6 +97,7 @@ function cacheKey(size: number, mtimeMs: number): string {
 }
 
 function readCache(key: string): Buffer | undefined {
+  if (CACHE === undefined || !trustworthy(CACHE)) return undefined;
   try {
     const data = readFileSync(CACHE);
     const header = Buffer.from(key);
@@ -52,12 +109,24 @@ function readCache(key: string): Buffer | undefined {
 }
 
 function writeCache(key: string, script: Script): void {
+  if (CACHE === undefined) return;
   const tmp = `${CACHE}.${process.pid}`;
   try {
-    writeFileSync(tmp, Buffer.concat([Buffer.from(key), script.createCachedData()]));
+    // Two levels at most (the cache home, then ours), never mkdir -p: Node's
+    // recursive mkdir spins forever under /proc, and a cache home whose own
+    // parent is missing is no place to create things in anyway.
+    for (const dir of [dirname(dirname(CACHE)), dirname(CACHE)]) {
+      try {
+        mkdirSync(dir, { mode: 0o700 });
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== 'EEXIST') return;
+      }
+    }
+    if (!trustworthy(CACHE)) return;
+    writeFileSync(tmp, Buffer.concat([Buffer.from(key), script.createCachedData()]), { mode: 0o600, flag: 'wx' });
     renameSync(tmp, CACHE); // atomic: concurrent starts read an old cache or a new one, never half of one
   } catch {
-    // read-only install: run without a cache
+    // no writable cache directory: run without a cache
   }
 }
 

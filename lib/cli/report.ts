@@ -2,7 +2,7 @@
 // `pipewright: <message>`, followed by what the failure means for the
 // system's state; with --json the same error is also printed on stdout as
 // {"error": {...}} so a script reading stdout always gets JSON.
-import { EXIT, exitCodeFor } from './exit-codes';
+import { EXIT, EXPLAINED, exitCodeFor } from './exit-codes';
 import type { ParsedKind } from './pipework-args';
 import { syncOut } from './sync-out';
 import { PRIVILEGE_HINT } from './usage';
@@ -88,7 +88,7 @@ export function reportError(err: unknown, io: Io, ctx: ErrorContext, exitCode?: 
     const command = (e as { command?: unknown }).command;
     line(io.stderr, `Run 'pipewright help${typeof command === 'string' ? ` ${command}` : ''}' for the syntax.`);
   }
-  if (exit === EXIT.INTERNAL) {
+  if (exit === EXIT.INTERNAL && !(typeof e.code === 'string' && EXPLAINED.has(e.code))) {
     if (process.env.PIPEWRIGHT_DEBUG && typeof e.stack === 'string') line(io.stderr, e.stack);
     else line(io.stderr, 'pipewright: this was unexpected; run with PIPEWRIGHT_DEBUG=1 for the stack trace');
   }

@@ -14,6 +14,8 @@ export type PipewrightErrorCode =
   | 'ERR_PW_GUEST_NOT_FOUND'
   | 'ERR_PW_CONFLICT'
   | 'ERR_PW_ATTACH_FAILED'
+  /** A declarative apply (bridge, overlay, topology) failed at a step and was rolled back. */
+  | 'ERR_PW_APPLY_FAILED'
   | 'ERR_PW_NETNS_EXISTS'
   | 'ERR_PW_NOT_A_NETNS'
   | 'ERR_PW_CLOSED'
@@ -25,6 +27,10 @@ export type PipewrightErrorCode =
   | 'ERR_PW_UNSAFE_PATH'
   /** Running as root, a path the environment names (PW_ADDON_PATH, PW_STATE_DIR, DOCKER_HOST) is not root's alone. */
   | 'ERR_PW_UNTRUSTED_ENV'
+  /** The native addon is missing for this system or cannot be loaded (the message says how to build it). */
+  | 'ERR_PW_ADDON_LOAD'
+  /** An optional package a feature needs is not installed (@viz-js/viz for SVG). */
+  | 'ERR_PW_OPTIONAL_MISSING'
   | 'ERR_PW_INTERNAL';
 
 export class PipewrightError extends Error {

@@ -2,13 +2,14 @@
 // types (the operations' in lib/core/op-types.ts, generated from
 // lib/core/op-table.json) and hands the addon errors.ts's nativeError, which
 // makes native failures NetlinkErrors with their code, errno and
-// extended-ACK text (the addon reports facts; TS decides code and class). The library reaches the addon through transport(), so
-// unit tests can put a fake kernel in its place.
-import path from 'node:path';
-import { existsSync } from 'node:fs';
+// extended-ACK text (the addon reports facts; TS decides code and class). The
+// library reaches the addon through transport(), so unit tests can put a fake
+// kernel in its place. Where the addon file is found (a build here, or the
+// package's prebuilt) and what a failure to load it says: addon-load.ts.
 import { nativeError, type NativeFailure, type NetlinkError } from './errors';
 import { packageRoot } from './paths';
 import { checkTrustedPath } from './trusted-path';
+import { findAddon, loadAddonFile } from './addon-load';
 import type { OpArgs, OpCall, OpName } from './op-types';
 
 /** What the addon returns for an opened namespace: the fd is ours to close. */
@@ -170,17 +171,6 @@ export function transport(): Transport {
   return substitute ?? addon();
 }
 
-/**
- * Where node-gyp put the addon: build/Release at the package root. Looked up
- * directly: the `bindings` package probes a dozen paths (~1-2 ms of every
- * CLI start); it remains the fallback for other layouts (Debug builds).
- */
-function addonPath(): string {
-  const file = path.join(packageRoot(), 'build', 'Release', 'pipewright.node');
-  if (existsSync(file)) return file;
-  return (require('bindings') as (opts: { bindings: string; path: true; module_root: string }) => string)({ bindings: 'pipewright', path: true, module_root: packageRoot() });
-}
-
 /** The addon itself, loaded on first use (never at import time): its codec, for tests and tools. */
 export function addon(): Addon {
   if (!loaded) {
@@ -189,7 +179,8 @@ export function addon(): Addon {
     // the normal build is never overwritten, and points the tests at it.
     // It decides what code runs: as root, only a file that is root's alone.
     const override = process.env.PW_ADDON_PATH;
-    const a = (override ? require(checkTrustedPath('PW_ADDON_PATH', override, 'file')) : require(addonPath())) as Addon;
+    const file = override ? checkTrustedPath('PW_ADDON_PATH', override, 'file') : findAddon(packageRoot());
+    const a = loadAddonFile(file, packageRoot()) as Addon;
     a.init(nativeError);
     loaded = a;
   }

@@ -33,6 +33,15 @@ export interface VethPeerArgs {
   name?: string;
 }
 
+export interface BridgeSettingsArgs {
+  stp?: boolean;
+  forwardDelay?: number;
+  ageingTime?: number;
+  priority?: number;
+  vlanFiltering?: boolean;
+  multicastSnooping?: boolean;
+}
+
 /** Every operation the addon runs, with the arguments it accepts (it refuses any other key). */
 export interface OpArgs {
   'link.add': {
@@ -45,13 +54,13 @@ export interface OpArgs {
     netnsFd?: number;
     netnsPid?: number;
     alias?: string;
-    peer?: VethPeerArgs;
     stp?: boolean;
     forwardDelay?: number;
     ageingTime?: number;
     priority?: number;
     vlanFiltering?: boolean;
     multicastSnooping?: boolean;
+    peer?: VethPeerArgs;
     parent?: number | string;
     mode?: MacvlanModeName;
     vni?: number;
@@ -80,6 +89,7 @@ export interface OpArgs {
     alias?: string;
     index: number | string;
     name?: string;
+    bridge?: BridgeSettingsArgs;
   };
   'link.del': {
     index?: number | string;
@@ -352,8 +362,8 @@ export const OP_NAMES = [
 
 /** The argument keys of each operation, at run time (the addon refuses any other; so does the fake transport). */
 export const OP_ARG_KEYS: { readonly [K in OpName]: ReadonlyArray<keyof OpArgs[K] & string> } = {
-  'link.add': ['up', 'mtu', 'address', 'txqlen', 'group', 'master', 'netnsFd', 'netnsPid', 'alias', 'peer', 'stp', 'forwardDelay', 'ageingTime', 'priority', 'vlanFiltering', 'multicastSnooping', 'parent', 'mode', 'vni', 'port', 'local', 'remote', 'multicastGroup', 'dev', 'learning', 'ttl', 'ageing', 'vlanId', 'protocol', 'kind', 'name'],
-  'link.set': ['up', 'mtu', 'address', 'txqlen', 'group', 'master', 'netnsFd', 'netnsPid', 'alias', 'index', 'name'],
+  'link.add': ['up', 'mtu', 'address', 'txqlen', 'group', 'master', 'netnsFd', 'netnsPid', 'alias', 'stp', 'forwardDelay', 'ageingTime', 'priority', 'vlanFiltering', 'multicastSnooping', 'peer', 'parent', 'mode', 'vni', 'port', 'local', 'remote', 'multicastGroup', 'dev', 'learning', 'ttl', 'ageing', 'vlanId', 'protocol', 'kind', 'name'],
+  'link.set': ['up', 'mtu', 'address', 'txqlen', 'group', 'master', 'netnsFd', 'netnsPid', 'alias', 'index', 'name', 'bridge'],
   'link.del': ['index', 'name'],
   'link.delGroup': ['group'],
   'link.get': ['index', 'name', 'orNull'],

@@ -54,6 +54,42 @@ export async function tryLockStateFile(sub: string, name: string): Promise<Relea
   }
 }
 
+/** An exclusive lock whose files can go with it. */
+export interface PrunableLock {
+  release: Release;
+  /**
+   * Removes the lock file and its gate, then gives the lock back: for a lock
+   * whose subject is gone, so its files do not pile up. Safe against takers
+   * already waiting: one granted a file that lost its name takes the file of
+   * that name instead (native/file_lock.h). Calling either again does nothing.
+   */
+  releaseAndRemove: Release;
+}
+
+/** lockStateFile (exclusive), given back with or without its files. */
+export async function lockStateFilePrunable(sub: string, name: string): Promise<PrunableLock> {
+  const { fd, gateFd } = await transport().lockAcquire(stateDir(), sub, name, true);
+  const release = releaser(fd, gateFd);
+  let done = false;
+  return {
+    release: async () => {
+      done = true;
+      await release();
+    },
+    releaseAndRemove: async () => {
+      if (done) return;
+      done = true;
+      try {
+        // Unlinked while still held, the lock file first: a newcomer then makes a fresh one.
+        await transport().stateFileRemove(stateDir(), sub, name);
+        await transport().stateFileRemove(stateDir(), sub, `${name}.gate`);
+      } finally {
+        await release();
+      }
+    },
+  };
+}
+
 /** lockStateFile (shared) then writeStateFile, in one trip to the addon; on failure nothing is held. */
 export async function lockSharedAndWriteStateFile(lockSub: string, lockName: string, fileSub: string, fileName: string, data: string): Promise<Release> {
   const { fd } = await transport().lockAndWrite(stateDir(), lockSub, lockName, fileSub, fileName, data);

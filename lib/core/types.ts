@@ -80,9 +80,8 @@ export interface VethPeer {
 }
 
 export interface VethSpec extends CommonLinkOptions { kind: 'veth'; name: string; peer?: VethPeer }
-export interface BridgeSpec extends CommonLinkOptions {
-  kind: 'bridge';
-  name: string;
+/** A bridge's own settings: given when it is created, or changed later (LinkChanges.bridge). */
+export interface BridgeSettings {
   stp?: boolean;
   /** Centiseconds, as the kernel takes it. */
   forwardDelay?: number;
@@ -90,6 +89,10 @@ export interface BridgeSpec extends CommonLinkOptions {
   priority?: number;
   vlanFiltering?: boolean;
   multicastSnooping?: boolean;
+}
+export interface BridgeSpec extends CommonLinkOptions, BridgeSettings {
+  kind: 'bridge';
+  name: string;
 }
 export interface MacvlanSpec extends CommonLinkOptions { kind: 'macvlan' | 'macvtap'; name: string; parent: LinkRef; mode?: MacvlanMode }
 export interface VxlanSpec extends CommonLinkOptions {
@@ -125,6 +128,8 @@ export interface LinkChanges {
   alias?: string;
   netns?: NetnsTarget;
   txqlen?: number;
+  /** A bridge's own settings, changed in place (the link must be a bridge). */
+  bridge?: BridgeSettings;
 }
 
 export type AddrScope = 'universe' | 'site' | 'link' | 'host' | 'nowhere';

@@ -234,7 +234,7 @@ t.test('netns delete: exit 4 naming the holder while an fd keeps it; exit 0 once
     t.equal(after.length, 1, 'netns ls --all still finds it, once');
     t.match(after[0], { names: [], mounts: [], processes: [], fds: [{ pid: holder.pid, fd: 3 }], interfaces: 3 }, 'held by the fd alone, with its veth pair inside');
     await holder.kill();
-    t.equal((await waitReleased({ ino }, 5000)).alive, false, 'released once the helper is gone');
+    t.equal((await waitReleased({ ino }, 60_000)).alive, false, 'released once the helper is gone');
     t.equal((await cli(s.hostNs, 'netns', 'delete', busy, '--json')).code, 3, 'deleting it again: no such name, exit 3');
 
     // Released while the CLI waits: it exits 0 and says the namespace is gone.
@@ -244,8 +244,8 @@ t.test('netns delete: exit 4 naming the holder while an fd keeps it; exit 0 once
     await ns2.close();
     const holder2 = await fdHolder(`/run/netns/${name}`);
     s.defer(holder2.kill);
-    const waiting = finish(start(s.hostNs, ['netns', 'delete', name, '--timeout', '10000', '--json']));
-    await waitFor('the CLI to remove the name', () => !existsSync(`/run/netns/${name}`), 10_000);
+    const waiting = finish(start(s.hostNs, ['netns', 'delete', name, '--timeout', '60000', '--json']));
+    await waitFor('the CLI to remove the name', () => !existsSync(`/run/netns/${name}`), 60_000);
     await holder2.kill();
     const ok = await waiting;
     t.equal(ok.code, 0, ok.stderr);
@@ -253,7 +253,7 @@ t.test('netns delete: exit 4 naming the holder while an fd keeps it; exit 0 once
     t.ok(json(ok).waitedMs > 0, 'after waiting for the release');
     t.notOk(existsSync(`/run/netns/${name}`), 'and the name is gone');
     // The kernel frees a namespace on a workqueue once its last reference
-    // goes; give that the same grace as above.
-    t.equal((await waitReleased({ ino: Number(id2.split(':')[1]) }, 5000)).alive, false, 'nothing holds the namespace');
+    // goes (seconds on a loaded machine): a deadline, not a wait, as above.
+    t.equal((await waitReleased({ ino: Number(id2.split(':')[1]) }, 60_000)).alive, false, 'nothing holds the namespace');
   }),
 );

@@ -2,6 +2,7 @@
 // successful attach and detach, as pipework (-v prints the summary, --json
 // everything, -q not even warnings); without privileges, the kernel's
 // refusal with what is needed, exit 4, and nothing made.
+import { readFileSync } from 'node:fs';
 import t from 'tap';
 import { spawn } from 'node:child_process';
 import { withScene } from '../helpers/scene';
@@ -30,7 +31,15 @@ t.test('an attach and a detach print nothing on success; -v the summary; --json 
 t.test('without privileges: the refusal, what is needed, exit 4, nothing made', (t) =>
   withScene(t, async (s) => {
     const g = await s.guest({ named: true });
-    const child = spawn('nsenter', [`--net=/proc/${process.pid}/fd/${s.hostNs.fd}`, 'setpriv', '--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, MAIN, 'br0', g.ns.name!, '10.0.0.3/24'], {
+    // Every capability dropped (an empty bounding set: even uid 0 gets none at
+    // exec), and uid 65534 too where it is mapped: as root it is, while in a
+    // rootless run's user namespace only root is mapped and setresuid would fail.
+    const nobodyMapped = readFileSync('/proc/self/uid_map', 'utf8').split('\n').some((l) => {
+      const [inside, , count] = l.trim().split(/\s+/).map(Number);
+      return count !== undefined && inside! <= 65534 && 65534 < inside! + count;
+    });
+    const drop = ['setpriv', '--bounding-set=-all', '--inh-caps=-all', ...(nobodyMapped ? ['--reuid=65534', '--regid=65534', '--clear-groups'] : [])];
+    const child = spawn('nsenter', [`--net=/proc/${process.pid}/fd/${s.hostNs.fd}`, ...drop, process.execPath, MAIN, 'br0', g.ns.name!, '10.0.0.3/24'], {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     const r = await finish(child);

@@ -121,3 +121,27 @@ t.test('rules print as ip rule prints them', async (t) => {
     '5:\tfrom 10.0.0.5 to 10.1.0.0/16 fwmark 0x10 iif eth1 oif eth2 lookup 7');
   t.equal(formatRule(rule({ priority: 9, action: 'blackhole' })), '9:\tfrom all blackhole');
 });
+
+t.test('bridge, overlay and apply: their options are the registry\'s, refused before the kernel is asked', async (t) => {
+  const rows: Array<[string[], RegExp]> = [
+    [['overlay', 'vx0', '--vnii', '4'], /unknown option '--vnii' \(did you mean '--vni'\?\)/],
+    [['overlay', 'vx0', '--show', '--vni', '4'], /--show takes no --vni/],
+    [['overlay', 'vx0', '--show', '--delete'], /--show and --delete exclude each other/],
+    [['overlay', 'vx0', '--vni', '4', '--dev', 'eth0', '--local', '10.0.0.1'], /--peers is required/],
+    [['overlay', 'vx0', '--vni', '0', '--dev', 'eth0', '--local', '10.0.0.1', '--peers', '10.0.0.2'], /vni: 0 must be an integer from 1 to 16777215/],
+    [['bridge', 'br0', '--stp', 'maybe'], /--stp must be 'on' or 'off', not 'maybe'/],
+    [['bridge', 'br0', '-v', '-q'], /--verbose and --quiet exclude each other/],
+    [['bridge'], /bridge: needs exactly 1 argument/],
+    [['apply', '/nonexistent/topology.yaml'], /topology file '\/nonexistent\/topology\.yaml' does not exist/],
+  ];
+  for (const [argv, msg] of rows) {
+    const io = capture();
+    t.equal(await main(argv, io), EXIT.USAGE, `${argv.join(' ')}: exit 2`);
+    t.match(io.err, msg, `${argv.join(' ')}: says why`);
+    t.equal(io.out, '');
+  }
+  const io = capture();
+  t.equal(await main(['overlay', '--help'], io), EXIT.OK);
+  t.match(io.out, /--fix-mtu/, 'help lists the options');
+  t.equal(exitCodeFor(new PipewrightError('ERR_PW_APPLY_FAILED', 'm')), EXIT.FAILED, 'a failed apply (rolled back) is exit 4');
+});

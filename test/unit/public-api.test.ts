@@ -23,3 +23,16 @@ t.test("the sandbox helpers are 'pipewright/sandbox', not the library", async (t
   const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8'));
   t.strictSame(pkg.exports['./sandbox'], { types: './dist/lib/ops/sandbox.d.ts', default: './dist/lib/ops/sandbox.js' });
 });
+
+t.test("the declarative operations are 'pipewright/overlay' (README: Topologies and overlays), not the library's root", async (t) => {
+  // Deliberate: the README documents require('pipewright/overlay'), as forensics and repro have their own subpaths.
+  const overlay = await import('../../lib/ops/overlay');
+  t.strictSame(Object.keys(overlay).sort(), [
+    'ApplyError', 'DEFAULT_VXLAN_PORT', 'FLOOD_MAC', 'applyTopology', 'bridge', 'floodDiff', 'floodPeers', 'normalizeBridge', 'normalizeOverlay', 'normalizeTopology', 'overlay',
+  ]);
+  t.strictSame(Object.keys(overlay.bridge), ['ensure']);
+  t.strictSame(Object.keys(overlay.overlay).sort(), ['apply', 'delete', 'show']);
+  t.notOk('applyTopology' in api || 'overlay' in api || 'bridge' in api, 'not exported by the library root');
+  const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8'));
+  t.strictSame(pkg.exports['./overlay'], { types: './dist/lib/ops/overlay/index.d.ts', default: './dist/lib/ops/overlay/index.js' });
+});

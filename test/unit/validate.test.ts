@@ -88,6 +88,9 @@ t.test('link specs', async (t) => {
   rejects(t, () => linkAddArgs({ kind: 'macvlan', name: 'mv', parent: 'eth0', mode: 'bridged' } as never), 'mode', 'macvlan mode');
   t.same(linkSetArgs('eth0', { master: null }), { index: 'eth0', master: 0 }, 'null master releases');
   rejects(t, () => linkSetArgs('eth0', { mtu: 20 }), 'mtu', 'bad mtu on set');
+  t.same(linkSetArgs('br0', { bridge: { stp: true } }), { index: 'br0', bridge: { stp: true } }, "a bridge's settings changed in place");
+  rejects(t, () => linkSetArgs('br0', { bridge: { stp: 'yes' } } as never), 'bridge.stp', 'stp not a boolean');
+  rejects(t, () => linkSetArgs('br0', { bridge: { vni: 4 } } as never), 'bridge.vni', 'a key that is not a bridge setting');
 });
 
 t.test('addr, route, rule, neigh and fdb specs', async (t) => {

@@ -5,7 +5,7 @@ import { invalidArgument, isNetlinkError, NetlinkError, PipewrightError } from '
 import type { Link, LinkChanges, LinkRef, LinkSpec, NetnsTarget, VethPeer } from '../types';
 import * as v from '../validate';
 import { netnsArgs } from './netns-target';
-import { LINK_KIND_NAMES, MACVLAN_MODE_NAMES, VLAN_PROTOCOL_NAMES, type LinkKindName, type OpArgs, type VethPeerArgs } from '../op-types';
+import { LINK_KIND_NAMES, MACVLAN_MODE_NAMES, VLAN_PROTOCOL_NAMES, type BridgeSettingsArgs, type LinkKindName, type OpArgs, type VethPeerArgs } from '../op-types';
 
 const COMMON = ['kind', 'name', 'mtu', 'address', 'up', 'master', 'group', 'alias', 'netns', 'txqlen'] as const;
 const KIND_FIELDS: Record<LinkKindName, readonly string[]> = {
@@ -39,6 +39,18 @@ function commonArgs(field: string, o: Record<string, unknown>, forSet: boolean):
   return a;
 }
 
+/** A bridge's own settings (at creation, or changed in place by link.set's `bridge`). */
+function bridgeArgs(p: string, o: Record<string, unknown>): BridgeSettingsArgs {
+  const a: BridgeSettingsArgs = {};
+  if (o.stp !== undefined) a.stp = v.bool(`${p}stp`, o.stp);
+  if (o.forwardDelay !== undefined) a.forwardDelay = v.uint(`${p}forwardDelay`, o.forwardDelay, 0, 0xffffffff);
+  if (o.ageingTime !== undefined) a.ageingTime = v.uint(`${p}ageingTime`, o.ageingTime, 0, 0xffffffff);
+  if (o.priority !== undefined) a.priority = v.uint(`${p}priority`, o.priority, 0, 65535);
+  if (o.vlanFiltering !== undefined) a.vlanFiltering = v.bool(`${p}vlanFiltering`, o.vlanFiltering);
+  if (o.multicastSnooping !== undefined) a.multicastSnooping = v.bool(`${p}multicastSnooping`, o.multicastSnooping);
+  return a;
+}
+
 function peerArgs(peer: unknown): VethPeerArgs {
   const o = v.object('peer', peer) as VethPeer & Record<string, unknown>;
   // No alias: the kernel ignores IFLA_IFALIAS when it creates a link, and a
@@ -60,12 +72,7 @@ export function linkAddArgs(spec: LinkSpec): OpArgs['link.add'] {
       if (o.peer !== undefined) a.peer = peerArgs(o.peer);
       break;
     case 'bridge':
-      if (o.stp !== undefined) a.stp = v.bool('stp', o.stp);
-      if (o.forwardDelay !== undefined) a.forwardDelay = v.uint('forwardDelay', o.forwardDelay, 0, 0xffffffff);
-      if (o.ageingTime !== undefined) a.ageingTime = v.uint('ageingTime', o.ageingTime, 0, 0xffffffff);
-      if (o.priority !== undefined) a.priority = v.uint('priority', o.priority, 0, 65535);
-      if (o.vlanFiltering !== undefined) a.vlanFiltering = v.bool('vlanFiltering', o.vlanFiltering);
-      if (o.multicastSnooping !== undefined) a.multicastSnooping = v.bool('multicastSnooping', o.multicastSnooping);
+      Object.assign(a, bridgeArgs('', o));
       break;
     case 'macvlan':
     case 'macvtap':
@@ -103,9 +110,14 @@ export function linkAddArgs(spec: LinkSpec): OpArgs['link.add'] {
 
 export function linkSetArgs(ref: LinkRef, changes: LinkChanges): OpArgs['link.set'] {
   const o = v.object('changes', changes) as Record<string, unknown>;
-  v.knownKeys('', o, ['name', 'up', 'mtu', 'address', 'master', 'group', 'alias', 'netns', 'txqlen']);
+  v.knownKeys('', o, ['name', 'up', 'mtu', 'address', 'master', 'group', 'alias', 'netns', 'txqlen', 'bridge']);
   const a: OpArgs['link.set'] = { index: v.linkRef('link', ref), ...commonArgs('', o, true) };
   if (o.name !== undefined) a.name = v.ifname('name', o.name);
+  if (o.bridge !== undefined) {
+    const b = v.object('bridge', o.bridge) as Record<string, unknown>;
+    v.knownKeys('bridge', b, KIND_FIELDS.bridge);
+    a.bridge = bridgeArgs('bridge.', b);
+  }
   return a;
 }
 

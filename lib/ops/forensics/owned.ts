@@ -50,9 +50,12 @@ export function ownedLinks(links: readonly Link[], opts: { owner?: string; group
  */
 export function leakedLinks(hostNs: string, owned: readonly OwnedLink[], scan: NetnsScan, pairing: Pairing): LeakedLink[] {
   const byId = new Map(scan.namespaces.map((n) => [n.id, n]));
+  const uncertain = new Set((scan.uncertain ?? []).map((u) => u.id));
   const out: LeakedLink[] = [];
   for (const o of owned) {
     const guestNs = byId.get(o.guest);
+    // A namespace the scan saw held but could not confirm may be this guest: no proof either way.
+    if (!guestNs && uncertain.has(o.guest)) continue;
     if (!guestNs) {
       out.push({ ...o, reason: 'guest-gone', detail: `its guest namespace ${o.guest} no longer exists` });
       continue;

@@ -92,21 +92,41 @@ export function pairVeths(namespaces: readonly NsLinks[], known?: ReadonlyMap<st
   };
   // Constraint propagation: each round settles the veths left with one
   // consistent candidate; stop when a round settles nothing.
+  //
+  // A match is learnt only when it is mutual: the candidate, seen from its
+  // own side, has this veth as its only candidate too. The namespaces are
+  // dumped one after another, so a veth whose true peer was deleted (or whose
+  // peer's namespace went) between two dumps can be left with a single
+  // look-alike elsewhere; learning that match would also teach a wrong
+  // namespace id, which then rules out the true peers of every other veth
+  // of that namespace (a healthy link reported "peer gone"). A one-sided
+  // match stays ambiguous, for the kernel to settle (pairVethsExact).
+  const pendingAt = new Map(pending.map((p) => [key(p.at), p]));
+  const consistent = (p: (typeof pending)[number]) => {
+    const want = nsid.get(`${p.at.ns}#${p.link.linkNetnsId}`);
+    return p.candidates.filter((c) => {
+      if (peer.has(key(c.at))) return false;
+      if (want !== undefined && c.at.ns !== want) return false;
+      const back = nsid.get(`${c.at.ns}#${c.link.linkNetnsId}`);
+      return back === undefined || back === p.at.ns;
+    });
+  };
   let open = pending;
   for (let progress = true; progress && open.length > 0; ) {
     progress = false;
     const still: typeof open = [];
     for (const p of open) {
       if (peer.has(key(p.at))) continue;
-      const want = nsid.get(`${p.at.ns}#${p.link.linkNetnsId}`);
-      p.candidates = p.candidates.filter((c) => {
-        if (peer.has(key(c.at))) return false;
-        if (want !== undefined && c.at.ns !== want) return false;
-        const back = nsid.get(`${c.at.ns}#${c.link.linkNetnsId}`);
-        return back === undefined || back === p.at.ns;
-      });
+      p.candidates = consistent(p);
       if (p.candidates.length === 1) {
-        learn(p.at, p.link, p.candidates[0]!.at, p.candidates[0]!.link);
+        const c = p.candidates[0]!;
+        const other = pendingAt.get(key(c.at));
+        const back = other ? consistent(other) : [];
+        if (other && !(back.length === 1 && key(back[0]!.at) === key(p.at))) {
+          still.push(p);
+          continue;
+        }
+        learn(p.at, p.link, c.at, c.link);
         progress = true;
       } else if (p.candidates.length > 1) still.push(p);
     }

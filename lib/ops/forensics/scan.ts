@@ -80,31 +80,53 @@ async function inspect(e: RawNetns, out: ScannedNetns, detail: boolean): Promise
   out.error = lastError;
 }
 
+/** Errors that mean an fd went away (or now holds something else) while we looked: nothing to say about its namespace. */
+function vanished(e: unknown): boolean {
+  const code = (e as { code?: unknown } | null)?.code;
+  return code === 'ENOENT' || code === 'ESRCH' || code === 'ERR_PW_NOT_A_NETNS';
+}
+
 /**
  * Adds the namespaces only the sweep's unverified fds hold (opened through a
  * bind mount since removed: `ip netns del` while a program keeps its fd),
- * each once it opens as a network namespace with the same inode.
+ * each once it opens as a network namespace with the same inode. One that
+ * could not be opened for any other reason (too many open files, a refusal)
+ * is not absent: it is reported as uncertain, and gc leaves alone every link
+ * whose guest it might be.
  */
-async function verifyFds(c: Collected): Promise<void> {
+async function verifyFds(c: Collected): Promise<Map<number, string>> {
+  const uncertain = new Map<number, string>();
   const byIno = new Map<number, FdHolder[]>();
   for (const { ino, ...fd } of c.unverified) byIno.set(ino, [...(byIno.get(ino) ?? []), fd]);
   for (const [ino, fds] of byIno) {
     if (c.byIno.has(ino)) continue;
+    let failure: string | null = null;
     for (const fd of fds) {
-      const ns = await Netns.open({ path: fd.path }).catch(() => null);
-      if (!ns) continue; // not a network namespace, or the fd went away: try the next one
+      let ns: Netns;
+      try {
+        ns = await Netns.open({ path: fd.path });
+      } catch (e) {
+        if (!vanished(e)) failure = `${fd.path}: ${(e as Error).message}`;
+        continue; // the next fd may still open it
+      }
       const same = ns.ino === ino;
       await ns.close();
-      if (same) c.byIno.set(ino, { dev: c.self.netnsDev, ino, processes: [], mounts: [], fds, names: [] });
-      break;
+      if (same) {
+        c.byIno.set(ino, { dev: c.self.netnsDev, ino, processes: [], mounts: [], fds, names: [] });
+        failure = null;
+        break;
+      }
+      // The fd number was reused for another namespace: try the next fd.
     }
+    if (failure !== null) uncertain.set(ino, failure);
   }
+  return uncertain;
 }
 
 export async function scanNamespaces(opts: ScanOptions = {}): Promise<NetnsScan> {
   const started = performance.now();
   const c = await collectHolders(opts.nameDirs ? { nameDirs: opts.nameDirs } : {});
-  await verifyFds(c);
+  const uncertain = await verifyFds(c);
   const selfId = `${c.self.netnsDev}:${c.self.netnsIno}`;
   const entries: ScannedNetns[] = [];
   for (const e of c.byIno.values()) {
@@ -133,6 +155,7 @@ export async function scanNamespaces(opts: ScanOptions = {}): Promise<NetnsScan>
     stale: c.stale,
     self: { netns: selfId, mntns: c.self.mntns },
     skipped: c.skipped,
+    uncertain: [...uncertain].map(([ino, why]) => ({ id: `${c.self.netnsDev}:${ino}`, why })),
     elapsedMs: Math.round(performance.now() - started),
   };
 }

@@ -107,6 +107,12 @@ export interface NetnsScan {
   self: { netns: string; mntns: number };
   /** /proc entries skipped because they vanished or we may not read them. */
   skipped: number;
+  /**
+   * Namespaces a process's fd holds that could not be opened to confirm them
+   * (for a reason other than the fd going away): they may be alive, so
+   * nothing is judged gone on their account.
+   */
+  uncertain: Array<{ id: string; why: string }>;
   /** Wall time of the scan, in milliseconds. */
   elapsedMs: number;
 }

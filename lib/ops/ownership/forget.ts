@@ -17,3 +17,33 @@ export async function forgetAttachment(guestNetns: string, guestIf: string, gues
   for (const c of entries) if (c.status !== 'in-progress' && sameGuest(c.entry, guestCookie) && (await removeEntry(c.file))) n++;
   return n;
 }
+
+/** A veth attachment known by its host end: the host namespace it lives in, the name and owner it was given. */
+export interface VethIdentity {
+  hostNetns: string;
+  hostEnd: string;
+  owner: string;
+  guestIf: string;
+  /** The guest namespace's "dev:ino" when known: only its entries are read. */
+  guestNetns?: string;
+}
+
+/**
+ * Removes the entries of a veth attachment whose guest namespace can no
+ * longer be entered (detach cannot reach it), once the caller has seen its
+ * host end gone: the entry then describes nothing. Matched on the host end's
+ * name, its owner and its host namespace, which name one attachment, so an
+ * entry of a later namespace that got the same inode stays. An attach at
+ * work (its process alive, its entry in progress) is left alone.
+ */
+export async function forgetVeth(v: VethIdentity): Promise<number> {
+  const prefix = v.guestNetns !== undefined ? identityPrefix(v.guestNetns, v.guestIf) : '';
+  const entries = await classify(await readEntries(prefix));
+  let n = 0;
+  for (const c of entries) {
+    const e = c.entry;
+    const same = e.mode === 'bridge' && e.hostEnd === v.hostEnd && e.owner === v.owner && e.hostNetns === v.hostNetns && e.guestIf === v.guestIf;
+    if (same && c.status !== 'in-progress' && (await removeEntry(c.file))) n++;
+  }
+  return n;
+}

@@ -16,7 +16,8 @@ export { classify, statusOf, abandoned, unfinished, superseded } from './status'
 export type { AttachmentStatus, Classified } from './status';
 export { processAlive, selfIdentity } from './process-identity';
 export type { ProcessIdentity } from './process-identity';
-export { PIPEWRIGHT_GROUP, ownerAlias, bridgeAlias, physAlias, parseOwnerAlias, parsePhysAlias, isBridgeMark, markOwner } from './marks';
+export { PIPEWRIGHT_GROUP, ownerAlias, bridgeAlias, physAlias, parseOwnerAlias, parsePhysAlias, isBridgeMark, markOwner, declaredAlias, parseDeclaredAlias } from './marks';
+export type { DeclaredMark } from './marks';
 export { guestRecordOf, guestReachable, reopenGuest, guestRefOf, cliGuestRef } from './guest-ref';
 export { rollBackAttachment } from './rollback';
 export type { RollbackOutcome } from './rollback';
@@ -24,5 +25,6 @@ export { reclaimProven } from './reclaim';
 export type { ProvenLink, ReclaimResult } from './reclaim';
 export { gcCommand, completeCommand, detachCommand, fixFor } from './commands';
 export { leftoverHint, leftoverSentence, unfinishedEntry } from './leftover';
-export { forgetAttachment } from './forget';
+export { forgetAttachment, forgetVeth } from './forget';
+export type { VethIdentity } from './forget';
 export { netnsCookie, sameGuest, sameHost } from './cookie';

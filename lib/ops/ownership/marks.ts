@@ -53,3 +53,28 @@ export function markOwner(alias: string | undefined): string | null {
 export function isBridgeMark(alias: string | undefined): boolean {
   return alias !== undefined && BRIDGE_ALIAS.test(alias);
 }
+
+// What the declarative operations (lib/ops/overlay) create: a bridge or a
+// VXLAN device, optionally belonging to a named topology (what `pipewright
+// apply FILE` converges: it removes only its own topology's), with the
+// gateway address it gave a bridge (so a changed address replaces exactly
+// the one it set, and nothing an operator added).
+const DECLARED_ALIAS = /^pipewright owner=(\S+) declared=(bridge|overlay)(?: topology=(\S+))?(?: address=(\S+))?$/;
+
+export interface DeclaredMark {
+  owner: string;
+  kind: 'bridge' | 'overlay';
+  topology?: string;
+  address?: string;
+}
+
+export function declaredAlias(m: DeclaredMark): string {
+  return `pipewright owner=${m.owner} declared=${m.kind}${m.topology ? ` topology=${m.topology}` : ''}${m.address ? ` address=${m.address}` : ''}`;
+}
+
+/** The mark of a bridge or VXLAN device a declarative operation created, or null. */
+export function parseDeclaredAlias(alias: string | undefined): DeclaredMark | null {
+  const m = alias === undefined ? null : DECLARED_ALIAS.exec(alias);
+  if (!m) return null;
+  return { owner: m[1]!, kind: m[2] as DeclaredMark['kind'], ...(m[3] ? { topology: m[3] } : {}), ...(m[4] ? { address: m[4] } : {}) };
+}

@@ -5,6 +5,7 @@
 // both, then torn down; afterwards nothing may be left: no link, named
 // namespace, mount or fd.
 import { attach } from '../attach';
+import { bridge as declaredBridge, overlay as declaredOverlay } from '../overlay';
 import { Handle } from '../../core/handle';
 import { Netns } from '../../core/netns';
 import { Checks, exec, ping, privateHost, sleep, uniqueName } from './common';
@@ -62,9 +63,10 @@ async function build(root: Handle, owned: Array<Netns | Handle>): Promise<Built>
     owned.push(h);
     await call(h.link.set('lo', { up: true }));
     await call(h.addr.add('eth0', `${UNDERLAY[i]}/24`));
-    await call(h.link.add({ kind: 'bridge', name: 'br0', up: true }));
-    await call(h.link.add({ kind: 'vxlan', name: 'vxlan0', vni: 42, port: 4789, dev: 'eth0', local: UNDERLAY[i]!, learning: true, master: 'br0', up: true }));
-    await call(h.fdb.append({ dev: 'vxlan0', lladdr: '00:00:00:00:00:00', dst: UNDERLAY[1 - i]! }));
+    // The declarative operations (lib/ops/overlay): the bridge, then VXLAN 42
+    // on it with its flood list reconciled to the other host — one call each.
+    await call(declaredBridge.ensure({ name: 'br0' }, { host: h }));
+    await call(declaredOverlay.apply({ name: 'vxlan0', vni: 42, port: 4789, dev: 'eth0', local: UNDERLAY[i]!, peers: [UNDERLAY[1 - i]!], bridge: 'br0' }, { host: h }));
     const c = await named();
     containers.push(c);
     await call(attach({ host: h, hostIf: 'br0', guest: c, guestIf: 'eth0', hostEnd: 'veth0', mtu: 1450, address: `172.16.1.${i + 2}/24` }));
@@ -132,7 +134,7 @@ export const overlay: Scenario = {
       title: this.title,
       done: [
         'old way: the write-up\'s commands with real `ip`/`bridge` — `ip netns add`, bridge br0 172.16.1.1/16, veth pairs enslaved and up, peers moved and renamed eth0, .2/.3; then two hosts with an underlay veth, `vxlan0 id 42 dev eth0`, `bridge fdb append 00:00:00:00:00:00 dst OTHER dev vxlan0`, a container each; pings; `ip netns del` + `ip link del br0`',
-        'pipewright: the same two topologies with Netns.create({name}), link.add (bridge, veth with peers born in the hosts, vxlan), addr.add, fdb.append and attach(); the same pings (iputils ping inside the namespaces); Netns.delete()/close() and one link.del',
+        'pipewright: the same two topologies with Netns.create({name}), link.add (bridge, the underlay veth with peers born in the hosts), addr.add and attach(); per host bridge.ensure and overlay.apply (VXLAN 42, learning off, explicit dstport, the flood list reconciled to the other host in one batch); the same pings (iputils ping inside the namespaces); Netns.delete()/close() and one link.del',
         'afterwards: links, addresses and routes of each root namespace, and this process\'s named namespaces, mounts and fds compared with before',
       ],
       oldWay: {

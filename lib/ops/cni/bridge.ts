@@ -1,0 +1,55 @@
+// The network's bridge: found, or created (up, with pipewright's bridge
+// mark) when missing, whatever its name; a concurrent ADD creating it first
+// is fine. With isGateway it holds each subnet's gateway address, and the
+// host forwards (as the reference bridge plugin does).
+import { writeFile, readFile } from 'node:fs/promises';
+import type { Handle } from '../../core/handle';
+import type { Link } from '../../core/types';
+import { isNetlinkError } from '../../core/errors';
+import { bridgeAlias } from '../ownership';
+import { CniError, PW_ERR } from './errors';
+import type { CniIp } from './result';
+
+export async function ensureBridge(host: Handle, name: string, owner: string, mtu: number | undefined): Promise<{ link: Link; created: boolean }> {
+  const found = await host.link.find(name);
+  if (found) return { link: await usable(host, found), created: false };
+  try {
+    const link = await host.link.add({ kind: 'bridge', name, up: true, ...(mtu ? { mtu } : {}), alias: bridgeAlias(owner) });
+    return { link, created: true };
+  } catch (e) {
+    if (!isNetlinkError(e, 'EEXIST')) throw e;
+    // Another ADD made it between our look and our request.
+    const again = await host.link.find(name);
+    if (!again) throw e;
+    return { link: await usable(host, again), created: false };
+  }
+}
+
+async function usable(host: Handle, l: Link): Promise<Link> {
+  if (l.kind !== 'bridge') throw new CniError(PW_ERR.CONFLICT, `bridge "${l.name}" exists in the host namespace and is a ${l.kind ?? 'device without a kind'}, not a bridge`);
+  if (!l.up) {
+    await host.link.set(l.index, { up: true });
+    return host.link.get(l.index);
+  }
+  return l;
+}
+
+/** The gateway addresses (gateway/prefix of its subnet) the bridge gets with isGateway. */
+export function gatewayAddresses(ips: readonly CniIp[]): string[] {
+  const out = new Set<string>();
+  for (const ip of ips) if (ip.gateway) out.add(`${ip.gateway}/${ip.address.split('/')[1]}`);
+  return [...out];
+}
+
+export async function addGatewayAddresses(host: Handle, bridge: Link, ips: readonly CniIp[]): Promise<void> {
+  for (const a of gatewayAddresses(ips)) await host.addr.replace(bridge.index, a);
+  const families = new Set(ips.filter((i) => i.gateway).map((i) => (i.address.includes(':') ? 6 : 4)));
+  if (families.has(4)) await enable('/proc/sys/net/ipv4/ip_forward');
+  if (families.has(6)) await enable('/proc/sys/net/ipv6/conf/all/forwarding');
+}
+
+/** A forwarding sysctl of the namespace this process is in, set to 1 unless it is already. */
+async function enable(path: string): Promise<void> {
+  if ((await readFile(path, 'utf8')).trim() === '1') return;
+  await writeFile(path, '1');
+}

@@ -1,0 +1,86 @@
+// Removing one attachment: its interfaces (through detach, which removes only
+// what the ownership mark or journal says is pipewright's), its journal
+// entry, its IPAM lease (the IPAM plugin's DEL) and its record. Idempotent:
+// an interface already gone, a namespace already gone, an IPAM plugin no
+// longer installed are all "nothing left to remove". Shared by DEL, GC and a
+// failed ADD's rollback.
+import { Handle } from '../../core/handle';
+import { Netns } from '../../core/netns';
+import { PipewrightError, isNetlinkError } from '../../core/errors';
+import { detach } from '../attach/detach';
+import { forgetVeth, netnsIdOf, parseOwnerAlias } from '../ownership';
+import { delegate, PluginMissing } from './delegate';
+import { ownerTag } from './names';
+import { removeRecord } from './store';
+
+export interface Teardown {
+  network: string;
+  containerId: string;
+  ifname: string;
+  netns?: string;
+  /** The namespace's "dev:ino" the ADD recorded, when there is a record. */
+  guestNetns?: string;
+  hostEnd: string;
+  ipam?: string;
+  /** The configuration bytes and environment the IPAM plugin gets. */
+  stdin: string;
+  env: NodeJS.ProcessEnv;
+  path: readonly string[];
+}
+
+/** Removes what exists of the attachment; returns notes on what was left alone (and why). */
+export async function teardown(t: Teardown, host: Handle): Promise<string[]> {
+  const notes: string[] = [];
+  let guestNetnsId: string | undefined;
+  if (t.netns) {
+    let ns: Netns | null = null;
+    try {
+      ns = await Netns.open({ path: t.netns });
+    } catch (e) {
+      // Gone (ENOENT), or no longer a namespace (a stale name): what is left is found by name below.
+      notes.push(`the namespace ${t.netns} cannot be opened, taken as gone (${(e as Error).message})`);
+    }
+    if (ns) {
+      guestNetnsId = ns.id;
+      try {
+        await detach({ guest: ns, guestIf: t.ifname, host });
+      } catch (e) {
+        // Not ours (the ADD never made it, something else holds the name): left alone.
+        if (!(e instanceof PipewrightError && e.code === 'ERR_PW_CONFLICT')) throw e;
+        notes.push(e.message);
+      } finally {
+        await ns.close();
+      }
+    }
+  }
+  // The host end, when its namespace is gone (or was never given): only with our mark.
+  const owner = ownerTag(t.network);
+  const stray = await host.link.find(t.hostEnd);
+  let hostEndGone = !stray;
+  if (stray && parseOwnerAlias(stray.alias)?.owner === owner) {
+    try {
+      await host.link.del(stray.index);
+    } catch (e) {
+      if (!isNetlinkError(e, 'ENODEV')) throw e;
+    }
+    hostEndGone = true;
+  }
+  // Detach removes the journal entry of what it removes; with the namespace
+  // gone it never ran, and the entry would outlive the veth (gc and doctor
+  // would report a leak). Once the host end is gone the entry describes nothing.
+  if (hostEndGone) {
+    const guestNetns = t.guestNetns ?? guestNetnsId;
+    await forgetVeth({ hostNetns: await netnsIdOf(host), hostEnd: t.hostEnd, owner, guestIf: t.ifname, ...(guestNetns ? { guestNetns } : {}) });
+  }
+  if (t.ipam) {
+    const env = { ...t.env, CNI_CONTAINERID: t.containerId, CNI_IFNAME: t.ifname, ...(t.netns ? { CNI_NETNS: t.netns } : {}) };
+    try {
+      await delegate(t.ipam, 'DEL', t.stdin, env, t.path);
+    } catch (e) {
+      if (!(e instanceof PluginMissing)) throw e;
+      notes.push(e.msg);
+    }
+  }
+  await removeRecord(t.network, t.containerId, t.ifname);
+  return notes;
+}

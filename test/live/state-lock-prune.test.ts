@@ -1,0 +1,88 @@
+// A lock file removed while it is held (a CNI container's lock, pruned by
+// the DEL that holds it): a taker already waiting on the old file must end up
+// holding the file that has the name now, never a file nobody else can see;
+// releaseAndRemove leaves no file behind. Each step waits on the kernel's
+// own view of the locks (/proc/locks), never on time.
+import t from 'tap';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync, unlinkSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { lockStateFilePrunable } from '../../lib/core/state-files';
+
+const root = mkdtempSync(join(process.env.PW_STATE_DIR ?? tmpdir(), 'lock-prune-test-'));
+process.env.PW_STATE_DIR = root;
+t.teardown(() => rmSync(root, { recursive: true, force: true }));
+
+/** How /proc/locks names a file: major:minor:inode, the device numbers in hex. */
+function lockId(path: string): string {
+  const { dev, ino } = statSync(path);
+  const major = (dev >> 8) & 0xfff;
+  const minor = (dev & 0xff) | ((dev >> 12) & 0xfff00);
+  const hex = (n: number) => n.toString(16).padStart(2, '0');
+  return `${hex(major)}:${hex(minor)}:${ino}`;
+}
+
+/** Polls /proc/locks until `want` holds for the lines about `id` (a generous deadline: the machine may be loaded). */
+async function untilLocks(id: string, want: (lines: string[]) => boolean, what: string): Promise<void> {
+  const deadline = Date.now() + 20_000;
+  for (;;) {
+    const lines = readFileSync('/proc/locks', 'utf8').split('\n').filter((l) => l.includes(` ${id} `));
+    if (want(lines)) return;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}: ${JSON.stringify(lines)}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+const held = (lines: string[]) => lines.some((l) => !l.includes('->'));
+const waitedFor = (lines: string[]) => lines.some((l) => l.includes('->'));
+
+/** flock(1) -n on the path: 0 when the file of that name is free, 1 when someone holds it. */
+function tryLock(path: string): Promise<number | null> {
+  return new Promise((resolve, reject) => {
+    const p = spawn('flock', ['-n', '-x', path, 'true'], { stdio: 'ignore' });
+    p.on('error', reject);
+    p.on('exit', (code) => resolve(code));
+  });
+}
+
+t.test('a taker granted a lock file that was removed meanwhile takes the file of that name instead', async (t) => {
+  const dir = join(root, 'locks-a');
+  const path = join(dir, 'x');
+  await (await lockStateFilePrunable('locks-a', 'x')).release(); // the directory and the file, as pipewright makes them
+  // Someone holds x and will remove it, as a pruning holder does.
+  const holder = spawn('flock', ['-x', path, 'cat'], { stdio: ['pipe', 'ignore', 'ignore'] });
+  const old = lockId(path);
+  await untilLocks(old, held, 'the holder');
+  // Our taker opens x and waits on it (the gate is free).
+  let granted = false;
+  const taking = lockStateFilePrunable('locks-a', 'x').then((l) => ((granted = true), l));
+  await untilLocks(old, waitedFor, 'our taker to wait on x');
+  unlinkSync(path);
+  const exited = new Promise((r) => holder.on('exit', r));
+  holder.stdin!.end();
+  await exited;
+  const lock = await taking;
+  t.ok(granted, 'granted once the holder let go');
+  t.equal(await tryLock(path), 1, 'what it holds is the file called x now: another taker of x must wait');
+  t.not(lockId(path), old, 'a fresh file');
+  await lock.release();
+  t.equal(await tryLock(path), 0, 'released');
+});
+
+t.test('releaseAndRemove: the lock file and its gate go; a taker waiting meanwhile holds the fresh file; nothing is left', async (t) => {
+  const dir = join(root, 'locks-b');
+  const path = join(dir, 'c');
+  const first = await lockStateFilePrunable('locks-b', 'c');
+  t.same(readdirSync(dir).sort(), ['c', 'c.gate'], 'a lock file and its gate');
+  const gate = lockId(`${path}.gate`);
+  const taking = lockStateFilePrunable('locks-b', 'c');
+  await untilLocks(gate, waitedFor, 'the second taker to wait at the gate');
+  await first.releaseAndRemove();
+  const second = await taking;
+  t.equal(await tryLock(path), 1, 'the second taker holds the file called c');
+  await second.releaseAndRemove();
+  t.same(readdirSync(dir), [], 'no file left');
+  await second.releaseAndRemove();
+  await second.release();
+  t.same(readdirSync(dir), [], 'giving it back again does nothing');
+});
