@@ -293,15 +293,29 @@ int main(int argc, char** argv) {
     std::string payload;
     if (!readFrame(fd, kind, payload, accepted ? -1 : timeoutMs)) {
       close(fd);
+      if (!accepted) {
+        // An engine that took the connection but says nothing is hung or stopped: worth saying even without debug.
+        // It never runs this request now: it runs only what a client said 'y' to (lib/ops/engine/protocol.ts).
+        fprintf(stderr, "pipewright: the engine on %s did not answer within %d ms; running the command without it\n", socketPath().c_str(), timeoutMs);
+        execNodeCli(argc, argv, consumed);
+      }
       if (!started) {
-        note(accepted ? "the engine went away before running the command" : "the engine did not accept the request in time");
+        note("the engine went away before running the command");
         execNodeCli(argc, argv, consumed);
       }
       fprintf(stderr, "pipewright: the engine stopped while running this command; what it did is unknown (see 'pipewright doctor' and 'pipewright gc')\n");
       return 1;
     }
     switch (kind) {
-      case 'a': accepted = true; break;
+      case 'a':
+        // Committed: the engine runs the command from here, never this process (lib/ops/engine/protocol.ts).
+        if (!accepted && !sendFrame(fd, 'y', "")) {
+          note("the engine went away before running the command");
+          close(fd);
+          execNodeCli(argc, argv, consumed);
+        }
+        accepted = true;
+        break;
       case 'g': accepted = started = true; break;
       case 'r':
         if (!started) {

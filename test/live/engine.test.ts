@@ -103,7 +103,7 @@ t.test('a peer that is not root is refused (SO_PEERCRED) and its command runs wi
     t.equal(asNobody.code, 0, asNobody.stderr);
     t.equal(asNobody.stdout, `${(await node(s.hostNs, dir, ['--version'])).stdout}`, 'the Node CLI answered, as it would have without an engine');
     t.match(asNobody.stderr, /the engine refused: .*uid 65534 is not root/, 'the client was told why');
-    t.match(await engine.waitLog(/refused a connection/), /uid 65534/, 'the engine logged the refusal');
+    t.match(await engine.waitLog(/refused a request from pid/), /uid 65534/, 'the engine logged the refusal');
     const st = await engine.status();
     t.equal(st.served, 0, 'nothing ran in the engine for nobody');
     t.equal(st.refused, 1, 'one refusal');

@@ -82,6 +82,7 @@ export class Engine {
       const err: Buffer[] = [];
       let started = false;
       let settled = false;
+      const isControl = 'control' in request;
       const finish = (f: () => void) => {
         if (settled) return;
         settled = true;
@@ -102,8 +103,11 @@ export class Engine {
           return finish(() => reject(e));
         }
         for (const f of frames) {
-          if (f.kind === FRAME.accepted) clearTimeout(timer);
-          else if (f.kind === FRAME.started) started = true;
+          if (f.kind === FRAME.accepted) {
+            clearTimeout(timer);
+            // Committed: from here the engine runs it, and this side never does (protocol.ts).
+            if (!isControl) s.write(encodeFrame(FRAME.go));
+          } else if (f.kind === FRAME.started) started = true;
           else if (f.kind === FRAME.stdout) out.push(Buffer.from(f.payload));
           else if (f.kind === FRAME.stderr) err.push(Buffer.from(f.payload));
           else if (f.kind === FRAME.refused && !started) return finish(() => reject(new EngineRefusal((JSON.parse(f.payload.toString()) as { reason: string }).reason)));

@@ -4,8 +4,14 @@
 // rest (length counts the kind byte). Structured frames carry JSON; output
 // frames carry raw bytes, so nothing is re-encoded on the way.
 //   client -> engine: 'q' request, then 'i' (stdin's bytes) if it said stdin;
+//                     'y' go, sent once 'a' came;
 //   engine -> client: 'a' accepted, 'g' started, 'o' stdout, 'e' stderr,
 //                     'x' exit {exitCode}, 'r' refused (nothing was run).
+// Why 'y': a client that waits too long for 'a' runs the command itself. An
+// engine that was stopped (SIGSTOP, swapped out) may wake later and find the
+// request in its socket; it must not run it a second time. So the engine
+// runs a command only after the client's 'y', and a client that sent 'y'
+// never runs it itself: exactly one of them runs it.
 // A request carries its protocol version `v`; an engine refuses versions it
 // does not speak, and a client falls back to running the command itself.
 import { PipewrightError } from '../../core/errors';
@@ -18,6 +24,7 @@ export const MAX_FRAME = 64 * 1024 * 1024;
 export const FRAME = {
   request: 'q',
   stdin: 'i',
+  go: 'y',
   accepted: 'a',
   started: 'g',
   stdout: 'o',

@@ -47,7 +47,12 @@ interface Job {
   socket: Socket;
   stdin: Buffer | undefined;
   peer: PeerCredentials;
+  /** true once the client's 'go' came; false when it left without (it may have run the command itself). */
+  go: Promise<boolean>;
 }
+
+/** How long a job at the head of the queue waits for its client's 'go' (which follows 'accepted' at once) before it is dropped. */
+const GO_WAIT_MS = 10_000;
 
 export class EngineServer {
   readonly #opts: ServerOptions;
@@ -111,6 +116,10 @@ export class EngineServer {
     const frames: Frame[] = [];
     let checked: PeerCredentials | null = null;
     let handled = false;
+    let sayGo: (go: boolean) => void = () => {};
+    const go = new Promise<boolean>((resolve) => (sayGo = resolve));
+    socket.once('end', () => sayGo(false));
+    socket.once('close', () => sayGo(false));
     const fd = (socket as unknown as { _handle?: { fd?: number } })._handle?.fd;
     const proceed = () => {
       if (handled || !checked) return;
@@ -131,15 +140,18 @@ export class EngineServer {
       if (req.stdin && !stdinFrame) return; // wait for it
       handled = true;
       const peer = checked;
-      const job = { req, socket, stdin: stdinFrame ? Buffer.from(stdinFrame.payload) : undefined, peer };
+      const job = { req, socket, stdin: stdinFrame ? Buffer.from(stdinFrame.payload) : undefined, peer, go };
       namespaceRefusal(peer).then(
-        (why) => (why ? this.#refuse(socket, why) : this.#enqueue(job)),
-        (e: unknown) => this.#refuse(socket, `cannot identify the peer's namespaces: ${(e as Error).message}`),
+        (why) => (why ? this.#refuse(socket, why, peer.pid) : this.#enqueue(job)),
+        (e: unknown) => this.#refuse(socket, `cannot identify the peer's namespaces: ${(e as Error).message}`, peer.pid),
       );
     };
     socket.on('data', (chunk: Buffer) => {
       try {
-        frames.push(...reader.push(chunk));
+        for (const f of reader.push(chunk)) {
+          if (f.kind === FRAME.go) sayGo(true);
+          else frames.push(f);
+        }
       } catch (e) {
         handled = true;
         return this.#refuse(socket, (e as Error).message);
@@ -153,9 +165,8 @@ export class EngineServer {
       .then((cred) => {
         const why = peerRefusal(cred, this.#opts.allowUids ?? []);
         if (why) {
-          this.#opts.log(`refused a connection from pid ${cred.pid} uid ${cred.uid}: ${why}`);
           handled = true;
-          return this.#refuse(socket, why);
+          return this.#refuse(socket, `uid ${cred.uid}: ${why}`, cred.pid);
         }
         checked = cred;
         proceed();
@@ -166,8 +177,10 @@ export class EngineServer {
       });
   }
 
-  #refuse(socket: Socket, reason: string): void {
+  /** Says no (the client then runs the command itself, or gave up already) and logs it: nothing of the request is run. */
+  #refuse(socket: Socket, reason: string, pid?: number): void {
     this.#refused++;
+    this.#opts.log(`refused a request${pid === undefined ? '' : ` from pid ${pid}`}: ${reason}`);
     if (!socket.destroyed) socket.end(encodeFrame(FRAME.refused, JSON.stringify({ reason })));
   }
 
@@ -178,7 +191,7 @@ export class EngineServer {
 
   #enqueue(job: Job): void {
     const why = this.#stopping ? 'the engine is stopping' : this.#opts.refuse(job.req);
-    if (why) return this.#refuse(job.socket, why);
+    if (why) return this.#refuse(job.socket, why, job.peer.pid);
     job.socket.write(encodeFrame(FRAME.accepted, JSON.stringify({ v: 1, pid: process.pid })));
     this.#queue.push(job);
     this.#running ??= this.#drain();
@@ -188,9 +201,25 @@ export class EngineServer {
     for (let job = this.#queue.shift(); job; job = this.#queue.shift()) {
       // A client that went away before its turn ran nothing: skip it.
       if (job.socket.destroyed || !job.socket.writable) continue;
+      if (!(await this.#awaitGo(job))) continue;
       await this.#runJob(job);
     }
     this.#running = null;
+  }
+
+  /**
+   * Whether the client said 'go'. One that left without it gave up waiting
+   * and may have run the command itself (protocol.ts): never run it here.
+   */
+  async #awaitGo(job: Job): Promise<boolean> {
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<'late'>((resolve) => (timer = setTimeout(() => resolve('late'), GO_WAIT_MS)));
+    const go = await Promise.race([job.go, late]);
+    clearTimeout(timer);
+    if (go === true) return true;
+    const why = go === 'late' ? `did not confirm within ${GO_WAIT_MS} ms` : 'left without confirming (it runs the command itself)';
+    this.#refuse(job.socket, `the client ${why}`, job.peer.pid);
+    return false;
   }
 
   async #runJob(job: Job): Promise<void> {
@@ -229,7 +258,7 @@ export class EngineServer {
     if (this.#stopping) return;
     this.#stopping = true;
     const closed = new Promise<void>((resolve) => this.#server.close(() => resolve()));
-    for (const job of this.#queue.splice(0)) this.#refuse(job.socket, 'the engine is stopping');
+    for (const job of this.#queue.splice(0)) this.#refuse(job.socket, 'the engine is stopping', job.peer.pid);
     await this.#running;
     // Connections that never sent a whole request hold nothing of ours.
     for (const s of this.#sockets) s.destroy();

@@ -1,0 +1,93 @@
+// An engine that stops answering (SIGSTOP here; swapped out, wedged, in
+// the field) must not leave its clients waiting, and must never run a
+// command its client already ran itself: the client gives up waiting for
+// 'accepted', says so and runs the Node CLI; the engine, woken later, finds
+// the request without the client's 'go' and drops it (protocol.ts). A raw
+// client that leaves after 'accepted' without 'go' is dropped the same way.
+import t from 'tap';
+import { spawn } from 'node:child_process';
+import { withScene, type Scene } from '../helpers/scene';
+import { startEngine, fast, node, privateStateDir, type RunningEngine } from '../helpers/engine';
+
+async function sceneEngine(s: Scene): Promise<{ engine: RunningEngine; stateDir: string }> {
+  const { dir, remove } = privateStateDir();
+  const engine = await startEngine(s.hostNs, dir);
+  s.defer(async () => {
+    engine.child.kill('SIGCONT');
+    await engine.stop();
+    remove();
+  });
+  return { engine, stateDir: dir };
+}
+
+/** The host ends enslaved to br0 in the scene's host namespace. */
+async function portsOfBr0(s: Scene): Promise<string[]> {
+  const links = await s.host.link.list();
+  const br = links.find((l) => l.name === 'br0');
+  return br ? links.filter((l) => l.master === br.index).map((l) => l.name) : [];
+}
+
+t.test('a stopped engine: the client says so after its timeout and runs the command itself; the engine, woken, does not run it again', (t) =>
+  withScene(t, async (s) => {
+    const { engine, stateDir } = await sceneEngine(s);
+    const g = await s.guest({ named: true });
+    const served = (await engine.status()).served as number;
+
+    engine.child.kill('SIGSTOP');
+    const r = await fast(s.hostNs, stateDir, ['br0', g.ns.name!, '10.9.2.2/24'], { PIPEWRIGHT_ENGINE_TIMEOUT_MS: '300' });
+    t.equal(r.code, 0, r.stderr);
+    t.match(r.stderr, /the engine on .*socket did not answer within 300 ms; running the command without it/, 'a clear message, without debug');
+    t.equal((await portsOfBr0(s)).length, 1, 'the Node CLI made the one attachment');
+
+    engine.child.kill('SIGCONT');
+    // Woken, the engine finds the client gone: the peer's namespaces cannot be read any more, or no 'go' came.
+    await engine.waitLog(/refused a request from pid \d+: (the peer went away|cannot identify the peer|the client left without confirming)/);
+    t.equal((await engine.status()).served, served, 'the engine ran nothing of it');
+    t.equal((await portsOfBr0(s)).length, 1, 'still one attachment');
+
+    const again = await fast(s.hostNs, stateDir, ['detach', g.ns.name!]);
+    t.equal(again.code, 0, again.stderr);
+    t.equal((await engine.status()).served, served + 1, 'the woken engine serves the next command');
+    t.same(await portsOfBr0(s), [], 'and the detach it ran removed the port');
+  }),
+);
+
+/** A client speaking the wire format by hand: sends the request, waits for 'accepted', leaves without 'go'. */
+const LEAVER = `
+const { connect } = require('node:net');
+const [socketPath, argvJson] = process.argv.slice(1);
+const s = connect(socketPath);
+const frame = (kind, text) => { const b = Buffer.from(text); const h = Buffer.alloc(5); h.writeUInt32BE(b.length + 1); h.write(kind, 4, 'latin1'); return Buffer.concat([h, b]); };
+s.on('connect', () => s.write(frame('q', JSON.stringify({ v: 1, argv: JSON.parse(argvJson), cwd: '/', env: { PW_STATE_DIR: process.env.PW_STATE_DIR } }))));
+let got = Buffer.alloc(0);
+s.on('data', (d) => { got = Buffer.concat([got, d]); if (got.length >= 5 && got[4] === 0x61) { console.log('accepted'); s.destroy(); } });
+s.on('close', () => process.exit(0));
+`;
+
+t.test("a client that leaves after 'accepted' without 'go': the engine drops its command", (t) =>
+  withScene(t, async (s) => {
+    const { engine, stateDir } = await sceneEngine(s);
+    const g = await s.guest({ named: true });
+    const served = (await engine.status()).served as number;
+    const child = spawn('nsenter', [`--net=/proc/${process.pid}/fd/${s.hostNs.fd}`, process.execPath, '-e', LEAVER, engine.socket, JSON.stringify(['br0', g.ns.name!, '10.9.3.2/24'])], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+      env: { ...process.env, PW_STATE_DIR: stateDir },
+    });
+    let out = '';
+    child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+    await new Promise((resolve) => child.on('close', resolve));
+    t.equal(out.trim(), 'accepted', 'the engine accepted the request');
+    await engine.waitLog(/refused a request from pid \d+: the client left without confirming/);
+    t.equal((await engine.status()).served, served, 'and ran nothing');
+    t.same(await portsOfBr0(s), [], 'no port was made');
+    t.notOk((await s.host.link.list()).some((l) => l.name === 'br0'), 'not even the bridge');
+
+    // The same command line through the native client, which says 'go', is run.
+    const r = await fast(s.hostNs, stateDir, ['br0', g.ns.name!, '10.9.3.2/24']);
+    t.equal(r.code, 0, r.stderr);
+    t.equal((await engine.status()).served, served + 1);
+    t.equal((await portsOfBr0(s)).length, 1);
+    const d = await node(s.hostNs, stateDir, ['detach', g.ns.name!]);
+    t.equal(d.code, 0, d.stderr);
+  }),
+);
