@@ -6,8 +6,10 @@
 //
 //   node bench/run.js [--quick] [--n 50,200] [--repeats 3] [--only c,lib-seq]
 //                     [--skip-extras] [--skip-cni] [--asan] [--json FILE]
-//                     [--batch-concurrency N|default]
+//                     [--batch-concurrency N|default] [--soak-cycles N]
 //
+// --soak-cycles: the engine's memory soak (bench/engine-soak.js; default
+// 100000, quick 2000, 0 leaves it out), one of the extras.
 // --only takes way ids (bench/lib/ways.js): c, c-each, lib-seq, lib-batch,
 // lib-conc, lib-each, ip-batch, ip-step, pipework, cli-one, cli-engine,
 // cli-fallback, batch-lines, batch-json, and cni: the CNI plugin through libcni
@@ -49,6 +51,7 @@ function options(argv) {
     else if (a === '--repeats') o.repeats = Number(argv[++i]);
     else if (a === '--only') o.only = argv[++i].split(',');
     else if (a === '--json') o.json = argv[++i];
+    else if (a === '--soak-cycles') o.soakCycles = Number(argv[++i]);
     else if (a === '--batch-concurrency') o.batchConcurrency = argv[++i] === 'default' ? 'default' : Number(argv[i]);
     else throw new Error(`unknown option ${a}`);
   }
@@ -67,6 +70,8 @@ function options(argv) {
   o.slowMaxN = o.quick ? 50 : Infinity;
   o.cliMaxN = o.quick ? 50 : 200;
   o.cycles = o.quick ? 2000 : 10000;
+  // The engine's soak (issue 15: 100k attach/detach cycles); takes long, so the quick run does a slice.
+  o.soakCycles ??= o.quick ? 2000 : 100000;
   return o;
 }
 
@@ -118,6 +123,12 @@ function engineReconcile(ports, releases) {
   return JSON.parse(out.trim().split('\n').pop());
 }
 
+function engineSoak(cycles) {
+  log(`engine soak: ${cycles} attach/detach cycles while the engine follows them`);
+  const out = execFileSync(process.execPath, [join(__dirname, 'engine-soak.js'), '--cycles', String(cycles)], { encoding: 'utf8', maxBuffer: 64 << 20 });
+  return JSON.parse(out.trim().split('\n').pop());
+}
+
 function memory(cycles) {
   log(`memory: ${cycles} create/delete cycles`);
   const out = execFileSync(process.execPath, ['--expose-gc', join(__dirname, 'memory.js'), '--cycles', String(cycles)], { encoding: 'utf8' });
@@ -152,6 +163,7 @@ async function main() {
       extras.eventLoopNoFirewall = await eventLoop(env, 200, o.quick ? 1 : 3, true);
       extras.memory = memory(o.cycles);
       extras.reconcile = o.quick ? engineReconcile(50, 200) : engineReconcile(200, 1000);
+      if (o.soakCycles > 0) extras.soak = engineSoak(o.soakCycles);
       if (o.asan) {
         log(`memory loop under AddressSanitizer: ${o.cycles} cycles`);
         extras.asan = memoryUnderAsan(o.cycles, tmp);

@@ -2,7 +2,7 @@
 # npm run prebuilds (run by `npm pack` through "prepack"): the addon compiled
 # for linux-x64 and linux-arm64 (glibc) into prebuilds/<platform>-<arch>/
 # pipewright.glibc.node, where node-gyp-build finds it at install and at run
-# time. One N-API build serves every Node >= 20, so one file per architecture.
+# time, and the engine's native client beside it (pipewright-fast). One N-API build serves every Node >= 20, so one file per architecture.
 # The other architecture is cross-compiled with Debian's g++ for it
 # (g++-aarch64-linux-gnu or g++-x86-64-linux-gnu; scripts/install-test-deps.sh
 # installs it). Node's headers come from this Node's own install (or from
@@ -37,10 +37,10 @@ node scripts/gen-op-table.js
 
 archs=(x64 arm64)
 # Up to date: a prebuilt newer than every input is kept (npm pack runs this each time).
-inputs=(binding.gyp native/*.cc native/*.h)
+inputs=(binding.gyp native/*.cc native/*.h native/client/*.cc)
 fresh() {
   local f="prebuilds/linux-$1/pipewright.glibc.node" i
-  [ -e "$f" ] || return 1
+  [ -e "$f" ] && [ -e "prebuilds/linux-$1/pipewright-fast" ] || return 1
   for i in "${inputs[@]}"; do [ "$i" -nt "$f" ] && return 1; done
   return 0
 }
@@ -67,6 +67,13 @@ for arch in "${order[@]}"; do
     CC="$t-gcc" CXX="$t-g++" LINK="$t-g++" AR="$t-ar" PREBUILD_STRIP_BIN="$t-strip" \
       npx prebuildify --napi --strip --tag-libc --target "node@$version" --arch "$arch"
   fi
+  # The engine's native client (binding.gyp's second target, static) goes
+  # beside the addon: prebuildify packs only .node files. `pipewright engine
+  # client` finds it there.
+  strip_tool=strip
+  [ "$arch" = "$host" ] || strip_tool="$(triplet "$arch")-strip"
+  install -m 0755 build/Release/pipewright-fast "prebuilds/linux-$arch/pipewright-fast"
+  "$strip_tool" "prebuilds/linux-$arch/pipewright-fast"
 done
 # prebuildify moved the host's build out of build/Release: put a copy back,
 # where a checkout's tests and `node-gyp build` expect it.

@@ -151,6 +151,12 @@ function targetsTable({ ways, results, extras, unavailable }) {
     add('engine: ports left broken after the releases', r.ports, String(r.broken), '0', r.broken === 0);
     add(`engine: RSS after the releases − before (${f1(r.rssStartMb)} → ${f1(r.rssEndMb)} MB)`, r.ports, `${f1(r.rssEndMb - r.rssStartMb)} MB`, '', null);
   }
+  if (extras.soak) {
+    const k = extras.soak;
+    const d = k.rssSecondHalfMedianMb - k.rssWarmMb;
+    const served = k.servedByEngine;
+    add(`engine soak: RSS over the second half of ${k.cycles} attach/detach cycles − after warm-up (${f1(k.rssWarmMb)} → ${f1(k.rssSecondHalfMedianMb)} MB, max ${f1(k.rssMaxMb)}; ${served.attach + served.detach} commands served by the engine, ${served.failed} failed; ${f1(k.seconds)} s)`, '', `${f1(d)} MB`, '≤ 10 MB', check(d, '<=', 10) && served.failed === 0 && k.trackedAtEnd === 0);
+  }
   if (extras.asan) add(`memory loop under AddressSanitizer + UBSan (${extras.asan.cycles} cycles)`, '', 'no report', 'no report', true);
   return rows.join('\n');
 }

@@ -311,9 +311,9 @@ export const COMMANDS: readonly CommandSpec[] = [
   {
     name: 'engine',
     summary: 'the resident engine: serve pipewright commands on a socket and keep attachments repaired',
-    usage: ['engine [--socket PATH] [--socket-mode MODE] [--allow-uid UID,...] [--no-reconcile]', 'engine status [--socket PATH] [--json]'],
+    usage: ['engine [--socket PATH] [--socket-mode MODE] [--allow-uid UID,...] [--no-reconcile]', 'engine status [--socket PATH] [--json]', 'engine client [--json]'],
     details:
-      'Runs until SIGTERM or SIGINT, one engine per state directory and network namespace, on PW_STATE_DIR/engine/socket (default /run/pipewright/engine/socket, mode 0600). Only root peers are served (SO_PEERCRED), in the engine\'s own network and mount namespaces. It follows every complete bridge attachment in the journal: a port released or set down is put back, a renamed one renamed back when its name is free, a guest namespace that dies has its journal entry removed. pipewright-fast (build/Release/pipewright-fast) sends commands to it and runs the Node CLI when no engine answers. Under systemd it takes the socket from socket activation.',
+      'Runs until SIGTERM or SIGINT, one engine per state directory and network namespace, on PW_STATE_DIR/engine/socket (default /run/pipewright/engine/socket, mode 0600). Only root peers are served (SO_PEERCRED), in the engine\'s own network and mount namespaces. It follows every complete bridge attachment in the journal: a port released or set down is put back, a renamed one renamed back when its name is free, a guest namespace that dies has its journal entry removed. pipewright-fast, the native client (its path: pipewright engine client), sends commands to it and runs the Node CLI when no engine answers. Under systemd it takes the socket from socket activation.',
     positional: [0, 1],
     options: [
       { name: 'socket', value: 'PATH', summary: 'the socket to listen on (or, with status, to ask)' },

@@ -5,7 +5,7 @@
 //   prebuilds/linux-<arch>/pipewright.glibc.node   shipped in the package (scripts/prebuild.sh)
 // One N-API binary serves every Node ≥ 20, so a prebuilt matches on
 // platform, architecture and C library only.
-import { existsSync, readdirSync } from 'node:fs';
+import { accessSync, constants, existsSync, readdirSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import { PipewrightError } from './errors';
 import { checkTrustedPath } from './trusted-path';
@@ -91,4 +91,25 @@ export function loadAddonFile(file: string, root: string): unknown {
     const why = err instanceof Error ? err.message.split('\n')[0] : String(err);
     throw addonError(`the native addon ${file} cannot be loaded on this system: ${why}. To compile it for this system: ${rebuildAdvice(root)}`, file, err);
   }
+}
+
+/**
+ * The engine's native client (pipewright-fast) for this machine: compiled
+ * here (build/Release) or shipped beside the prebuilt addon
+ * (prebuilds/linux-<arch>/, scripts/prebuild.sh). Either finds the package
+ * root three directories above itself, so the Node CLI it falls back to is
+ * this package's.
+ */
+export function findNativeClient(root: string): string {
+  const candidates = [join(root, 'build', 'Release', 'pipewright-fast'), join(root, 'prebuilds', `${process.platform}-${process.arch}`, 'pipewright-fast')];
+  const found = candidates.find((f) => {
+    try {
+      accessSync(f, constants.X_OK);
+      return true;
+    } catch {
+      return false;
+    }
+  });
+  if (found) return found;
+  throw new PipewrightError('ERR_PW_ADDON_LOAD', `no native client (pipewright-fast) for ${process.platform}-${process.arch}: looked for ${candidates.join(' and ')}; ${rebuildAdvice(root)}`, { field: 'client', value: candidates[0] });
 }

@@ -59,19 +59,21 @@ const ALLOWED = [
   /^(README|CHANGELOG|SECURITY)\.md$/,
   /^LICENSE$/,
   /^binding\.gyp$/,
-  /^native\/[a-z_]+\.(cc|h)$/,
+  /^native\/(client\/)?[a-z_]+\.(cc|h)$/,
+  /^packaging\/systemd\/pipewright-engine\.(service|socket)$/,
   /^man\/pipewright\.1$/,
   /^completions\/(pipewright\.bash|_pipewright)$/,
   /^dist\/lib\/.+\.(js|d\.ts)$/,
   /^dist\/cli\/pipewright\.js$/,
-  /^prebuilds\/linux-(x64|arm64)\/pipewright\.glibc\.node$/,
+  /^prebuilds\/linux-(x64|arm64)\/(pipewright\.glibc\.node|pipewright-fast)$/,
   /^scripts\/sandbox\.sh$/,
   /^examples\/[a-z-]+\.js$/,
   /^examples\/topologies\/[a-zA-Z0-9-]+\.yaml$/,
 ];
 const REQUIRED = ['package.json', 'README.md', 'LICENSE', 'CHANGELOG.md', 'SECURITY.md', 'binding.gyp', 'native/addon.cc', 'dist/lib/index.js', 'dist/lib/index.d.ts', 'dist/lib/cli/launch.js', 'dist/cli/pipewright.js', 'native/op_table_gen.cc', 'native/op_table_gen.h', 'man/pipewright.1', 'completions/pipewright.bash', 'completions/_pipewright',
   'examples/topology-two-hosts.js', 'examples/topologies/hostA.yaml', 'examples/topologies/hostB.yaml',
-  ...(hostRoot ? ['x64', 'arm64'] : [process.arch]).map((a) => `prebuilds/linux-${a}/pipewright.glibc.node`)];
+  'native/client/pipewright_fast.cc', 'packaging/systemd/pipewright-engine.service', 'packaging/systemd/pipewright-engine.socket',
+  ...(hostRoot ? ['x64', 'arm64'] : [process.arch]).flatMap((a) => [`prebuilds/linux-${a}/pipewright.glibc.node`, `prebuilds/linux-${a}/pipewright-fast`])];
 
 let tarball = '';
 let packed: string[] = [];
@@ -91,6 +93,7 @@ t.test('npm pack: the tarball holds only what users run', async (t) => {
     rmSync(join(src, 'prebuilds'), { recursive: true, force: true });
     mkdirSync(join(src, 'prebuilds', `linux-${process.arch}`), { recursive: true });
     copyFileSync(join(ROOT, 'build', 'Release', 'pipewright.node'), join(src, 'prebuilds', `linux-${process.arch}`, 'pipewright.glibc.node'));
+    copyFileSync(join(ROOT, 'build', 'Release', 'pipewright-fast'), join(src, 'prebuilds', `linux-${process.arch}`, 'pipewright-fast'));
     packArgs = [...packArgs, '--ignore-scripts'];
   }
   const r = await sh(...contained(process.execPath, [npmCli('npm'), ...packArgs]), { cwd: src, env, timeout: 1_500_000 });
@@ -131,6 +134,11 @@ t.test('the prebuilt addons are the architectures they claim, and load there', {
     t.match(elf.stdout, /NEEDED.*libc\.so\.6/, `${arch}: linked against glibc`);
     const f = await sh('file', [file]);
     if (f.code === 0) t.comment(f.stdout.trim());
+    // The engine's native client beside it: static, so it runs wherever the addon does.
+    const client = await sh('readelf', ['-h', '-d', join(dir, `linux-${arch}`, 'pipewright-fast')]);
+    t.match(client.stdout, /Class:\s+ELF64/, `${arch}: the native client is a 64-bit ELF`);
+    t.match(client.stdout, machine, `${arch}: the native client is for its machine`);
+    t.notMatch(client.stdout, /NEEDED/, `${arch}: the native client is static (no shared libraries)`);
   }
   const gcc = `${foreign.triplet}-gcc`;
   const have = async (cmd: string): Promise<boolean> => (await sh('sh', ['-c', `command -v ${cmd}`])).code === 0;
@@ -195,6 +203,13 @@ async function useInstalled(t: Test, project: string, installer: 'npm' | 'pnpm',
 
   const npx = await sh(process.execPath, [npmCli('npx'), '--offline', 'pipewright', '--version'], { cwd: project, env: { ...bareEnv(process.env.PATH!), ...env } });
   t.equal(npx.stdout.trim(), JSON.parse(readFileSync(join(pkg, 'package.json'), 'utf8')).version, 'npx pipewright --version', { stderr: npx.stderr });
+  // The engine's native client, where `engine client` says: with no engine running it runs this package's Node CLI.
+  const where = await sh(process.execPath, [npmCli('npx'), '--offline', 'pipewright', 'engine', 'client'], { cwd: project, env: { ...bareEnv(process.env.PATH!), ...env } });
+  t.equal(where.code, 0, 'npx pipewright engine client', { stderr: where.stderr });
+  t.ok(where.stdout.trim().startsWith(`${pkg}/prebuilds/linux-${process.arch}/`), 'the native client is the shipped one', { found: where.stdout });
+  const viaClient = await sh(where.stdout.trim(), ['--version'], { cwd: project, env: { ...bareEnv(process.env.PATH!), ...env, PIPEWRIGHT_ENGINE_SOCKET: join(project, 'no-engine') } });
+  t.same([viaClient.code, viaClient.stdout], [npx.code, npx.stdout], 'the native client without an engine: the same as the Node CLI');
+  t.equal(viaClient.stderr, '', 'and nothing on stderr (npx adds its own warnings; the client none)');
   const help = await sh(process.execPath, [npmCli('npx'), '--offline', 'pipewright', 'help'], { cwd: project, env: { ...bareEnv(process.env.PATH!), ...env } });
   t.equal(help.code, 0, 'npx pipewright help');
   t.match(help.stdout, /Usage: pipewright/);

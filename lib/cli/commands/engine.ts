@@ -4,11 +4,14 @@
 // pipewright-fast, sends them), and keeps every attachment it follows as it
 // was made. One engine per state directory and network namespace (a lock); SIGTERM or SIGINT stops
 // it cleanly. Under systemd the socket can be handed over (socket
-// activation: LISTEN_FDS). `pipewright engine status` asks a running one.
+// activation: LISTEN_FDS). `pipewright engine status` asks a running one;
+// `pipewright engine client` prints where the native client is.
 import { Engine, EngineServer, Reconciler, ENGINE_DIR, engineLockName, defaultSocketPath } from '../../ops/engine';
 import { ownNetnsId } from '../../ops/ownership';
 import { tryLockStateFile } from '../../core/state-files';
 import { stateDir } from '../../core/state-dir';
+import { findNativeClient } from '../../core/addon-load';
+import { packageRoot } from '../../core/paths';
 import { PipewrightError, invalidArgument } from '../../core/errors';
 import type { CommandContext } from '../registry';
 import { EXIT } from '../exit-codes';
@@ -92,13 +95,22 @@ async function status(a: CommandContext['args'], io: Io): Promise<number> {
   return EXIT.OK;
 }
 
+/** Where the native client is, to link as `pipewright` (docs/engine.md). */
+function client(io: Io, json: boolean): number {
+  const path = findNativeClient(packageRoot());
+  if (json) printJson(io, { client: path });
+  else line(io.stdout, path);
+  return EXIT.OK;
+}
+
 export async function run({ args: a, io }: CommandContext): Promise<number> {
   const json = a.flags.has('json');
   try {
     const [what] = a.positional;
     if (what === 'status') return await status(a, io);
-    if (what !== undefined) throw new UsageError(`engine: unknown word '${what}'; expected nothing (run the engine) or 'status'`, 'engine');
-    if (json) throw invalidArgument('--json', true, 'only goes with engine status');
+    if (what === 'client') return client(io, json);
+    if (what !== undefined) throw new UsageError(`engine: unknown word '${what}'; expected nothing (run the engine), 'status' or 'client'`, 'engine');
+    if (json) throw invalidArgument('--json', true, 'only goes with engine status or engine client');
     return await serve(a, io);
   } catch (e) {
     return reportError(e, io, { json });
