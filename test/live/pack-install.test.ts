@@ -206,7 +206,7 @@ async function useInstalled(t: Test, project: string, installer: 'npm' | 'pnpm',
   // The engine's native client, where `engine client` says: with no engine running it runs this package's Node CLI.
   const where = await sh(process.execPath, [npmCli('npx'), '--offline', 'pipewright', 'engine', 'client'], { cwd: project, env: { ...bareEnv(process.env.PATH!), ...env } });
   t.equal(where.code, 0, 'npx pipewright engine client', { stderr: where.stderr });
-  t.ok(where.stdout.trim().startsWith(`${pkg}/prebuilds/linux-${process.arch}/`), 'the native client is the shipped one', { found: where.stdout });
+  t.equal(where.stdout.trim(), join(realpathSync(pkg), 'prebuilds', `linux-${process.arch}`, 'pipewright-fast'), 'the native client is the shipped one');
   const viaClient = await sh(where.stdout.trim(), ['--version'], { cwd: project, env: { ...bareEnv(process.env.PATH!), ...env, PIPEWRIGHT_ENGINE_SOCKET: join(project, 'no-engine') } });
   t.same([viaClient.code, viaClient.stdout], [npx.code, npx.stdout], 'the native client without an engine: the same as the Node CLI');
   t.equal(viaClient.stderr, '', 'and nothing on stderr (npx adds its own warnings; the client none)');
