@@ -132,10 +132,9 @@ export class EngineServer {
       handled = true;
       const peer = checked;
       const job = { req, socket, stdin: stdinFrame ? Buffer.from(stdinFrame.payload) : undefined, peer };
-      namespaceRefusal(peer).then(
-        (why) => (why ? this.#refuse(socket, why) : this.#enqueue(job)),
-        (e: unknown) => this.#refuse(socket, `cannot identify the peer's namespaces: ${(e as Error).message}`),
-      );
+      const why = namespaceRefusal(peer);
+      if (why) this.#refuse(socket, why);
+      else this.#enqueue(job);
     };
     socket.on('data', (chunk: Buffer) => {
       try {
