@@ -6,6 +6,7 @@
 import { statSync } from 'node:fs';
 import type { CliRequest, Session } from '../ops/engine';
 import { DEFAULT_STATE_DIR } from '../core/state-dir';
+import { withTrustedPathMemo } from '../core/trusted-path';
 import { findCommand } from './registry';
 import { main } from './main';
 import type { Io } from './report';
@@ -47,7 +48,8 @@ export async function runRequest(req: CliRequest, session: Session): Promise<num
       else process.env[k] = req.env[k];
     }
     process.chdir(req.cwd);
-    return await main(req.argv, io);
+    // Paths the environment names are checked once per command line (lib/core/trusted-path.ts).
+    return await withTrustedPathMemo(() => main(req.argv, io));
   } finally {
     process.chdir(cwd);
     for (const [k, v] of saved) {

@@ -44,6 +44,33 @@ function weakDirectory(st: Stats): string | null {
   return null;
 }
 
+/**
+ * Verdicts remembered for the command line at work (withTrustedPathMemo):
+ * absent outside one. Only a path found trusted is remembered.
+ */
+let memo: Set<string> | null = null;
+
+/**
+ * Runs `fn` with each path's verdict remembered until it settles. The
+ * engine runs every command line inside one: a command asks for the state
+ * directory several times (the journal entry before and after, the lock),
+ * and each check is a walk of lstat calls from '/' (~0.1 ms per attach,
+ * measured). Within one command the verdict cannot have gone stale in a
+ * way that matters: every directory on the way was root's alone when it
+ * was checked, so only root can have changed one since; the next command
+ * checks again. Nested calls share the outer memo. Library callers outside
+ * one are checked on every call, as before.
+ */
+export async function withTrustedPathMemo<T>(fn: () => Promise<T>): Promise<T> {
+  if (memo) return fn();
+  memo = new Set();
+  try {
+    return await fn();
+  } finally {
+    memo = null;
+  }
+}
+
 let initialUserNs: boolean | undefined;
 
 /** True in the host's own user namespace: uid_map is the identity over every uid. */
@@ -68,12 +95,20 @@ export function checkTrustedPath(variable: string, path: string, kind: TrustedKi
   const abs = resolve(path);
   const euid = opts.euid ?? process.geteuid?.() ?? 0;
   if (euid !== 0 || (opts.euid === undefined && !inInitialUserNamespace())) return abs;
+  const key = `${variable}\0${abs}\0${kind}\0${opts.mayBeMissing === true}`;
+  if (memo?.has(key)) return abs;
+  checkObject(variable, path, abs, kind, opts.mayBeMissing === true);
+  memo?.add(key);
+  return abs;
+}
+
+function checkObject(variable: string, path: string, abs: string, kind: TrustedKind, mayBeMissing: boolean): void {
   let st: Stats;
   try {
     st = lstatSync(abs);
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw untrusted(variable, path, `cannot be inspected (${(e as Error).message})`);
-    if (!opts.mayBeMissing) throw untrusted(variable, path, 'does not exist');
+    if (!mayBeMissing) throw untrusted(variable, path, 'does not exist');
     let parent = dirname(abs);
     for (;;) {
       try {
@@ -84,7 +119,7 @@ export function checkTrustedPath(variable: string, path: string, kind: TrustedKi
       }
     }
     checkDirectories(variable, path, parent);
-    return abs;
+    return;
   }
   if (st.isSymbolicLink()) throw untrusted(variable, path, 'is a symbolic link (name the real path)');
   if (!KIND_TEST[kind](st)) throw untrusted(variable, path, `is not a ${kind}`);
@@ -93,7 +128,6 @@ export function checkTrustedPath(variable: string, path: string, kind: TrustedKi
   // group); who could replace it is decided by the directories above it.
   if (kind !== 'socket' && (st.mode & 0o022) !== 0) throw untrusted(variable, path, `is writable by group or others (${describeMode(st)})`);
   checkDirectories(variable, path, dirname(abs));
-  return abs;
 }
 
 /**

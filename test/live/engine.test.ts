@@ -375,3 +375,32 @@ t.test('a client that goes away ends its watch in the engine: a long --watch doe
     t.equal((await node(s.hostNs, stateDir, ['detach', g.ns.name!])).code, 0);
   }),
 );
+
+t.test('a command at work in the engine holds back its journal reads for a moment only: another process\'s attach is followed (and repaired) while a long --watch runs', (t) =>
+  withScene(t, async (s) => {
+    const { engine, stateDir } = await sceneEngine(s);
+    const watched = await s.guest({ named: true });
+    const other = await s.guest({ named: true });
+    const { spawn } = await import('node:child_process');
+    const { envWith, FAST } = await import('../helpers/engine');
+    // Ten minutes of watching in the engine: the journal changes it holds back must not wait for its end.
+    const watcher = spawn('nsenter', [`--net=/proc/${process.pid}/fd/${s.hostNs.fd}`, FAST, 'br0', watched.ns.name!, '10.9.6.2/24', '--watch', '600000'], { stdio: 'ignore', env: envWith(stateDir) });
+    const watcherGone = new Promise((resolve) => watcher.on('close', resolve));
+    s.defer(async () => {
+      if (watcher.exitCode === null && watcher.signalCode === null) watcher.kill('SIGKILL');
+      await watcherGone;
+    });
+    await until('the watch at work in the engine', async () => ((await engine.status()).busy ? true : undefined));
+    const r = await node(s.hostNs, stateDir, ['br0', other.ns.name!, '10.9.6.3/24']);
+    t.equal(r.code, 0, r.stderr);
+    const port = await followed(engine, other.ns.id);
+    t.ok((await engine.status()).busy, 'followed while the watch still runs');
+    const br0 = await s.host.link.get('br0');
+    await inNetns(s.hostNs, 'ip', ['link', 'set', port.name, 'nomaster']);
+    await until('the port back in br0', async () => ((await s.host.link.get(port.index)).master === br0.index ? true : undefined));
+    watcher.kill('SIGKILL');
+    await watcherGone;
+    await until('the watch ended', async () => ((await engine.status()).busy ? undefined : true));
+    for (const g of [watched, other]) t.equal((await node(s.hostNs, stateDir, ['detach', g.ns.name!])).code, 0);
+  }),
+);

@@ -13,6 +13,7 @@ import { chmodSync, chownSync, copyFileSync, mkdirSync, mkdtempSync, readFileSyn
 import { join } from 'node:path';
 import { once } from 'node:events';
 import { stateDir } from '../../lib/core/state-dir';
+import { withTrustedPathMemo } from '../../lib/core/trusted-path';
 import { packageRoot } from '../../lib/core/paths';
 import { uniqueName, withScene } from '../helpers/scene';
 import { cliWithEnv, type Run } from '../helpers/cli';
@@ -104,6 +105,31 @@ t.test('PW_STATE_DIR: a directory not root\'s alone is refused; the sandbox\'s o
   process.env.PW_STATE_DIR = join(sticky, 'mine');
   mkdirSync(join(sticky, 'mine'), 0o700);
   t.equal(stateDir(), join(sticky, 'mine'), 'a root-owned directory inside a sticky one (like /tmp) is fine');
+});
+
+t.test('a verdict lasts one command line of the engine (withTrustedPathMemo), never longer', { skip: !root && 'needs root in the host\'s user namespace' }, async (t) => {
+  const saved = process.env.PW_STATE_DIR;
+  t.teardown(() => {
+    if (saved === undefined) delete process.env.PW_STATE_DIR;
+    else process.env.PW_STATE_DIR = saved;
+  });
+  const dir = scratch(t);
+  const state = join(dir, 'state');
+  mkdirSync(state, 0o700);
+  process.env.PW_STATE_DIR = state;
+  await withTrustedPathMemo(async () => {
+    t.equal(stateDir(), state, 'trusted when the command starts');
+    chmodSync(dir, 0o777);
+    t.equal(stateDir(), state, 'the same command keeps its verdict (only root could have changed a directory found root\'s alone)');
+    await withTrustedPathMemo(async () => t.equal(stateDir(), state, 'a nested scope shares it'));
+  });
+  t.throws(() => stateDir(), { code: 'ERR_PW_UNTRUSTED_ENV', field: 'PW_STATE_DIR' }, 'outside the command, the directory is checked as it is now');
+  await withTrustedPathMemo(async () => {
+    t.throws(() => stateDir(), { code: 'ERR_PW_UNTRUSTED_ENV' }, 'the next command checks again');
+    t.throws(() => stateDir(), { code: 'ERR_PW_UNTRUSTED_ENV' }, 'and a refusal is never remembered');
+    chmodSync(dir, 0o755);
+    t.equal(stateDir(), state, 'fixed: trusted again within the same command');
+  });
 });
 
 t.test('PW_STATE_DIR: a DHCP attach is refused before anything is created', { skip: !root && 'needs root in the host\'s user namespace' }, (t) =>

@@ -63,7 +63,15 @@ async function serve(a: CommandContext['args'], io: Io): Promise<number> {
       socketMode,
       allowUids,
       refuse: refusal,
-      run: runRequest,
+      run: async (req, session) => {
+        // The standing repair reads journal changes after the command answered (Reconciler.hold).
+        const release = reconciler?.hold();
+        try {
+          return await runRequest(req, session);
+        } finally {
+          release?.();
+        }
+      },
       status: () => ({ stateDir: stateDir(), socket: listenFd !== undefined ? `fd ${listenFd} (socket activation)` : socketPath, tracked: reconciler?.tracked() ?? [], repairs: reconciler?.repairs ?? 0, incidents: reconciler?.incidents() ?? [] }),
       log,
     });

@@ -59,6 +59,9 @@ const KEEP_INCIDENTS = 200;
 export const FIGHT_REPAIRS = 20;
 export const FIGHT_WINDOW_MS = 10_000;
 
+/** The longest a journal change waits for the command at work (Reconciler.hold). */
+export const HOLD_MAX_MS = 20;
+
 /** Whether repairs at these times (ms, oldest first) are a fight. */
 export function isFight(repairedAt: readonly number[], now: number): boolean {
   return repairedAt.filter((t) => now - t <= FIGHT_WINDOW_MS).length >= FIGHT_REPAIRS;
@@ -84,6 +87,11 @@ export class Reconciler {
   #refreshAgain = false;
   readonly #fileReads = new Map<string, Promise<void>>();
   #journalWatch: StateDirWatch | null = null;
+  /** Commands at work in this process (hold()); while any is, journal changes wait in #heldFiles. */
+  #holds = 0;
+  readonly #heldFiles = new Set<string>();
+  #heldAll = false;
+  #holdTimer: NodeJS.Timeout | null = null;
   #closed = false;
   #loop: Promise<void> | null = null;
   #repairs = 0;
@@ -146,6 +154,7 @@ export class Reconciler {
    */
   #journalChanged(file: string | null): void {
     if (this.#closed) return;
+    if (this.#holds > 0) return this.#defer(file);
     if (file === null) return void this.refresh();
     if (file.startsWith('.') || !file.endsWith('.json')) return;
     const run = (this.#fileReads.get(file) ?? Promise.resolve()).then(() => this.#rereadOne(file)).catch((e: unknown) => this.#log(`cannot read the journal entry ${file}: ${(e as Error).message}`));
@@ -153,6 +162,54 @@ export class Reconciler {
     void run.then(() => {
       if (this.#fileReads.get(file) === run) this.#fileReads.delete(file);
     });
+  }
+
+  /**
+   * Holds back the reading of journal changes while a command line runs in
+   * this process (the engine calls it around each one; the function
+   * returned lets go). An attach writes its entry twice (in progress, then
+   * complete) and each write would cost a read of the entry, on the event
+   * loop and the addon's threads the command itself is waiting for: held,
+   * they are read once, after the command answered its caller. Link events
+   * of the ports already followed are never held (their repairs stay
+   * immediate), and nothing waits longer than HOLD_MAX_MS: a long command
+   * (a watch, a DHCP lease) does not keep other processes' attaches from
+   * being followed.
+   */
+  hold(): () => void {
+    this.#holds++;
+    let held = true;
+    return () => {
+      if (!held) return;
+      held = false;
+      // On the loop's next turn: the command's answer goes out first.
+      if (--this.#holds === 0 && (this.#heldFiles.size > 0 || this.#heldAll)) setImmediate(() => this.#holds === 0 && this.#flushHeld());
+    };
+  }
+
+  #defer(file: string | null): void {
+    if (file === null) this.#heldAll = true;
+    else this.#heldFiles.add(file);
+    this.#holdTimer ??= setTimeout(() => this.#flushHeld(), HOLD_MAX_MS);
+  }
+
+  #flushHeld(): void {
+    if (this.#holdTimer) clearTimeout(this.#holdTimer);
+    this.#holdTimer = null;
+    const files = [...this.#heldFiles];
+    const all = this.#heldAll;
+    this.#heldFiles.clear();
+    this.#heldAll = false;
+    if (this.#closed) return;
+    if (all) return void this.refresh();
+    const holds = this.#holds;
+    // Past the deadline, the changes are read even though a command still runs.
+    this.#holds = 0;
+    try {
+      for (const f of files) this.#journalChanged(f);
+    } finally {
+      this.#holds = holds;
+    }
   }
 
   async #rereadOne(file: string): Promise<void> {
@@ -303,6 +360,8 @@ export class Reconciler {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    if (this.#holdTimer) clearTimeout(this.#holdTimer);
+    this.#holdTimer = null;
     this.#journalWatch?.close();
     await this.settled().catch(() => {});
     await this.#host.close();

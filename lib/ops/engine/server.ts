@@ -141,10 +141,9 @@ export class EngineServer {
       handled = true;
       const peer = checked;
       const job = { req, socket, stdin: stdinFrame ? Buffer.from(stdinFrame.payload) : undefined, peer, go };
-      namespaceRefusal(peer).then(
-        (why) => (why ? this.#refuse(socket, why, peer.pid) : this.#enqueue(job)),
-        (e: unknown) => this.#refuse(socket, `cannot identify the peer's namespaces: ${(e as Error).message}`, peer.pid),
-      );
+      const why = namespaceRefusal(peer);
+      if (why) this.#refuse(socket, why, peer.pid);
+      else this.#enqueue(job);
     };
     socket.on('data', (chunk: Buffer) => {
       try {
