@@ -16,8 +16,8 @@
 // Before 'g' nothing has run, so any failure falls back to the Node CLI;
 // after it, a lost engine is reported (the outcome is unknown) with exit 1.
 //
-// It is also the CNI plugin: executed by a runtime (CNI_COMMAND in the
-// environment and no arguments, or `cni` as the only one, or under the name
+// It is also the CNI plugin: executed by a runtime (a CNI_* variable of the
+// spec in the environment and no arguments, or `cni` as the only one, or under the name
 // pipewright-cni) it sends the engine `cni` with the whole environment and
 // the configuration on stdin, in a request of version 2 (the command reads
 // that environment, not the engine's); without an engine it execs the Node
@@ -86,9 +86,17 @@ const char* baseName(const char* path) {
   return slash ? slash + 1 : path;
 }
 
+// Whether a runtime set any of the spec's variables: a plugin call, even one missing CNI_COMMAND (answered with the spec's error, as the Node plugin does).
+bool cniEnvironment() {
+  static const char* const kNames[] = {"CNI_COMMAND", "CNI_CONTAINERID", "CNI_NETNS", "CNI_IFNAME", "CNI_ARGS", "CNI_PATH"};
+  for (const char* n : kNames)
+    if (getenv(n)) return true;
+  return false;
+}
+
 Mode modeOf(int argc, char** argv) {
   Mode m;
-  const bool cniEnv = getenv("CNI_COMMAND") != nullptr;
+  const bool cniEnv = cniEnvironment();
   if (strcmp(baseName(argv[0]), "pipewright-cni") == 0 || (cniEnv && argc == 1)) {
     m.cni = true;
     m.nodeEntry = "cni.js";  // the pipewright-cni bin: it ignores its arguments, as the spec has runtimes pass none

@@ -68,6 +68,7 @@ async function script(s: Scene, dir: string, stateDir: string, netns: string, p:
   out.push(await call(s, dir, stateDir, { CNI_COMMAND: 'ADD', ...ctr }, { ...conf, cniVersion: '9.9.9' })); // unknown version: 1
   out.push(await call(s, dir, stateDir, { CNI_COMMAND: 'ADD', ...ctr }, { ...conf, ipMasq: true })); // refused field: 2
   out.push(await call(s, dir, stateDir, { CNI_COMMAND: 'FROB', ...ctr }, conf)); // not a verb: 4
+  out.push(await call(s, dir, stateDir, {}, conf)); // no CNI_COMMAND (only CNI_PATH): 4, still a plugin call
   out.push(await call(s, dir, stateDir, { CNI_COMMAND: 'VERSION' }, '{"cniVersion":"0.4.0"}'));
   out.push(await call(s, dir, stateDir, { CNI_COMMAND: 'VERSION' }, '{"cniVersion":"1.0.0"}', {}, 'pipewright-cni'));
   return out.map(normalize);
@@ -79,8 +80,8 @@ t.test('through the client and an engine: the same output and exit codes as the 
     const g = await s.guest();
     const netns = netnsPath(g.ns);
     const expected = await script(s, nodeDir.dir, stateDir, netns, nodeDir, join(nodeDir.ipamDir, 'node'));
-    t.same(expected.map((r) => r.code), [0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 0, 0], 'the Node plugin: the exit codes the spec asks for');
-    t.same(expected.slice(5, 10).map((r) => JSON.parse(r.stdout).code), [6, 4, 1, 2, 4], 'and its error codes');
+    t.same(expected.map((r) => r.code), [0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 0, 0], 'the Node plugin: the exit codes the spec asks for');
+    t.same(expected.slice(5, 11).map((r) => JSON.parse(r.stdout).code), [6, 4, 1, 2, 4, 4], 'and its error codes');
 
     const fallback = await script(s, fastDir.dir, stateDir, netns, fastDir, join(fastDir.ipamDir, 'fallback'));
     t.same(fallback, expected, 'no engine: the client gives exactly what the Node plugin gives');
