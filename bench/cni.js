@@ -5,15 +5,20 @@
 // concurrent, at N containers. Also the floor each call pays before doing
 // any work — a process start: `node -e 0`, the plugin's VERSION call, the Go
 // plugins' VERSION — so the table says how much of an ADD is process start
-// (what the resident engine of the next issue removes) and how much is work.
+// (what the resident engine removes) and how much is work.
+// Three ways, driven alike: 'pipewright' (the Node plugin, one Node process
+// per call), 'pipewright-engine' (the native client build/Release/
+// pipewright-fast installed as the plugin, a resident `pipewright engine`
+// started untimed in the same namespace before the containers and stopped
+// untimed after; every call must be served by it) and 'bridge'.
 // Run by `npm run bench` (bench/run.js) or alone; re-runs itself in a sandbox.
 //
 //   node bench/cni.js [--quick] [--n 50,200] [--repeats R] [--parallel P] [--json FILE]
 'use strict';
 
-const { execFileSync, spawnSync } = require('node:child_process');
-const { chmodSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } = require('node:fs');
-const { tmpdir } = require('node:os');
+const { execFileSync, spawn, spawnSync } = require('node:child_process');
+const { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } = require('node:fs');
+const { loadavg, tmpdir } = require('node:os');
 const { join, resolve } = require('node:path');
 const { performance } = require('node:perf_hooks');
 const { ensureSandbox } = require('pipewright/sandbox');
@@ -25,7 +30,9 @@ const { buildDriver, driverUnavailable } = require('../test/cni/driver/build');
 
 const REPO = resolve(__dirname, '..');
 const ENTRY = join(REPO, 'dist/lib/cli/cni.js');
-const TYPES = ['pipewright', 'bridge'];
+const MAIN = join(REPO, 'dist/lib/cli/launch.js');
+const FAST = join(REPO, 'build/Release/pipewright-fast');
+const TYPES = ['pipewright', 'pipewright-engine', 'bridge'];
 // How many calls run at once in the concurrent mode: what a runtime starting
 // many containers does, bounded so N node processes (~50 MB each) never run
 // at once on a small machine.
@@ -50,15 +57,39 @@ function options(argv) {
 }
 
 const log = (...a) => console.error('[bench cni]', ...a);
-const sh = (cmd, args, input) => execFileSync(cmd, args, { encoding: 'utf8', input, maxBuffer: 64 << 20 });
+const sh = (cmd, args, input, env) => execFileSync(cmd, args, { encoding: 'utf8', input, maxBuffer: 64 << 20, ...(env ? { env } : {}) });
 
-/** A CNI_PATH: the plugin's wrapper, as a runtime would exec it, and the reference plugins. */
-function pluginDir(dir) {
+/** A CNI_PATH: the plugin's wrapper, as a runtime would exec it (or the native client linked as it), and the reference plugins. */
+function pluginDir(dir, native = false) {
   mkdirSync(dir);
-  writeFileSync(join(dir, 'pipewright'), `#!/bin/sh\nexec ${JSON.stringify(process.execPath)} ${JSON.stringify(ENTRY)} "$@"\n`);
-  chmodSync(join(dir, 'pipewright'), 0o755);
+  if (native) symlinkSync(FAST, join(dir, 'pipewright'));
+  else {
+    writeFileSync(join(dir, 'pipewright'), `#!/bin/sh\nexec ${JSON.stringify(process.execPath)} ${JSON.stringify(ENTRY)} "$@"\n`);
+    chmodSync(join(dir, 'pipewright'), 0o755);
+  }
   for (const p of readdirSync('/usr/lib/cni')) symlinkSync(join('/usr/lib/cni', p), join(dir, p));
   return dir;
+}
+
+/** `pipewright engine` on its own socket, in the named namespace (or ours); resolves once ready with { status, stop }. */
+function startEngine(socket, netnsName) {
+  const argv = [process.execPath, MAIN, 'engine', '--socket', socket];
+  const child = netnsName ? spawn('nsenter', [`--net=/run/netns/${netnsName}`, ...argv], { stdio: ['ignore', 'ignore', 'pipe'] }) : spawn(argv[0], argv.slice(1), { stdio: ['ignore', 'ignore', 'pipe'] });
+  return new Promise((resolve, reject) => {
+    let text = '';
+    const exited = new Promise((done) => child.once('close', done));
+    child.stderr.on('data', (d) => {
+      text += d;
+      if (/ready on/.test(text)) resolve({ stop: () => (child.kill('SIGTERM'), exited), log: () => text });
+    });
+    child.once('close', (code) => reject(new Error(`the engine exited (${code}) before it was ready: ${text.trim()}`)));
+  });
+}
+
+/** Commands the engine on `socket` has served. */
+async function served(socket) {
+  const { Engine } = require('pipewright');
+  return (await (await Engine.connect({ socket })).status()).served;
 }
 
 /** Wall time of one process, ms. */
@@ -70,20 +101,33 @@ function timeProcess(cmd, args, env, input = '') {
   return ms;
 }
 
-function floors(bin, samples) {
+async function floors(ctx, samples) {
   const env = { PATH: process.env.PATH, CNI_COMMAND: 'VERSION' };
   const stdin = '{"cniVersion":"1.0.0"}';
   const sample = (f) => median(Array.from({ length: samples }, f));
-  return {
+  const out = {
     nodeStart: sample(() => timeProcess(process.execPath, ['-e', '0'], env)),
-    pipewrightVersion: sample(() => timeProcess(join(bin, 'pipewright'), [], env, stdin)),
-    bridgeVersion: sample(() => timeProcess(join(bin, 'bridge'), [], env, stdin)),
-    hostLocalVersion: sample(() => timeProcess(join(bin, 'host-local'), [], env, stdin)),
+    pipewrightVersion: sample(() => timeProcess(join(ctx.bin, 'pipewright'), [], env, stdin)),
+    bridgeVersion: sample(() => timeProcess(join(ctx.bin, 'bridge'), [], env, stdin)),
+    hostLocalVersion: sample(() => timeProcess(join(ctx.bin, 'host-local'), [], env, stdin)),
   };
+  // The client's round trip to an engine (its start, the connection, the engine's dispatch): an engine of our own here.
+  const socket = join(ctx.tmp, 'floor-engine.sock');
+  const engine = await startEngine(socket, null);
+  try {
+    const fenv = { ...env, PW_STATE_DIR: process.env.PW_STATE_DIR ?? '', PIPEWRIGHT_ENGINE_SOCKET: socket };
+    const before = await served(socket);
+    out.engineVersion = sample(() => timeProcess(join(ctx.fastBin, 'pipewright'), [], fenv, stdin));
+    if ((await served(socket)) - before !== samples) throw new Error('the engine did not serve every VERSION call');
+  } finally {
+    await engine.stop();
+  }
+  return out;
 }
 
 /** One measured run: N containers ADDed then DELeted through libcni, checked in between. */
-function runOnce(ctx, type, n, parallel) {
+async function runOnce(ctx, type, n, parallel) {
+  const viaEngine = type === 'pipewright-engine';
   const host = `cnib-host-${process.pid}`;
   const prefix = `cnib${process.pid}c`;
   const ipam = mkdtempSync(join(ctx.tmp, 'ipam-'));
@@ -93,14 +137,18 @@ function runOnce(ctx, type, n, parallel) {
     JSON.stringify({
       cniVersion: '1.0.0',
       name: 'benchnet',
-      plugins: [{ type, bridge: 'cni0', isGateway: true, ipam: { type: 'host-local', ranges: [[{ subnet: '10.30.0.0/16' }]], dataDir: ipam } }],
+      plugins: [{ type: viaEngine ? 'pipewright' : type, bridge: 'cni0', isGateway: true, ipam: { type: 'host-local', ranges: [[{ subnet: '10.30.0.0/16' }]], dataDir: ipam } }],
     }),
   );
   const ids = Array.from({ length: n }, (_, i) => `${prefix}${i}`);
   sh('ip', ['netns', 'add', host]);
   sh('ip', ['-batch', '-'], ids.map((id) => `netns add ${id}\n`).join(''));
+  // The engine runs where the runtime does (it serves callers of its own namespace only); its socket reaches the plugin through the driver's environment (libcni passes it on).
+  const socket = join(ctx.tmp, 'engine.sock');
+  const driverEnv = viaEngine ? { ...process.env, PIPEWRIGHT_ENGINE_SOCKET: socket } : undefined;
+  let engine = null;
   const drive = (verb) => {
-    const out = sh('nsenter', [`--net=/run/netns/${host}`, ctx.driver, '-path', ctx.bin, '-cache-dir', ctx.cache, 'bench', verb, conflist, String(n), String(parallel), prefix, '/run/netns']);
+    const out = sh('nsenter', [`--net=/run/netns/${host}`, ctx.driver, '-path', viaEngine ? ctx.fastBin : ctx.bin, '-cache-dir', ctx.cache, 'bench', verb, conflist, String(n), String(parallel), prefix, '/run/netns'], undefined, driverEnv);
     const r = JSON.parse(out.trim().split('\n').pop());
     if (!r.ok) throw new Error(`${type} ${verb}: ${JSON.stringify(r.error)}`);
     return r.result;
@@ -108,12 +156,17 @@ function runOnce(ctx, type, n, parallel) {
   const ports = () => JSON.parse(sh('ip', ['-n', host, '-j', 'link', 'show', 'master', 'cni0'])).length;
   const leases = () => readdirSync(join(ipam, 'benchnet')).filter((f) => /^\d+\.\d+\.\d+\.\d+$/.test(f)).length;
   try {
+    if (viaEngine) engine = await startEngine(socket, host);
+    const before = viaEngine ? await served(socket) : 0;
     const add = drive('add');
     if (ports() !== n || leases() !== n) throw new Error(`${type}: after ADD ${ports()} ports and ${leases()} leases, not ${n}`);
     const del = drive('del');
     if (ports() !== 0 || leases() !== 0) throw new Error(`${type}: after DEL ${ports()} ports and ${leases()} leases left`);
+    // libcni also asks each plugin VERSION (through the engine too): at least one ADD and one DEL per container.
+    if (viaEngine && (await served(socket)) - before < 2 * n) throw new Error(`${type}: the engine served ${(await served(socket)) - before} calls, fewer than the ${2 * n} ADDs and DELs`);
     return { addWallMs: add.wallNs / 1e6, addCallMs: median(add.callNs) / 1e6, delWallMs: del.wallNs / 1e6, delCallMs: median(del.callNs) / 1e6 };
   } finally {
+    await engine?.stop();
     sh('ip', ['-batch', '-'], ids.map((id) => `netns del ${id}\n`).join(''));
     sh('ip', ['netns', 'del', host]);
     rmSync(ipam, { recursive: true, force: true });
@@ -125,19 +178,21 @@ async function measure(o) {
   if (why) return { unavailable: why };
   const tmp = mkdtempSync(join(tmpdir(), 'pw-bench-cni-'));
   try {
-    const ctx = { tmp, driver: await buildDriver(), bin: pluginDir(join(tmp, 'bin')), cache: join(tmp, 'cache') };
-    log('floors: node -e 0 and each plugin\'s VERSION call');
-    const floor = floors(ctx.bin, o.floorSamples);
+    if (!existsSync(FAST)) return { unavailable: `${FAST} does not exist (build it: npx node-gyp rebuild)` };
+    const ctx = { tmp, driver: await buildDriver(), bin: pluginDir(join(tmp, 'bin')), fastBin: pluginDir(join(tmp, 'bin-fast'), true), cache: join(tmp, 'cache') };
+    log('floors: node -e 0, each plugin\'s VERSION call, and the native client\'s through an engine');
+    const floor = await floors(ctx, o.floorSamples);
     const runs = {};
     for (const n of o.ns)
       for (const mode of ['sequential', 'concurrent'])
         for (let r = 0; r < o.repeats; r++)
           for (const type of r % 2 ? [...TYPES].reverse() : TYPES) {
+            const load = loadavg()[0];
             await settle(o.quick ? 100 : 300, 3000);
             const parallel = mode === 'sequential' ? 1 : Math.min(o.parallel, n);
             log(`N=${n} ${mode} round ${r + 1}/${o.repeats}: ${type}`);
-            const res = runOnce(ctx, type, n, parallel);
-            log(`  ADD ${(res.addWallMs / n).toFixed(1)} ms/container, DEL ${(res.delWallMs / n).toFixed(1)} ms/container`);
+            const res = { ...(await runOnce(ctx, type, n, parallel)), load: [load, loadavg()[0]] };
+            log(`  ADD ${(res.addWallMs / n).toFixed(1)} ms/container, DEL ${(res.delWallMs / n).toFixed(1)} ms/container (load ${res.load.map((x) => x.toFixed(2)).join(' → ')})`);
             ((runs[`${n}/${mode}`] ??= {})[type] ??= []).push(res);
           }
     return { floor, runs, parallel: o.parallel };
@@ -151,28 +206,33 @@ const f2 = (x) => (Number.isFinite(x) ? x.toFixed(2) : '–');
 
 function report(m) {
   if (m.unavailable) return `## CNI plugin (libcni)\n\nnot measured: ${m.unavailable}\n`;
+  const loads = Object.values(m.runs).flatMap((byType) => Object.values(byType).flatMap((rs) => rs.flatMap((r) => r.load ?? [])));
   const lines = [
-    '## CNI plugin through libcni: pipewright vs bridge + host-local',
+    '## CNI plugin through libcni: pipewright (Node plugin; native client + engine) vs bridge + host-local',
     '',
-    `Per container, ms: the run's wall time ÷ N (concurrent: ${m.parallel} calls at once), and the median single call. Ratio = pipewright ÷ bridge (per-container wall).`,
+    `Per container, ms: the run's wall time ÷ N (concurrent: ${m.parallel} calls at once), and the median single call. Ratios are against bridge (per-container wall): below 1 is faster than bridge. Load average during the runs: ${f2(Math.min(...loads))}–${f2(Math.max(...loads))} (2 CPUs).`,
     '',
-    '| N | mode | verb | pipewright ms/container | bridge ms/container | ratio | pipewright median call | bridge median call |',
-    '|---:|---|---|---:|---:|---:|---:|---:|',
+    '| N | mode | verb | pipewright (Node) | pipewright + engine | bridge | Node ÷ bridge | engine ÷ bridge | median call: Node | engine | bridge |',
+    '|---:|---|---|---:|---:|---:|---:|---:|---:|---:|---:|',
   ];
   for (const [key, byType] of Object.entries(m.runs)) {
     const [n, mode] = key.split('/');
     for (const verb of ['add', 'del']) {
       const per = (t) => median((byType[t] ?? []).map((r) => r[`${verb}WallMs`])) / Number(n);
       const call = (t) => median((byType[t] ?? []).map((r) => r[`${verb}CallMs`]));
-      lines.push(`| ${n} | ${mode} | ${verb.toUpperCase()} | ${f1(per('pipewright'))} | ${f1(per('bridge'))} | ${f2(per('pipewright') / per('bridge'))} | ${f1(call('pipewright'))} | ${f1(call('bridge'))} |`);
+      const [pn, pe, br] = ['pipewright', 'pipewright-engine', 'bridge'].map(per);
+      lines.push(`| ${n} | ${mode} | ${verb.toUpperCase()} | ${f1(pn)} | ${f1(pe)} | ${f1(br)} | ${f2(pn / br)} | ${f2(pe / br)} | ${f1(call('pipewright'))} | ${f1(call('pipewright-engine'))} | ${f1(call('bridge'))} |`);
     }
   }
   const fl = m.floor;
   const seq = Object.entries(m.runs).find(([k]) => k.endsWith('/sequential'));
-  const addCall = seq ? median(seq[1].pipewright.map((r) => r.addCallMs)) : NaN;
-  const bridgeCall = seq ? median(seq[1].bridge.map((r) => r.addCallMs)) : NaN;
-  // An ADD of pipewright's starts node once and host-local once (delegated IPAM).
+  const seqCall = (t) => (seq && seq[1][t] ? median(seq[1][t].map((r) => r.addCallMs)) : NaN);
+  const addCall = seqCall('pipewright');
+  const engineCall = seqCall('pipewright-engine');
+  const bridgeCall = seqCall('bridge');
+  // An ADD of pipewright's starts node once and host-local once (delegated IPAM); through the engine, the client and host-local.
   const start = fl.pipewrightVersion + fl.hostLocalVersion;
+  const engineStart = fl.engineVersion + fl.hostLocalVersion;
   lines.push(
     '',
     '### Where the time goes (sequential ADD, smallest N)',
@@ -181,11 +241,13 @@ function report(m) {
     '|---|---:|',
     `| \`node -e 0\` | ${f1(fl.nodeStart)} |`,
     `| pipewright VERSION (node start + loading the plugin) | ${f1(fl.pipewrightVersion)} |`,
+    `| pipewright-fast VERSION through an engine (client start + round trip) | ${f1(fl.engineVersion)} |`,
     `| bridge VERSION (a Go plugin's start) | ${f1(fl.bridgeVersion)} |`,
     `| host-local VERSION | ${f1(fl.hostLocalVersion)} |`,
-    `| pipewright ADD, median call | ${f1(addCall)} |`,
+    `| pipewright ADD (Node), median call | ${f1(addCall)} |`,
     `| of which process starts (its VERSION + host-local's) | ${f1(start)} (${f1((100 * start) / addCall)} %) |`,
-    `| of which work (netlink, IPAM's work, records, libcni) | ${f1(addCall - start)} |`,
+    `| pipewright ADD through the engine, median call | ${f1(engineCall)} |`,
+    `| of which the client's round trip + host-local's start | ${f1(engineStart)} (${f1((100 * engineStart) / engineCall)} %) |`,
     `| bridge ADD, median call | ${f1(bridgeCall)} |`,
     `| of which process starts (bridge + host-local) | ${f1(fl.bridgeVersion + fl.hostLocalVersion)} |`,
     '',

@@ -4,7 +4,7 @@
 // are put in place for the length of the command and restored after. The
 // engine runs one command line at a time, so nothing else sees them.
 import { statSync } from 'node:fs';
-import type { CliRequest, Session } from '../ops/engine';
+import { PROTOCOL_VERSION_OWN_ENV, type CliRequest, type Session } from '../ops/engine';
 import { DEFAULT_STATE_DIR } from '../core/state-dir';
 import { withTrustedPathMemo } from '../core/trusted-path';
 import { findCommand } from './registry';
@@ -23,6 +23,8 @@ const stateDirOf = (env: Readonly<Record<string, string | undefined>>) => env.PW
 export function refusal(req: CliRequest): string {
   const c = findCommand(req.argv[0]);
   if (c && OWN_PROCESS.has(c.name)) return `'${c.name}' runs in its own process`;
+  // The plugin's environment is per call: only a request that carries it whole is run here.
+  if (c?.name === 'cni' && req.v !== PROTOCOL_VERSION_OWN_ENV) return `'cni' reads the caller's whole environment: a request of protocol ${PROTOCOL_VERSION_OWN_ENV} carries it`;
   if (stateDirOf(req.env) !== stateDirOf(process.env)) return `the caller uses another state directory (${stateDirOf(req.env)})`;
   if (req.env.PW_ADDON_PATH) return 'PW_ADDON_PATH asks for another build of the addon';
   try {
@@ -41,6 +43,8 @@ export async function runRequest(req: CliRequest, session: Session): Promise<num
     stderr: { write: (s: string) => session.stderr(s) },
     readStdin: () => (session.stdin ?? Buffer.alloc(0)).toString('utf8'),
     signal: session.signal,
+    // A copy: the command may keep it (a delegated plugin's environment), the request is not touched.
+    ...(req.v === PROTOCOL_VERSION_OWN_ENV ? { env: { ...req.env } } : {}),
   };
   try {
     for (const k of FORWARDED_ENV) {

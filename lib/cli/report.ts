@@ -18,6 +18,13 @@ export interface Io {
   readStdin?(): string;
   /** Aborted when whoever asked for the command is gone (the engine's client): a watch then ends early. */
   signal?: AbortSignal;
+  /**
+   * The caller's whole environment, for commands that read it per call (the
+   * CNI plugin's CNI_* variables); absent: the process's own. The engine
+   * passes it here rather than into process.env, so nothing of one call's
+   * environment is seen by another.
+   */
+  env?: Readonly<NodeJS.ProcessEnv>;
 }
 
 export const processIo: Io = { stdout: syncOut(1), stderr: syncOut(2) };

@@ -15,6 +15,13 @@
 //                     'x' exit (JSON {"exitCode": N}).
 // Before 'g' nothing has run, so any failure falls back to the Node CLI;
 // after it, a lost engine is reported (the outcome is unknown) with exit 1.
+//
+// It is also the CNI plugin: executed by a runtime (a CNI_* variable of the
+// spec in the environment and no arguments, or `cni` as the only one, or under the name
+// pipewright-cni) it sends the engine `cni` with the whole environment and
+// the configuration on stdin, in a request of version 2 (the command reads
+// that environment, not the engine's); without an engine it execs the Node
+// plugin (dist/lib/cli/cni.js) as a runtime would have.
 #include <fcntl.h>
 #include <limits.h>
 #include <poll.h>
@@ -39,6 +46,8 @@ extern char** environ;
 namespace {
 
 constexpr int kProtocolVersion = 1;
+// A request whose command reads `env` as its whole environment (the CNI plugin's calls).
+constexpr int kProtocolVersionOwnEnv = 2;
 constexpr int kDefaultAcceptMs = 2000;
 constexpr uint32_t kMaxFrame = 64u << 20;
 
@@ -65,9 +74,42 @@ std::string packageRoot() {
   return self.empty() ? "/" : self;
 }
 
-// Runs the Node CLI as `pipewright` would: node <root>/dist/lib/cli/launch.js ARGS.
+// How this process was asked to run: the pipewright command, or a CNI plugin call.
+struct Mode {
+  bool cni = false;
+  // The Node program that does the same without an engine (under the package's dist/lib/cli/).
+  const char* nodeEntry = "launch.js";
+};
+
+const char* baseName(const char* path) {
+  const char* slash = strrchr(path, '/');
+  return slash ? slash + 1 : path;
+}
+
+// Whether a runtime set any of the spec's variables: a plugin call, even one missing CNI_COMMAND (answered with the spec's error, as the Node plugin does).
+bool cniEnvironment() {
+  static const char* const kNames[] = {"CNI_COMMAND", "CNI_CONTAINERID", "CNI_NETNS", "CNI_IFNAME", "CNI_ARGS", "CNI_PATH"};
+  for (const char* n : kNames)
+    if (getenv(n)) return true;
+  return false;
+}
+
+Mode modeOf(int argc, char** argv) {
+  Mode m;
+  const bool cniEnv = cniEnvironment();
+  if (strcmp(baseName(argv[0]), "pipewright-cni") == 0 || (cniEnv && argc == 1)) {
+    m.cni = true;
+    m.nodeEntry = "cni.js";  // the pipewright-cni bin: it ignores its arguments, as the spec has runtimes pass none
+  } else if (cniEnv && argc == 2 && strcmp(argv[1], "cni") == 0) {
+    m.cni = true;  // `pipewright cni`: the Node CLI runs the same command
+  }
+  return m;
+}
+
+// Runs the Node CLI as `pipewright` would: node <root>/dist/lib/cli/launch.js ARGS
+// (or the Node CNI plugin, cni.js, for a plugin call).
 // stdin already read for the engine is handed over in a memfd.
-[[noreturn]] void execNodeCli(int argc, char** argv, const std::string* consumedStdin) {
+[[noreturn]] void execNodeCli(const Mode& mode, int argc, char** argv, const std::string* consumedStdin) {
   if (consumedStdin) {
     int mfd = static_cast<int>(syscall(SYS_memfd_create, "pipewright-stdin", 0));
     if (mfd >= 0) {
@@ -86,7 +128,7 @@ std::string packageRoot() {
   signal(SIGPIPE, SIG_DFL);
   const char* node = getenv("PIPEWRIGHT_NODE");
   if (!node || !*node) node = "node";
-  std::string script = packageRoot() + "/dist/lib/cli/launch.js";
+  std::string script = packageRoot() + "/dist/lib/cli/" + mode.nodeEntry;
   std::vector<char*> args;
   args.push_back(const_cast<char*>(node));
   args.push_back(const_cast<char*>(script.c_str()));
@@ -133,11 +175,17 @@ bool forwarded(const char* entry) {
   return false;
 }
 
-std::string requestJson(int argc, char** argv, bool withStdin) {
-  std::string j = "{\"v\":" + std::to_string(kProtocolVersion) + ",\"argv\":[";
-  for (int i = 1; i < argc; i++) {
-    if (i > 1) j += ',';
-    appendJsonString(j, argv[i]);
+// A plugin call sends `cni` and the whole environment: a delegated plugin
+// (IPAM) gets the environment the runtime gave, as the spec says.
+std::string requestJson(const Mode& mode, int argc, char** argv, bool withStdin) {
+  std::string j = "{\"v\":" + std::to_string(mode.cni ? kProtocolVersionOwnEnv : kProtocolVersion) + ",\"argv\":[";
+  if (mode.cni) {
+    j += "\"cni\"";
+  } else {
+    for (int i = 1; i < argc; i++) {
+      if (i > 1) j += ',';
+      appendJsonString(j, argv[i]);
+    }
   }
   j += "],\"cwd\":";
   char cwd[PATH_MAX];
@@ -146,7 +194,7 @@ std::string requestJson(int argc, char** argv, bool withStdin) {
   bool first = true;
   for (char** e = environ; *e; e++) {
     const char* eq = strchr(*e, '=');
-    if (!eq || !forwarded(*e)) continue;
+    if (!eq || (!mode.cni && !forwarded(*e))) continue;
     if (!first) j += ',';
     first = false;
     std::string name(*e, static_cast<size_t>(eq - *e));
@@ -267,10 +315,11 @@ int exitCodeOf(const std::string& json) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  const Mode mode = modeOf(argc, argv);
   const char* off = getenv("PIPEWRIGHT_NO_ENGINE");
-  if (off && *off) execNodeCli(argc, argv, nullptr);
+  if (off && *off) execNodeCli(mode, argc, argv, nullptr);
   int fd = connectEngine();
-  if (fd < 0) execNodeCli(argc, argv, nullptr);
+  if (fd < 0) execNodeCli(mode, argc, argv, nullptr);
   // A reader that stops early (| head) is not our failure: output is dropped, the exit code stays the engine's.
   signal(SIGPIPE, SIG_IGN);
 
@@ -278,13 +327,20 @@ int main(int argc, char** argv) {
   for (int i = 1; i < argc; i++)
     if (strcmp(argv[i], "-") == 0) withStdin = true;
   std::string input;
-  if (withStdin) input = readAllStdin();
+  if (mode.cni) {
+    // The configuration; a VERSION asked by hand at a terminal has none (the Node plugin does not wait for one either).
+    const char* verb = getenv("CNI_COMMAND");
+    withStdin = true;
+    if (!(verb && strcmp(verb, "VERSION") == 0 && isatty(0))) input = readAllStdin();
+  } else if (withStdin) {
+    input = readAllStdin();
+  }
   const std::string* consumed = withStdin ? &input : nullptr;
 
-  if (!sendFrame(fd, 'q', requestJson(argc, argv, withStdin)) || (withStdin && !sendFrame(fd, 'i', input))) {
+  if (!sendFrame(fd, 'q', requestJson(mode, argc, argv, withStdin)) || (withStdin && !sendFrame(fd, 'i', input))) {
     note("the engine closed the connection before taking the request");
     close(fd);
-    execNodeCli(argc, argv, consumed);
+    execNodeCli(mode, argc, argv, consumed);
   }
   const int timeoutMs = acceptTimeoutMs();
   bool accepted = false, started = false, outOpen = true, errOpen = true;
@@ -297,11 +353,11 @@ int main(int argc, char** argv) {
         // An engine that took the connection but says nothing is hung or stopped: worth saying even without debug.
         // It never runs this request now: it runs only what a client said 'y' to (lib/ops/engine/protocol.ts).
         fprintf(stderr, "pipewright: the engine on %s did not answer within %d ms; running the command without it\n", socketPath().c_str(), timeoutMs);
-        execNodeCli(argc, argv, consumed);
+        execNodeCli(mode, argc, argv, consumed);
       }
       if (!started) {
         note("the engine went away before running the command");
-        execNodeCli(argc, argv, consumed);
+        execNodeCli(mode, argc, argv, consumed);
       }
       fprintf(stderr, "pipewright: the engine stopped while running this command; what it did is unknown (see 'pipewright doctor' and 'pipewright gc')\n");
       return 1;
@@ -312,7 +368,7 @@ int main(int argc, char** argv) {
         if (!accepted && !sendFrame(fd, 'y', "")) {
           note("the engine went away before running the command");
           close(fd);
-          execNodeCli(argc, argv, consumed);
+          execNodeCli(mode, argc, argv, consumed);
         }
         accepted = true;
         break;
@@ -321,7 +377,7 @@ int main(int argc, char** argv) {
         if (!started) {
           note("the engine refused: " + payload);
           close(fd);
-          execNodeCli(argc, argv, consumed);
+          execNodeCli(mode, argc, argv, consumed);
         }
         break;
       case 'o':

@@ -6,7 +6,11 @@
 // plugins run (its bridge, its veth ends); container namespaces are named
 // ones beside it. Decoys — a bridge of someone else's, a foreign veth pair, a foreign
 // lease file — must survive everything a test does.
-import { execFile } from 'node:child_process';
+// PW_CNI_VIA_ENGINE=1: `pipewright` is the native client
+// (build/Release/pipewright-fast) and each world runs an engine in its host
+// namespace (--no-reconcile: a case that breaks a port on purpose must find
+// it broken), so the same tables check the plugin through client + engine.
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import type { Test } from 'tap';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -19,6 +23,9 @@ export const REPO = resolve(__dirname, '../..');
 export const PLUGIN_ENTRY = join(REPO, 'dist/lib/cli/cni.js');
 const FAILPOINT_ENTRY = join(REPO, 'test/helpers/cni-failpoint-plugin.js');
 export const REFERENCE_DIR = '/usr/lib/cni';
+const FAST = join(REPO, 'build/Release/pipewright-fast');
+const CLI_MAIN = join(REPO, 'dist/lib/cli/launch.js');
+export const VIA_ENGINE = process.env.PW_CNI_VIA_ENGINE === '1';
 
 export type PluginType = 'pipewright' | 'bridge';
 
@@ -52,7 +59,8 @@ export function makePluginDir(dir: string): string {
   const wrapper = join(dir, 'pipewright');
   // With PIPEWRIGHT_FAILPOINT set (a crash case), the plugin runs with that failpoint set.
   const node = JSON.stringify(process.execPath);
-  writeFileSync(wrapper, `#!/bin/sh\n[ -n "$PIPEWRIGHT_FAILPOINT" ] && exec ${node} ${JSON.stringify(FAILPOINT_ENTRY)}\nexec ${node} ${JSON.stringify(PLUGIN_ENTRY)} "$@"\n`);
+  const plugin = VIA_ENGINE ? JSON.stringify(FAST) : `${node} ${JSON.stringify(PLUGIN_ENTRY)}`;
+  writeFileSync(wrapper, `#!/bin/sh\n[ -n "$PIPEWRIGHT_FAILPOINT" ] && exec ${node} ${JSON.stringify(FAILPOINT_ENTRY)}\nexec ${plugin} "$@"\n`);
   chmodSync(wrapper, 0o755);
   for (const p of readdirSync(REFERENCE_DIR)) symlinkSync(join(REFERENCE_DIR, p), join(dir, p));
   return dir;
@@ -63,8 +71,22 @@ export async function sh(cmd: string, args: string[], timeout = 60_000): Promise
   return stdout;
 }
 
+/** `pipewright engine` in the world's host namespace with its state dir; resolves once it is ready. */
+function startEngine(hostPath: string, state: string): Promise<ChildProcess> {
+  const child = spawn('nsenter', [`--net=${hostPath}`, process.execPath, CLI_MAIN, 'engine', '--no-reconcile'], { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, PW_STATE_DIR: state } });
+  return new Promise((resolve, reject) => {
+    let log = '';
+    child.stderr!.on('data', (b: Buffer) => {
+      log += b.toString();
+      if (/ready on/.test(log)) resolve(child);
+    });
+    child.once('close', (code) => reject(new Error(`the engine exited (${code}) before it was ready: ${log}`)));
+  });
+}
+
 export class CniWorld {
   readonly containers: string[] = [];
+  engine: ChildProcess | null = null;
   private constructor(
     readonly dir: string,
     readonly bin: string,
@@ -90,7 +112,9 @@ export class CniWorld {
     const host = `cnihost-${process.pid}-${++worlds}`;
     await sh('ip', ['netns', 'add', host]);
     await sh('ip', ['-n', host, 'link', 'set', 'lo', 'up']);
-    return new CniWorld(dir, bin, cache, data, state, host, driver);
+    const w = new CniWorld(dir, bin, cache, data, state, host, driver);
+    if (VIA_ENGINE) w.engine = await startEngine(w.hostPath, state);
+    return w;
   }
 
   get hostPath(): string {
@@ -241,11 +265,24 @@ export class CniWorld {
       }
     };
     walk(this.state, '');
-    return out.filter((f) => !f.startsWith('locks/') && !/(^|\/)[^/]*\.lock$|(^|\/)lock$/.test(f)).sort();
+    // engine/: the world's engine (PW_CNI_VIA_ENGINE), its socket and lock.
+    return out.filter((f) => !f.startsWith('locks/') && !f.startsWith('engine/') && !/(^|\/)[^/]*\.lock$|(^|\/)lock$/.test(f)).sort();
   }
 
   /** Deletes every namespace of this world and its dir. */
   async close(): Promise<void> {
+    if (this.engine) {
+      const engine = this.engine;
+      // PW_CNI_VIA_ENGINE_LOG=FILE: how many calls each world's engine served (0 for a bridge case).
+      if (process.env.PW_CNI_VIA_ENGINE_LOG) {
+        const { Engine } = await import('../../lib/ops/engine');
+        const served = await Engine.connect({ socket: join(this.state, 'engine', 'socket') }).then((e) => e.status()).then((st) => String(st.served), (e: Error) => `status failed: ${e.message}`);
+        require('node:fs').appendFileSync(process.env.PW_CNI_VIA_ENGINE_LOG, `${this.host}: served ${served}\n`);
+      }
+      const exited = new Promise((resolve) => engine.once('close', resolve));
+      engine.kill('SIGTERM');
+      await exited;
+    }
     for (const c of [...this.containers].reverse()) await sh('ip', ['netns', 'del', c]).catch(() => undefined);
     await sh('ip', ['netns', 'del', this.host]).catch(() => undefined);
     rmSync(this.dir, { recursive: true, force: true });

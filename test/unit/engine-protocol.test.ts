@@ -2,7 +2,7 @@
 // stream however it arrives, and requests checked field by field, with a
 // refusal naming the field for anything a client of ours would not send.
 import t from 'tap';
-import { FRAME, FrameReader, MAX_FRAME, encodeFrame, parseRequest, PROTOCOL_VERSION } from '../../lib/ops/engine/protocol';
+import { FRAME, FrameReader, MAX_FRAME, encodeFrame, parseRequest, PROTOCOL_VERSION, PROTOCOL_VERSION_OWN_ENV } from '../../lib/ops/engine/protocol';
 import { portProblems, isFight, FIGHT_REPAIRS, FIGHT_WINDOW_MS } from '../../lib/ops/engine/reconcile';
 import { refusal } from '../../lib/cli/engine-session';
 import type { Link } from '../../lib';
@@ -29,8 +29,12 @@ t.test('requests: checked field by field', async (t) => {
   const ok = { v: PROTOCOL_VERSION, argv: ['br0', 'g', '10.0.0.2/24'], cwd: '/', env: { PATH: '/bin' }, stdin: false };
   t.same(parseRequest(Buffer.from(JSON.stringify(ok))), ok);
   t.same(parseRequest(Buffer.from(JSON.stringify({ v: 1, control: 'status' }))), { v: 1, control: 'status' });
+  // Version 2 (a CNI plugin call: the command reads the request's whole environment) keeps its version.
+  const own = { ...ok, v: PROTOCOL_VERSION_OWN_ENV, argv: ['cni'], env: { CNI_COMMAND: 'VERSION' }, stdin: true };
+  t.same(parseRequest(Buffer.from(JSON.stringify(own))), own);
   const bad: Array<[unknown, string]> = [
-    [{ ...ok, v: 2 }, 'v'],
+    [{ ...ok, v: 3 }, 'v'],
+    [{ ...ok, v: '1' }, 'v'],
     [{ ...ok, argv: 'br0' }, 'argv'],
     [{ ...ok, argv: [1] }, 'argv'],
     [{ ...ok, cwd: 'relative' }, 'cwd'],
@@ -52,6 +56,9 @@ t.test('what the engine leaves to its own process, or to the caller', async (t) 
   t.match(refusal({ ...base, env: { PW_STATE_DIR: '/somewhere/else' } }), /another state directory/);
   t.match(refusal({ ...base, env: { ...env, PW_ADDON_PATH: '/x.node' } }), /PW_ADDON_PATH/);
   t.match(refusal({ ...base, cwd: '/no/such/dir/pw' }), /cannot be entered/);
+  // The CNI plugin's environment is per call: run here only from a request that carries it whole.
+  t.match(refusal({ ...base, argv: ['cni'] }), /protocol 2/);
+  t.equal(refusal({ ...base, v: PROTOCOL_VERSION_OWN_ENV, argv: ['cni'], env: { ...env, CNI_COMMAND: 'VERSION' } }), '');
 });
 
 t.test('port problems: released, down, renamed, each said', async (t) => {
@@ -68,4 +75,30 @@ t.test('a port undone as fast as it is put back is a fight: the engine stops aft
   t.equal(isFight(burst.slice(1), now), false, 'one fewer is not');
   const spread = Array.from({ length: FIGHT_REPAIRS }, (_, i) => now - i * (FIGHT_WINDOW_MS / 4)).reverse();
   t.equal(isFight(spread, now), false, 'the same number spread over minutes is an agent acting now and then, repaired every time');
+});
+
+t.test("a CNI call run by the engine reads the request's environment and stdin, never the process's, and leaves nothing behind", async (t) => {
+  const { runRequest } = await import('../../lib/cli/engine-session');
+  const stateEnv: Record<string, string> = process.env.PW_STATE_DIR ? { PW_STATE_DIR: process.env.PW_STATE_DIR } : {};
+  const call = async (env: Record<string, string>, stdin: string) => {
+    let stdout = '';
+    const session = { stdout: (s: string) => (stdout += s), stderr: () => undefined, stdin: Buffer.from(stdin), peer: { pid: process.pid, uid: 0, gid: 0 }, signal: new AbortController().signal };
+    const code = await runRequest({ v: PROTOCOL_VERSION_OWN_ENV, argv: ['cni'], cwd: '/', env: { ...stateEnv, ...env }, stdin: true }, session);
+    return { code, json: JSON.parse(stdout) as Record<string, unknown> };
+  };
+  t.equal(process.env.CNI_COMMAND, undefined, 'this process has no CNI_COMMAND');
+  const version = await call({ CNI_COMMAND: 'VERSION' }, '{"cniVersion":"0.4.0"}');
+  t.same([version.code, version.json.cniVersion], [0, '0.4.0'], 'VERSION answered from the request');
+  t.equal(process.env.CNI_COMMAND, undefined, 'nothing of the request left in process.env');
+  const none = await call({}, '{"cniVersion":"1.0.0"}');
+  t.same([none.code, none.json.code], [1, 4], 'the next request without CNI_COMMAND does not see the previous one\'s');
+  t.match(none.json.msg, /CNI_COMMAND is required/);
+  // Two at once, each missing a variable its verb needs: each error names its own verb and variable.
+  const conf = '{"cniVersion":"1.0.0","name":"n","type":"pipewright"}';
+  const [add, del] = await Promise.all([
+    call({ CNI_COMMAND: 'ADD', CNI_NETNS: '/proc/1/ns/net', CNI_IFNAME: 'eth0', CNI_PATH: '/nonexistent' }, conf),
+    call({ CNI_COMMAND: 'DEL', CNI_CONTAINERID: 'c2', CNI_PATH: '/nonexistent' }, conf),
+  ]);
+  t.match(add.json.msg, /CNI_CONTAINERID is required for ADD/);
+  t.match(del.json.msg, /CNI_IFNAME is required for DEL/);
 });

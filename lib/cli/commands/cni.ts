@@ -2,6 +2,8 @@
 // passes no arguments: the verb and the container come in CNI_* variables,
 // the network configuration on stdin. Nothing but the result (or the spec's
 // error JSON) goes to stdout; logs go to stderr only with "verbose": true.
+// Run by the engine (the native client as the plugin), the environment and
+// stdin are the calling client's (io.env, io.readStdin), never the engine's.
 import type { CommandContext } from '../registry';
 
 function readStdin(): Promise<string> {
@@ -14,10 +16,11 @@ function readStdin(): Promise<string> {
 }
 
 export async function run({ io }: CommandContext): Promise<number> {
+  const env = io.env ?? process.env;
   // The plugin's code loads after stdin is read: a VERSION call pays for little.
-  const stdin = process.env.CNI_COMMAND === 'VERSION' && process.stdin.isTTY ? '' : await readStdin();
+  const stdin = io.readStdin ? io.readStdin() : env.CNI_COMMAND === 'VERSION' && process.stdin.isTTY ? '' : await readStdin();
   const { runPlugin } = await import('../../ops/cni/plugin');
-  const out = await runPlugin(process.env, stdin);
+  const out = await runPlugin(env, stdin);
   if (out.stdout) io.stdout.write(out.stdout);
   for (const l of out.log) io.stderr.write(`pipewright-cni: ${l}\n`);
   return out.exitCode;

@@ -14,9 +14,17 @@
 // never runs it itself: exactly one of them runs it.
 // A request carries its protocol version `v`; an engine refuses versions it
 // does not speak, and a client falls back to running the command itself.
+// Version 2 is version 1 where `env` is the caller's whole environment and
+// the command reads it from there, never from the engine's process (the CNI
+// plugin: its CNI_* variables are per call); an engine that only speaks 1
+// refuses it, so its client falls back rather than run a plugin call
+// without its environment.
 import { PipewrightError } from '../../core/errors';
 
 export const PROTOCOL_VERSION = 1;
+/** A command line whose command reads the request's environment (the CNI plugin's calls). */
+export const PROTOCOL_VERSION_OWN_ENV = 2;
+const SPOKEN: readonly number[] = [PROTOCOL_VERSION, PROTOCOL_VERSION_OWN_ENV];
 
 /** Largest frame either side accepts (a batch plan on stdin fits easily). */
 export const MAX_FRAME = 64 * 1024 * 1024;
@@ -37,6 +45,7 @@ export type FrameKind = (typeof FRAME)[keyof typeof FRAME];
 
 /** A command line to run, as the client saw it. */
 export interface CliRequest {
+  /** 1, or 2: the command reads `env` as its whole environment (PROTOCOL_VERSION_OWN_ENV). */
   v: number;
   argv: string[];
   cwd: string;
@@ -97,7 +106,7 @@ export function parseRequest(payload: Buffer): Request {
   }
   if (typeof o !== 'object' || o === null || Array.isArray(o)) throw new PipewrightError('ERR_PW_INVALID_ARGUMENT', 'engine protocol: the request must be an object', { field: 'request', value: o });
   const r = o as Record<string, unknown>;
-  if (r.v !== PROTOCOL_VERSION) throw new PipewrightError('ERR_PW_INVALID_ARGUMENT', `engine protocol: version ${String(r.v)} is not spoken here (this engine speaks ${PROTOCOL_VERSION})`, { field: 'v', value: r.v });
+  if (typeof r.v !== 'number' || !SPOKEN.includes(r.v)) throw new PipewrightError('ERR_PW_INVALID_ARGUMENT', `engine protocol: version ${String(r.v)} is not spoken here (this engine speaks ${SPOKEN.join(', ')})`, { field: 'v', value: r.v });
   if (r.control !== undefined) {
     if (r.control !== 'status') throw new PipewrightError('ERR_PW_INVALID_ARGUMENT', `engine protocol: unknown control request '${String(r.control)}'`, { field: 'control', value: r.control });
     return { v: PROTOCOL_VERSION, control: 'status' };
@@ -107,5 +116,5 @@ export function parseRequest(payload: Buffer): Request {
   const env = r.env ?? {};
   if (typeof env !== 'object' || env === null || Object.values(env).some((x) => typeof x !== 'string'))
     throw new PipewrightError('ERR_PW_INVALID_ARGUMENT', 'engine protocol: env must map names to strings', { field: 'env', value: env });
-  return { v: PROTOCOL_VERSION, argv: r.argv, cwd: r.cwd, env: env as Record<string, string>, stdin: r.stdin === true };
+  return { v: r.v, argv: r.argv, cwd: r.cwd, env: env as Record<string, string>, stdin: r.stdin === true };
 }
