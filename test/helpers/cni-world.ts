@@ -17,6 +17,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { driverPath } from './cni-driver';
+import { tied } from './engine';
 
 const run = promisify(execFile);
 export const REPO = resolve(__dirname, '../..');
@@ -73,7 +74,7 @@ export async function sh(cmd: string, args: string[], timeout = 60_000): Promise
 
 /** `pipewright engine` in the world's host namespace with its state dir; resolves once it is ready. */
 function startEngine(hostPath: string, state: string): Promise<ChildProcess> {
-  const child = spawn('nsenter', [`--net=${hostPath}`, process.execPath, CLI_MAIN, 'engine', '--no-reconcile'], { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, PW_STATE_DIR: state } });
+  const child = spawn(...tied('nsenter', [`--net=${hostPath}`, process.execPath, CLI_MAIN, 'engine', '--no-reconcile']), { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, PW_STATE_DIR: state } });
   return new Promise((resolve, reject) => {
     let log = '';
     child.stderr!.on('data', (b: Buffer) => {

@@ -45,9 +45,20 @@ export interface RunningEngine {
   status(): Promise<Record<string, any>>;
 }
 
+/**
+ * Runs a command that must not outlive this test process: the kernel kills
+ * it (PR_SET_PDEATHSIG, through setpriv; kept across the execs that follow)
+ * when the test dies, also when tap kills a test that overran its time. A
+ * resident engine would otherwise stay behind, holding its sandbox's
+ * namespaces. The pid is the command's own (setpriv and nsenter exec).
+ */
+export function tied(command: string, args: readonly string[]): [string, string[]] {
+  return ['setpriv', ['--pdeathsig', 'KILL', command, ...args]];
+}
+
 /** Starts `pipewright engine` in ns; resolves once it says it is ready. */
 export async function startEngine(ns: Netns, stateDir: string, args: string[] = [], extraEnv: Record<string, string | undefined> = {}): Promise<RunningEngine> {
-  const child = spawn('nsenter', [`--net=/proc/${process.pid}/fd/${ns.fd}`, process.execPath, MAIN, 'engine', ...args], { stdio: ['ignore', 'ignore', 'pipe'], env: envWith(stateDir, extraEnv) });
+  const child = spawn(...tied('nsenter', [`--net=/proc/${process.pid}/fd/${ns.fd}`, process.execPath, MAIN, 'engine', ...args]), { stdio: ['ignore', 'ignore', 'pipe'], env: envWith(stateDir, extraEnv) });
   let log = '';
   const waiters: Array<{ re: RegExp; resolve: (l: string) => void; reject: (e: Error) => void }> = [];
   const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));

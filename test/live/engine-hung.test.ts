@@ -6,8 +6,9 @@
 // client that leaves after 'accepted' without 'go' is dropped the same way.
 import t from 'tap';
 import { spawn } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
 import { withScene, type Scene } from '../helpers/scene';
-import { startEngine, fast, node, privateStateDir, type RunningEngine } from '../helpers/engine';
+import { startEngine, fast, node, privateStateDir, tied, until, type RunningEngine } from '../helpers/engine';
 
 async function sceneEngine(s: Scene): Promise<{ engine: RunningEngine; stateDir: string }> {
   const { dir, remove } = privateStateDir();
@@ -91,3 +92,16 @@ t.test("a client that leaves after 'accepted' without 'go': the engine drops its
     t.equal(d.code, 0, d.stderr);
   }),
 );
+
+t.test('an engine a test starts dies with the test, even one killed for overrunning (no engine left holding a sandbox)', async (t) => {
+  // A stand-in for a test process: it starts a long-lived child the way the helpers start engines, says its pid, and is killed.
+  const [cmd, args] = tied('sleep', ['600']);
+  const script = `const c = require('node:child_process').spawn(${JSON.stringify(cmd)}, ${JSON.stringify(args)}, { stdio: 'ignore' }); console.log(c.pid); setInterval(() => {}, 1000);`;
+  const parent = spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const pid = await new Promise<number>((resolve) => parent.stdout!.once('data', (d: Buffer) => resolve(Number(String(d).trim()))));
+  t.ok(existsSync(`/proc/${pid}`), 'the child runs');
+  t.match(readFileSync(`/proc/${pid}/cmdline`, 'utf8'), /^sleep\x00600/, 'as itself (setpriv exec\'d it: the pid is the command\'s)');
+  parent.kill('SIGKILL');
+  await until('the child to die with its parent', async () => (existsSync(`/proc/${pid}`) && !/^Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1] ?? '') ? undefined : true));
+  t.pass('it died with its parent');
+});

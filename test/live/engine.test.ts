@@ -9,7 +9,7 @@ import t from 'tap';
 import { chownSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { withScene, inNetns, uniqueName, type Scene } from '../helpers/scene';
-import { startEngine, fast, node, privateStateDir, until, type RunningEngine } from '../helpers/engine';
+import { startEngine, fast, node, privateStateDir, tied, until, type RunningEngine } from '../helpers/engine';
 import { Engine } from '../../lib/ops/engine';
 import { Netns } from '../../lib';
 
@@ -268,7 +268,7 @@ t.test('socket activation (as systemd does it): the engine serves on the socket 
     mkdirSync(join(dir, 'engine'), { mode: 0o700 });
     const socket = join(dir, 'engine', 'socket');
     // systemd-socket-activate listens, then execs (passing on only the variables named with -E) the engine with LISTEN_FDS/LISTEN_PID at the first connection.
-    const child = spawn('nsenter', [`--net=/proc/${process.pid}/fd/${s.hostNs.fd}`, 'systemd-socket-activate', '-l', socket, '-E', 'PW_STATE_DIR', process.execPath, MAIN, 'engine'], { stdio: ['ignore', 'ignore', 'pipe'], env: envWith(dir) });
+    const child = spawn(...tied('nsenter', [`--net=/proc/${process.pid}/fd/${s.hostNs.fd}`, 'systemd-socket-activate', '-l', socket, '-E', 'PW_STATE_DIR', process.execPath, MAIN, 'engine']), { stdio: ['ignore', 'ignore', 'pipe'], env: envWith(dir) });
     let log = '';
     child.stderr!.on('data', (b: Buffer) => (log += b.toString()));
     const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
@@ -360,7 +360,7 @@ t.test('a client that goes away ends its watch in the engine: a long --watch doe
     const { spawn } = await import('node:child_process');
     const { envWith, FAST } = await import('../helpers/engine');
     // Ten minutes of watching: only the client's departure can end it within the test.
-    const watcher = spawn('nsenter', [`--net=/proc/${process.pid}/fd/${s.hostNs.fd}`, FAST, 'br0', g.ns.name!, '10.9.5.2/24', '--watch', '600000'], { stdio: 'ignore', env: envWith(stateDir) });
+    const watcher = spawn(...tied('nsenter', [`--net=/proc/${process.pid}/fd/${s.hostNs.fd}`, FAST, 'br0', g.ns.name!, '10.9.5.2/24', '--watch', '600000']), { stdio: 'ignore', env: envWith(stateDir) });
     const watcherGone = new Promise((resolve) => watcher.on('close', resolve));
     await until('the watch at work in the engine', async () => ((await engine.status()).busy ? true : undefined));
     const eth1 = await until('the attach done', async () => (await g.handle.link.find('eth1')) ?? undefined);
@@ -385,7 +385,7 @@ t.test('a command at work in the engine holds back its journal reads for a momen
     const { spawn } = await import('node:child_process');
     const { envWith, FAST } = await import('../helpers/engine');
     // Ten minutes of watching in the engine: the journal changes it holds back must not wait for its end.
-    const watcher = spawn('nsenter', [`--net=/proc/${process.pid}/fd/${s.hostNs.fd}`, FAST, 'br0', watched.ns.name!, '10.9.6.2/24', '--watch', '600000'], { stdio: 'ignore', env: envWith(stateDir) });
+    const watcher = spawn(...tied('nsenter', [`--net=/proc/${process.pid}/fd/${s.hostNs.fd}`, FAST, 'br0', watched.ns.name!, '10.9.6.2/24', '--watch', '600000']), { stdio: 'ignore', env: envWith(stateDir) });
     const watcherGone = new Promise((resolve) => watcher.on('close', resolve));
     s.defer(async () => {
       if (watcher.exitCode === null && watcher.signalCode === null) watcher.kill('SIGKILL');
