@@ -85,7 +85,7 @@ async function main() {
         for (let k = 0; k < perGuest && done < o.cycles; k++) {
           const n = done++;
           await cycle(g, o['served-every'] > 0 && n % o['served-every'] === 0);
-          if (n % every === 0) samples.push({ cycle: n, rssMb: rssMb(engine.pid) });
+          if (n % every === 0) samples.push({ cycle: n, rssMb: rssMb(engine.pid), heapUsedMb: (await client.status()).memory.heapUsed });
         }
       }),
     );
@@ -103,6 +103,8 @@ async function main() {
         rssSecondHalfMedianMb: median(second),
         rssEndMb: rssMb(engine.pid),
         rssMaxMb: Math.max(...samples.map((s) => s.rssMb)),
+        heapUsedWarmMb: samples[Math.min(samples.length - 1, 1)].heapUsedMb,
+        heapUsedSecondHalfMedianMb: median(second.map((_, i) => samples[Math.floor(samples.length / 2) + i].heapUsedMb)),
         trackedAtEnd: status.tracked.length,
         samples,
       }),

@@ -81,6 +81,8 @@ t.test('engine on and off: the same output and exit codes for attach, detach, --
     const before = (await engine.status()).served as number;
     const withEngine = await runAll('engine');
     t.equal((await engine.status()).served, before + script.length, 'every command line ran in the engine (none fell back)');
+    const memory = (await engine.status()).memory as { rss: number; heapUsed: number };
+    t.ok(memory.rss > 0 && memory.heapUsed > 0 && memory.heapUsed < memory.rss, 'status says the engine\'s memory (MB)', { memory });
     const withoutEngine = await runAll('node');
     t.same(withEngine, withoutEngine, 'stdout, stderr and exit code are the same, command by command');
   }),

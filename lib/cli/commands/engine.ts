@@ -19,6 +19,13 @@ import { line, printJson, reportError, type Io } from '../report';
 import { UsageError } from '../args-common';
 import { refusal, runRequest } from '../engine-session';
 
+/** The engine's memory in MB, for status: a resident process should show it stays flat. */
+function memoryMb(): Record<string, number> {
+  const m = process.memoryUsage();
+  const mb = (n: number) => Math.round((n / 1048576) * 10) / 10;
+  return { rss: mb(m.rss), heapUsed: mb(m.heapUsed), heapTotal: mb(m.heapTotal), external: mb(m.external) };
+}
+
 /** The first fd systemd passes (SD_LISTEN_FDS_START). */
 const SD_LISTEN_FD = 3;
 
@@ -72,7 +79,7 @@ async function serve(a: CommandContext['args'], io: Io): Promise<number> {
           release?.();
         }
       },
-      status: () => ({ stateDir: stateDir(), socket: listenFd !== undefined ? `fd ${listenFd} (socket activation)` : socketPath, tracked: reconciler?.tracked() ?? [], repairs: reconciler?.repairs ?? 0, incidents: reconciler?.incidents() ?? [] }),
+      status: () => ({ stateDir: stateDir(), socket: listenFd !== undefined ? `fd ${listenFd} (socket activation)` : socketPath, tracked: reconciler?.tracked() ?? [], repairs: reconciler?.repairs ?? 0, incidents: reconciler?.incidents() ?? [], memory: memoryMb() }),
       log,
     });
     log(`ready on ${listenFd !== undefined ? `the socket systemd passed` : socketPath} (pid ${process.pid}; following ${reconciler ? `${reconciler.tracked().length} attachment(s)` : 'nothing: --no-reconcile'})`);
@@ -97,7 +104,7 @@ async function status(a: CommandContext['args'], io: Io): Promise<number> {
   if (a.flags.has('json')) printJson(io, s);
   else {
     const tracked = (s.tracked as unknown[]).length;
-    line(io.stdout, `engine pid ${String(s.pid)} on ${String(s.socket)}: ${String(s.served)} command(s) served, following ${tracked} attachment(s), ${String(s.repairs)} repair(s)`);
+    line(io.stdout, `engine pid ${String(s.pid)} on ${String(s.socket)}: ${String(s.served)} command(s) served, following ${tracked} attachment(s), ${String(s.repairs)} repair(s), RSS ${String((s.memory as { rss?: number } | undefined)?.rss ?? "?")} MB`);
     for (const i of (s.incidents as Array<{ at: string; hostEnd: string; what: string; action: string; detail?: string }>).slice(-10)) line(io.stdout, `  ${i.at} ${i.hostEnd}: ${i.what}: ${i.action}${i.detail ? ` (${i.detail})` : ''}`);
   }
   return EXIT.OK;
