@@ -11,16 +11,14 @@
 // Prints one JSON line (the last line) for bench/run.js.
 'use strict';
 
-const { spawn, execFileSync } = require('node:child_process');
-const { readFileSync } = require('node:fs');
-const { join } = require('node:path');
+const { execFileSync } = require('node:child_process');
 const { performance } = require('node:perf_hooks');
 const { attach, Handle, Engine } = require('pipewright');
 const { ensureSandbox } = require('pipewright/sandbox');
+const { startEngine, rssMb } = require('./lib/engine');
 
 ensureSandbox();
 
-const MAIN = join(__dirname, '..', require('../package.json').bin.pipewright);
 const BRIDGE = 'pwrec0';
 const ATTACH_CONCURRENCY = 32;
 
@@ -46,20 +44,8 @@ function random(seed) {
   };
 }
 
-const rssMb = (pid) => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))[1]) / 1024;
 const percentile = (xs, p) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))];
 
-function startEngine() {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [MAIN, 'engine'], { stdio: ['ignore', 'ignore', 'pipe'] });
-    let log = '';
-    child.stderr.on('data', (d) => {
-      log += d;
-      if (/ready on/.test(log)) resolve(child);
-    });
-    child.on('close', (code) => reject(new Error(`the engine exited (${code}): ${log.trim()}`)));
-  });
-}
 
 async function main() {
   const o = options(process.argv.slice(2));

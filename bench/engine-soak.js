@@ -13,15 +13,13 @@
 // Prints one JSON line (the last line) for bench/run.js.
 'use strict';
 
-const { spawn, execFileSync } = require('node:child_process');
-const { readFileSync } = require('node:fs');
-const { join } = require('node:path');
+const { execFileSync } = require('node:child_process');
 const { attach, detach, Handle, Engine } = require('pipewright');
 const { ensureSandbox } = require('pipewright/sandbox');
+const { startEngine, rssMb } = require('./lib/engine');
 
 ensureSandbox();
 
-const MAIN = join(__dirname, '..', require('../package.json').bin.pipewright);
 const BRIDGE = 'pwsoak0';
 
 function options(argv) {
@@ -34,20 +32,8 @@ function options(argv) {
   return o;
 }
 
-const rssMb = (pid) => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))[1]) / 1024;
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
-function startEngine() {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [MAIN, 'engine'], { stdio: ['ignore', 'ignore', 'pipe'] });
-    let log = '';
-    child.stderr.on('data', (d) => {
-      log += d;
-      if (/ready on/.test(log)) resolve(child);
-    });
-    child.on('close', (code) => reject(new Error(`the engine exited (${code}): ${log.trim()}`)));
-  });
-}
 
 async function main() {
   const o = options(process.argv.slice(2));

@@ -7,6 +7,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Netns } from '../../lib';
+import type { Scene } from './scene';
 import { Engine } from '../../lib/ops/engine';
 import { MAIN, finish, type Run } from './cli';
 
@@ -122,4 +123,21 @@ export async function until<T>(what: string, probe: () => Promise<T | undefined>
     if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 20));
   }
+}
+
+/** Starts an engine for the scene and stops it (woken first, if a test stopped it) and removes its state directory at the scene's end. */
+export async function sceneEngine(s: Scene, args: string[] = []): Promise<{ engine: RunningEngine; stateDir: string }> {
+  const { dir, remove } = privateStateDir();
+  const engine = await startEngine(s.hostNs, dir, args);
+  s.defer(async () => {
+    engine.child.kill('SIGCONT');
+    await engine.stop();
+    remove();
+  });
+  return { engine, stateDir: dir };
+}
+
+/** The host end of a guest's attachment, once the engine follows it. */
+export async function followed(engine: RunningEngine, guestNetns: string): Promise<{ index: number; name: string; bridge: number }> {
+  return until(`the engine to follow ${guestNetns}`, async () => ((await engine.status()).tracked as Array<{ index: number; name: string; bridge: number; guestNetns: string }>).find((x) => x.guestNetns === guestNetns));
 }

@@ -8,18 +8,7 @@ import t from 'tap';
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { withScene, type Scene } from '../helpers/scene';
-import { startEngine, fast, node, privateStateDir, tied, until, type RunningEngine } from '../helpers/engine';
-
-async function sceneEngine(s: Scene): Promise<{ engine: RunningEngine; stateDir: string }> {
-  const { dir, remove } = privateStateDir();
-  const engine = await startEngine(s.hostNs, dir);
-  s.defer(async () => {
-    engine.child.kill('SIGCONT');
-    await engine.stop();
-    remove();
-  });
-  return { engine, stateDir: dir };
-}
+import { sceneEngine, fast, node, tied, until } from '../helpers/engine';
 
 /** The host ends enslaved to br0 in the scene's host namespace. */
 async function portsOfBr0(s: Scene): Promise<string[]> {

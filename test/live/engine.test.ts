@@ -9,20 +9,9 @@ import t from 'tap';
 import { chownSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { withScene, inNetns, uniqueName, type Scene } from '../helpers/scene';
-import { startEngine, fast, node, privateStateDir, tied, until, type RunningEngine } from '../helpers/engine';
+import { startEngine, sceneEngine, followed, fast, node, privateStateDir, tied, until } from '../helpers/engine';
 import { Engine } from '../../lib/ops/engine';
 import { Netns } from '../../lib';
-
-/** Starts an engine for the scene and stops it (and removes its state directory) at the scene's end. */
-async function sceneEngine(s: Scene, args: string[] = []): Promise<{ engine: RunningEngine; stateDir: string }> {
-  const { dir, remove } = privateStateDir();
-  const engine = await startEngine(s.hostNs, dir, args);
-  s.defer(async () => {
-    await engine.stop();
-    remove();
-  });
-  return { engine, stateDir: dir };
-}
 
 /** Whether uid 65534 (nobody) exists in our user namespace: not in a rootless run, where only root is mapped. */
 function nobodyMapped(): boolean {
@@ -171,11 +160,6 @@ t.test('no engine, a stale socket, a socket not root\'s: the client runs the Nod
     }
   }),
 );
-
-/** The host end of guest `name`'s eth1, as the engine follows it. */
-async function followed(engine: RunningEngine, guestNetns: string): Promise<{ index: number; name: string; bridge: number }> {
-  return until(`the engine to follow ${guestNetns}`, async () => ((await engine.status()).tracked as Array<{ index: number; name: string; bridge: number; guestNetns: string }>).find((x) => x.guestNetns === guestNetns));
-}
 
 t.test('a port an agent releases, downs or renames long after the attach returned is put back', (t) =>
   withScene(t, async (s) => {
@@ -354,56 +338,3 @@ t.test('Engine.connect() for library users: run() gives what the command line gi
   const other = spawnSync('nsenter', [`--net=/proc/${process.pid}/fd/${scene.fd}`, process.execPath, '-e', `require(${JSON.stringify(join(__dirname, '..', '..', 'dist', 'lib', 'index.js'))}).Engine.connect({ socket: ${JSON.stringify(engine.socket)} }).then((e) => e.run(['--version'])).then(() => console.log('ran'), (err) => console.log(err.name, err.message))`], { encoding: 'utf8', env: { ...process.env, PW_STATE_DIR: dir, NODE_OPTIONS: '' } });
   t.match(other.stdout, /EngineRefusal .*another network namespace/, 'a peer in another network namespace is refused');
 });
-
-t.test('a client that goes away ends its watch in the engine: a long --watch does not hold the others back', (t) =>
-  withScene(t, async (s) => {
-    const { engine, stateDir } = await sceneEngine(s);
-    const g = await s.guest({ named: true });
-    const { spawn } = await import('node:child_process');
-    const { envWith, FAST } = await import('../helpers/engine');
-    // Ten minutes of watching: only the client's departure can end it within the test.
-    const watcher = spawn(...tied('nsenter', [`--net=/proc/${process.pid}/fd/${s.hostNs.fd}`, FAST, 'br0', g.ns.name!, '10.9.5.2/24', '--watch', '600000']), { stdio: 'ignore', env: envWith(stateDir) });
-    const watcherGone = new Promise((resolve) => watcher.on('close', resolve));
-    await until('the watch at work in the engine', async () => ((await engine.status()).busy ? true : undefined));
-    const eth1 = await until('the attach done', async () => (await g.handle.link.find('eth1')) ?? undefined);
-    t.ok(eth1, 'attached; now watching');
-    watcher.kill('SIGKILL');
-    await watcherGone;
-    await until('the watch ended', async () => ((await engine.status()).served === 1 ? true : undefined));
-    const next = await fast(s.hostNs, stateDir, ['--version']);
-    t.equal(next.code, 0);
-    t.equal((await engine.status()).served, 2, 'the next command ran in the engine');
-    const hostEnd = await s.host.link.get(eth1!.link!);
-    t.equal(hostEnd.master, (await s.host.link.get('br0')).index, 'the attachment stays');
-    t.equal((await node(s.hostNs, stateDir, ['detach', g.ns.name!])).code, 0);
-  }),
-);
-
-t.test('a command at work in the engine holds back its journal reads for a moment only: another process\'s attach is followed (and repaired) while a long --watch runs', (t) =>
-  withScene(t, async (s) => {
-    const { engine, stateDir } = await sceneEngine(s);
-    const watched = await s.guest({ named: true });
-    const other = await s.guest({ named: true });
-    const { spawn } = await import('node:child_process');
-    const { envWith, FAST } = await import('../helpers/engine');
-    // Ten minutes of watching in the engine: the journal changes it holds back must not wait for its end.
-    const watcher = spawn(...tied('nsenter', [`--net=/proc/${process.pid}/fd/${s.hostNs.fd}`, FAST, 'br0', watched.ns.name!, '10.9.6.2/24', '--watch', '600000']), { stdio: 'ignore', env: envWith(stateDir) });
-    const watcherGone = new Promise((resolve) => watcher.on('close', resolve));
-    s.defer(async () => {
-      if (watcher.exitCode === null && watcher.signalCode === null) watcher.kill('SIGKILL');
-      await watcherGone;
-    });
-    await until('the watch at work in the engine', async () => ((await engine.status()).busy ? true : undefined));
-    const r = await node(s.hostNs, stateDir, ['br0', other.ns.name!, '10.9.6.3/24']);
-    t.equal(r.code, 0, r.stderr);
-    const port = await followed(engine, other.ns.id);
-    t.ok((await engine.status()).busy, 'followed while the watch still runs');
-    const br0 = await s.host.link.get('br0');
-    await inNetns(s.hostNs, 'ip', ['link', 'set', port.name, 'nomaster']);
-    await until('the port back in br0', async () => ((await s.host.link.get(port.index)).master === br0.index ? true : undefined));
-    watcher.kill('SIGKILL');
-    await watcherGone;
-    await until('the watch ended', async () => ((await engine.status()).busy ? undefined : true));
-    for (const g of [watched, other]) t.equal((await node(s.hostNs, stateDir, ['detach', g.ns.name!])).code, 0);
-  }),
-);
