@@ -359,7 +359,7 @@ int main(int argc, char** argv) {
         note("the engine went away before running the command");
         execNodeCli(mode, argc, argv, consumed);
       }
-      fprintf(stderr, "pipewright: the engine stopped while running this command; what it did is unknown (see 'pipewright doctor' and 'pipewright gc')\n");
+      fprintf(stderr, "pipewright: the engine stopped while running this command, so whether it did is unknown: an attach it left half-way is rolled back when an engine starts again (or by 'pipewright gc'); 'pipewright doctor' shows what is there\n");
       return 1;
     }
     switch (kind) {

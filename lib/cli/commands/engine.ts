@@ -6,7 +6,7 @@
 // it cleanly. Under systemd the socket can be handed over (socket
 // activation: LISTEN_FDS). `pipewright engine status` asks a running one;
 // `pipewright engine client` prints where the native client is.
-import { Engine, EngineServer, Reconciler, ENGINE_DIR, engineLockName, defaultSocketPath } from '../../ops/engine';
+import { Engine, EngineServer, Reconciler, ENGINE_DIR, engineLockName, defaultSocketPath, takeOverFromPredecessor } from '../../ops/engine';
 import { ownNetnsId } from '../../ops/ownership';
 import { tryLockStateFile } from '../../core/state-files';
 import { stateDir } from '../../core/state-dir';
@@ -55,13 +55,16 @@ async function serve(a: CommandContext['args'], io: Io): Promise<number> {
   const socketMode = parseMode(a.options.get('socket-mode'));
   const allowUids = parseUids(a.options.get('allow-uid'));
   const log = (text: string) => line(io.stderr, `pipewright engine: ${text}`);
-  const unlock = await tryLockStateFile(ENGINE_DIR, engineLockName(await ownNetnsId()));
+  const netnsId = await ownNetnsId();
+  const unlock = await tryLockStateFile(ENGINE_DIR, engineLockName(netnsId));
   if (!unlock) throw new PipewrightError('ERR_PW_CONFLICT', `an engine already runs for the state directory ${stateDir()} in this network namespace`, { field: 'stateDir', value: stateDir() });
   let reconciler: Reconciler | null = null;
   let server: EngineServer | null = null;
+  let forgetRecord: (() => Promise<void>) | null = null;
   const onUnhandled = (e: unknown) => log(`unexpected failure (the engine goes on): ${e instanceof Error ? e.stack ?? e.message : String(e)}`);
   process.on('unhandledRejection', onUnhandled);
   try {
+    forgetRecord = await takeOverFromPredecessor(netnsId, log);
     if (!a.flags.has('no-reconcile')) reconciler = await Reconciler.start(log);
     const listenFd = activationFd();
     server = await EngineServer.start({
@@ -92,6 +95,7 @@ async function serve(a: CommandContext['args'], io: Io): Promise<number> {
   } finally {
     await server?.stop();
     await reconciler?.close();
+    await forgetRecord?.();
     await unlock();
     process.off('unhandledRejection', onUnhandled);
     log('stopped');

@@ -122,7 +122,7 @@ export class Engine {
         finish(() =>
           reject(
             started
-              ? new PipewrightError('ERR_PW_INTERNAL', 'the engine stopped while running the command; what it did is unknown')
+              ? new PipewrightError('ERR_PW_INTERNAL', 'the engine stopped while running the command, so whether it did is unknown: an attach it left half-way is rolled back when an engine starts again (or by pipewright gc)')
               : new PipewrightError('ERR_PW_CONFLICT', `the engine on ${this.socket} closed the connection before running the request`),
           ),
         ),

@@ -10,5 +10,6 @@ export { Engine, EngineRefusal } from './client';
 export type { EngineReply, RunOptions, ConnectOptions } from './client';
 export { defaultSocketPath, ENGINE_DIR, engineLockName } from './paths';
 export { answers } from './socket-path';
+export { takeOverFromPredecessor, engineRecordName } from './predecessor';
 export { PROTOCOL_VERSION, PROTOCOL_VERSION_OWN_ENV, FRAME, FrameReader, encodeFrame, parseRequest } from './protocol';
 export type { CliRequest, Request } from './protocol';

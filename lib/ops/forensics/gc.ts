@@ -31,6 +31,7 @@ import { pairVethsExact } from './nsid';
 import { scanNamespaces } from './scan';
 import type { NetnsScan, ScannedNetns } from './types';
 import { abandoned, classify, guestRefOf, lockNamespace, netnsIdOf, reclaimProven, removeEntry, rereadEntry, rollBackAttachment } from '../ownership';
+import type { ProcessIdentity } from '../ownership';
 import { provenAlive, surveyJournal } from './gc-journal';
 import { attach } from '../attach';
 
@@ -47,6 +48,12 @@ export interface GcOptions {
   host?: Handle;
   /** The link group pipewright's host ends are in (default PIPEWRIGHT_GROUP). */
   group?: number;
+  /**
+   * Only the crashed attaches this process had at work, and nothing else (no
+   * leaked links, no namespaces, no other entries): what an engine does at
+   * start for the attaches its predecessor was killed in the middle of.
+   */
+  writtenBy?: ProcessIdentity;
   /**
    * A scan made with { all: true, detail: true }, to reuse. It must be
    * newer than every link gc judges: pass one only when nothing attaches
@@ -123,13 +130,20 @@ export async function gc(opts: GcOptions = {}): Promise<GcResult> {
     const target = await netnsIdOf(host);
     const links = await host.link.list();
     const survey = await surveyJournal(host, target, links, opts.owner);
-    const scan = opts.scan ?? (await scanNamespaces({ all: true, detail: true }));
-    const rolledBackHostEnds = new Set(survey.abandoned.map((a) => a.c.entry.hostEnd).filter((n) => n !== undefined));
-    const owned = ownedLinks(links, { group, ...(opts.owner !== undefined ? { owner: opts.owner } : {}) });
     const leaked: LeakedLink[] = [];
-    for (const l of leakedLinks(target, owned, scan, await pairVethsExact(scan.namespaces))) {
-      if (rolledBackHostEnds.has(l.link.name) || (await provenAlive(survey, l.link))) continue;
-      leaked.push(l);
+    if (opts.writtenBy) {
+      const w = opts.writtenBy;
+      survey.abandoned = survey.abandoned.filter(({ c }) => c.status === 'crashed' && c.entry.process.pid === w.pid && c.entry.process.startTime === w.startTime && c.entry.process.bootId === w.bootId);
+      survey.forgotten = [];
+      survey.temps = [];
+    } else {
+      const scan = opts.scan ?? (await scanNamespaces({ all: true, detail: true }));
+      const rolledBackHostEnds = new Set(survey.abandoned.map((a) => a.c.entry.hostEnd).filter((n) => n !== undefined));
+      const owned = ownedLinks(links, { group, ...(opts.owner !== undefined ? { owner: opts.owner } : {}) });
+      for (const l of leakedLinks(target, owned, scan, await pairVethsExact(scan.namespaces))) {
+        if (rolledBackHostEnds.has(l.link.name) || (await provenAlive(survey, l.link))) continue;
+        leaked.push(l);
+      }
     }
     // Complete entries of the links about to go are forgotten with them.
     const leakedIdx = new Set(leaked.map((l) => l.link.index));
