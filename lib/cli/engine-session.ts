@@ -2,7 +2,9 @@
 // through the same dispatcher as the pipewright command (main.ts): the
 // caller's working directory and the environment variables commands read
 // are put in place for the length of the command and restored after. The
-// engine runs one command line at a time, so nothing else sees them.
+// engine runs one such command line at a time, so nothing else sees them; a
+// CNI call, which carries its own environment and reads neither, runs beside
+// (runsBeside).
 import { statSync } from 'node:fs';
 import { PROTOCOL_VERSION_OWN_ENV, type CliRequest, type Session } from '../ops/engine';
 import { DEFAULT_STATE_DIR } from '../core/state-dir';
@@ -35,17 +37,22 @@ export function refusal(req: CliRequest): string {
   return '';
 }
 
+/**
+ * Whether a command line may run beside others in the engine: it carries
+ * the caller's whole environment (protocol 2, given to the command as
+ * io.env) and reads neither process.env nor the working directory. Only the
+ * CNI plugin is written so (lib/ops/cni reads its environment from io.env;
+ * test/unit/engine-protocol.test.ts checks process.env is untouched).
+ */
+export function runsBeside(req: CliRequest): boolean {
+  return req.v === PROTOCOL_VERSION_OWN_ENV && findCommand(req.argv[0])?.name === 'cni';
+}
+
 export async function runRequest(req: CliRequest, session: Session): Promise<number> {
+  if (runsBeside(req)) return withTrustedPathMemo(() => main(req.argv, ioOf(req, session)));
   const saved = FORWARDED_ENV.map((k) => [k, process.env[k]] as const);
   const cwd = process.cwd();
-  const io: Io = {
-    stdout: { write: (s: string) => session.stdout(s) },
-    stderr: { write: (s: string) => session.stderr(s) },
-    readStdin: () => (session.stdin ?? Buffer.alloc(0)).toString('utf8'),
-    signal: session.signal,
-    // A copy: the command may keep it (a delegated plugin's environment), the request is not touched.
-    ...(req.v === PROTOCOL_VERSION_OWN_ENV ? { env: { ...req.env } } : {}),
-  };
+  const io = ioOf(req, session);
   try {
     for (const k of FORWARDED_ENV) {
       if (req.env[k] === undefined) delete process.env[k];
@@ -61,4 +68,15 @@ export async function runRequest(req: CliRequest, session: Session): Promise<num
       else process.env[k] = v;
     }
   }
+}
+
+function ioOf(req: CliRequest, session: Session): Io {
+  return {
+    stdout: { write: (s: string) => session.stdout(s) },
+    stderr: { write: (s: string) => session.stderr(s) },
+    readStdin: () => (session.stdin ?? Buffer.alloc(0)).toString('utf8'),
+    signal: session.signal,
+    // A copy: the command may keep it (a delegated plugin's environment), the request is not touched.
+    ...(req.v === PROTOCOL_VERSION_OWN_ENV ? { env: { ...req.env } } : {}),
+  };
 }

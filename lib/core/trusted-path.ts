@@ -11,6 +11,7 @@
 // is not checked either: there, the process has no more than the user's own
 // rights, and files of users the namespace does not map all show as owned
 // by 65534, so "owned by root" could not even be told.
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { lstatSync, readFileSync, readlinkSync, Stats } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { PipewrightError } from './errors';
@@ -48,7 +49,7 @@ function weakDirectory(st: Stats): string | null {
  * Verdicts remembered for the command line at work (withTrustedPathMemo):
  * absent outside one. Only a path found trusted is remembered.
  */
-let memo: Set<string> | null = null;
+const memos = new AsyncLocalStorage<Set<string>>();
 
 /**
  * Runs `fn` with each path's verdict remembered until it settles. The
@@ -58,17 +59,14 @@ let memo: Set<string> | null = null;
  * measured). Within one command the verdict cannot have gone stale in a
  * way that matters: every directory on the way was root's alone when it
  * was checked, so only root can have changed one since; the next command
- * checks again. Nested calls share the outer memo. Library callers outside
+ * checks again. Nested calls share the outer memo; each command line has
+ * its own, also when several run at once (AsyncLocalStorage). Library callers outside
  * one are checked on every call, as before.
  */
 export async function withTrustedPathMemo<T>(fn: () => Promise<T>): Promise<T> {
-  if (memo) return fn();
-  memo = new Set();
-  try {
-    return await fn();
-  } finally {
-    memo = null;
-  }
+  if (memos.getStore()) return fn();
+  // Per command line, also when the engine runs several at once (a CNI call beside another command).
+  return memos.run(new Set(), fn);
 }
 
 let initialUserNs: boolean | undefined;
@@ -96,6 +94,7 @@ export function checkTrustedPath(variable: string, path: string, kind: TrustedKi
   const euid = opts.euid ?? process.geteuid?.() ?? 0;
   if (euid !== 0 || (opts.euid === undefined && !inInitialUserNamespace())) return abs;
   const key = `${variable}\0${abs}\0${kind}\0${opts.mayBeMissing === true}`;
+  const memo = memos.getStore();
   if (memo?.has(key)) return abs;
   checkObject(variable, path, abs, kind, opts.mayBeMissing === true);
   memo?.add(key);

@@ -17,7 +17,7 @@ import type { CommandContext } from '../registry';
 import { EXIT } from '../exit-codes';
 import { line, printJson, reportError, type Io } from '../report';
 import { UsageError } from '../args-common';
-import { refusal, runRequest } from '../engine-session';
+import { refusal, runRequest, runsBeside } from '../engine-session';
 
 /** The engine's memory in MB, for status: a resident process should show it stays flat. */
 function memoryMb(): Record<string, number> {
@@ -73,6 +73,7 @@ async function serve(a: CommandContext['args'], io: Io): Promise<number> {
       socketMode,
       allowUids,
       refuse: refusal,
+      beside: runsBeside,
       run: async (req, session) => {
         // The standing repair reads journal changes after the command answered (Reconciler.hold).
         const release = reconciler?.hold();

@@ -4,8 +4,11 @@
 // CLI's own dispatcher: lib/cli/engine-session.ts), streaming its output
 // back as frames (protocol.ts). Command lines run one at a time: a command
 // reads the process's environment and working directory, which the handler
-// sets to the caller's for the length of one command. Questions to the
-// engine itself (status) are answered at once, also while a command runs.
+// sets to the caller's for the length of one command. A request that
+// carries its own environment and reads neither (a CNI call: `beside`) runs
+// at once instead, beside the others, up to MAX_BESIDE at a time. Questions
+// to the engine itself (status) are answered at once, also while a command
+// runs.
 import { createServer, type Server, type Socket } from 'node:net';
 import { promises as fsp } from 'node:fs';
 import { peerCredentials, type PeerCredentials } from '../../core/peer-cred';
@@ -35,6 +38,8 @@ export interface ServerOptions {
   allowUids?: readonly number[];
   /** Why a command line is not run here ('' when it is): the client then runs it itself. */
   refuse(req: CliRequest): string;
+  /** Whether a command line takes nothing from the process's environment or working directory, so may run beside others. */
+  beside?(req: CliRequest): boolean;
   /** Runs a command line; resolves with its exit code. */
   run(req: CliRequest, session: Session): Promise<number>;
   /** The engine's own state, for status requests. */
@@ -54,11 +59,16 @@ interface Job {
 /** How long a job at the head of the queue waits for its client's 'go' (which follows 'accepted' at once) before it is dropped. */
 const GO_WAIT_MS = 10_000;
 
+/** How many requests run beside the serial queue at once; more wait their turn (the addon's threads and the loop are shared). */
+export const MAX_BESIDE = 16;
+
 export class EngineServer {
   readonly #opts: ServerOptions;
   readonly #server: Server;
   #claim: SocketClaim | null = null;
   #queue: Job[] = [];
+  readonly #besideQueue: Job[] = [];
+  readonly #beside = new Set<Promise<void>>();
   readonly #sockets = new Set<Socket>();
   #running: Promise<void> | null = null;
   #stopping = false;
@@ -78,7 +88,7 @@ export class EngineServer {
   }
 
   get counts(): { served: number; refused: number; queued: number; busy: boolean } {
-    return { served: this.#served, refused: this.#refused, queued: this.#queue.length, busy: this.#busy };
+    return { served: this.#served, refused: this.#refused, queued: this.#queue.length + this.#besideQueue.length, busy: this.#busy || this.#beside.size > 0 };
   }
 
   async #listen(): Promise<void> {
@@ -192,8 +202,28 @@ export class EngineServer {
     const why = this.#stopping ? 'the engine is stopping' : this.#opts.refuse(job.req);
     if (why) return this.#refuse(job.socket, why, job.peer.pid);
     job.socket.write(encodeFrame(FRAME.accepted, JSON.stringify({ v: 1, pid: process.pid })));
+    if (this.#opts.beside?.(job.req)) {
+      this.#besideQueue.push(job);
+      this.#startBeside();
+      return;
+    }
     this.#queue.push(job);
     this.#running ??= this.#drain();
+  }
+
+  /** Starts waiting beside-jobs while fewer than MAX_BESIDE run. */
+  #startBeside(): void {
+    while (this.#beside.size < MAX_BESIDE && this.#besideQueue.length > 0) {
+      const job = this.#besideQueue.shift()!;
+      if (job.socket.destroyed || !job.socket.writable) continue;
+      const p: Promise<void> = (async () => {
+        if (await this.#awaitGo(job)) await this.#runJob(job);
+      })().finally(() => {
+        this.#beside.delete(p);
+        this.#startBeside();
+      });
+      this.#beside.add(p);
+    }
   }
 
   async #drain(): Promise<void> {
@@ -232,7 +262,8 @@ export class EngineServer {
     const onClose = () => gone.abort();
     socket.once('end', onClose);
     socket.once('close', onClose);
-    this.#busy = true;
+    const serial = !this.#opts.beside?.(job.req);
+    if (serial) this.#busy = true;
     let exitCode: number;
     try {
       exitCode = await this.#opts.run(job.req, { stdout: (t) => send(FRAME.stdout, t), stderr: (t) => send(FRAME.stderr, t), stdin: job.stdin, peer: job.peer, signal: gone.signal });
@@ -242,7 +273,7 @@ export class EngineServer {
     } finally {
       socket.off('end', onClose);
       socket.off('close', onClose);
-      this.#busy = false;
+      if (serial) this.#busy = false;
     }
     this.#served++;
     if (!socket.destroyed) socket.end(encodeFrame(FRAME.exit, JSON.stringify({ exitCode })));
@@ -257,8 +288,9 @@ export class EngineServer {
     if (this.#stopping) return;
     this.#stopping = true;
     const closed = new Promise<void>((resolve) => this.#server.close(() => resolve()));
-    for (const job of this.#queue.splice(0)) this.#refuse(job.socket, 'the engine is stopping', job.peer.pid);
+    for (const job of [...this.#queue.splice(0), ...this.#besideQueue.splice(0)]) this.#refuse(job.socket, 'the engine is stopping', job.peer.pid);
     await this.#running;
+    await Promise.all([...this.#beside]);
     // Connections that never sent a whole request hold nothing of ours.
     for (const s of this.#sockets) s.destroy();
     await this.#claim?.release();
