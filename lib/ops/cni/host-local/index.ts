@@ -43,7 +43,16 @@ export async function hostLocal(verb: BuiltinVerb, stdin: string, env: NodeJS.Pr
     throw e;
   }
   if ('delegate' in parsed) return parsed;
-  const conf = parsed.conf;
+  try {
+    return await run(verb, parsed.conf, stdin, env);
+  } catch (e) {
+    // The store's own failures (a link refused, a full disk) read as the reference's do: code 999, naming the file.
+    if (e instanceof CniError) throw e;
+    throw failed(verb, e instanceof Error ? e.message : String(e));
+  }
+}
+
+async function run(verb: BuiltinVerb, conf: HostLocalConf, stdin: string, env: NodeJS.ProcessEnv): Promise<BuiltinAnswer> {
   const id = env.CNI_CONTAINERID ?? '';
   const ifname = env.CNI_IFNAME ?? '';
   switch (verb) {
