@@ -13,15 +13,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runIpam } from '../../lib/ops/cni/ipam';
 import { CniError } from '../../lib/ops/cni/errors';
-import { REFERENCE_DIR } from '../helpers/cni';
+import { REFERENCE_DIR, cniSkipReason, hostLocalConf, leases, netnsPath, pluginDir, runCni } from '../helpers/cni';
+import { withScene } from '../helpers/scene';
 
 const REFERENCE = join(REFERENCE_DIR, 'host-local');
 const DIST_BUILTIN = join(__dirname, '..', '..', 'dist', 'lib', 'ops', 'cni', 'host-local', 'index.js');
-const skip = !existsSync(REFERENCE)
+const skip = cniSkipReason() ?? (!existsSync(REFERENCE)
   ? `the reference plugin ${REFERENCE} is missing (apt-get install containernetworking-plugins)`
   : !existsSync(DIST_BUILTIN)
     ? `${DIST_BUILTIN} is missing: build it first with 'npm run build:ts'`
-    : null;
+    : null);
 if (skip) t.plan(0, skip);
 
 interface Answer {
@@ -220,14 +221,6 @@ t.test('what is not a lease is left alone; symbolic links are refused, never fol
   t.ok(lstatSync(join(dir, '10.79.0.2')).isSymbolicLink(), 'the link stays');
   t.equal(readFileSync(outside, 'utf8'), 'victim\r\neth0', 'what it points to is untouched');
   t.ok(statSync(join(dir, '10.79.0.3')).isDirectory(), 'the directory stays');
-  // GC: a lease of an attachment not listed goes; the decoys stay.
-  await builtin('ADD', conf, 'stale');
-  await builtin('ADD', conf, 'kept');
-  const { hostLocal } = await import('../../lib/ops/cni/host-local');
-  await hostLocal('GC', JSON.stringify({ ...JSON.parse(conf), 'cni.dev/valid-attachments': [{ containerID: 'kept', ifname: 'eth0' }] }), cniEnv('GC', '', ''));
-  t.same(leaseFiles(dir).filter((f) => statSync(join(dir, f)).isFile() && !lstatSync(join(dir, f)).isSymbolicLink()).map((f) => readFileSync(join(dir, f), 'utf8')), ['kept\r\neth0'], 'GC leaves only the listed attachment\'s lease');
-  t.ok(existsSync(join(dir, 'notes.txt')) && lstatSync(join(dir, '10.79.0.2')).isSymbolicLink() && existsSync(join(dir, 'lock')) && existsSync(join(dir, 'last_reserved_ip.0')), 'GC leaves the decoys, the lock and last_reserved_ip');
-
   // A link in last_reserved_ip's place: refused, nothing made, the target untouched.
   const linkNet = join(root, 'lastlink');
   mkdirSync(linkNet);
@@ -271,3 +264,28 @@ t.test('a configuration the built-in does not take goes to the reference binary,
   const b = await runIpam('host-local', 'ADD', plain, cniEnv('ADD', 'c3', 'eth0'), [join(root, 'no-plugins')]);
   t.equal((b as Answer['result'])!.ips![0]!.address, '10.81.0.3/29', 'the built-in works without the binary, on the same store');
 });
+
+t.test('the plugin allocates in its own process: a host-local in CNI_PATH is not run', (t) =>
+  withScene(t, async (s) => {
+    const marker = join(tmpdir(), `pw-hostlocal-ran-${process.pid}`);
+    // A host-local that would fail, and leaves a mark when it runs at all.
+    const p = pluginDir({ 'host-local': `#!/bin/sh\ntouch "${marker}"\necho '{"code":999,"msg":"the binary ran"}'\nexit 1\n` });
+    s.defer(async () => {
+      p.remove();
+      rmSync(marker, { force: true });
+    });
+    const g = await s.guest();
+    const conf = hostLocalConf(p);
+    const call = (command: string, id: string) => runCni(s.hostNs, p.dir, { command, containerId: id, netns: netnsPath(g.ns), ifname: 'eth0' }, conf);
+    const add = await call('ADD', 'c1');
+    t.equal(add.code, 0, `ADD succeeds: ${add.stdout}`);
+    t.same(leases(p.ipamDir, 'pwnet'), ['10.88.7.2'], 'the lease, in host-local\'s store');
+    // The reference binary on the same store goes on after it.
+    const ref = await reference('ADD', JSON.stringify({ ...conf, cniVersion: '1.0.0' }), 'c2');
+    t.equal(addressOf(ref), '10.88.7.3', 'the reference binary goes on from the built-in\'s last address');
+    const del = await call('DEL', 'c1');
+    t.equal(del.code, 0, `DEL succeeds: ${del.stdout}`);
+    t.same(leases(p.ipamDir, 'pwnet'), ['10.88.7.3'], 'the plugin\'s lease released, the reference\'s kept');
+    t.notOk(existsSync(marker), 'the host-local in CNI_PATH never ran');
+    await reference('DEL', JSON.stringify({ ...conf, cniVersion: '1.0.0' }), 'c2');
+  }));

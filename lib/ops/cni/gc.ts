@@ -3,8 +3,7 @@
 // those: the records are listed once, at the start, so an attachment made
 // while GC runs is never among them, and each is re-read under its
 // container's lock before anything is removed (one re-made meanwhile, or an
-// ADD at work, is left alone). Then the IPAM plugin's own GC, when it speaks
-// 1.1.0 (the built-in host-local's: leases of attachments not listed go).
+// ADD at work, is left alone). Then the IPAM plugin's own GC, when it speaks 1.1.0.
 import { Handle } from '../../core/handle';
 import type { NetConf } from './config';
 import type { CniEnv } from './env';
@@ -13,7 +12,6 @@ import { delegate, findPlugin } from './delegate';
 import { teardown } from './teardown';
 import { listRecords, lockContainer, readRecord } from './store';
 import { supportsVersion } from './status';
-import { hostLocal, BUILTIN } from './host-local';
 
 export interface GcOutcome {
   removed: Array<{ containerID: string; ifname: string }>;
@@ -48,10 +46,6 @@ export async function cmdGc(conf: NetConf, env: CniEnv): Promise<GcOutcome> {
   } finally {
     await host.close();
   }
-  if (!conf.ipam) return out;
-  // The built-in host-local releases the leases of attachments no longer listed (the reference binary has no GC).
-  const builtin = conf.ipam.type === BUILTIN ? await hostLocal('GC', conf.raw, env.raw) : null;
-  if (builtin && 'result' in builtin) return out;
-  if ((await findPlugin(conf.ipam.type, env.path)) && (await supportsVersion(conf.ipam.type, '1.1.0', env))) await delegate(conf.ipam.type, 'GC', conf.raw, env.raw, env.path);
+  if (conf.ipam && (await findPlugin(conf.ipam.type, env.path)) && (await supportsVersion(conf.ipam.type, '1.1.0', env))) await delegate(conf.ipam.type, 'GC', conf.raw, env.raw, env.path);
   return out;
 }

@@ -1,10 +1,11 @@
 // The built-in host-local IPAM: what the reference host-local binary does
 // for ADD, DEL and CHECK, done in this process on the same store (so the two
 // can take turns on one network, and a node can switch either way keeping
-// its leases), without starting a process for it. GC, which the reference
-// does not do yet, releases the leases of attachments the runtime no longer
-// lists. A configuration the built-in does not understand exactly is
-// answered { delegate } and the reference binary runs instead.
+// its leases), without starting a process for it. A configuration the
+// built-in does not understand exactly is answered { delegate } and the
+// reference binary runs instead. There is no GC here: the reference binary
+// has none (a lease it did not make is not ours to judge stale); the leases
+// of pipewright's own stale attachments go with their teardown (gc.ts).
 //
 // Failures read as the reference's do through delegate.ts: code 999 (its
 // "internal" code: the reference returns plain errors), and the message
@@ -14,7 +15,7 @@ import type { Verb } from '../env';
 import { parseArgs } from '../env';
 import { parseHostLocal, HostLocalConfigError, type HostLocalConf } from './config';
 import { allocate, AllocationError, type Chosen } from './allocator';
-import { openStore, leaseContent, leasesOf, releasePlan, stalePlan, viewOf, writable, ipName, LAST_RESERVED, type Lease, type Store } from './store';
+import { openStore, leaseContent, leasesOf, releasePlan, viewOf, writable, ipName, LAST_RESERVED, type Lease, type Store } from './store';
 import { readResolvConf } from './resolv';
 import { formatIp } from './ip';
 import type { CniDns } from '../result';
@@ -26,8 +27,8 @@ const ERR_INTERNAL = 999;
 
 export type BuiltinAnswer = { result: unknown } | { delegate: string };
 
-/** The verbs the built-in answers; others (VERSION, STATUS) are not the store's business. */
-export type BuiltinVerb = Extract<Verb, 'ADD' | 'DEL' | 'CHECK' | 'GC'>;
+/** The verbs the built-in answers; others (VERSION, STATUS, GC) the reference does nothing for. */
+export type BuiltinVerb = Extract<Verb, 'ADD' | 'DEL' | 'CHECK'>;
 
 function failed(verb: string, msg: string): CniError {
   return new CniError(ERR_INTERNAL, `plugin "${BUILTIN}" failed (${verb}): ${msg}`);
@@ -44,7 +45,7 @@ export async function hostLocal(verb: BuiltinVerb, stdin: string, env: NodeJS.Pr
   }
   if ('delegate' in parsed) return parsed;
   try {
-    return await run(verb, parsed.conf, stdin, env);
+    return await run(verb, parsed.conf, env);
   } catch (e) {
     // The store's own failures (a link refused, a full disk) read as the reference's do: code 999, naming the file.
     if (e instanceof CniError) throw e;
@@ -52,7 +53,7 @@ export async function hostLocal(verb: BuiltinVerb, stdin: string, env: NodeJS.Pr
   }
 }
 
-async function run(verb: BuiltinVerb, conf: HostLocalConf, stdin: string, env: NodeJS.ProcessEnv): Promise<BuiltinAnswer> {
+async function run(verb: BuiltinVerb, conf: HostLocalConf, env: NodeJS.ProcessEnv): Promise<BuiltinAnswer> {
   const id = env.CNI_CONTAINERID ?? '';
   const ifname = env.CNI_IFNAME ?? '';
   switch (verb) {
@@ -64,11 +65,6 @@ async function run(verb: BuiltinVerb, conf: HostLocalConf, stdin: string, env: N
     case 'CHECK':
       await check(conf, id, ifname);
       return { result: null };
-    case 'GC': {
-      const valid = (JSON.parse(stdin) as { 'cni.dev/valid-attachments'?: Array<{ containerID: string; ifname: string }> })['cni.dev/valid-attachments'] ?? [];
-      await gc(conf, valid);
-      return { result: null };
-    }
   }
 }
 
@@ -142,13 +138,4 @@ async function check(conf: HostLocalConf, id: string, ifname: string): Promise<v
     await store.dir.release();
   }
   if (!found) throw failed('CHECK', `host-local: Failed to find address added by container ${id}`);
-}
-
-async function gc(conf: HostLocalConf, valid: ReadonlyArray<{ containerID: string; ifname: string }>): Promise<void> {
-  const store = await openStore(conf.dataDir, conf.network);
-  try {
-    await removeAll(store, stalePlan(store, valid));
-  } finally {
-    await store.dir.release();
-  }
 }

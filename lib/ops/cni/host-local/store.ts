@@ -101,17 +101,6 @@ export function releasePlan(store: Store, id: string, ifname: string, rangeSets:
   return out;
 }
 
-/** GC: the leases of no attachment the runtime still has (an old-format one is kept while its container ID is). */
-export function stalePlan(store: Store, valid: ReadonlyArray<{ containerID: string; ifname: string }>): Lease[] {
-  const keys = new Set(valid.map((a) => leaseContent(a.containerID, a.ifname)));
-  const ids = new Set(valid.map((a) => a.containerID.trim()));
-  // Only what reads as a lease: a file of another format is someone else's, and stays.
-  return store.leases.filter((l) => (CURRENT.test(l.owner) ? !keys.has(l.owner) : OLD.test(l.owner) && !ids.has(l.owner)));
-}
-
-const CURRENT = /^[A-Za-z0-9][A-Za-z0-9_.-]*\r\n[^\s/]{1,15}$/;
-const OLD = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
-
 /** Whether an entry may be written as last_reserved_ip (missing, or a regular file). */
 export function writable(store: Store, name: string): boolean {
   const e = store.entries.get(name);
