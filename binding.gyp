@@ -18,6 +18,7 @@
         "native/json.cc",
         "native/link.cc",
         "native/link_kinds.cc",
+        "native/locked_dir.cc",
         "native/message.cc",
         "native/neigh.cc",
         "native/netns.cc",

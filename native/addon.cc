@@ -11,6 +11,7 @@
 #include "firewall.h"
 #include "js_error.h"
 #include "js_value.h"
+#include "locked_dir.h"
 #include "netns.h"
 #include "netns_dir.h"
 #include "ns_handle.h"
@@ -285,6 +286,52 @@ Napi::Value StateFileList(const Napi::CallbackInfo& info) {
   return TaskWorker::Start(info.Env(), "state.list", [=] { return ListStateFiles(root, sub, prefix); });
 }
 
+// lockedDirOpen(parent, name, lockName) -> Promise<{dirFd, lockFd, entries}>:
+// a store directory shared with other programs, its lock waited for on the
+// lock thread, its entries read under it (locked_dir.h).
+Napi::Value LockedDirOpenJs(const Napi::CallbackInfo& info) {
+  std::string parent = StringArg(info, 0, "parent");
+  std::string name = StringArg(info, 1, "name");
+  std::string lockName = StringArg(info, 2, "lockName");
+  return TaskWorker::Start(
+      info.Env(), "lockedDir.open", [=] { return LockedDirOpen(parent, name, lockName); }, nullptr, Lane::kLock);
+}
+
+// lockedDirApply(dirFd, lockFd, changes, closeFds, path) -> Promise<string[]>:
+// changes [{op: 'create'|'write'|'remove', name, data?}] (remove with data:
+// only a file holding exactly that) run under the lock
+// LockedDirOpen took; never on the lock thread (a holder must not wait behind
+// a taker that waits for it).
+Napi::Value LockedDirApplyJs(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int dirFd = IntArg(info, 0, "dirFd");
+  int lockFd = IntArg(info, 1, "lockFd");
+  if (!info[2].IsArray()) throw Napi::TypeError::New(env, "changes must be an array");
+  bool closeFds = info[3].ToBoolean();
+  std::string path = StringArg(info, 4, "path");
+  auto arr = info[2].As<Napi::Array>();
+  std::vector<LockedDirChange> changes;
+  for (uint32_t i = 0; i < arr.Length(); i++) {
+    Napi::Value v = arr.Get(i);
+    if (!v.IsObject()) throw Napi::TypeError::New(env, "changes[" + std::to_string(i) + "] must be an object");
+    auto o = v.As<Napi::Object>();
+    Napi::Value op = o.Get("op"), name = o.Get("name"), data = o.Get("data");
+    if (!op.IsString() || !name.IsString()) throw Napi::TypeError::New(env, "changes[" + std::to_string(i) + "] needs op and name strings");
+    std::string k = op.As<Napi::String>().Utf8Value();
+    LockedDirChange c;
+    if (k == "create") c.kind = LockedDirChange::Kind::kCreate;
+    else if (k == "write") c.kind = LockedDirChange::Kind::kWrite;
+    else if (k == "remove") c.kind = LockedDirChange::Kind::kRemove;
+    else throw Napi::TypeError::New(env, "changes[" + std::to_string(i) + "].op must be create, write or remove");
+    c.name = name.As<Napi::String>().Utf8Value();
+    if (data.IsString()) c.data = data.As<Napi::String>().Utf8Value();
+    else if (!data.IsUndefined()) throw Napi::TypeError::New(env, "changes[" + std::to_string(i) + "].data must be a string");
+    c.expect = c.kind == LockedDirChange::Kind::kRemove && data.IsString();
+    changes.push_back(std::move(c));
+  }
+  return TaskWorker::Start(env, "lockedDir.apply", [=] { return LockedDirApply(dirFd, lockFd, changes, closeFds, path); });
+}
+
 Napi::Object Register(Napi::Env env, Napi::Object exports) {
   auto* data = new AddonData();
   env.SetInstanceData(data);
@@ -318,6 +365,8 @@ Napi::Object Register(Napi::Env env, Napi::Object exports) {
   exports.Set("lockAndWrite", Napi::Function::New(env, LockAndWrite));
   exports.Set("stateFileRemove", Napi::Function::New(env, StateFileRemove));
   exports.Set("stateFileList", Napi::Function::New(env, StateFileList));
+  exports.Set("lockedDirOpen", Napi::Function::New(env, LockedDirOpenJs));
+  exports.Set("lockedDirApply", Napi::Function::New(env, LockedDirApplyJs));
   return exports;
 }
 

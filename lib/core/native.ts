@@ -150,7 +150,38 @@ export interface Transport {
   stateFileRemove(root: string, sub: string, name: string): Promise<{ removed: boolean }>;
   /** The regular files of root/sub whose names start with prefix, with their contents ([] without the directory). */
   stateFileList(root: string, sub: string, prefix: string): Promise<Array<{ name: string; data: string; mtimeMs: number }>>;
+  /**
+   * parent/name, a directory shared with other programs (made when missing,
+   * never through a symbolic link), its lock file locked exclusively (waited
+   * for on the lock thread) and its entries read under the lock.
+   */
+  lockedDirOpen(parent: string, name: string, lockName: string): Promise<NativeLockedDir>;
+  /** Changes in a directory lockedDirOpen holds, in order; with closeFds the lock is given back after them. */
+  lockedDirApply(dirFd: number, lockFd: number, changes: NativeLockedDirChange[], closeFds: boolean, path: string): Promise<NativeLockedDirOutcome[]>;
 }
+
+export interface NativeLockedDirEntry {
+  name: string;
+  type: 'file' | 'link' | 'dir' | 'other';
+  /** The contents of a regular file up to 64 KiB. */
+  data?: string;
+}
+
+export interface NativeLockedDir {
+  dirFd: number;
+  lockFd: number;
+  entries: NativeLockedDirEntry[];
+}
+
+export interface NativeLockedDirChange {
+  op: 'create' | 'write' | 'remove';
+  name: string;
+  /** create, write: the content; remove: only a file holding exactly this goes ("differs" otherwise). */
+  data?: string;
+}
+
+/** One per change made; a create that finds the name taken ("exists") ends the run. */
+export type NativeLockedDirOutcome = 'created' | 'exists' | 'written' | 'removed' | 'missing' | 'differs';
 
 export type Addon = AddonCodec & Transport;
 

@@ -169,6 +169,15 @@ export class FakeTransport implements Transport {
     return { dumpRetries: 0 };
   }
 
+  // The fake kernel has no file system: the shared stores (lib/core/locked-dir.ts) are live-tested only.
+  async lockedDirOpen(): Promise<never> {
+    throw kernelError('ENOSYS', 'lockedDir.open');
+  }
+
+  async lockedDirApply(): Promise<never> {
+    throw kernelError('ENOSYS', 'lockedDir.apply');
+  }
+
   async peerCredentials(): Promise<never> {
     throw kernelError('ENOTSOCK', 'socket.peercred');
   }

@@ -1,4 +1,4 @@
-// ADD: IPAM first (delegated), then the bridge, then pipewright's attach (the
+// ADD: IPAM first (host-local built in, others delegated: ipam.ts), then the bridge, then pipewright's attach (the
 // veth born in the container's namespace, host end UP and enslaved in the
 // same request, verified, rolled back on failure, journaled), then the
 // further addresses and routes. A failure anywhere undoes all of it,
@@ -10,7 +10,7 @@ import { attach } from '../attach';
 import type { NetConf } from './config';
 import type { CniEnv } from './env';
 import { CniError, toCniError } from './errors';
-import { delegate } from './delegate';
+import { runIpam } from './ipam';
 import { parseResult, emptyResult, type CniResult, type CniDns } from './result';
 import { ensureBridge, addGatewayAddresses } from './bridge';
 import { configureGuest, routesFor, withGateways } from './configure';
@@ -92,7 +92,7 @@ async function fresh(conf: NetConf, env: CniEnv, ns: Netns, host: Handle, gh: Ha
   await writeRecord(record);
   let createdBridge: number | null = null;
   try {
-    const ipam = conf.ipam ? parseResult(await delegate(conf.ipam.type, 'ADD', conf.raw, env.raw, env.path), `the result of IPAM plugin "${conf.ipam.type}"`) : emptyResult();
+    const ipam = conf.ipam ? parseResult(await runIpam(conf.ipam.type, 'ADD', conf.raw, env.raw, env.path), `the result of IPAM plugin "${conf.ipam.type}"`) : emptyResult();
     const { link: bridge, created } = await ensureBridge(host, conf.bridge, owner, conf.mtu);
     if (created) createdBridge = bridge.index;
     if (conf.isGateway) await addGatewayAddresses(host, bridge, ipam.ips);

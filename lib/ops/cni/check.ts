@@ -6,7 +6,7 @@ import { Handle } from '../../core/handle';
 import type { NetConf } from './config';
 import type { CniEnv } from './env';
 import { CniError, PW_ERR, badConfig } from './errors';
-import { delegate } from './delegate';
+import { runIpam } from './ipam';
 import { openContainerNetns } from './container-netns';
 import { hostEndName } from './names';
 import { inspectAttachment } from './inspect';
@@ -35,7 +35,7 @@ export async function cmdCheck(conf: NetConf, env: CniEnv): Promise<void> {
       await host.close();
       await ns.close();
     }
-    if (conf.ipam) await delegate(conf.ipam.type, 'CHECK', conf.raw, env.raw, env.path);
+    if (conf.ipam) await runIpam(conf.ipam.type, 'CHECK', conf.raw, env.raw, env.path);
   } finally {
     await lock.unlock();
   }

@@ -24,8 +24,8 @@ export async function findPlugin(type: string, path: readonly string[]): Promise
 }
 
 export class PluginMissing extends CniError {
-  constructor(type: string, path: readonly string[]) {
-    super(CNI_ERR.INVALID_CONFIG, `failed to find plugin "${type}" in path [${path.join(' ')}]`);
+  constructor(type: string, path: readonly string[], msg = `failed to find plugin "${type}" in path [${path.join(' ')}]`) {
+    super(CNI_ERR.INVALID_CONFIG, msg);
   }
 }
 

@@ -72,7 +72,7 @@ export function readEnv(env: NodeJS.ProcessEnv): CniEnv {
 }
 
 /** CNI_ARGS: "K1=V1;K2=V2". */
-function parseArgs(raw: string | undefined): Record<string, string> {
+export function parseArgs(raw: string | undefined): Record<string, string> {
   const out: Record<string, string> = {};
   if (raw === undefined || raw === '') return out;
   for (const pair of raw.split(';')) {

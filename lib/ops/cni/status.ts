@@ -8,6 +8,7 @@ import type { CniEnv } from './env';
 import { CniError, CNI_ERR } from './errors';
 import { delegate, findPlugin } from './delegate';
 import { SUPPORTED_VERSIONS } from './version';
+import { BUILTIN } from './host-local';
 
 export async function cmdStatus(conf: NetConf, env: CniEnv): Promise<void> {
   const notReady = (why: string) => new CniError(CNI_ERR.NOT_AVAILABLE, `not ready: ${why}`);
@@ -25,6 +26,8 @@ export async function cmdStatus(conf: NetConf, env: CniEnv): Promise<void> {
   }
   if (!conf.ipam) return;
   const type = conf.ipam.type;
+  // Built in: ready without a binary (one is needed only for a configuration the built-in hands on).
+  if (type === BUILTIN && !(await findPlugin(type, env.path))) return;
   if (!(await findPlugin(type, env.path))) throw notReady(`IPAM plugin "${type}" is not in CNI_PATH (${env.path.join(':')})`);
   let versions: string[];
   try {

@@ -9,7 +9,8 @@ import { Netns } from '../../core/netns';
 import { PipewrightError, isNetlinkError } from '../../core/errors';
 import { detach } from '../attach/detach';
 import { forgetVeth, netnsIdOf, parseOwnerAlias } from '../ownership';
-import { delegate, PluginMissing } from './delegate';
+import { PluginMissing } from './delegate';
+import { runIpam } from './ipam';
 import { ownerTag } from './names';
 import { removeRecord } from './store';
 
@@ -75,7 +76,7 @@ export async function teardown(t: Teardown, host: Handle): Promise<string[]> {
   if (t.ipam) {
     const env = { ...t.env, CNI_CONTAINERID: t.containerId, CNI_IFNAME: t.ifname, ...(t.netns ? { CNI_NETNS: t.netns } : {}) };
     try {
-      await delegate(t.ipam, 'DEL', t.stdin, env, t.path);
+      await runIpam(t.ipam, 'DEL', t.stdin, env, t.path);
     } catch (e) {
       if (!(e instanceof PluginMissing)) throw e;
       notes.push(e.msg);

@@ -1,0 +1,256 @@
+#include "locked_dir.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+
+#include "errors.h"
+#include "state_dir.h"
+
+namespace pw {
+
+namespace {
+
+// Store files hold an address's owner or an address: anything larger is not one.
+constexpr size_t kMaxFile = 64 * 1024;
+
+// mkdir -p of an absolute path: what the other programs do to make the
+// store's parent (the administrator's dataDir may itself be a link: followed).
+void MakeParents(const std::string& path) {
+  if (path.empty() || path[0] != '/') FailAt(EINVAL, "mkdir", path, "must be an absolute path");
+  for (size_t i = 1; i <= path.size(); i++) {
+    if (i < path.size() && path[i] != '/') continue;
+    std::string prefix = path.substr(0, i);
+    if (mkdir(prefix.c_str(), 0755) != 0 && errno != EEXIST) FailAt(errno, "mkdir", prefix, "cannot create the directory");
+  }
+}
+
+int OpenStoreDir(const std::string& parent, const std::string& name, const std::string& path) {
+  MakeParents(parent);
+  int parentFd = open(parent.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (parentFd < 0) FailAt(errno, "open", parent, "cannot open the directory");
+  if (mkdirat(parentFd, name.c_str(), 0755) != 0 && errno != EEXIST) {
+    int e = errno;
+    close(parentFd);
+    FailAt(e, "mkdir", path, "cannot create the directory");
+  }
+  int fd = openat(parentFd, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  int e = errno;
+  struct stat st;
+  bool link = fd < 0 && fstatat(parentFd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(st.st_mode);
+  close(parentFd);
+  if (fd < 0) FailAt(link ? ELOOP : e, "open", path, link ? "is a symbolic link: refused" : "cannot open the directory");
+  return fd;
+}
+
+void WriteAll(int fd, const std::string& data, const std::string& path) {
+  size_t off = 0;
+  while (off < data.size()) {
+    ssize_t n = write(fd, data.data() + off, data.size() - off);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      FailAt(errno, "write", path, "");
+    }
+    off += static_cast<size_t>(n);
+  }
+}
+
+const char* TypeOf(mode_t m) {
+  if (S_ISREG(m)) return "file";
+  if (S_ISLNK(m)) return "link";
+  if (S_ISDIR(m)) return "dir";
+  return "other";
+}
+
+// Every entry, with the contents of the regular files (read without following links).
+Value ReadEntries(int dirFd, const std::string& path) {
+  Value out = Value::MakeArray();
+  int scanFd = dup(dirFd);
+  DIR* d = scanFd >= 0 ? fdopendir(scanFd) : nullptr;
+  if (!d) {
+    int e = errno;
+    if (scanFd >= 0) close(scanFd);
+    FailAt(e, "opendir", path, "");
+  }
+  std::string buf;
+  while (struct dirent* ent = readdir(d)) {
+    std::string name = ent->d_name;
+    if (name == "." || name == "..") continue;
+    struct stat st;
+    if (fstatat(dirFd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) continue;  // gone since readdir
+    Value e = Value::MakeObject();
+    e.Set("name", name);
+    e.Set("type", TypeOf(st.st_mode));
+    if (S_ISREG(st.st_mode) && static_cast<size_t>(st.st_size) <= kMaxFile) {
+      // O_NONBLOCK: a FIFO swapped in since the stat must not hang us.
+      int fd = openat(dirFd, name.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+      struct stat fst;
+      if (fd >= 0 && fstat(fd, &fst) == 0 && S_ISREG(fst.st_mode)) {
+        buf.assign(static_cast<size_t>(fst.st_size), '\0');
+        size_t got = 0;
+        while (got < buf.size()) {
+          ssize_t n = read(fd, &buf[got], buf.size() - got);
+          if (n < 0 && errno == EINTR) continue;
+          if (n <= 0) break;
+          got += static_cast<size_t>(n);
+        }
+        buf.resize(got);
+        e.Set("data", buf);
+      }
+      if (fd >= 0) close(fd);
+    }
+    out.Push(std::move(e));
+  }
+  closedir(d);
+  return out;
+}
+
+std::string Create(int dirFd, const LockedDirChange& c, const std::string& file) {
+  int fd = openat(dirFd, c.name.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+  if (fd < 0) {
+    if (errno == EEXIST) return "exists";  // a file, a link, anything: the name is taken
+    FailAt(errno, "open", file, "cannot create the file");
+  }
+  try {
+    WriteAll(fd, c.data, file);
+  } catch (...) {
+    close(fd);
+    unlinkat(dirFd, c.name.c_str(), 0);
+    throw;
+  }
+  if (close(fd) != 0) {
+    int e = errno;
+    unlinkat(dirFd, c.name.c_str(), 0);
+    FailAt(e, "close", file, "");
+  }
+  return "created";
+}
+
+std::string Write(int dirFd, const LockedDirChange& c, const std::string& file) {
+  int fd = openat(dirFd, c.name.c_str(), O_WRONLY | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0600);
+  if (fd < 0) FailAt(errno, "open", file, errno == ELOOP ? "is a symbolic link: refused" : "cannot open the file");
+  try {
+    struct stat st;
+    if (fstat(fd, &st) != 0) FailAt(errno, "fstat", file, "");
+    if (!S_ISREG(st.st_mode)) FailAt(EINVAL, "open", file, "is not a regular file: refused");
+    if (ftruncate(fd, 0) != 0) FailAt(errno, "ftruncate", file, "");
+    WriteAll(fd, c.data, file);
+  } catch (...) {
+    close(fd);
+    throw;
+  }
+  if (close(fd) != 0) FailAt(errno, "close", file, "");
+  return "written";
+}
+
+// The whole content of a regular file (opened without following a link), or
+// false when the name is missing; a link or anything but a regular file is refused.
+bool ReadRegular(int dirFd, const std::string& name, const std::string& file, std::string* out) {
+  int fd = openat(dirFd, name.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+  if (fd < 0) {
+    if (errno == ENOENT) return false;
+    FailAt(errno, "open", file, errno == ELOOP ? "is a symbolic link: refused" : "");
+  }
+  struct stat st;
+  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || static_cast<size_t>(st.st_size) > kMaxFile) {
+    close(fd);
+    FailAt(EINVAL, "open", file, "is not a regular file of ours: refused");
+  }
+  out->assign(static_cast<size_t>(st.st_size), '\0');
+  size_t got = 0;
+  while (got < out->size()) {
+    ssize_t n = read(fd, &(*out)[got], out->size() - got);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    got += static_cast<size_t>(n);
+  }
+  close(fd);
+  out->resize(got);
+  return true;
+}
+
+std::string Remove(int dirFd, const LockedDirChange& c, const std::string& file) {
+  struct stat st;
+  if (fstatat(dirFd, c.name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
+    if (errno == ENOENT) return "missing";
+    FailAt(errno, "stat", file, "");
+  }
+  if (!S_ISREG(st.st_mode)) FailAt(EINVAL, "unlink", file, "is not a regular file: refused");
+  if (c.expect) {
+    std::string now;
+    if (!ReadRegular(dirFd, c.name, file, &now)) return "missing";
+    if (now != c.data) return "differs";
+  }
+  if (unlinkat(dirFd, c.name.c_str(), 0) != 0) {
+    if (errno == ENOENT) return "missing";
+    FailAt(errno, "unlink", file, "");
+  }
+  return "removed";
+}
+
+}  // namespace
+
+Value LockedDirOpen(const std::string& parent, const std::string& name, const std::string& lockName) {
+  CheckEntryName(name);
+  CheckEntryName(lockName);
+  const std::string path = parent + "/" + name;
+  int dirFd = OpenStoreDir(parent, name, path);
+  int lockFd = -1;
+  try {
+    // Made as the reference plugin's lock library makes it (O_CREAT|O_RDONLY, 0750).
+    lockFd = openat(dirFd, lockName.c_str(), O_RDONLY | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0750);
+    if (lockFd < 0) FailAt(errno, "open", path + "/" + lockName, errno == ELOOP ? "is a symbolic link: refused" : "cannot open the lock file");
+    struct stat st;
+    if (fstat(lockFd, &st) != 0 || !S_ISREG(st.st_mode)) FailAt(EINVAL, "open", path + "/" + lockName, "is not a regular file: refused");
+    while (flock(lockFd, LOCK_EX) != 0) {
+      if (errno != EINTR) FailAt(errno, "flock", path + "/" + lockName, "");
+    }
+    Value out = Value::MakeObject();
+    out.Set("entries", ReadEntries(dirFd, path));
+    out.Set("dirFd", dirFd);
+    out.Set("lockFd", lockFd);
+    return out;
+  } catch (...) {
+    if (lockFd >= 0) close(lockFd);
+    close(dirFd);
+    throw;
+  }
+}
+
+Value LockedDirApply(int dirFd, int lockFd, const std::vector<LockedDirChange>& changes, bool closeFds, const std::string& path) {
+  Value out = Value::MakeArray();
+  try {
+    for (const auto& c : changes) {
+      CheckEntryName(c.name);
+      const std::string file = path + "/" + c.name;
+      switch (c.kind) {
+        case LockedDirChange::Kind::kCreate: {
+          std::string r = Create(dirFd, c, file);
+          out.Push(r);
+          if (r == "exists") goto done;  // what follows was meant for a file that is not ours
+          break;
+        }
+        case LockedDirChange::Kind::kWrite: out.Push(Write(dirFd, c, file)); break;
+        case LockedDirChange::Kind::kRemove: out.Push(Remove(dirFd, c, file)); break;
+      }
+    }
+  done:;
+  } catch (...) {
+    if (closeFds) {
+      close(lockFd);
+      close(dirFd);
+    }
+    throw;
+  }
+  if (closeFds) {
+    close(lockFd);
+    close(dirFd);
+  }
+  return out;
+}
+
+}  // namespace pw
