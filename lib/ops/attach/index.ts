@@ -99,7 +99,7 @@ async function open(s: NormalizedSpec): Promise<Ctx & { ownsHost: boolean }> {
   const ownsHost = spec.host === undefined;
   const [hostR, guestR] = await Promise.allSettled([
     spec.host ?? Handle.open(),
-    resolveGuest(spec.guest, spec.runDir !== undefined ? { runDir: spec.runDir } : {}),
+    resolveGuest(spec.guest, spec.runDir !== undefined ? { runDir: spec.runDir, forHandle: true } : { forHandle: true }),
   ]);
   if (hostR.status === 'rejected' || guestR.status === 'rejected') {
     if (ownsHost && hostR.status === 'fulfilled') await hostR.value.close();
