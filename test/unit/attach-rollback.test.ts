@@ -192,7 +192,14 @@ function requestSteps(failing: string | null, log: string[], recover?: () => Pro
   const req = (tag: string): Step<null> =>
     requestStep({ describe: tag, request: () => ({ via, call: { op: 'link.set', args: { tag } } as unknown as OpCall, ...(tag === 'b' && recover ? { failed: recover } : {}) }) });
   const steps: Array<Step<null>> = [
-    { describe: 'make', undo: 'remove', run: async () => void log.push('make') ?? (async () => void log.push('remove')) },
+    {
+      describe: 'make',
+      undo: 'remove',
+      run: async () => {
+        log.push('make');
+        return async () => void log.push('remove');
+      },
+    },
     req('a'),
     req('b'),
     req('c'),
