@@ -18,6 +18,7 @@ import { watchPort, PortIncident } from './watch-port';
 import type { DhcpLease } from '../dhcp';
 import { recordAttach, completedFields } from './record';
 import { netnsCookie } from '../ownership';
+import { hostHandle } from './host-handle';
 
 export interface AttachResult {
   status: 'attached' | 'already-attached';
@@ -96,17 +97,16 @@ async function open(s: NormalizedSpec): Promise<Ctx & { ownsHost: boolean }> {
   const spec = s;
   // Independent lookups run together: each is a round trip to an addon
   // thread, and a one-guest CLI run feels every one of them.
-  const ownsHost = spec.host === undefined;
   const [hostR, guestR] = await Promise.allSettled([
-    spec.host ?? Handle.open(),
+    spec.host ? { handle: spec.host, owned: false } : hostHandle(),
     resolveGuest(spec.guest, spec.runDir !== undefined ? { runDir: spec.runDir, forHandle: true } : { forHandle: true }),
   ]);
   if (hostR.status === 'rejected' || guestR.status === 'rejected') {
-    if (ownsHost && hostR.status === 'fulfilled') await hostR.value.close();
+    if (hostR.status === 'fulfilled' && hostR.value.owned) await hostR.value.handle.close();
     if (guestR.status === 'fulfilled' && guestR.value.owned) await guestR.value.netns.close();
     throw hostR.status === 'rejected' ? hostR.reason : (guestR as PromiseRejectedResult).reason;
   }
-  const host = hostR.value;
+  const { handle: host, owned: ownsHost } = hostR.value;
   const guest = guestR.value;
   const [ghR, foundR] = await Promise.allSettled([Handle.open(guest.netns), inspectHostIf(host, s)]);
   if (ghR.status === 'rejected' || foundR.status === 'rejected') {
