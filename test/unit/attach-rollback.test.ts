@@ -171,6 +171,19 @@ t.test("the guest's address, link up and default route go to the kernel in one h
     s.fake.hops.some((h) => h.join(',') === 'addr.add,link.set,route.add'),
     `one hop carries the three (hops: ${s.fake.hops.map((h) => h.join('+')).join(' | ')})`,
   );
+  t.ok(s.fake.hops.some((h) => h.join(',') === 'link.get,addr.list,route.list'), "and one the verification's reads in the guest");
+});
+
+t.test('verification reads the guest alone, read by read, when its batch fails, and judges the same', async (t) => {
+  const s = await scene(async () => ({ hostIf: 'br0', address: '10.0.0.3/24', gateway: '10.0.0.1' }));
+  t.teardown(() => s.close());
+  let batches = 0;
+  // Only the batched read fails (a link gone between two of its reads looks like this): each read alone then succeeds.
+  s.fake.failWhen((call) => (call.op === 'route.list' && ++batches === 1 ? Object.assign(new Error('interrupted'), { code: 'EINTR' }) : undefined));
+  const r = await attach(s.spec);
+  t.equal(r.status, 'attached');
+  t.same(r.guest.addresses, ['10.0.0.3/24']);
+  t.equal(batches, 2, 'the routes read again, alone');
 });
 
 /** Steps of one request each through a fake handle that records its hops and fails the op named `failing`. */
