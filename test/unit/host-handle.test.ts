@@ -62,3 +62,20 @@ t.test('without a shared handle, or with a closed one, each opens and closes its
   t.equal(fake.openFds, fds, 'no fd left open');
   await guest.close();
 });
+
+t.test('a missing guest is the error even when the host interface is missing too; nothing is left open', async (t) => {
+  const fake = new FakeTransport();
+  t.teardown(fake.install());
+  const shared = await Handle.open();
+  shareHostHandle(shared);
+  t.teardown(() => shareHostHandle(null));
+  const fds = fake.openFds;
+  const both = await attach({ hostIf: 'eth9', guest: { name: 'nope' }, address: '10.0.0.3/24' }).then(() => null, (e: unknown) => e);
+  t.match(both, { code: 'ERR_PW_NETNS_NOT_FOUND' }, 'the guest is named first, as when the lookups ran one after the other');
+  await Netns.create({ name: 'g1' });
+  const hostIf = await attach({ hostIf: 'eth9', guest: { name: 'g1' }, address: '10.0.0.3/24' }).then(() => null, (e: unknown) => e);
+  t.match(hostIf, { code: 'ERR_PW_LINK_NOT_FOUND', field: 'hostIf' }, 'then the host interface');
+  t.equal(fake.openFds, fds + 1, 'only the namespace made here is open: the guest opened for the attach was closed');
+  t.notOk(shared.closed);
+  await shared.close();
+});
