@@ -73,6 +73,8 @@ export interface NativeEvent {
 
 export interface NativeSubscription {
   close(): void;
+  /** Link events only for the links followed (added, removed; all: every link again), dropped before they are decoded. */
+  followLinks?(add: number[], remove: number[], all?: boolean): void;
 }
 
 /** A base chain on the forward hook, from an nf_tables chain dump. */
