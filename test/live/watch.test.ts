@@ -143,7 +143,7 @@ t.test('following some links: the addon drops the others’ link events before J
       raw.push(...(evs as typeof raw));
       wake();
     });
-    s.defer(() => sub.close());
+    s.defer(async () => sub.close());
     const about = (i: number) => raw.filter((e) => e.kind === 'link' && e.object?.index === i).length;
     sub.followLinks!([a.index], []);
     await s.host.link.set(b.index, { up: true });
