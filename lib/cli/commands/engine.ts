@@ -8,8 +8,6 @@
 // `pipewright engine client` prints where the native client is.
 import { Engine, EngineServer, Reconciler, ENGINE_DIR, engineLockName, defaultSocketPath } from '../../ops/engine';
 import { ownNetnsId } from '../../ops/ownership';
-import { shareHostHandle } from '../../ops/attach/host-handle';
-import { Handle } from '../../core/handle';
 import { tryLockStateFile } from '../../core/state-files';
 import { stateDir } from '../../core/state-dir';
 import { findNativeClient } from '../../core/addon-load';
@@ -61,14 +59,10 @@ async function serve(a: CommandContext['args'], io: Io): Promise<number> {
   if (!unlock) throw new PipewrightError('ERR_PW_CONFLICT', `an engine already runs for the state directory ${stateDir()} in this network namespace`, { field: 'stateDir', value: stateDir() });
   let reconciler: Reconciler | null = null;
   let server: EngineServer | null = null;
-  let host: Handle | null = null;
   const onUnhandled = (e: unknown) => log(`unexpected failure (the engine goes on): ${e instanceof Error ? e.stack ?? e.message : String(e)}`);
   process.on('unhandledRejection', onUnhandled);
   try {
     if (!a.flags.has('no-reconcile')) reconciler = await Reconciler.start(log);
-    // One netlink socket in the engine's namespace for every command's attach and detach, not one each (host-handle.ts).
-    host = await Handle.open();
-    shareHostHandle(host);
     const listenFd = activationFd();
     server = await EngineServer.start({
       socketPath,
@@ -97,8 +91,6 @@ async function serve(a: CommandContext['args'], io: Io): Promise<number> {
     return EXIT.OK;
   } finally {
     await server?.stop();
-    shareHostHandle(null);
-    await host?.close();
     await reconciler?.close();
     await unlock();
     process.off('unhandledRejection', onUnhandled);

@@ -17,7 +17,6 @@ import * as v from '../../core/validate';
 import { releaseDhcp } from '../dhcp';
 import { forgetAttachment, identityPrefix, netnsCookie, readEntries, sameGuest } from '../ownership';
 import { detachOwnership, strayHostEnd } from './ownership';
-import { hostHandle } from './host-handle';
 
 export interface DetachSpec {
   guest: GuestRef;
@@ -47,7 +46,7 @@ export async function detach(spec: DetachSpec): Promise<DetachResult> {
   const force = spec.force === undefined ? false : v.bool('force', spec.force);
   const guest = await resolveGuest(spec.guest, spec.runDir !== undefined ? { runDir: spec.runDir, forHandle: true } : { forHandle: true });
   const gh = await Handle.open(guest.netns);
-  const { handle: host, owned: ownsHost } = spec.host ? { handle: spec.host, owned: false } : await hostHandle();
+  const host = spec.host ?? (await Handle.open());
   let cookie: string | undefined;
   const nothing = async (note: string, removed: string[] = []): Promise<DetachResult> => {
     await forgetAttachment(guest.netns.id, guestIf, cookie);
@@ -112,7 +111,7 @@ export async function detach(spec: DetachSpec): Promise<DetachResult> {
   } finally {
     await gh.close();
     if (guest.owned) await guest.netns.close();
-    if (ownsHost) await host.close();
+    if (!spec.host) await host.close();
   }
 }
 

@@ -18,7 +18,6 @@ import { watchPort, PortIncident } from './watch-port';
 import type { DhcpLease } from '../dhcp';
 import { recordAttach, completedFields } from './record';
 import { netnsCookie } from '../ownership';
-import { hostHandle } from './host-handle';
 
 export interface AttachResult {
   status: 'attached' | 'already-attached';
@@ -98,8 +97,8 @@ async function open(s: NormalizedSpec): Promise<Ctx & { ownsHost: boolean }> {
   // Independent lookups run together: each is a round trip to an addon
   // thread, and a one-guest CLI run feels every one of them. The host
   // interface is looked up as soon as the host handle is there (at once
-  // where one is shared: the engine), beside the guest's resolution.
-  const hostP = spec.host ? Promise.resolve({ handle: spec.host, owned: false }) : hostHandle();
+  // when the caller gave one), beside the guest's resolution.
+  const hostP = spec.host ? Promise.resolve({ handle: spec.host, owned: false }) : Handle.open().then((handle) => ({ handle, owned: true }));
   const foundP = hostP.then((h) => inspectHostIf(h.handle, s));
   const guestP = resolveGuest(spec.guest, spec.runDir !== undefined ? { runDir: spec.runDir, forHandle: true } : { forHandle: true }).then(async (guest) => {
     try {
