@@ -31,10 +31,11 @@ export interface Step<C> {
   undo?: string;
   run(ctx: C): Promise<UndoFn | void>;
   /**
-   * The same work as one request (BatchedRequest), asked for when the step's
-   * turn comes (it may read what earlier steps learnt). runSteps then sends
-   * it with the requests of the steps that follow, when they have one for
-   * the same handle; a step alone runs its `run`.
+   * The same work as one request (BatchedRequest), asked for when the first
+   * step of its batch is due: it may read what the steps before that batch
+   * learnt, never what a step batched with it does. runSteps sends it with
+   * the requests of the steps that follow, when they have one for the same
+   * handle; a step alone runs its `run`.
    */
   request?(ctx: C): BatchedRequest;
 }
