@@ -96,7 +96,7 @@ Napi::Value NetnsCreate(const Napi::CallbackInfo& info) {
       info.Env(), "netns.create", [name, dir, sock] { return CreateNetns(name, dir, sock.get()); },
       [sock](Napi::Env env, Value& v) -> Napi::Value {
         Napi::Object out = ToJs(env, v).As<Napi::Object>();
-        out.Set("socket", RouteSocket::Wrap(env, *sock));
+        out.Set("socket", RouteSocket::Wrap(env, std::move(*sock)));
         return out;
       });
 }
@@ -132,10 +132,34 @@ Napi::Value NetnsDelete(const Napi::CallbackInfo& info) {
   return TaskWorker::Start(info.Env(), "netns.delete", [t] { return DeleteNamedNetns(t); });
 }
 
+// netnsOpenNamed(name, runDir, withSocket?): with withSocket, a netlink
+// socket opened inside the namespace comes with it (as with netnsCreate), in
+// the same trip to a thread: the Handle a caller opens next then costs no
+// second one. A socket that cannot be opened is simply not there (the
+// Handle then opens its own, and reports its own failure).
 Napi::Value NetnsOpenNamed(const Napi::CallbackInfo& info) {
   std::string name = StringArg(info, 0, "name");
   std::string dir = StringArg(info, 1, "runDir");
-  return TaskWorker::Start(info.Env(), "netns.open", [name, dir] { return OpenNamedNetns(name, dir); });
+  bool withSocket = info.Length() > 2 && info[2].IsBoolean() && info[2].As<Napi::Boolean>().Value();
+  if (!withSocket) return TaskWorker::Start(info.Env(), "netns.open", [name, dir] { return OpenNamedNetns(name, dir); });
+  auto sock = std::make_shared<std::shared_ptr<NlSocket>>();
+  return TaskWorker::Start(
+      info.Env(), "netns.open",
+      [name, dir, sock] {
+        Value v = OpenNamedNetns(name, dir);
+        try {
+          *sock = std::make_shared<NlSocket>(static_cast<int>(v.Get("fd").AsNumber()));
+        } catch (...) {
+          sock->reset();
+        }
+        return v;
+      },
+      [sock](Napi::Env env, Value& v) -> Napi::Value {
+        Napi::Object out = ToJs(env, v).As<Napi::Object>();
+        // Moved out: the socket's only owner is then the JS object (closing it closes the fd at once).
+        if (*sock) out.Set("socket", RouteSocket::Wrap(env, std::move(*sock)));
+        return out;
+      });
 }
 
 // netnsAlive(handle) -> {alive}: whether the namespace a handle names still exists (ns_handle.h).

@@ -102,7 +102,8 @@ pw::Value DecodeAny(const nlmsghdr* h) {
 }
 
 Napi::Function Subscription::Define(Napi::Env env) {
-  return DefineClass(env, "Subscription", {InstanceMethod("close", &Subscription::Close)});
+  return DefineClass(env, "Subscription",
+                     {InstanceMethod("close", &Subscription::Close), InstanceMethod("followLinks", &Subscription::FollowLinks)});
 }
 
 Subscription::Subscription(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Subscription>(info), rx_(64 * 1024) {}
@@ -165,6 +166,29 @@ Napi::Value Subscription::Close(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+Napi::Value Subscription::FollowLinks(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!info[0].IsArray() || !info[1].IsArray()) throw Napi::TypeError::New(env, "followLinks(add, remove, all?): add and remove must be arrays of link indexes");
+  if (info.Length() > 2 && info[2].IsBoolean() && info[2].As<Napi::Boolean>().Value()) {
+    linkFilter_ = false;
+    links_.clear();
+    return env.Undefined();
+  }
+  linkFilter_ = true;
+  Napi::Array add = info[0].As<Napi::Array>();
+  Napi::Array remove = info[1].As<Napi::Array>();
+  for (uint32_t i = 0; i < add.Length(); ++i) links_.insert(add.Get(i).As<Napi::Number>().Int32Value());
+  for (uint32_t i = 0; i < remove.Length(); ++i) links_.erase(remove.Get(i).As<Napi::Number>().Int32Value());
+  return env.Undefined();
+}
+
+// A link event of a link not followed (followLinks), when filtering.
+bool Subscription::Unfollowed(const nlmsghdr* h) const {
+  if (!linkFilter_ || (h->nlmsg_type != RTM_NEWLINK && h->nlmsg_type != RTM_DELLINK)) return false;
+  const ifinfomsg* ifi = FamilyHeader<ifinfomsg>(h);
+  return ifi && links_.count(ifi->ifi_index) == 0;
+}
+
 void Subscription::OnReadable(uv_poll_t* handle, int status, int) {
   auto* self = static_cast<Subscription*>(handle->data);
   if (status < 0) return;
@@ -188,6 +212,7 @@ void Subscription::Drain() {
       break;  // EAGAIN: drained
     }
     ForEachMessage(rx_.data(), static_cast<size_t>(n), [&](const nlmsghdr* h) {
+      if (Unfollowed(h)) return;
       pw::Value ev = DecodeAny(h);
       if (!ev.IsUndefined()) events.Push(ev);
     });

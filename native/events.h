@@ -4,8 +4,10 @@
 #pragma once
 
 #include <napi.h>
+#include <linux/netlink.h>
 #include <uv.h>
 
+#include <unordered_set>
 #include <vector>
 
 namespace pw {
@@ -23,7 +25,12 @@ class Subscription : public Napi::ObjectWrap<Subscription> {
 
  private:
   Napi::Value Close(const Napi::CallbackInfo& info);
+  // JS: followLinks(add: number[], remove: number[], all?: boolean): link
+  // events are passed on only for the links followed (all: every link,
+  // the default). Others are dropped before they are decoded.
+  Napi::Value FollowLinks(const Napi::CallbackInfo& info);
   void Stop();
+  bool Unfollowed(const nlmsghdr* h) const;
   static void OnReadable(uv_poll_t* handle, int status, int events);
   void Drain();
 
@@ -31,6 +38,10 @@ class Subscription : public Napi::ObjectWrap<Subscription> {
   uv_poll_t* poll_ = nullptr;
   Napi::FunctionReference onEvents_;
   std::vector<uint8_t> rx_;
+  // The links whose events are passed on, when filtering (JS thread only:
+  // Drain runs there too).
+  bool linkFilter_ = false;
+  std::unordered_set<int> links_;
 };
 
 }  // namespace pw

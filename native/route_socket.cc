@@ -48,7 +48,8 @@ Napi::Value RouteSocket::Open(const Napi::CallbackInfo& info) {
         *holder = std::make_shared<NlSocket>(nsfd);
         return pw::Value();
       },
-      [holder](Napi::Env env, pw::Value&) -> Napi::Value { return Wrap(env, *holder); });
+      // Moved out: the JS object is then the socket's only owner, and closing it closes the fd at once.
+      [holder](Napi::Env env, pw::Value&) -> Napi::Value { return Wrap(env, std::move(*holder)); });
 }
 
 Napi::Object RouteSocket::Wrap(Napi::Env env, std::shared_ptr<NlSocket> sock) {

@@ -19,7 +19,7 @@ export interface NativeNsInfo {
   ino: number;
   path?: string;
   pid?: number;
-  /** netnsCreate only: a socket opened inside the new namespace, for its first Handle. */
+  /** netnsCreate, and netnsOpenNamed when asked: a socket opened inside the namespace, for its first Handle. */
   socket?: NativeSocket;
 }
 
@@ -73,6 +73,8 @@ export interface NativeEvent {
 
 export interface NativeSubscription {
   close(): void;
+  /** Link events only for the links followed (added, removed; all: every link again), dropped before they are decoded. */
+  followLinks?(add: number[], remove: number[], all?: boolean): void;
 }
 
 /** A base chain on the forward hook, from an nf_tables chain dump. */
@@ -125,8 +127,8 @@ export interface Transport {
   netnsOpenSelf(): Promise<NativeNsInfo>;
   netnsDelete(name: string, runDir: string, opts?: NativeNetnsDeleteOptions): Promise<NativeNetnsDeleted>;
   netnsList(runDir: string): Promise<NativeNamedNs[]>;
-  /** runDir/name, reached without following a symbolic link, validated. */
-  netnsOpenNamed(name: string, runDir: string): Promise<NativeNsInfo>;
+  /** runDir/name, reached without following a symbolic link, validated; with withSocket, a netlink socket opened inside it comes along (`socket`, absent if it could not be opened). */
+  netnsOpenNamed(name: string, runDir: string, withSocket?: boolean): Promise<NativeNsInfo>;
   /** Whether the namespace an nsfs file handle names still exists (without holding it). */
   netnsAlive(handle: string): Promise<{ alive: boolean }>;
   fdClose(fd: number): Promise<void>;

@@ -93,7 +93,31 @@ export function takeSpareSocket(ns: Netns): NativeSocket | undefined {
   return sock;
 }
 
+/** Made by Netns's static block: a Netns from what the addon returned (the constructor is private). */
+let fromInfo: (info: NativeNsInfo, extra: { name?: string; runDir?: string }) => Netns;
+
+/**
+ * Opens a named namespace that a Handle is about to work in: the addon opens
+ * the Handle's netlink socket inside it in the same trip (the first
+ * Handle.open on it takes that socket: one trip instead of two). Other
+ * references open as Netns.open does. Internal: not exported from the package.
+ */
+export async function openNetnsForHandle(ref: NetnsRef): Promise<Netns> {
+  const named = typeof ref === 'string' ? (ref.includes('/') ? null : { name: ref }) : 'name' in ref ? ref : null;
+  if (!named) return Netns.open(ref);
+  const runDir = named.runDir === undefined ? DEFAULT_RUN_DIR : v.str('runDir', named.runDir, 4096);
+  const name = netnsName('name', named.name);
+  const { socket, ...info } = await transport().netnsOpenNamed(name, runDir, true);
+  const ns = fromInfo({ ...info, path: `${runDir}/${name}` }, { name, runDir });
+  if (socket) spareSockets.set(ns, socket);
+  return ns;
+}
+
 export class Netns {
+  static {
+    fromInfo = (info, extra) => new Netns(info, extra);
+  }
+
   #fd: number | null;
   /** Device number of nsfs; with `ino` it identifies the namespace. */
   readonly dev: number;

@@ -138,11 +138,12 @@ function checkObject(variable: string, path: string, abs: string, kind: TrustedK
 function checkDirectories(variable: string, path: string, dir: string): void {
   let todo = dir.split('/').filter((c) => c !== '' && c !== '.');
   let cur = '/';
-  const check = (d: string) => {
-    const why = weakDirectory(lstatSync(d));
-    if (why) throw untrusted(variable, path, `lies in ${d}, which ${why} (${describeMode(lstatSync(d))})`);
+  // Each directory is judged from the one lstat that also said it is a directory (not a second one).
+  const check = (d: string, st: Stats) => {
+    const why = weakDirectory(st);
+    if (why) throw untrusted(variable, path, `lies in ${d}, which ${why} (${describeMode(st)})`);
   };
-  check(cur);
+  check(cur, lstatSync(cur));
   for (let links = 0; todo.length > 0; ) {
     const c = todo.shift()!;
     if (c === '..') {
@@ -165,6 +166,6 @@ function checkDirectories(variable: string, path: string, dir: string): void {
     }
     if (!st.isDirectory()) throw untrusted(variable, path, `lies in ${next}, which is not a directory`);
     cur = next;
-    check(cur);
+    check(cur, st);
   }
 }

@@ -3,7 +3,7 @@
 // namespace is opened once and held by fd, so a recycled PID can never send
 // an interface to the wrong namespace.
 import { existsSync } from 'node:fs';
-import { Netns, DEFAULT_RUN_DIR, netnsName } from '../core/netns';
+import { Netns, DEFAULT_RUN_DIR, netnsName, openNetnsForHandle } from '../core/netns';
 import { PipewrightError, invalidArgument } from '../core/errors';
 import type { ContainerLookup } from './docker';
 
@@ -61,13 +61,14 @@ async function byContainer(ref: string): Promise<ResolvedGuest | { missing: stri
   return { ...g, kind: 'container', container: { id: info.id, name: info.name } };
 }
 
-export async function resolveGuest(ref: GuestRef, opts: { runDir?: string } = {}): Promise<ResolvedGuest> {
+/** forHandle: a Handle will be opened in the guest at once (a named namespace then comes with its socket: one trip, not two). */
+export async function resolveGuest(ref: GuestRef, opts: { runDir?: string; forHandle?: boolean } = {}): Promise<ResolvedGuest> {
   const runDir = opts.runDir ?? DEFAULT_RUN_DIR;
   if (ref instanceof Netns) return { netns: ref, kind: 'netns', label: ref.name ?? `net:[${ref.ino}]`, ...(ref.pid ? { pid: ref.pid } : {}), owned: false };
   if (typeof ref === 'object' && ref !== null) {
     if ('pid' in ref) return byPid(ref.pid, String(ref.pid));
     if ('path' in ref) return { netns: await Netns.open({ path: ref.path }), kind: 'path', label: ref.path, owned: true };
-    if ('name' in ref) return { netns: await Netns.open({ name: ref.name, runDir }), kind: 'named', label: ref.name, owned: true };
+    if ('name' in ref) return { netns: opts.forHandle ? await openNetnsForHandle({ name: ref.name, runDir }) : await Netns.open({ name: ref.name, runDir }), kind: 'named', label: ref.name, owned: true };
     if ('container' in ref) {
       const c = await byContainer(ref.container);
       if ('missing' in c) throw notFound(ref.container, c.missing);

@@ -2,6 +2,27 @@
 // undo only after what it created exists, and a failure undoes in reverse.
 // The outcome of every undo is recorded, so an error can say exactly what
 // was removed and what (if anything) could not be.
+import type { OpCall } from '../core/op-types';
+
+/** What a batched request is sent through: a Handle (runBatch: the requests in order, in one hop). */
+export interface BatchTarget {
+  runBatch(ops: readonly OpCall[]): Promise<unknown>;
+}
+
+/**
+ * A step whose whole work is one request to one handle. Consecutive such
+ * steps on the same handle go in one hop (a round trip to the addon's
+ * thread each saved: the guest's address, link up and default route of an
+ * attach are three). Such a step creates nothing that needs an undo of its
+ * own when its request succeeds (what it sets goes with what an earlier
+ * step's undo removes); when its request fails, `failed` decides (its
+ * default: the step fails with that error), and may return an undo.
+ */
+export interface BatchedRequest {
+  via: BatchTarget;
+  call: OpCall;
+  failed?(error: unknown): Promise<UndoFn | void>;
+}
 
 export interface Step<C> {
   /** What the step does, e.g. "create bridge br0 (up)". */
@@ -9,6 +30,14 @@ export interface Step<C> {
   /** What undoing it does, when it creates something. */
   undo?: string;
   run(ctx: C): Promise<UndoFn | void>;
+  /**
+   * The same work as one request (BatchedRequest), asked for when the first
+   * step of its batch is due: it may read what the steps before that batch
+   * learnt, never what a step batched with it does. runSteps sends it with
+   * the requests of the steps that follow, when they have one for the same
+   * handle; a step alone runs its `run`.
+   */
+  request?(ctx: C): BatchedRequest;
 }
 
 export type UndoFn = () => Promise<void>;
@@ -68,17 +97,99 @@ export class InjectedFault extends Error {
 export async function runSteps<C>(steps: Step<C>[], ctx: C): Promise<{ completed: string[] }> {
   const stack: Array<{ describe: string; undo: UndoFn }> = [];
   const completed: string[] = [];
-  for (const step of steps) {
+  /** The step did its work (and registered its undo): the failpoint may still make it fail. */
+  const done = (step: Step<C>, undo: UndoFn | void) => {
+    if (undo) stack.push({ describe: step.undo ?? `undo: ${step.describe}`, undo });
+    if (injected(step.describe)) throw new InjectedFault(step.describe);
+    completed.push(step.describe);
+  };
+  for (let i = 0; i < steps.length; ) {
+    const batch = batchAt(steps, i, ctx);
+    if (batch.length > 1) {
+      i = await runBatched(batch, done, stack);
+      continue;
+    }
+    const step = steps[i++]!;
     try {
-      const undo = await step.run(ctx);
-      if (undo) stack.push({ describe: step.undo ?? `undo: ${step.describe}`, undo });
-      if (injected(step.describe)) throw new InjectedFault(step.describe);
-      completed.push(step.describe);
+      done(step, await step.run(ctx));
     } catch (cause) {
       throw new StepError(step.describe, cause, await rollback(stack));
     }
   }
   return { completed };
+}
+
+interface Batched<C> {
+  step: Step<C>;
+  index: number;
+  req: BatchedRequest;
+}
+
+/** The steps from i on whose requests go in one hop: consecutive, each with a request, all to the same handle. */
+function batchAt<C>(steps: Step<C>[], i: number, ctx: C): Batched<C>[] {
+  const batch: Batched<C>[] = [];
+  for (let j = i; j < steps.length; j++) {
+    const step = steps[j]!;
+    if (!step.request) break;
+    let req: BatchedRequest;
+    try {
+      req = step.request(ctx);
+    } catch {
+      break; // a request that cannot be made: the step runs alone, and fails there as a step
+    }
+    if (batch.length > 0 && req.via !== batch[0]!.req.via) break;
+    batch.push({ step, index: j, req });
+  }
+  return batch;
+}
+
+/**
+ * Sends a batch; each step completes in order as if run alone (the
+ * failpoint is asked after each). When request k fails, the steps before it
+ * completed, the ones after it were not sent: step k's `failed` decides, and
+ * the steps after it run again from the start of the loop. Returns the index
+ * of the next step to run.
+ */
+async function runBatched<C>(batch: Batched<C>[], done: (step: Step<C>, undo: UndoFn | void) => void, stack: Array<{ describe: string; undo: UndoFn }>): Promise<number> {
+  let failedAt = batch.length;
+  let error: unknown;
+  try {
+    await batch[0]!.req.via.runBatch(batch.map((b) => b.req.call));
+  } catch (e) {
+    const k = (e as { failedIndex?: unknown }).failedIndex;
+    // Without the index nothing says what was done: as if the first failed (its undo-free work goes with the rollback).
+    failedAt = typeof k === 'number' && k >= 0 && k < batch.length ? k : 0;
+    error = e;
+  }
+  for (const [k, b] of batch.entries()) {
+    if (k > failedAt) break;
+    try {
+      done(b.step, k < failedAt ? undefined : await failedStep(b.req, error));
+    } catch (cause) {
+      throw new StepError(b.step.describe, cause, await rollback(stack));
+    }
+  }
+  return batch[Math.min(failedAt, batch.length - 1)]!.index + 1;
+}
+
+async function failedStep(req: BatchedRequest, error: unknown): Promise<UndoFn | void> {
+  if (!req.failed) throw error;
+  return req.failed(error);
+}
+
+/** A step whose work is one request (BatchedRequest): alone it sends just that; runSteps batches it with its neighbours. */
+export function requestStep<C>(s: { describe: string; undo?: string; request(ctx: C): BatchedRequest }): Step<C> {
+  return {
+    ...s,
+    run: async (ctx) => {
+      const r = s.request(ctx);
+      try {
+        await r.via.runBatch([r.call]);
+      } catch (e) {
+        return failedStep(r, e);
+      }
+    },
+  };
 }
 
 export async function rollback(stack: Array<{ describe: string; undo: UndoFn }>): Promise<RollbackReport> {

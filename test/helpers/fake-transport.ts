@@ -18,6 +18,8 @@ export class FakeTransport implements Transport {
   readonly named = new Map<string, FakeNamespace>();
   /** Every operation run, in order, with the namespace it ran in. */
   readonly log: Array<{ op: string; ns: FakeNamespace }> = [];
+  /** Every socket run (one hop to the addon's thread): the operations it carried. */
+  readonly hops: string[][] = [];
   readonly files = new Map<string, { data: string; mtimeMs: number }>();
   readonly #fds = new Map<number, FakeNamespace | 'lock'>();
   #nextFd = 1000;
@@ -77,6 +79,7 @@ export class FakeTransport implements Transport {
     return {
       run: async (ops: readonly OpCall[]) => {
         if (!open) throw kernelError('EBADF', 'socket', 'closed');
+        this.hops.push(ops.map((o) => o.op));
         // Off the caller's stack, as the addon answers on a later tick.
         await Promise.resolve();
         const results: unknown[] = [];

@@ -119,3 +119,63 @@ t.test('the event loop is never blocked: 200 concurrent veth adds and deletes', 
     t.same(await host.link.list({ kind: 'veth' }), [], 'every pair deleted');
   }),
 );
+
+/** Waits (event-driven: woken by each delivery) until `ok()`; a generous deadline only guards against a hang. */
+async function whenDelivered(wakeUp: (wake: () => void) => void, ok: () => boolean): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  while (!ok()) {
+    if (Date.now() > deadline) throw new Error('no such event within 10 s');
+    await new Promise<void>((resolve) => {
+      wakeUp(resolve);
+      setTimeout(resolve, 200).unref(); // re-check now and then; never decides the outcome
+    });
+  }
+}
+
+t.test('following some links: the addon drops the others’ link events before JS sees them', (t) =>
+  withScene(t, async (s) => {
+    const { addon } = await import('../../lib/core/native');
+    const a = await s.host.link.add({ kind: 'bridge', name: 'fa' });
+    const b = await s.host.link.add({ kind: 'bridge', name: 'fb' });
+    const raw: Array<{ kind: string; object?: { index?: number } }> = [];
+    let wake = () => {};
+    const sub = await addon().subscribe(s.hostNs.fd, ['link', 'addr'], (evs) => {
+      raw.push(...(evs as typeof raw));
+      wake();
+    });
+    s.defer(async () => sub.close());
+    const about = (i: number) => raw.filter((e) => e.kind === 'link' && e.object?.index === i).length;
+    sub.followLinks!([a.index], []);
+    await s.host.link.set(b.index, { up: true });
+    await s.host.addr.add(b.index, '10.7.0.1/24');
+    await s.host.link.set(a.index, { up: true });
+    await whenDelivered((w) => (wake = w), () => about(a.index) > 0);
+    t.equal(about(b.index), 0, "fb's link events (changed first) never reached JS");
+    t.ok(raw.some((e) => e.kind === 'addr'), 'events of other kinds are not filtered');
+    raw.length = 0;
+    sub.followLinks!([b.index], [a.index]);
+    await s.host.link.set(a.index, { up: false });
+    await s.host.link.set(b.index, { up: false });
+    await whenDelivered((w) => (wake = w), () => about(b.index) > 0);
+    t.equal(about(a.index), 0, 'fa, no longer followed, is dropped; fb now passes');
+    raw.length = 0;
+    sub.followLinks!([], [], true);
+    await s.host.link.set(a.index, { up: true });
+    await s.host.link.set(b.index, { up: true });
+    await whenDelivered((w) => (wake = w), () => about(b.index) > 0);
+    t.ok(about(a.index) > 0, 'all: every link again');
+
+    // The Watcher on top: the first link event it yields is the followed one's, though another changed first.
+    const w = s.host.watch(['link']);
+    s.defer(() => w.close());
+    w.followLinks([a.index]);
+    await w.ready;
+    await s.host.link.set(b.index, { up: false });
+    await s.host.link.set(a.index, { up: false });
+    const first = await w.waitFor((ev) => ev.kind === 'link', 10_000, { keepOpen: true });
+    t.match(first, { kind: 'link', link: { index: a.index } }, "the watcher's first event is fa's");
+    w.followAllLinks();
+    await s.host.link.set(b.index, { up: true });
+    t.match(await w.waitFor((ev) => ev.kind === 'link', 10_000), { link: { index: b.index } }, 'following every link again');
+  }),
+);

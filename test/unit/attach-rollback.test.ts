@@ -9,7 +9,8 @@ import { Handle } from '../../lib/core/handle';
 import { Netns } from '../../lib/core/netns';
 import { attach, planAttach, AttachError, type AttachResult } from '../../lib/ops/attach';
 import type { AttachSpec } from '../../lib/ops/attach/spec';
-import { failAt, runSteps, setFailpoint, StepError, type Step } from '../../lib/ops/transaction';
+import { failAt, requestStep, runSteps, setFailpoint, StepError, type Step } from '../../lib/ops/transaction';
+import type { OpCall } from '../../lib/core/op-types';
 import { FakeTransport } from '../helpers/fake-transport';
 import type { FakeNamespace } from '../helpers/fake-kernel';
 
@@ -158,4 +159,98 @@ t.test('runSteps undoes the completed steps in reverse, and only those', async (
     t.same((err as StepError).rollback.undone, expected, `failing at ${failing}: undone ${expected.join(', ') || 'nothing'}`);
     t.same(done, [...[...Array(failing).keys()].map((i) => `do ${i}`), ...expected]);
   }
+});
+
+t.test("the guest's address, link up and default route go to the kernel in one hop", async (t) => {
+  const s = await scene(async () => ({ hostIf: 'br0', address: '10.0.0.3/24', gateway: '10.0.0.1' }));
+  t.teardown(() => s.close());
+  const r = await attach(s.spec);
+  t.equal(r.status, 'attached');
+  t.match(r.steps, [/create bridge/, /create veth/, /add 10\.0\.0\.3\/24/, /bring eth1 up/, /set the default route/, /verify/], 'each step reported as before');
+  t.ok(
+    s.fake.hops.some((h) => h.join(',') === 'addr.add,link.set,route.add'),
+    `one hop carries the three (hops: ${s.fake.hops.map((h) => h.join('+')).join(' | ')})`,
+  );
+  t.ok(s.fake.hops.some((h) => h.join(',') === 'link.get,addr.list,route.list'), "and one the verification's reads in the guest");
+});
+
+t.test('verification reads the guest alone, read by read, when its batch fails, and judges the same', async (t) => {
+  const s = await scene(async () => ({ hostIf: 'br0', address: '10.0.0.3/24', gateway: '10.0.0.1' }));
+  t.teardown(() => s.close());
+  let batches = 0;
+  // Only the batched read fails (a link gone between two of its reads looks like this): each read alone then succeeds.
+  s.fake.failWhen((call) => (call.op === 'route.list' && ++batches === 1 ? Object.assign(new Error('interrupted'), { code: 'EINTR' }) : undefined));
+  const r = await attach(s.spec);
+  t.equal(r.status, 'attached');
+  t.same(r.guest.addresses, ['10.0.0.3/24']);
+  t.equal(batches, 2, 'the routes read again, alone');
+});
+
+/** Steps of one request each through a fake handle that records its hops and fails the op named `failing`. */
+function requestSteps(failing: string | null, log: string[], recover?: () => Promise<() => Promise<void>>) {
+  const hops: string[][] = [];
+  const via = {
+    async runBatch(ops: readonly OpCall[]) {
+      hops.push(ops.map((o) => (o.args as { tag: string }).tag));
+      const results: unknown[] = [];
+      for (const [i, o] of ops.entries()) {
+        const tag = (o.args as { tag: string }).tag;
+        if (tag === failing) throw Object.assign(new Error(`${tag} refused`), { completed: results, failedIndex: i });
+        log.push(`do ${tag}`);
+        results.push(null);
+      }
+      return results;
+    },
+  };
+  const req = (tag: string): Step<null> =>
+    requestStep({ describe: tag, request: () => ({ via, call: { op: 'link.set', args: { tag } } as unknown as OpCall, ...(tag === 'b' && recover ? { failed: recover } : {}) }) });
+  const steps: Array<Step<null>> = [
+    {
+      describe: 'make',
+      undo: 'remove',
+      run: async () => {
+        log.push('make');
+        return async () => void log.push('remove');
+      },
+    },
+    req('a'),
+    req('b'),
+    req('c'),
+    { describe: 'last', run: async () => void log.push('last') },
+  ];
+  return { steps, hops };
+}
+
+t.test('runSteps sends consecutive requests in one hop; a failure inside it is its own step', async (t) => {
+  const log: string[] = [];
+  const ok = requestSteps(null, log);
+  t.same((await runSteps(ok.steps, null)).completed, ['make', 'a', 'b', 'c', 'last']);
+  t.same(ok.hops, [['a', 'b', 'c']], 'a, b and c in one hop');
+
+  log.length = 0;
+  const bad = requestSteps('b', log);
+  const err = await runSteps(bad.steps, null).then(() => null, (e: unknown) => e);
+  t.ok(err instanceof StepError);
+  t.equal((err as StepError).step, 'b', 'the step whose request failed');
+  t.match((err as StepError).cause, { message: 'b refused' });
+  t.same((err as StepError).rollback.undone, ['remove'], 'what came before is undone');
+  t.same(log, ['make', 'do a', 'remove'], 'c and last never ran');
+
+  // A step that handles its own failure (the default route's EEXIST): its undo counts, the rest go on in a new hop.
+  log.length = 0;
+  const recovered = requestSteps('b', log, async () => {
+    log.push('recover b');
+    return async () => void log.push('undo b');
+  });
+  t.same((await runSteps(recovered.steps, null)).completed, ['make', 'a', 'b', 'c', 'last']);
+  t.same(recovered.hops, [['a', 'b', 'c'], ['c']], 'c sent again, alone, after b recovered');
+  t.same(log, ['make', 'do a', 'recover b', 'do c', 'last']);
+
+  // The failpoint fires after a batched step as after any other: b's recovery undone, then make's.
+  log.length = 0;
+  const again = requestSteps('b', log, async () => async () => void log.push('undo b'));
+  setFailpoint(failAt('c'));
+  const injected = await runSteps(again.steps, null).then(() => null, (e: unknown) => e).finally(() => setFailpoint(undefined));
+  t.equal((injected as StepError).step, 'c');
+  t.same((injected as StepError).rollback.undone, ['undo: b', 'remove']);
 });

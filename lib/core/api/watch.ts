@@ -42,6 +42,8 @@ export class Watcher implements AsyncIterableIterator<NetEvent> {
   #failWaiting: ((e: unknown) => void) | null = null;
   #error: unknown = null;
   #done = false;
+  /** The links whose events are passed on (followLinks); null: every link. */
+  #links: Set<number> | null = null;
   readonly #onAbort = () => void this.close();
   readonly #onClose: (() => void) | undefined;
 
@@ -56,7 +58,10 @@ export class Watcher implements AsyncIterableIterator<NetEvent> {
       .then(
         (sub) => {
           if (this.#done) sub.close();
-          else this.#sub = sub;
+          else {
+            this.#sub = sub;
+            if (this.#links) sub.followLinks?.([...this.#links], []);
+          }
         },
         (err) => {
           this.#error = err;
@@ -68,10 +73,35 @@ export class Watcher implements AsyncIterableIterator<NetEvent> {
     this.ready.catch(() => {});
   }
 
+  /**
+   * Passes on link events only for these links (add), or no longer for
+   * those (remove): the others are dropped by the addon before they are
+   * decoded, so a watcher that follows a few ports among many busy links
+   * is not woken for each of theirs. The first call starts the filtering
+   * (with nothing followed but what it adds); followAllLinks() ends it.
+   * Events of other kinds are not filtered.
+   */
+  followLinks(add: Iterable<number>, remove: Iterable<number> = []): void {
+    const links = (this.#links ??= new Set());
+    const added = [...add];
+    const removed = [...remove];
+    for (const i of added) links.add(i);
+    for (const i of removed) links.delete(i);
+    this.#sub?.followLinks?.(added, removed);
+  }
+
+  /** Every link's events again (the default). */
+  followAllLinks(): void {
+    this.#links = null;
+    this.#sub?.followLinks?.([], [], true);
+  }
+
   #push(events: NativeEvent[]): void {
     for (const raw of events) {
       const ev = toEvent(raw);
       if (!ev) continue;
+      // Also here: a transport without the filter (a test's) passes everything on.
+      if (ev.kind === 'link' && this.#links && !this.#links.has(ev.link.index)) continue;
       if (this.#waiting) {
         const w = this.#waiting;
         this.#waiting = this.#failWaiting = null;

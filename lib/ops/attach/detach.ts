@@ -44,7 +44,7 @@ export async function detach(spec: DetachSpec): Promise<DetachResult> {
   v.knownKeys('', v.object('spec', spec), ['guest', 'guestIf', 'host', 'runDir', 'force']);
   const guestIf = spec.guestIf === undefined ? 'eth1' : v.ifname('guestIf', spec.guestIf);
   const force = spec.force === undefined ? false : v.bool('force', spec.force);
-  const guest = await resolveGuest(spec.guest, spec.runDir !== undefined ? { runDir: spec.runDir } : {});
+  const guest = await resolveGuest(spec.guest, spec.runDir !== undefined ? { runDir: spec.runDir, forHandle: true } : { forHandle: true });
   const gh = await Handle.open(guest.netns);
   const host = spec.host ?? (await Handle.open());
   let cookie: string | undefined;

@@ -95,27 +95,31 @@ function firewallWarning(host: Handle, bridge: string): Promise<string | null> {
 async function open(s: NormalizedSpec): Promise<Ctx & { ownsHost: boolean }> {
   const spec = s;
   // Independent lookups run together: each is a round trip to an addon
-  // thread, and a one-guest CLI run feels every one of them.
-  const ownsHost = spec.host === undefined;
-  const [hostR, guestR] = await Promise.allSettled([
-    spec.host ?? Handle.open(),
-    resolveGuest(spec.guest, spec.runDir !== undefined ? { runDir: spec.runDir } : {}),
-  ]);
-  if (hostR.status === 'rejected' || guestR.status === 'rejected') {
-    if (ownsHost && hostR.status === 'fulfilled') await hostR.value.close();
-    if (guestR.status === 'fulfilled' && guestR.value.owned) await guestR.value.netns.close();
-    throw hostR.status === 'rejected' ? hostR.reason : (guestR as PromiseRejectedResult).reason;
+  // thread, and a one-guest CLI run feels every one of them. The host
+  // interface is looked up as soon as the host handle is there (at once
+  // when the caller gave one), beside the guest's resolution.
+  const hostP = spec.host ? Promise.resolve({ handle: spec.host, owned: false }) : Handle.open().then((handle) => ({ handle, owned: true }));
+  const foundP = hostP.then((h) => inspectHostIf(h.handle, s));
+  const guestP = resolveGuest(spec.guest, spec.runDir !== undefined ? { runDir: spec.runDir, forHandle: true } : { forHandle: true }).then(async (guest) => {
+    try {
+      return { guest, gh: await Handle.open(guest.netns) };
+    } catch (e) {
+      if (guest.owned) await guest.netns.close();
+      throw e;
+    }
+  });
+  const [hostR, guestR, foundR] = await Promise.allSettled([hostP, guestP, foundP]);
+  if (hostR.status === 'rejected' || guestR.status === 'rejected' || foundR.status === 'rejected') {
+    if (hostR.status === 'fulfilled' && hostR.value.owned) await hostR.value.handle.close();
+    if (guestR.status === 'fulfilled') {
+      await guestR.value.gh.close();
+      if (guestR.value.guest.owned) await guestR.value.guest.netns.close();
+    }
+    // The same error as when each waited for the one before: the host's, the guest's, then the host interface's.
+    throw hostR.status === 'rejected' ? hostR.reason : guestR.status === 'rejected' ? guestR.reason : (foundR as PromiseRejectedResult).reason;
   }
-  const host = hostR.value;
-  const guest = guestR.value;
-  const [ghR, foundR] = await Promise.allSettled([Handle.open(guest.netns), inspectHostIf(host, s)]);
-  if (ghR.status === 'rejected' || foundR.status === 'rejected') {
-    if (ghR.status === 'fulfilled') await ghR.value.close();
-    if (guest.owned) await guest.netns.close();
-    if (ownsHost) await host.close();
-    throw ghR.status === 'rejected' ? ghR.reason : (foundR as PromiseRejectedResult).reason;
-  }
-  const gh = ghR.value;
+  const { handle: host, owned: ownsHost } = hostR.value;
+  const { guest, gh } = guestR.value;
   const found = foundR.value;
   const mtu = s.mtu ?? found.link?.mtu ?? 1500;
   return { host, gh, guest, spec: s, mode: found.mode, hostIfLink: found.link, hostIfName: found.name, mtu, warnings: [], ownsHost };

@@ -2,10 +2,13 @@
 // steps each with its undo, computed from read-only lookups. --dry-run prints
 // the plan; attach() runs it through the undo stack.
 import type { Handle } from '../../core/handle';
-import type { Link, Route } from '../../core/types';
+import type { Link, Route, RouteSpec } from '../../core/types';
+import { addrArgs } from '../../core/api/addr';
+import { linkSetArgs } from '../../core/api/link';
+import { routeArgs } from '../../core/api/route';
 import { Netns } from '../../core/netns';
 import { PipewrightError, isNetlinkError } from '../../core/errors';
-import type { Step } from '../transaction';
+import { requestStep, type Step, type UndoFn } from '../transaction';
 import type { NormalizedSpec } from './spec';
 import { hostEndName } from './names';
 import { aliasFor, conflict, existing, lostRace } from './existing';
@@ -83,6 +86,18 @@ async function inPlace(ctx: Ctx, hostEndGiven: boolean): Promise<boolean> {
   const c = await unfinished();
   if (c) throw conflict(`'${ctx.spec.guestIf}' already exists in the guest, but ${leftoverSentence(c)}`, 'guestIf', ctx.spec.guestIf);
   return true;
+}
+
+/** The guest has a default route already: it is read (and journaled) for the undo, then replaced. */
+async function replaceDefault(c: Ctx, route: RouteSpec, family: 4 | 6): Promise<UndoFn> {
+  const prev: Route | undefined = (await c.gh.route.list({ family })).find((r) => r.dst === 'default');
+  // Recorded before it is replaced: a crash after the replace must not lose it.
+  if (prev) await c.journal?.note({ previousDefault: { ...(prev.gateway ? { gateway: prev.gateway } : {}), ...(prev.dev !== undefined ? { dev: prev.dev } : {}), ...(prev.onlink ? { onlink: true } : {}) } });
+  await c.gh.route.replace(route);
+  return async () => {
+    if (!prev) return;
+    await c.gh.route.replace({ dst: 'default', ...(prev.gateway ? { gateway: prev.gateway } : {}), ...(prev.dev ? { dev: prev.dev } : {}), ...(prev.onlink ? { onlink: true } : {}) });
+  };
 }
 
 export async function makePlan(ctx: Ctx): Promise<Plan> {
@@ -231,55 +246,52 @@ export async function makePlan(ctx: Ctx): Promise<Plan> {
     }
   }
 
+  // The guest's settings are one request each: runSteps sends them in one hop (transaction.ts).
   if (spec.address) {
     const a = spec.address;
     const brd = a.broadcast;
-    steps.push({
-      describe: `add ${a.address}/${a.prefixLen}${brd ? ` (broadcast ${brd})` : ''} to ${g} in the guest`,
-      run: async (c) => {
-        await c.gh.addr.add(guestRef(c), a, brd ? { broadcast: brd } : {});
-      },
-    });
+    steps.push(
+      requestStep({
+        describe: `add ${a.address}/${a.prefixLen}${brd ? ` (broadcast ${brd})` : ''} to ${g} in the guest`,
+        request: (c) => ({ via: c.gh, call: { op: 'addr.add', args: addrArgs(guestRef(c), a, brd ? { broadcast: brd } : {}) } }),
+      }),
+    );
   }
-  steps.push({
-    describe: `bring ${g} up in the guest`,
-    run: async (c) => {
-      await c.gh.link.set(guestRef(c), { up: true });
-    },
-  });
+  steps.push(
+    requestStep({
+      describe: `bring ${g} up in the guest`,
+      request: (c) => ({ via: c.gh, call: { op: 'link.set', args: linkSetArgs(guestRef(c), { up: true }) } }),
+    }),
+  );
   if (spec.gateway) {
     const gw = spec.gateway;
     if (spec.gatewayOnLink) {
-      steps.push({
-        describe: `add route ${gw.address}/${gw.family === 4 ? 32 : 128} dev ${g} scope link (the gateway is outside ${spec.address ? `${spec.address.address}/${spec.address.prefixLen}` : 'the subnet'})`,
-        run: async (c) => {
-          await c.gh.route.replace({ dst: gw.address, dev: guestRef(c), scope: 'link' });
-        },
-      });
+      steps.push(
+        requestStep({
+          describe: `add route ${gw.address}/${gw.family === 4 ? 32 : 128} dev ${g} scope link (the gateway is outside ${spec.address ? `${spec.address.address}/${spec.address.prefixLen}` : 'the subnet'})`,
+          request: (c) => ({ via: c.gh, call: { op: 'route.replace', args: routeArgs({ dst: gw.address, dev: guestRef(c), scope: 'link' }) } }),
+        }),
+      );
     }
-    steps.push({
-      describe: `set the default route via ${gw.address} dev ${g} (replacing any)`,
-      undo: 'restore the previous default route',
-      run: async (c) => {
-        const route = { dst: 'default', gateway: gw.address, dev: guestRef(c) };
+    steps.push(
+      requestStep({
+        describe: `set the default route via ${gw.address} dev ${g} (replacing any)`,
+        undo: 'restore the previous default route',
         // A guest without a default route (the usual case) takes it in one
         // request; only one that has a default reads it first, for the undo.
-        try {
-          await c.gh.route.add(route);
-          return undefined;
-        } catch (e) {
-          if (!isNetlinkError(e, 'EEXIST')) throw e;
-        }
-        const prev: Route | undefined = (await c.gh.route.list({ family: gw.family })).find((r) => r.dst === 'default');
-        // Recorded before it is replaced: a crash after the replace must not lose it.
-        if (prev) await c.journal?.note({ previousDefault: { ...(prev.gateway ? { gateway: prev.gateway } : {}), ...(prev.dev !== undefined ? { dev: prev.dev } : {}), ...(prev.onlink ? { onlink: true } : {}) } });
-        await c.gh.route.replace(route);
-        return async () => {
-          if (!prev) return;
-          await c.gh.route.replace({ dst: 'default', ...(prev.gateway ? { gateway: prev.gateway } : {}), ...(prev.dev ? { dev: prev.dev } : {}), ...(prev.onlink ? { onlink: true } : {}) });
-        };
-      },
-    });
+        request: (c) => {
+          const route = { dst: 'default', gateway: gw.address, dev: guestRef(c) };
+          return {
+            via: c.gh,
+            call: { op: 'route.add', args: routeArgs(route) },
+            failed: async (e) => {
+              if (!isNetlinkError(e, 'EEXIST')) throw e;
+              return replaceDefault(c, route, gw.family);
+            },
+          };
+        },
+      }),
+    );
   }
   if (spec.dhcp) {
     const d = spec.dhcp;

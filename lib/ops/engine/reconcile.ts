@@ -17,6 +17,7 @@ import { Handle } from '../../core/handle';
 import { isNetlinkError } from '../../core/errors';
 import { watchStateDir, type StateDirWatch } from '../../core/state-files';
 import type { Link } from '../../core/types';
+import type { Watcher } from '../../core/api/watch';
 import { JOURNAL_DIR, PIPEWRIGHT_GROUP, guestReachable, netnsCookie, ownNetnsId, readEntries, removeEntry, rereadEntry, sameHost, type StoredEntry } from '../ownership';
 
 export interface Incident {
@@ -95,6 +96,8 @@ export class Reconciler {
   #closed = false;
   #loop: Promise<void> | null = null;
   #repairs = 0;
+  /** The host's link events, passed on only for the ports followed (Watcher.followLinks). */
+  #watch: Watcher | null = null;
 
   private constructor(host: Handle, log: (line: string) => void) {
     this.#host = host;
@@ -106,6 +109,9 @@ export class Reconciler {
     const r = new Reconciler(await Handle.open(), log);
     try {
       const w = r.#host.watch(['link']);
+      // Only the followed ports' events wake the engine (a new attach's own events, a busy host's other links, are dropped by the addon).
+      w.followLinks([]);
+      r.#watch = w;
       await w.ready;
       r.#loop = r.#follow(w);
       r.#journalWatch = watchStateDir(JOURNAL_DIR, (file) => r.#journalChanged(file));
@@ -115,6 +121,15 @@ export class Reconciler {
       throw e;
     }
     return r;
+  }
+
+  #track(t: Tracked): void {
+    if (!this.#tracked.has(t.index)) this.#watch?.followLinks([t.index]);
+    this.#tracked.set(t.index, t);
+  }
+
+  #untrack(index: number): void {
+    if (this.#tracked.delete(index)) this.#watch?.followLinks([], [index]);
   }
 
   tracked(): TrackedPort[] {
@@ -216,10 +231,10 @@ export class Reconciler {
     const stored = await rereadEntry(file);
     const was = [...this.#tracked.values()].find((x) => x.file === file);
     if (!stored) {
-      if (was) this.#tracked.delete(was.index);
+      if (was) this.#untrack(was.index);
       return;
     }
-    if (!(await this.#take(stored)) && was) this.#tracked.delete(was.index);
+    if (!(await this.#take(stored)) && was) this.#untrack(was.index);
   }
 
   /** Follows the entry if it is a complete bridge attachment of this host; true when it is. */
@@ -232,7 +247,7 @@ export class Reconciler {
     if (bridge === undefined) return false;
     const old = this.#tracked.get(e.hostEndIndex);
     if (old && old.stored.raw === stored.raw) return true;
-    this.#tracked.set(e.hostEndIndex, { index: e.hostEndIndex, name: e.hostEnd, bridge, guestIf: e.guestIf, guestNetns: e.guestNetns, file: stored.file, stored, repairedAt: [] });
+    this.#track({ index: e.hostEndIndex, name: e.hostEnd, bridge, guestIf: e.guestIf, guestNetns: e.guestNetns, file: stored.file, stored, repairedAt: [] });
     if (!old) this.#check(e.hostEndIndex);
     return true;
   }
@@ -261,7 +276,7 @@ export class Reconciler {
   async #readJournal(): Promise<void> {
     const seen = new Set<number>();
     for (const stored of await readEntries()) if (await this.#take(stored)) seen.add(stored.entry.hostEndIndex!);
-    for (const i of [...this.#tracked.keys()]) if (!seen.has(i)) this.#tracked.delete(i);
+    for (const i of [...this.#tracked.keys()]) if (!seen.has(i)) this.#untrack(i);
   }
 
   /** Looks at one port (coalesced per port: one look at a time, one more if an event came meanwhile). */
@@ -299,7 +314,7 @@ export class Reconciler {
     const e = t.stored.entry;
     // The index now names a link that is not this attachment's (never touched).
     if (link.alias !== e.alias && link.group !== PIPEWRIGHT_GROUP) {
-      this.#tracked.delete(index);
+      this.#untrack(index);
       return this.#record({ hostEnd: t.name, index, what: `link ${index} is now ${link.name}, which carries no mark of ours`, action: 'reported', detail: 'no longer followed' });
     }
     const what = portProblems(link, t.bridge, t.name);
@@ -340,7 +355,7 @@ export class Reconciler {
 
   /** The host end is gone: with its guest namespace (cleaned), or by someone's hand (reported). */
   async #gone(t: Tracked): Promise<void> {
-    this.#tracked.delete(t.index);
+    this.#untrack(t.index);
     const e = t.stored.entry;
     if (await guestReachable(e.guest, e.guestNetns)) {
       // A veth goes as a pair: a detach (which forgets the entry itself) or a
