@@ -4,6 +4,7 @@
       "target_name": "pipewright",
       "sources": [
         "native/addon.cc",
+        "native/addon_state.cc",
         "native/addr.cc",
         "native/args.cc",
         "native/arp.cc",

@@ -15,9 +15,6 @@ namespace pw {
 
 namespace {
 
-// Store files hold an address's owner or an address: anything larger is not one.
-constexpr size_t kMaxFile = 64 * 1024;
-
 // mkdir -p of an absolute path: what the other programs do to make the
 // store's parent (the administrator's dataDir may itself be a link: followed).
 void MakeParents(const std::string& path) {
@@ -47,18 +44,6 @@ int OpenStoreDir(const std::string& parent, const std::string& name, const std::
   return fd;
 }
 
-void WriteAll(int fd, const std::string& data, const std::string& path) {
-  size_t off = 0;
-  while (off < data.size()) {
-    ssize_t n = write(fd, data.data() + off, data.size() - off);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      FailAt(errno, "write", path, "");
-    }
-    off += static_cast<size_t>(n);
-  }
-}
-
 const char* TypeOf(mode_t m) {
   if (S_ISREG(m)) return "file";
   if (S_ISLNK(m)) return "link";
@@ -85,20 +70,12 @@ Value ReadEntries(int dirFd, const std::string& path) {
     Value e = Value::MakeObject();
     e.Set("name", name);
     e.Set("type", TypeOf(st.st_mode));
-    if (S_ISREG(st.st_mode) && static_cast<size_t>(st.st_size) <= kMaxFile) {
+    if (S_ISREG(st.st_mode) && static_cast<size_t>(st.st_size) <= kMaxStateFile) {
       // O_NONBLOCK: a FIFO swapped in since the stat must not hang us.
       int fd = openat(dirFd, name.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
       struct stat fst;
       if (fd >= 0 && fstat(fd, &fst) == 0 && S_ISREG(fst.st_mode)) {
-        buf.assign(static_cast<size_t>(fst.st_size), '\0');
-        size_t got = 0;
-        while (got < buf.size()) {
-          ssize_t n = read(fd, &buf[got], buf.size() - got);
-          if (n < 0 && errno == EINTR) continue;
-          if (n <= 0) break;
-          got += static_cast<size_t>(n);
-        }
-        buf.resize(got);
+        ReadUpTo(fd, static_cast<size_t>(fst.st_size), &buf);
         e.Set("data", buf);
       }
       if (fd >= 0) close(fd);
@@ -156,20 +133,12 @@ bool ReadRegular(int dirFd, const std::string& name, const std::string& file, st
     FailAt(errno, "open", file, errno == ELOOP ? "is a symbolic link: refused" : "");
   }
   struct stat st;
-  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || static_cast<size_t>(st.st_size) > kMaxFile) {
+  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || static_cast<size_t>(st.st_size) > kMaxStateFile) {
     close(fd);
     FailAt(EINVAL, "open", file, "is not a regular file of ours: refused");
   }
-  out->assign(static_cast<size_t>(st.st_size), '\0');
-  size_t got = 0;
-  while (got < out->size()) {
-    ssize_t n = read(fd, &(*out)[got], out->size() - got);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) break;
-    got += static_cast<size_t>(n);
-  }
+  ReadUpTo(fd, static_cast<size_t>(st.st_size), out);
   close(fd);
-  out->resize(got);
   return true;
 }
 

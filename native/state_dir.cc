@@ -11,6 +11,30 @@
 namespace pw {
 
 
+void WriteAll(int fd, const std::string& data, const std::string& path) {
+  size_t off = 0;
+  while (off < data.size()) {
+    ssize_t n = write(fd, data.data() + off, data.size() - off);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      FailAt(errno, "write", path, "");
+    }
+    off += static_cast<size_t>(n);
+  }
+}
+
+void ReadUpTo(int fd, size_t size, std::string* out) {
+  out->assign(size, '\0');
+  size_t got = 0;
+  while (got < size) {
+    ssize_t n = read(fd, &(*out)[got], size - got);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    got += static_cast<size_t>(n);
+  }
+  out->resize(got);
+}
+
 void CheckEntryName(const std::string& name) {
   if (name.empty() || name == "." || name == ".." || name.find('/') != std::string::npos || name.find('\0') != std::string::npos)
     FailAt(EINVAL, "openat", name, "not a plain file name");

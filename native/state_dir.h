@@ -6,6 +6,7 @@
 // through.
 #pragma once
 
+#include <cstddef>
 #include <string>
 
 #include "errors.h"
@@ -21,6 +22,15 @@ int OpenOwnDir(const std::string& root, const std::string& sub, bool create);
 
 // Throws EINVAL unless name is one plain entry name (no '/', not "." or "..").
 void CheckEntryName(const std::string& name);
+
+// Files of ours are small (journal entries, locks' records, IPAM leases): anything larger is not one.
+constexpr size_t kMaxStateFile = 64 * 1024;
+
+// Writes all of data to fd (retrying short writes and EINTR); throws with path on failure.
+void WriteAll(int fd, const std::string& data, const std::string& path);
+
+// Reads up to size bytes of fd into *out (fewer if the file shrank meanwhile).
+void ReadUpTo(int fd, size_t size, std::string* out);
 
 
 }  // namespace pw

@@ -15,21 +15,6 @@ namespace pw {
 
 namespace {
 
-// Entries are small; anything larger is not ours.
-constexpr size_t kMaxFile = 64 * 1024;
-
-void WriteAll(int fd, const std::string& data, const std::string& path) {
-  size_t off = 0;
-  while (off < data.size()) {
-    ssize_t n = write(fd, data.data() + off, data.size() - off);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      FailAt(errno, "write", path, "");
-    }
-    off += static_cast<size_t>(n);
-  }
-}
-
 void SyncDir(int dirFd, const std::string& path) {
   if (fsync(dirFd) != 0 && errno != EINVAL) FailAt(errno, "fsync", path, "");
 }
@@ -127,20 +112,12 @@ Value ListStateFiles(const std::string& root, const std::string& sub, const std:
     int fd = openat(dirFd, name.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
     if (fd < 0) continue;  // gone since readdir, or a symbolic link: not an entry of ours
     struct stat st;
-    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || static_cast<size_t>(st.st_size) > kMaxFile) {
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || static_cast<size_t>(st.st_size) > kMaxStateFile) {
       close(fd);
       continue;
     }
-    buf.assign(static_cast<size_t>(st.st_size), '\0');
-    size_t got = 0;
-    while (got < buf.size()) {
-      ssize_t n = read(fd, &buf[got], buf.size() - got);
-      if (n < 0 && errno == EINTR) continue;
-      if (n <= 0) break;
-      got += static_cast<size_t>(n);
-    }
+    ReadUpTo(fd, static_cast<size_t>(st.st_size), &buf);
     close(fd);
-    buf.resize(got);
     Value e = Value::MakeObject();
     e.Set("name", name);
     e.Set("data", buf);

@@ -141,3 +141,21 @@ export async function sceneEngine(s: Scene, args: string[] = []): Promise<{ engi
 export async function followed(engine: RunningEngine, guestNetns: string): Promise<{ index: number; name: string; bridge: number }> {
   return until(`the engine to follow ${guestNetns}`, async () => ((await engine.status()).tracked as Array<{ index: number; name: string; bridge: number; guestNetns: string }>).find((x) => x.guestNetns === guestNetns));
 }
+
+/**
+ * A ten-minute `attach --watch` of `guest` to br0 through the client, at
+ * work in the engine's serial queue when this resolves: only its client's
+ * departure (end(), a SIGKILL) ends it within a test. Ended at the scene's
+ * end if a test did not.
+ */
+export async function longWatch(s: Scene, engine: RunningEngine, stateDir: string, guest: string, address: string): Promise<{ child: ChildProcess; end(): Promise<void> }> {
+  const child = spawn(...tied('nsenter', [`--net=/proc/${process.pid}/fd/${s.hostNs.fd}`, FAST, 'br0', guest, address, '--watch', '600000']), { stdio: 'ignore', env: envWith(stateDir) });
+  const gone = new Promise<void>((resolve) => child.on('close', () => resolve()));
+  const end = async () => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    await gone;
+  };
+  s.defer(end);
+  await until('the watch at work in the engine', async () => ((await engine.status()).busy ? true : undefined));
+  return { child, end };
+}

@@ -10,7 +10,7 @@ import { symlinkSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { withScene, type Scene } from '../helpers/scene';
 import { CNI_MAIN, cniSkipReason, hostLocalConf, leases, netnsPath, pluginDir, runCni, type CniRun, type PluginDir } from '../helpers/cni';
-import { FAST, envWith, privateStateDir, startEngine, tied, until, type RunningEngine } from '../helpers/engine';
+import { FAST, longWatch, privateStateDir, startEngine, until, type RunningEngine } from '../helpers/engine';
 
 const skip = cniSkipReason();
 if (skip) t.plan(0, skip);
@@ -162,30 +162,22 @@ t.test('a caller the engine must not serve runs the Node plugin itself: another 
 
 t.test('a CNI call runs beside a command line at work in the engine: a long attach --watch does not hold an ADD back', (t) =>
   withScene(t, async (s) => {
-    const { spawn } = await import('node:child_process');
     const { fastDir, stateDir } = setup(s);
     const engine = await sceneEngine(s, stateDir);
     const g = await s.guest({ named: true });
     // Ten minutes of watching, in the engine's serial queue: only the client's departure ends it within the test.
-    const watcher = spawn(...tied('nsenter', [`--net=/proc/${process.pid}/fd/${s.hostNs.fd}`, FAST, 'br0', g.ns.name!, '10.9.6.2/24', '--watch', '600000']), { stdio: 'ignore', env: envWith(stateDir) });
-    const watcherGone = new Promise((resolve) => watcher.on('close', resolve));
-    s.defer(async () => {
-      if (watcher.exitCode === null && watcher.signalCode === null) watcher.kill('SIGKILL');
-      await watcherGone;
-    });
-    await until('the watch at work in the engine', async () => ((await engine.status()).busy ? true : undefined));
+    const watch = await longWatch(s, engine, stateDir, g.ns.name!, '10.9.6.2/24');
     await until('its attach done', async () => (await g.handle.link.find('eth1')) ?? undefined);
     const c = await s.guest();
     const conf = hostLocalConf(fastDir, {}, { subnet: '10.88.9.0/24' });
     const ctr = { CNI_CONTAINERID: 'beside', CNI_NETNS: netnsPath(c.ns), CNI_IFNAME: 'eth0' };
     const add = await call(s, fastDir.dir, stateDir, { CNI_COMMAND: 'ADD', ...ctr }, conf);
     t.equal(add.code, 0, `ADD while the watch runs: ${add.stdout}${add.stderr}`);
-    t.equal(watcher.exitCode, null, 'the watch is still at work');
+    t.equal(watch.child.exitCode, null, 'the watch is still at work');
     t.equal((await engine.status()).served, 1, 'the ADD was served by the engine (the watch is not done)');
     const del = await call(s, fastDir.dir, stateDir, { CNI_COMMAND: 'DEL', ...ctr }, { ...conf, prevResult: add.json });
     t.equal(del.code, 0, `DEL: ${del.stderr}`);
-    watcher.kill('SIGKILL');
-    await watcherGone;
+    await watch.end();
     await until('the watch ended in the engine', async () => ((await engine.status()).served === 3 ? true : undefined));
     t.same(leases(fastDir.ipamDir, 'pwnet'), [], 'the lease is released');
   }));

@@ -3,21 +3,17 @@
 // are held for a moment only (split from engine.test.ts).
 import t from 'tap';
 import { withScene, inNetns } from '../helpers/scene';
-import { spawn } from 'node:child_process';
-import { FAST, envWith, sceneEngine, followed, fast, node, tied, until } from '../helpers/engine';
+import { longWatch, sceneEngine, followed, fast, node, until } from '../helpers/engine';
 
 t.test('a client that goes away ends its watch in the engine: a long --watch does not hold the others back', (t) =>
   withScene(t, async (s) => {
     const { engine, stateDir } = await sceneEngine(s);
     const g = await s.guest({ named: true });
     // Ten minutes of watching: only the client's departure can end it within the test.
-    const watcher = spawn(...tied('nsenter', [`--net=/proc/${process.pid}/fd/${s.hostNs.fd}`, FAST, 'br0', g.ns.name!, '10.9.5.2/24', '--watch', '600000']), { stdio: 'ignore', env: envWith(stateDir) });
-    const watcherGone = new Promise((resolve) => watcher.on('close', resolve));
-    await until('the watch at work in the engine', async () => ((await engine.status()).busy ? true : undefined));
+    const watch = await longWatch(s, engine, stateDir, g.ns.name!, '10.9.5.2/24');
     const eth1 = await until('the attach done', async () => (await g.handle.link.find('eth1')) ?? undefined);
     t.ok(eth1, 'attached; now watching');
-    watcher.kill('SIGKILL');
-    await watcherGone;
+    await watch.end();
     await until('the watch ended', async () => ((await engine.status()).served === 1 ? true : undefined));
     const next = await fast(s.hostNs, stateDir, ['--version']);
     t.equal(next.code, 0);
@@ -34,13 +30,7 @@ t.test('a command at work in the engine holds back its journal reads for a momen
     const watched = await s.guest({ named: true });
     const other = await s.guest({ named: true });
     // Ten minutes of watching in the engine: the journal changes it holds back must not wait for its end.
-    const watcher = spawn(...tied('nsenter', [`--net=/proc/${process.pid}/fd/${s.hostNs.fd}`, FAST, 'br0', watched.ns.name!, '10.9.6.2/24', '--watch', '600000']), { stdio: 'ignore', env: envWith(stateDir) });
-    const watcherGone = new Promise((resolve) => watcher.on('close', resolve));
-    s.defer(async () => {
-      if (watcher.exitCode === null && watcher.signalCode === null) watcher.kill('SIGKILL');
-      await watcherGone;
-    });
-    await until('the watch at work in the engine', async () => ((await engine.status()).busy ? true : undefined));
+    const watch = await longWatch(s, engine, stateDir, watched.ns.name!, '10.9.6.2/24');
     const r = await node(s.hostNs, stateDir, ['br0', other.ns.name!, '10.9.6.3/24']);
     t.equal(r.code, 0, r.stderr);
     const port = await followed(engine, other.ns.id);
@@ -48,8 +38,7 @@ t.test('a command at work in the engine holds back its journal reads for a momen
     const br0 = await s.host.link.get('br0');
     await inNetns(s.hostNs, 'ip', ['link', 'set', port.name, 'nomaster']);
     await until('the port back in br0', async () => ((await s.host.link.get(port.index)).master === br0.index ? true : undefined));
-    watcher.kill('SIGKILL');
-    await watcherGone;
+    await watch.end();
     await until('the watch ended', async () => ((await engine.status()).busy ? undefined : true));
     for (const g of [watched, other]) t.equal((await node(s.hostNs, stateDir, ['detach', g.ns.name!])).code, 0);
   }),

@@ -1,0 +1,140 @@
+// The state directory's exports (registration in addon.cc): each forwards to
+// the file that owns the concern, on the lock thread where it may wait.
+#include "addon_state.h"
+
+#include <string>
+#include <vector>
+
+#include "addon_args.h"
+#include "file_lock.h"
+#include "locked_dir.h"
+#include "netns.h"
+#include "state_file.h"
+#include "worker.h"
+
+namespace pw {
+
+namespace {
+
+// lockAcquire(root, sub, name, exclusive) -> Promise<{fd, gateFd?}>: an
+// advisory lock, waited for on the lock thread (file_lock.h).
+Napi::Value LockAcquire(const Napi::CallbackInfo& info) {
+  std::string root = StringArg(info, 0, "root");
+  std::string sub = StringArg(info, 1, "sub");
+  std::string name = StringArg(info, 2, "name");
+  bool exclusive = info[3].ToBoolean();
+  bool wait = info.Length() < 5 || info[4].IsUndefined() || info[4].ToBoolean();
+  return TaskWorker::Start(
+      info.Env(), "lock.acquire", [=] { return AcquireFileLock(root, sub, name, exclusive, wait); }, nullptr, Lane::kLock);
+}
+
+// lockAndWrite(root, lockSub, lockName, fileSub, fileName, data) -> Promise<{fd}>:
+// a shared lock (file_lock.h), then a state file written under it
+// (state_file.h), in one trip to the lock thread: an attach's journal
+// entry and its lock, before its first change.
+Napi::Value LockAndWrite(const Napi::CallbackInfo& info) {
+  std::string root = StringArg(info, 0, "root");
+  std::string lockSub = StringArg(info, 1, "lockSub");
+  std::string lockName = StringArg(info, 2, "lockName");
+  std::string fileSub = StringArg(info, 3, "fileSub");
+  std::string fileName = StringArg(info, 4, "fileName");
+  std::string data = StringArg(info, 5, "data");
+  return TaskWorker::Start(
+      info.Env(), "lock.write",
+      [=] {
+        Value lock = AcquireFileLock(root, lockSub, lockName, false);
+        try {
+          WriteStateFile(root, fileSub, fileName, data);
+        } catch (...) {
+          CloseFd(static_cast<int>(lock.Get("fd").AsNumber()));
+          throw;
+        }
+        return lock;
+      },
+      nullptr, Lane::kLock);
+}
+
+// stateFileWrite(root, sub, name, data) -> Promise<void>: atomic and durable (state_file.h).
+Napi::Value StateFileWrite(const Napi::CallbackInfo& info) {
+  std::string root = StringArg(info, 0, "root");
+  std::string sub = StringArg(info, 1, "sub");
+  std::string name = StringArg(info, 2, "name");
+  std::string data = StringArg(info, 3, "data");
+  return TaskWorker::Start(info.Env(), "state.write", [=] { return WriteStateFile(root, sub, name, data); });
+}
+
+// stateFileRemove(root, sub, name) -> Promise<{removed}>.
+Napi::Value StateFileRemove(const Napi::CallbackInfo& info) {
+  std::string root = StringArg(info, 0, "root");
+  std::string sub = StringArg(info, 1, "sub");
+  std::string name = StringArg(info, 2, "name");
+  return TaskWorker::Start(info.Env(), "state.remove", [=] { return RemoveStateFile(root, sub, name); });
+}
+
+// stateFileList(root, sub, prefix) -> Promise<[{name, data, mtimeMs}]>.
+Napi::Value StateFileList(const Napi::CallbackInfo& info) {
+  std::string root = StringArg(info, 0, "root");
+  std::string sub = StringArg(info, 1, "sub");
+  std::string prefix = StringArg(info, 2, "prefix");
+  return TaskWorker::Start(info.Env(), "state.list", [=] { return ListStateFiles(root, sub, prefix); });
+}
+
+// lockedDirOpen(parent, name, lockName) -> Promise<{dirFd, lockFd, entries}>:
+// a store directory shared with other programs, its lock waited for on the
+// lock thread, its entries read under it (locked_dir.h).
+Napi::Value LockedDirOpenJs(const Napi::CallbackInfo& info) {
+  std::string parent = StringArg(info, 0, "parent");
+  std::string name = StringArg(info, 1, "name");
+  std::string lockName = StringArg(info, 2, "lockName");
+  return TaskWorker::Start(
+      info.Env(), "lockedDir.open", [=] { return LockedDirOpen(parent, name, lockName); }, nullptr, Lane::kLock);
+}
+
+// lockedDirApply(dirFd, lockFd, changes, closeFds, path) -> Promise<string[]>:
+// changes [{op: 'create'|'write'|'remove', name, data?}] (remove with data:
+// only a file holding exactly that) run under the lock
+// LockedDirOpen took; never on the lock thread (a holder must not wait behind
+// a taker that waits for it).
+Napi::Value LockedDirApplyJs(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int dirFd = IntArg(info, 0, "dirFd");
+  int lockFd = IntArg(info, 1, "lockFd");
+  if (!info[2].IsArray()) throw Napi::TypeError::New(env, "changes must be an array");
+  bool closeFds = info[3].ToBoolean();
+  std::string path = StringArg(info, 4, "path");
+  auto arr = info[2].As<Napi::Array>();
+  std::vector<LockedDirChange> changes;
+  for (uint32_t i = 0; i < arr.Length(); i++) {
+    Napi::Value v = arr.Get(i);
+    if (!v.IsObject()) throw Napi::TypeError::New(env, "changes[" + std::to_string(i) + "] must be an object");
+    auto o = v.As<Napi::Object>();
+    Napi::Value op = o.Get("op"), name = o.Get("name"), data = o.Get("data");
+    if (!op.IsString() || !name.IsString()) throw Napi::TypeError::New(env, "changes[" + std::to_string(i) + "] needs op and name strings");
+    std::string k = op.As<Napi::String>().Utf8Value();
+    LockedDirChange c;
+    if (k == "create") c.kind = LockedDirChange::Kind::kCreate;
+    else if (k == "write") c.kind = LockedDirChange::Kind::kWrite;
+    else if (k == "remove") c.kind = LockedDirChange::Kind::kRemove;
+    else throw Napi::TypeError::New(env, "changes[" + std::to_string(i) + "].op must be create, write or remove");
+    c.name = name.As<Napi::String>().Utf8Value();
+    if (data.IsString()) c.data = data.As<Napi::String>().Utf8Value();
+    else if (!data.IsUndefined()) throw Napi::TypeError::New(env, "changes[" + std::to_string(i) + "].data must be a string");
+    c.expect = c.kind == LockedDirChange::Kind::kRemove && data.IsString();
+    changes.push_back(std::move(c));
+  }
+  return TaskWorker::Start(env, "lockedDir.apply", [=] { return LockedDirApply(dirFd, lockFd, changes, closeFds, path); });
+}
+
+}  // namespace
+
+void RegisterStateExports(Napi::Env env, Napi::Object exports) {
+  exports.Set("lockAcquire", Napi::Function::New(env, LockAcquire));
+  exports.Set("stateFileWrite", Napi::Function::New(env, StateFileWrite));
+  exports.Set("lockAndWrite", Napi::Function::New(env, LockAndWrite));
+  exports.Set("stateFileRemove", Napi::Function::New(env, StateFileRemove));
+  exports.Set("stateFileList", Napi::Function::New(env, StateFileList));
+  exports.Set("lockedDirOpen", Napi::Function::New(env, LockedDirOpenJs));
+  exports.Set("lockedDirApply", Napi::Function::New(env, LockedDirApplyJs));
+}
+
+}  // namespace pw
