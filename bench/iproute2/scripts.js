@@ -8,7 +8,9 @@
 //                `ip -n NS -batch` per guest, because a batch cannot change
 //                namespace between lines (`netns exec` in a batch forks too).
 // pipework:      pipework's own command sequence per guest (see
-//                pipework-sequence.sh), after `ip netns add` for the guest.
+//                pipework-sequence.sh), after `ip netns add` for every guest
+//                (timed apart: pipework takes existing guests, as
+//                pipewright's CLI ways do, whose namespaces are made untimed).
 'use strict';
 
 const { writeFileSync, mkdirSync, chmodSync } = require('node:fs');
@@ -69,10 +71,8 @@ function ipBatch(dir, n) {
 function pipework(dir, n) {
   const scratch = join(dir, 'pipework-netns');
   mkdirSync(scratch, { recursive: true });
-  const lines = [];
-  for (const k of W.range(n)) {
-    lines.push(`ip netns add ${W.nsName(k)}`, `sh ${SEQUENCE} ${W.BRIDGE} ${W.nsName(k)} ${W.cidr(k)} ${W.GATEWAY} ${scratch}`);
-  }
+  const setup = script(dir, 'setup.sh', W.range(n).map((k) => `ip netns add ${W.nsName(k)}`));
+  const lines = W.range(n).map((k) => `sh ${SEQUENCE} ${W.BRIDGE} ${W.nsName(k)} ${W.cidr(k)} ${W.GATEWAY} ${scratch}`);
   // pipework puts its host ends in no group and has no teardown of its own:
   // removing the namespaces destroys the pairs. Namespace destruction is
   // asynchronous, so wait until no veth is left.
@@ -80,7 +80,7 @@ function pipework(dir, n) {
     'ip -all netns delete',
     'while [ -n "$(ip -o link show type veth)" ]; do sleep 0.001; done',
   ]);
-  return { create: script(dir, 'create.sh', lines), teardown };
+  return { setup, create: script(dir, 'create.sh', lines), teardown };
 }
 
 module.exports = { ipPerStep, ipBatch, pipework };

@@ -86,9 +86,12 @@ function batchTargets(results, label, add) {
 function engineTargets(results, add) {
   for (const [n, runs] of Object.entries(results['cli-engine'] ?? {})) {
     const inv = median(runs.flatMap((r) => r.perInvocation));
-    add('CLI with the engine (pipewright-fast), one guest per invocation: wall ms', n, `${f2(inv)} ms`, '≤ 5 ms', check(inv, '<=', 5));
-    const pw = med(results, 'pipework', n, 'createMs') / Number(n);
-    if (Number.isFinite(pw)) add(`pipework's command sequence (${f1(pw)} ms/guest) ÷ CLI with the engine`, n, `${f2(pw / inv)}×`, '≥ 10×', check(pw / inv, '>=', 10));
+    const cold = median(runs.flatMap((r) => r.coldPerInvocation ?? []));
+    const start = median(runs.flatMap((r) => r.processStart ?? []));
+    add(`CLI with the engine (pipewright-fast), one guest per invocation, timed in bash: wall ms (engine's first pass: ${f2(cold)} ms; /bin/true: ${f2(start)} ms)`, n, `${f2(inv)} ms`, '≤ 5 ms', check(inv, '<=', 5));
+    // Both sides take existing guests: pipework's namespaces are made (and timed) apart.
+    const pw = med(results, 'pipework', n, 'withoutSetupMs') / Number(n);
+    if (Number.isFinite(pw)) add(`pipework's command sequence (${f1(pw)} ms/guest, its guests' namespaces made apart) ÷ CLI with the engine`, n, `${f2(pw / inv)}×`, '≥ 10×', check(pw / inv, '>=', 10));
     const cli = median((results['cli-one']?.[n] ?? []).flatMap((r) => r.perInvocation));
     if (Number.isFinite(cli)) add(`CLI without the engine (${f1(cli)} ms) ÷ CLI with the engine`, n, `${f2(cli / inv)}×`, '', null);
   }

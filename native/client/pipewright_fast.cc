@@ -15,6 +15,10 @@
 //                     'x' exit (JSON {"exitCode": N}).
 // Before 'g' nothing has run, so any failure falls back to the Node CLI;
 // after it, a lost engine is reported (the outcome is unknown) with exit 1.
+// The request carries a deadline on CLOCK_MONOTONIC: an engine runs it only
+// if it wrote 'a' before then, and this client takes its last look for 'a'
+// after it, so exactly one of them runs the command. An 'a' that does not
+// say "committed" (an older engine) still wants 'y' first.
 //
 // It is also the CNI plugin: executed by a runtime (a CNI_* variable of the
 // spec in the environment and no arguments, or `cni` as the only one, or under the name
@@ -31,6 +35,7 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -58,6 +63,12 @@ bool debugging() {
 
 void note(const std::string& why) {
   if (debugging()) fprintf(stderr, "pipewright-fast: %s\n", why.c_str());
+}
+
+int64_t monotonicMicros() {
+  struct timespec ts {};
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<int64_t>(ts.tv_sec) * 1000000 + ts.tv_nsec / 1000;
 }
 
 // The package's root: this executable is <root>/build/Release/pipewright-fast.
@@ -177,7 +188,7 @@ bool forwarded(const char* entry) {
 
 // A plugin call sends `cni` and the whole environment: a delegated plugin
 // (IPAM) gets the environment the runtime gave, as the spec says.
-std::string requestJson(const Mode& mode, int argc, char** argv, bool withStdin) {
+std::string requestJson(const Mode& mode, int argc, char** argv, bool withStdin, int64_t deadline) {
   std::string j = "{\"v\":" + std::to_string(mode.cni ? kProtocolVersionOwnEnv : kProtocolVersion) + ",\"argv\":[";
   if (mode.cni) {
     j += "\"cni\"";
@@ -203,7 +214,8 @@ std::string requestJson(const Mode& mode, int argc, char** argv, bool withStdin)
     appendJsonString(j, eq + 1);
   }
   j += "},\"stdin\":";
-  j += withStdin ? "true}" : "false}";
+  j += withStdin ? "true" : "false";
+  j += ",\"deadline\":" + std::to_string(deadline) + "}";
   return j;
 }
 
@@ -263,6 +275,21 @@ std::string readAllStdin() {
     data.append(buf, static_cast<size_t>(n));
   }
   return data;
+}
+
+// Waits until fd has something to read or the deadline (CLOCK_MONOTONIC, µs)
+// has passed. The last look is taken after the deadline, so whatever the
+// engine wrote before it is seen (the engine's side of the bargain).
+bool readableBefore(int fd, int64_t deadline) {
+  for (;;) {
+    int64_t left = deadline - monotonicMicros();
+    int ms = left <= 0 ? 0 : static_cast<int>((left + 999) / 1000);
+    struct pollfd pfd = {fd, POLLIN, 0};
+    int r = poll(&pfd, 1, ms);
+    if (r < 0 && errno == EINTR) continue;
+    if (r > 0) return true;
+    if (r < 0 || ms == 0) return false;
+  }
 }
 
 // Connects to the engine's socket, if it is one of root's and root answers on it; -1 otherwise.
@@ -337,21 +364,22 @@ int main(int argc, char** argv) {
   }
   const std::string* consumed = withStdin ? &input : nullptr;
 
-  if (!sendFrame(fd, 'q', requestJson(mode, argc, argv, withStdin)) || (withStdin && !sendFrame(fd, 'i', input))) {
+  const int timeoutMs = acceptTimeoutMs();
+  const int64_t deadline = monotonicMicros() + static_cast<int64_t>(timeoutMs) * 1000;
+  if (!sendFrame(fd, 'q', requestJson(mode, argc, argv, withStdin, deadline)) || (withStdin && !sendFrame(fd, 'i', input))) {
     note("the engine closed the connection before taking the request");
     close(fd);
     execNodeCli(mode, argc, argv, consumed);
   }
-  const int timeoutMs = acceptTimeoutMs();
   bool accepted = false, started = false, outOpen = true, errOpen = true;
   for (;;) {
     char kind = 0;
     std::string payload;
-    if (!readFrame(fd, kind, payload, accepted ? -1 : timeoutMs)) {
+    if ((!accepted && !readableBefore(fd, deadline)) || !readFrame(fd, kind, payload, accepted ? -1 : timeoutMs)) {
       close(fd);
       if (!accepted) {
         // An engine that took the connection but says nothing is hung or stopped: worth saying even without debug.
-        // It never runs this request now: it runs only what a client said 'y' to (lib/ops/engine/protocol.ts).
+        // It never runs this request now: it runs only what it accepted before the deadline, or what a client said 'y' to (lib/ops/engine/protocol.ts).
         fprintf(stderr, "pipewright: the engine on %s did not answer within %d ms; running the command without it\n", socketPath().c_str(), timeoutMs);
         execNodeCli(mode, argc, argv, consumed);
       }
@@ -365,7 +393,8 @@ int main(int argc, char** argv) {
     switch (kind) {
       case 'a':
         // Committed: the engine runs the command from here, never this process (lib/ops/engine/protocol.ts).
-        if (!accepted && !sendFrame(fd, 'y', "")) {
+        // An engine that says so decided by the deadline; an older one waits for 'y'.
+        if (!accepted && payload.find("\"committed\":true") == std::string::npos && !sendFrame(fd, 'y', "")) {
           note("the engine went away before running the command");
           close(fd);
           execNodeCli(mode, argc, argv, consumed);

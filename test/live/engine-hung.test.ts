@@ -4,6 +4,8 @@
 // 'accepted', says so and runs the Node CLI; the engine, woken later, finds
 // the request without the client's 'go' and drops it (protocol.ts). A raw
 // client that leaves after 'accepted' without 'go' is dropped the same way.
+// A request with a deadline needs no 'go': the engine runs it only if it
+// accepted it before the deadline, by the clock both read.
 import t from 'tap';
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
@@ -31,7 +33,7 @@ t.test('a stopped engine: the client says so after its timeout and runs the comm
 
     engine.child.kill('SIGCONT');
     // Woken, the engine finds the client gone: the peer's namespaces cannot be read any more, or no 'go' came.
-    await engine.waitLog(/refused a request from pid \d+: (the peer went away|cannot identify the peer|the client left without confirming)/);
+    await engine.waitLog(/refused a request from pid \d+: (the peer went away|cannot identify the peer|the client left without confirming|the request was accepted after the deadline it gave)/);
     t.equal((await engine.status()).served, served, 'the engine ran nothing of it');
     t.equal((await portsOfBr0(s)).length, 1, 'still one attachment');
 
@@ -79,6 +81,62 @@ t.test("a client that leaves after 'accepted' without 'go': the engine drops its
     t.equal((await portsOfBr0(s)).length, 1);
     const d = await node(s.hostNs, stateDir, ['detach', g.ns.name!]);
     t.equal(d.code, 0, d.stderr);
+  }),
+);
+
+/** A client speaking the wire format by hand, with a deadline and no 'go': prints the kinds of the frames it gets, until the connection ends. */
+const TIMED = `
+const { connect } = require('node:net');
+const [socketPath, argvJson, deadlineJs] = process.argv.slice(1);
+const now = Number(process.hrtime.bigint() / 1000n);
+const s = connect(socketPath);
+const frame = (kind, text) => { const b = Buffer.from(text); const h = Buffer.alloc(5); h.writeUInt32BE(b.length + 1); h.write(kind, 4, 'latin1'); return Buffer.concat([h, b]); };
+s.on('connect', () => s.write(frame('q', JSON.stringify({ v: 1, argv: JSON.parse(argvJson), cwd: '/', env: { PW_STATE_DIR: process.env.PW_STATE_DIR }, deadline: eval(deadlineJs) }))));
+let got = Buffer.alloc(0); const kinds = [];
+s.on('data', (d) => { got = Buffer.concat([got, d]); while (got.length >= 5 && got.length >= 4 + got.readUInt32BE(0)) { const n = got.readUInt32BE(0); kinds.push(String.fromCharCode(got[4]) + (got[4] === 0x61 ? got.subarray(5, 4 + n).toString() : '')); got = got.subarray(4 + n); } });
+s.on('close', () => { console.log(JSON.stringify(kinds)); process.exit(0); });
+`;
+
+function timedClient(s: Scene, socket: string, stateDir: string, argv: string[], deadlineJs: string): Promise<string[]> {
+  const child = spawn('nsenter', [`--net=/proc/${process.pid}/fd/${s.hostNs.fd}`, process.execPath, '-e', TIMED, socket, JSON.stringify(argv), deadlineJs], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+    env: { ...process.env, PW_STATE_DIR: stateDir },
+  });
+  let out = '';
+  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+  return new Promise((resolve) => child.on('close', () => resolve(JSON.parse(out.trim() || '[]') as string[])));
+}
+
+t.test("a request with a deadline: run without 'go' when accepted in time, refused when accepted after it", (t) =>
+  withScene(t, async (s) => {
+    const { engine, stateDir } = await sceneEngine(s);
+    const g = await s.guest({ named: true });
+    const served = (await engine.status()).served as number;
+
+    // A deadline already past when the engine reads its clock: 'a' (committed), then a refusal, and nothing run.
+    const late = await timedClient(s, engine.socket, stateDir, ['br0', g.ns.name!, '10.9.4.2/24'], 'now');
+    t.match(late[0], /^a.*"committed":true/, 'accepted, saying it decides by the clock');
+    t.equal(late[1], 'r', 'then refused');
+    await engine.waitLog(/refused a request from pid \d+: the request was accepted after the deadline it gave/);
+    t.equal((await engine.status()).served, served, 'and nothing was run');
+    t.same(await portsOfBr0(s), [], 'no port was made');
+
+    // A minute ahead: run to its end with no 'go' sent.
+    const inTime = await timedClient(s, engine.socket, stateDir, ['br0', g.ns.name!, '10.9.4.2/24'], 'now + 60e6');
+    t.match(inTime[0], /^a.*"committed":true/);
+    t.same(inTime.slice(1), ['g', 'x'], 'started and finished without a go');
+    t.equal((await engine.status()).served, served + 1);
+    t.equal((await portsOfBr0(s)).length, 1, 'the attach was made');
+
+    // The native client with no time to wait: the engine, reading the same clock, finds the deadline gone and
+    // refuses; the client runs the Node CLI itself, and the command is done once.
+    const d = await fast(s.hostNs, stateDir, ['detach', g.ns.name!], { PIPEWRIGHT_ENGINE_TIMEOUT_MS: '0', PIPEWRIGHT_ENGINE_DEBUG: '1' });
+    t.equal(d.code, 0, d.stderr);
+    // Which it sees first depends on the scheduler: no answer at its one look, or the engine's 'a' and refusal already there.
+    t.match(d.stderr, /did not answer within 0 ms; running the command without it|the engine refused: .*accepted after the deadline/);
+    await engine.waitLog(/refused a request from pid \d+: (the request was accepted after the deadline it gave|the peer went away|cannot identify the peer)/);
+    t.equal((await engine.status()).served, served + 1, 'the engine ran none of it');
+    t.same(await portsOfBr0(s), [], 'the Node CLI detached it');
   }),
 );
 

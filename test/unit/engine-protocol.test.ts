@@ -32,6 +32,9 @@ t.test('requests: checked field by field', async (t) => {
   // Version 2 (a CNI plugin call: the command reads the request's whole environment) keeps its version.
   const own = { ...ok, v: PROTOCOL_VERSION_OWN_ENV, argv: ['cni'], env: { CNI_COMMAND: 'VERSION' }, stdin: true };
   t.same(parseRequest(Buffer.from(JSON.stringify(own))), own);
+  // A deadline (µs on CLOCK_MONOTONIC) is kept as given.
+  const timed = { ...ok, deadline: 123_456_789_012 };
+  t.same(parseRequest(Buffer.from(JSON.stringify(timed))), timed);
   const bad: Array<[unknown, string]> = [
     [{ ...ok, v: 3 }, 'v'],
     [{ ...ok, v: '1' }, 'v'],
@@ -39,6 +42,9 @@ t.test('requests: checked field by field', async (t) => {
     [{ ...ok, argv: [1] }, 'argv'],
     [{ ...ok, cwd: 'relative' }, 'cwd'],
     [{ ...ok, env: { A: 1 } }, 'env'],
+    [{ ...ok, deadline: -1 }, 'deadline'],
+    [{ ...ok, deadline: 1.5 }, 'deadline'],
+    [{ ...ok, deadline: '12' }, 'deadline'],
     [{ v: 1, control: 'shutdown' }, 'control'],
     [[], 'request'],
   ];

@@ -12,7 +12,7 @@ import type { PeerCredentials } from '../../core/peer-cred';
  * for a disk), and doing it here spares every request two round trips
  * through libuv's thread pool (~0.2 ms of the engine's answer, measured).
  */
-function nsId(pid: number | 'self', kind: 'net' | 'mnt'): string | null {
+function nsId(pid: number | 'self', kind: 'net' | 'mnt' | 'time'): string | null {
   try {
     const st = statSync(`/proc/${pid}/ns/${kind}`);
     return `${st.dev}:${st.ino}`;
@@ -41,4 +41,20 @@ export function namespaceRefusal(cred: PeerCredentials): string {
   if (theirs[0] !== ours[0]) return 'the peer is in another network namespace';
   if (theirs[1] !== ours[1]) return 'the peer is in another mount namespace';
   return '';
+}
+
+/** The engine's time namespace ('' on a kernel without them): read once. */
+let ownClock: string | null | undefined;
+
+/**
+ * Whether the peer reads the same CLOCK_MONOTONIC as the engine, so that a
+ * deadline it sent means the same instant here (protocol.ts). A time
+ * namespace may offset that clock; a kernel without time namespaces has
+ * one clock for all.
+ */
+export function sharesClock(cred: PeerCredentials): boolean {
+  if (cred.pid <= 0) return false;
+  ownClock ??= nsId('self', 'time') ?? '';
+  if (ownClock === '') return true;
+  return nsId(cred.pid, 'time') === ownClock;
 }

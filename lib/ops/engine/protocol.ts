@@ -12,6 +12,16 @@
 // request in its socket; it must not run it a second time. So the engine
 // runs a command only after the client's 'y', and a client that sent 'y'
 // never runs it itself: exactly one of them runs it.
+// A request may instead carry `deadline`: the client's CLOCK_MONOTONIC, in
+// microseconds, after which it stops waiting for 'a'. An engine that shares
+// the client's clock (the same time namespace) then needs no 'y': it writes
+// 'a' (saying `committed`), reads the clock, and runs the command only if
+// that reading is before the deadline; otherwise it refuses ('r'). The
+// client waits for 'a' until the deadline has passed and looks once more
+// after it: an 'a' written before the deadline is in its socket by then, so
+// it never runs a command the engine runs. An 'a' without `committed` (an
+// older engine, or another clock) still wants the 'y'. This spares the
+// round trip of the 'y' on every command.
 // A request carries its protocol version `v`; an engine refuses versions it
 // does not speak, and a client falls back to running the command itself.
 // Version 2 is version 1 where `env` is the caller's whole environment and
@@ -52,6 +62,8 @@ export interface CliRequest {
   env: Record<string, string>;
   /** An 'i' frame with stdin's bytes follows. */
   stdin: boolean;
+  /** The client's CLOCK_MONOTONIC in µs after which it no longer waits for 'a' (see above); without it, the engine waits for 'y'. */
+  deadline?: number;
 }
 
 /** A question to the engine itself, not a command line. */
@@ -116,5 +128,14 @@ export function parseRequest(payload: Buffer): Request {
   const env = r.env ?? {};
   if (typeof env !== 'object' || env === null || Object.values(env).some((x) => typeof x !== 'string'))
     throw new PipewrightError('ERR_PW_INVALID_ARGUMENT', 'engine protocol: env must map names to strings', { field: 'env', value: env });
-  return { v: r.v, argv: r.argv, cwd: r.cwd, env: env as Record<string, string>, stdin: r.stdin === true };
+  if (r.deadline !== undefined && !(Number.isSafeInteger(r.deadline) && (r.deadline as number) >= 0))
+    throw new PipewrightError('ERR_PW_INVALID_ARGUMENT', 'engine protocol: deadline must be a whole number of microseconds', { field: 'deadline', value: r.deadline });
+  const req: CliRequest = { v: r.v, argv: r.argv, cwd: r.cwd, env: env as Record<string, string>, stdin: r.stdin === true };
+  if (r.deadline !== undefined) req.deadline = r.deadline as number;
+  return req;
+}
+
+/** CLOCK_MONOTONIC in microseconds: the clock a request's deadline is on (libuv's hrtime reads it). */
+export function monotonicMicros(): number {
+  return Number(process.hrtime.bigint() / 1000n);
 }

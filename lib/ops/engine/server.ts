@@ -12,8 +12,8 @@
 import { createServer, type Server, type Socket } from 'node:net';
 import { promises as fsp } from 'node:fs';
 import { peerCredentials, type PeerCredentials } from '../../core/peer-cred';
-import { FRAME, FrameReader, encodeFrame, parseRequest, type CliRequest, type Frame, type Request } from './protocol';
-import { namespaceRefusal, peerRefusal } from './peer';
+import { FRAME, FrameReader, encodeFrame, monotonicMicros, parseRequest, type CliRequest, type Frame, type Request } from './protocol';
+import { namespaceRefusal, peerRefusal, sharesClock } from './peer';
 import { claimSocketPath, type SocketClaim } from './socket-path';
 
 /** Where one command's output goes. */
@@ -52,9 +52,22 @@ interface Job {
   socket: Socket;
   stdin: Buffer | undefined;
   peer: PeerCredentials;
-  /** true once the client's 'go' came; false when it left without (it may have run the command itself). */
-  go: Promise<boolean>;
+  /** true once the job may run: the client's 'go' came, or 'a' went out before its deadline; else why not. */
+  go: Promise<true | Refusal>;
+  /** Settles go (the first call counts). */
+  decide(go: true | Refusal): void;
+  /** Set when go is decided by the clock (the request's deadline): a 'go' frame then counts for nothing. */
+  byClock: boolean;
 }
+
+/** Why a job that was accepted will not run (the client runs it itself, or gave up). */
+type Refusal = 'left' | 'late-go' | 'late-accept';
+
+const REFUSAL_TEXT: Record<Refusal, string> = {
+  left: 'the client left without confirming (it runs the command itself)',
+  'late-go': `the client did not confirm within`,
+  'late-accept': 'the request was accepted after the deadline it gave (the client runs the command itself)',
+};
 
 /** How long a job at the head of the queue waits for its client's 'go' (which follows 'accepted' at once) before it is dropped. */
 const GO_WAIT_MS = 10_000;
@@ -126,10 +139,11 @@ export class EngineServer {
     const frames: Frame[] = [];
     let checked: PeerCredentials | null = null;
     let handled = false;
-    let sayGo: (go: boolean) => void = () => {};
-    const go = new Promise<boolean>((resolve) => (sayGo = resolve));
-    socket.once('end', () => sayGo(false));
-    socket.once('close', () => sayGo(false));
+    let decide: (go: true | Refusal) => void = () => {};
+    const go = new Promise<true | Refusal>((resolve) => (decide = resolve));
+    let job: Job | undefined;
+    socket.once('end', () => decide('left'));
+    socket.once('close', () => decide('left'));
     const fd = (socket as unknown as { _handle?: { fd?: number } })._handle?.fd;
     const proceed = () => {
       if (handled || !checked) return;
@@ -150,7 +164,7 @@ export class EngineServer {
       if (req.stdin && !stdinFrame) return; // wait for it
       handled = true;
       const peer = checked;
-      const job = { req, socket, stdin: stdinFrame ? Buffer.from(stdinFrame.payload) : undefined, peer, go };
+      job = { req, socket, stdin: stdinFrame ? Buffer.from(stdinFrame.payload) : undefined, peer, go, decide, byClock: false };
       const why = namespaceRefusal(peer);
       if (why) this.#refuse(socket, why, peer.pid);
       else this.#enqueue(job);
@@ -158,7 +172,9 @@ export class EngineServer {
     socket.on('data', (chunk: Buffer) => {
       try {
         for (const f of reader.push(chunk)) {
-          if (f.kind === FRAME.go) sayGo(true);
+          if (f.kind === FRAME.go) {
+            if (!job?.byClock) decide(true);
+          }
           else frames.push(f);
         }
       } catch (e) {
@@ -201,7 +217,16 @@ export class EngineServer {
   #enqueue(job: Job): void {
     const why = this.#stopping ? 'the engine is stopping' : this.#opts.refuse(job.req);
     if (why) return this.#refuse(job.socket, why, job.peer.pid);
-    job.socket.write(encodeFrame(FRAME.accepted, JSON.stringify({ v: 1, pid: process.pid })));
+    const { deadline } = job.req;
+    job.byClock = deadline !== undefined && sharesClock(job.peer);
+    if (!job.byClock) job.socket.write(encodeFrame(FRAME.accepted, JSON.stringify({ v: 1, pid: process.pid })));
+    else {
+      // The clock is read once 'a' is in the client's socket (the write's callback): a reading before the deadline
+      // proves the client, which looks after its deadline, sees the 'a' and leaves the command to us (protocol.ts).
+      job.socket.write(encodeFrame(FRAME.accepted, JSON.stringify({ v: 1, pid: process.pid, committed: true })), (err) => {
+        job.decide(!err && monotonicMicros() < deadline! ? true : err ? 'left' : 'late-accept');
+      });
+    }
     if (this.#opts.beside?.(job.req)) {
       this.#besideQueue.push(job);
       this.#startBeside();
@@ -237,17 +262,18 @@ export class EngineServer {
   }
 
   /**
-   * Whether the client said 'go'. One that left without it gave up waiting
-   * and may have run the command itself (protocol.ts): never run it here.
+   * Whether the job may run: the client said 'go', or the engine accepted it
+   * before the client's deadline. One that left without either gave up
+   * waiting and may have run the command itself (protocol.ts): never run it
+   * here.
    */
   async #awaitGo(job: Job): Promise<boolean> {
     let timer: NodeJS.Timeout | undefined;
-    const late = new Promise<'late'>((resolve) => (timer = setTimeout(() => resolve('late'), GO_WAIT_MS)));
-    const go = await Promise.race([job.go, late]);
+    if (!job.byClock) timer = setTimeout(() => job.decide('late-go'), GO_WAIT_MS);
+    const go = await job.go;
     clearTimeout(timer);
     if (go === true) return true;
-    const why = go === 'late' ? `did not confirm within ${GO_WAIT_MS} ms` : 'left without confirming (it runs the command itself)';
-    this.#refuse(job.socket, `the client ${why}`, job.peer.pid);
+    this.#refuse(job.socket, go === 'late-go' ? `${REFUSAL_TEXT[go]} ${GO_WAIT_MS} ms` : REFUSAL_TEXT[go], job.peer.pid);
     return false;
   }
 
