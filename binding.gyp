@@ -55,7 +55,7 @@
     {
       "target_name": "pipewright-fast",
       "type": "executable",
-      "sources": ["native/client/pipewright_fast.cc"],
+      "sources": ["native/client/pipewright_fast.cc", "native/client/frames.cc"],
       "cflags_cc": ["-std=c++17", "-O2", "-Wall", "-Wextra"],
       "ldflags": ["-static", "-Wl,-z,relro,-z,now"]
     }

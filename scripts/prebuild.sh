@@ -37,7 +37,7 @@ node scripts/gen-op-table.js
 
 archs=(x64 arm64)
 # Up to date: a prebuilt newer than every input is kept (npm pack runs this each time).
-inputs=(binding.gyp native/*.cc native/*.h native/client/*.cc)
+inputs=(binding.gyp native/*.cc native/*.h native/client/*.cc native/client/*.h)
 fresh() {
   local f="prebuilds/linux-$1/pipewright.glibc.node" i
   [ -e "$f" ] && [ -e "prebuilds/linux-$1/pipewright-fast" ] || return 1

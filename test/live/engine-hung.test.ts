@@ -147,10 +147,11 @@ t.test('an engine a test starts dies with the test, even one killed for overrunn
   const parent = spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
   const pid = await new Promise<number>((resolve) => parent.stdout!.once('data', (d: Buffer) => resolve(Number(String(d).trim()))));
   t.ok(existsSync(`/proc/${pid}`), 'the child runs');
-  // setpriv sets the death signal and then execs; the pid is setpriv's until that exec, so wait for it rather than read once.
+  // setpriv sets the death signal and then execs; the pid is setpriv's until that exec (and its cmdline reads empty
+  // while the exec is under way), so wait for the state rather than read once.
   const cmdline = await until('setpriv to exec the command', async () => {
     const c = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
-    return c.startsWith('setpriv\x00') ? undefined : c;
+    return c === '' || c.startsWith('setpriv\x00') ? undefined : c;
   });
   t.match(cmdline, /^sleep\x00600/, 'as itself (setpriv exec\'d it: the pid is the command\'s)');
   parent.kill('SIGKILL');

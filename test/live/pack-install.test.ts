@@ -72,7 +72,7 @@ const ALLOWED = [
 ];
 const REQUIRED = ['package.json', 'README.md', 'LICENSE', 'CHANGELOG.md', 'SECURITY.md', 'binding.gyp', 'native/addon.cc', 'dist/lib/index.js', 'dist/lib/index.d.ts', 'dist/lib/cli/launch.js', 'dist/cli/pipewright.js', 'native/op_table_gen.cc', 'native/op_table_gen.h', 'man/pipewright.1', 'completions/pipewright.bash', 'completions/_pipewright',
   'examples/topology-two-hosts.js', 'examples/topologies/hostA.yaml', 'examples/topologies/hostB.yaml',
-  'native/client/pipewright_fast.cc', 'packaging/systemd/pipewright-engine.service', 'packaging/systemd/pipewright-engine.socket',
+  'native/client/pipewright_fast.cc', 'native/client/frames.cc', 'native/client/frames.h', 'packaging/systemd/pipewright-engine.service', 'packaging/systemd/pipewright-engine.socket',
   ...(hostRoot ? ['x64', 'arm64'] : [process.arch]).flatMap((a) => [`prebuilds/linux-${a}/pipewright.glibc.node`, `prebuilds/linux-${a}/pipewright-fast`])];
 
 let tarball = '';
