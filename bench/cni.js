@@ -16,11 +16,10 @@
 //   node bench/cni.js [--quick] [--n 50,200] [--repeats R] [--parallel P] [--json FILE]
 'use strict';
 
-const { execFileSync, spawn, spawnSync } = require('node:child_process');
+const { execFileSync, spawn } = require('node:child_process');
 const { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } = require('node:fs');
 const { loadavg, tmpdir } = require('node:os');
 const { join, resolve } = require('node:path');
-const { performance } = require('node:perf_hooks');
 const { ensureSandbox } = require('pipewright/sandbox');
 const { median, settle } = require('./lib/stats');
 
@@ -92,37 +91,52 @@ async function served(socket) {
   return (await (await Engine.connect({ socket })).status()).served;
 }
 
-/** Wall time of one process, ms. */
-function timeProcess(cmd, args, env, input = '') {
-  const t0 = performance.now();
-  const r = spawnSync(cmd, args, { env, input, encoding: 'utf8' });
-  const ms = performance.now() - t0;
-  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')}: exit ${r.status}: ${r.stdout}${r.stderr}`);
-  return ms;
+/**
+ * Wall times of processes run from one bash script, each timed by bash
+ * itself ($EPOCHREALTIME, a builtin) with stdin from a file, as a runtime
+ * runs a plugin: no spawnSync from this process (whose own cost, measured,
+ * tripled the client's figure). The commands take turns, so each sees the
+ * same load. Resolves with the median ms of each command, by name.
+ */
+async function timeProcesses(ctx, samples, commands, stdin) {
+  const dir = join(ctx.tmp, 'floors');
+  mkdirSync(dir, { recursive: true });
+  const input = join(dir, 'stdin');
+  writeFileSync(input, stdin);
+  const q = (w) => `'${w.replace(/'/g, `'\\''`)}'`;
+  const lines = ['set -e', `t() { local name=$1; shift; local s=$EPOCHREALTIME; "$@" <${q(input)} >/dev/null; local e=$EPOCHREALTIME; echo "$name $s $e"; }`];
+  for (let i = 0; i < samples; i++) for (const [name, c] of Object.entries(commands)) lines.push(`${c.env.map((kv) => kv.replace(/=(.*)$/s, (_, v) => `=${q(v)}`)).join(' ')} t ${q(name)} ${c.argv.map(q).join(' ')}`);
+  const script = join(dir, 'floors.sh');
+  writeFileSync(script, `${lines.join('\n')}\n`);
+  const out = execFileSync('bash', [script], { encoding: 'utf8', env: { PATH: process.env.PATH } });
+  const ms = {};
+  for (const line of out.trim().split('\n')) {
+    const [name, a, b] = line.split(' ');
+    (ms[name] ??= []).push((Number(b) - Number(a)) * 1000);
+  }
+  return Object.fromEntries(Object.entries(ms).map(([k, v]) => [k, median(v)]));
 }
 
 async function floors(ctx, samples) {
-  const env = { PATH: process.env.PATH, CNI_COMMAND: 'VERSION' };
+  const version = ['CNI_COMMAND=VERSION'];
   const stdin = '{"cniVersion":"1.0.0"}';
-  const sample = (f) => median(Array.from({ length: samples }, f));
-  const out = {
-    nodeStart: sample(() => timeProcess(process.execPath, ['-e', '0'], env)),
-    pipewrightVersion: sample(() => timeProcess(join(ctx.bin, 'pipewright'), [], env, stdin)),
-    bridgeVersion: sample(() => timeProcess(join(ctx.bin, 'bridge'), [], env, stdin)),
-    hostLocalVersion: sample(() => timeProcess(join(ctx.bin, 'host-local'), [], env, stdin)),
-  };
   // The client's round trip to an engine (its start, the connection, the engine's dispatch): an engine of our own here.
   const socket = join(ctx.tmp, 'floor-engine.sock');
   const engine = await startEngine(socket, null);
   try {
-    const fenv = { ...env, PW_STATE_DIR: process.env.PW_STATE_DIR ?? '', PIPEWRIGHT_ENGINE_SOCKET: socket };
     const before = await served(socket);
-    out.engineVersion = sample(() => timeProcess(join(ctx.fastBin, 'pipewright'), [], fenv, stdin));
+    const out = await timeProcesses(ctx, samples, {
+      nodeStart: { env: [], argv: [process.execPath, '-e', '0'] },
+      pipewrightVersion: { env: version, argv: [join(ctx.bin, 'pipewright')] },
+      engineVersion: { env: [...version, `PW_STATE_DIR=${process.env.PW_STATE_DIR ?? ''}`, `PIPEWRIGHT_ENGINE_SOCKET=${socket}`], argv: [join(ctx.fastBin, 'pipewright')] },
+      bridgeVersion: { env: version, argv: [join(ctx.bin, 'bridge')] },
+      hostLocalVersion: { env: version, argv: [join(ctx.bin, 'host-local')] },
+    }, stdin);
     if ((await served(socket)) - before !== samples) throw new Error('the engine did not serve every VERSION call');
+    return out;
   } finally {
     await engine.stop();
   }
-  return out;
 }
 
 /** One measured run: N containers ADDed then DELeted through libcni, checked in between. */
