@@ -90,9 +90,14 @@ const engineWay = async (env, n) => {
   let cold;
   let warm;
   try {
+    const served = async () => (await client.status()).served;
+    const before = await served();
     cold = await timedFromShell(env, 'engine-cold', n, (k) => [FAST, ...guestArgs(k)], every);
     await timedFromShell(env, 'engine-detach', n, (k) => [FAST, 'detach', W.nsName(k), '-i', 'eth0'], every);
     warm = await timedFromShell(env, 'engine-warm', n, (k) => [FAST, ...guestArgs(k)], every);
+    // A command the client ran itself (a refusal, a timeout) would time a Node start instead: none may have.
+    const count = (await served()) - before;
+    if (count !== 3 * n) throw new Error(`the engine served ${count} of the ${3 * n} commands`);
   } finally {
     await stop();
   }
