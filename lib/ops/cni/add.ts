@@ -123,6 +123,7 @@ async function fresh(conf: NetConf, env: CniEnv, ns: Netns, host: Handle, gh: Ha
         address: first ? first.address : '0/0',
         owner,
         host,
+        guestHandle: gh,
         ...(conf.mtu ? { mtu: conf.mtu } : {}),
       }),
     ]);
