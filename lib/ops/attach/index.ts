@@ -23,7 +23,7 @@ export interface AttachResult {
   status: 'attached' | 'already-attached';
   mode: AttachMode;
   hostIf: { name: string; index: number; kind: string | null; created: boolean };
-  hostEnd?: { name: string; index: number; up: boolean; master: number | null; mac?: string };
+  hostEnd?: { name: string; index: number; up: boolean; master: number | null };
   guest: {
     ref: string;
     netns: string;
@@ -168,7 +168,7 @@ function summarize(ctx: Ctx, status: AttachResult['status'], steps: string[], cr
     steps,
     warnings: ctx.warnings,
   };
-  if (ctx.hostEnd) r.hostEnd = { name: ctx.hostEnd.name, index: ctx.hostEnd.index, up: ctx.hostEnd.up, master: ctx.hostEnd.master, ...(ctx.hostEnd.address ? { mac: ctx.hostEnd.address } : {}) };
+  if (ctx.hostEnd) r.hostEnd = { name: ctx.hostEnd.name, index: ctx.hostEnd.index, up: ctx.hostEnd.up, master: ctx.hostEnd.master };
   if (ctx.lease) {
     const { stop: _stop, ...lease } = ctx.lease;
     r.dhcp = lease;

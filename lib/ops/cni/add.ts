@@ -132,11 +132,11 @@ async function fresh(conf: NetConf, env: CniEnv, ns: Netns, host: Handle, gh: Ha
     const attached = attachedR.value;
     const routes = withGateways(ipam.ips, routesFor(ipam.ips, ipam.routes, conf.isDefaultGateway));
     await configureGuest(gh, ifname, ipam.ips.slice(1), routes);
-    // The veth's two ends as attach's verification read them back; the
-    // bridge afresh (its MAC follows its ports unless it was set).
+    // The container's end as attach's verification read it back; the host's
+    // side afresh (the bridge's MAC follows its ports unless it was set).
     const [br, he, guest] = await Promise.all([
       host.link.get(bridge.index),
-      attached.hostEnd?.mac ? { name: attached.hostEnd.name, address: attached.hostEnd.mac } : host.link.get(hostEnd),
+      host.link.get(hostEnd),
       attached.guest.mac && attached.guest.mtu ? { name: attached.guest.ifname, address: attached.guest.mac, mtu: attached.guest.mtu } : gh.link.get(ifname),
     ]);
     const prev = conf.prevResult ?? emptyResult();
