@@ -19,6 +19,8 @@ import type { WatchKind } from './types';
 /** What decides whether bridged frames meet iptables FORWARD in a namespace. */
 export type FirewallState = NativeFirewallState;
 
+const ignore = () => undefined;
+
 export class Handle {
   /** The namespace this handle works in; null for the process's own. */
   readonly netns: Netns | null;
@@ -158,6 +160,10 @@ export class Handle {
     if (!sock) return;
     this.#sock = null;
     for (const w of [...this.#watchers]) await w.close();
+    // Calls asked before close that wait behind a deletion (send()) are
+    // sent once it is done: the socket stays open for them.
+    const queued = this.#deleting ? this.#last : null;
+    if (queued) await queued.then(ignore, ignore);
     sock.close();
     if (this.#ownsNetns && this.netns) await this.netns.close();
   }

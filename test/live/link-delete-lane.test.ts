@@ -6,6 +6,7 @@
 import t from 'tap';
 import { readFileSync, readdirSync } from 'node:fs';
 import { withScene } from '../helpers/scene';
+import { Handle } from '../../lib';
 
 /** The names of this process's threads (/proc/self/task/N/comm). */
 function threadNames(): string[] {
@@ -53,5 +54,18 @@ t.test('deletions in several namespaces run beside each other and beside the rou
       t.equal(await g.handle.link.find('eth0'), null, `guest ${i}'s end is gone`);
       t.equal(await s.host.link.find(`vh${i}`), null, `and host end vh${i} with it`);
     }
+  }),
+);
+
+t.test('a call asked before close, waiting behind a deletion, still runs', (t) =>
+  withScene(t, async (s) => {
+    const h = await Handle.open(s.hostNs);
+    await h.link.add({ kind: 'veth', name: 'vc', peer: { name: 'vd' } });
+    const gone = h.link.del('vc');
+    const after = h.link.find('vd');
+    await h.close();
+    await gone;
+    t.equal(await after, null, 'answered, after the deletion');
+    t.equal(h.closed, true);
   }),
 );
