@@ -90,9 +90,38 @@ Napi::Value NetnsCreate(const Napi::CallbackInfo& info) {
       });
 }
 
+// A namespace opened by `open` on a thread; with withSocket, a netlink
+// socket opened inside it comes along in the same trip (see netnsOpenNamed).
+Napi::Value OpenNetnsMaybeWithSocket(Napi::Env env, bool withSocket, std::function<Value()> open) {
+  if (!withSocket) return TaskWorker::Start(env, "netns.open", open);
+  auto sock = std::make_shared<std::shared_ptr<NlSocket>>();
+  return TaskWorker::Start(
+      env, "netns.open",
+      [open, sock] {
+        Value v = open();
+        try {
+          *sock = std::make_shared<NlSocket>(static_cast<int>(v.Get("fd").AsNumber()));
+        } catch (...) {
+          sock->reset();
+        }
+        return v;
+      },
+      [sock](Napi::Env env, Value& v) -> Napi::Value {
+        Napi::Object out = ToJs(env, v).As<Napi::Object>();
+        // Moved out: the socket's only owner is then the JS object (closing it closes the fd at once).
+        if (*sock) out.Set("socket", RouteSocket::Wrap(env, std::move(*sock)));
+        return out;
+      });
+}
+
+bool WithSocketArg(const Napi::CallbackInfo& info, size_t i) {
+  return info.Length() > i && info[i].IsBoolean() && info[i].As<Napi::Boolean>().Value();
+}
+
+// netnsOpenPath(path, withSocket?): as netnsOpenNamed's withSocket.
 Napi::Value NetnsOpenPath(const Napi::CallbackInfo& info) {
   std::string path = StringArg(info, 0, "path");
-  return TaskWorker::Start(info.Env(), "netns.open", [path] { return OpenNetnsPath(path); });
+  return OpenNetnsMaybeWithSocket(info.Env(), WithSocketArg(info, 1), [path] { return OpenNetnsPath(path); });
 }
 
 Napi::Value NetnsOpenPid(const Napi::CallbackInfo& info) {
@@ -129,26 +158,7 @@ Napi::Value NetnsDelete(const Napi::CallbackInfo& info) {
 Napi::Value NetnsOpenNamed(const Napi::CallbackInfo& info) {
   std::string name = StringArg(info, 0, "name");
   std::string dir = StringArg(info, 1, "runDir");
-  bool withSocket = info.Length() > 2 && info[2].IsBoolean() && info[2].As<Napi::Boolean>().Value();
-  if (!withSocket) return TaskWorker::Start(info.Env(), "netns.open", [name, dir] { return OpenNamedNetns(name, dir); });
-  auto sock = std::make_shared<std::shared_ptr<NlSocket>>();
-  return TaskWorker::Start(
-      info.Env(), "netns.open",
-      [name, dir, sock] {
-        Value v = OpenNamedNetns(name, dir);
-        try {
-          *sock = std::make_shared<NlSocket>(static_cast<int>(v.Get("fd").AsNumber()));
-        } catch (...) {
-          sock->reset();
-        }
-        return v;
-      },
-      [sock](Napi::Env env, Value& v) -> Napi::Value {
-        Napi::Object out = ToJs(env, v).As<Napi::Object>();
-        // Moved out: the socket's only owner is then the JS object (closing it closes the fd at once).
-        if (*sock) out.Set("socket", RouteSocket::Wrap(env, std::move(*sock)));
-        return out;
-      });
+  return OpenNetnsMaybeWithSocket(info.Env(), WithSocketArg(info, 2), [name, dir] { return OpenNamedNetns(name, dir); });
 }
 
 // netnsAlive(handle) -> {alive}: whether the namespace a handle names still exists (ns_handle.h).

@@ -40,11 +40,13 @@ struct LaneState {
 // destructors run at exit.
 LaneState& StateOf(Lane lane) {
   static LaneState* net = new LaneState("pw-net", 1);
+  static LaneState* unlink = new LaneState("pw-unlink", 8);
   static LaneState* announce = new LaneState("pw-announce", 1);
   static LaneState* general = new LaneState("pw-work", 4);
   static LaneState* lock = new LaneState("pw-lock", 1);
   switch (lane) {
     case Lane::kNet: return *net;
+    case Lane::kUnlink: return *unlink;
     case Lane::kAnnounce: return *announce;
     case Lane::kLock: return *lock;
     case Lane::kGeneral: break;

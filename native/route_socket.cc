@@ -89,6 +89,11 @@ Napi::Value RouteSocket::Run(const Napi::CallbackInfo& info) {
   }
   std::shared_ptr<NlSocket> sock = sock_;
   if (!sock) throw Napi::Error::New(env, "the socket is closed");
+  // A batch that deletes a link waits for the kernel's teardown: beside the
+  // routing thread, not on it (executor.h). The socket's own lock keeps its
+  // requests apart; the Handle keeps one handle's batches in order.
+  bool unlinks = false;
+  for (const PendingOp& op : *ops) unlinks = unlinks || std::string(op.spec->name) == "link.del" || std::string(op.spec->name) == "link.delGroup";
   return TaskWorker::Start(env, "batch", [sock, ops]() {
     pw::Value results = pw::Value::MakeArray();
     for (size_t i = 0; i < ops->size(); ++i) {
@@ -106,7 +111,7 @@ Napi::Value RouteSocket::Run(const Napi::CallbackInfo& info) {
       }
     }
     return results;
-  }, nullptr, Lane::kNet);
+  }, nullptr, unlinks ? Lane::kUnlink : Lane::kNet);
 }
 
 Napi::Value RouteSocket::Close(const Napi::CallbackInfo& info) {

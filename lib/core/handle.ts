@@ -1,7 +1,9 @@
 // A Handle talks to one network namespace through one netlink socket that was
 // created inside it. Calls never switch namespace; the socket is reused for
 // every request; each call is a hop to the addon's netlink thread and back
-// (native/executor.h).
+// (native/executor.h). A link's deletion runs on threads of its own there
+// (it waits for the kernel's teardown); one handle's requests still run in
+// the order they were asked (send()).
 import { transport, NativeFirewallState, NativeSocket } from './native';
 import type { OpArgs, OpCall, OpName, OpResult, OpResults } from './op-types';
 import { PipewrightError } from './errors';
@@ -17,6 +19,8 @@ import type { WatchKind } from './types';
 /** What decides whether bridged frames meet iptables FORWARD in a namespace. */
 export type FirewallState = NativeFirewallState;
 
+const ignore = () => undefined;
+
 export class Handle {
   /** The namespace this handle works in; null for the process's own. */
   readonly netns: Netns | null;
@@ -30,6 +34,9 @@ export class Handle {
   readonly #ownsNetns: boolean;
   /** Watchers opened through this handle and not closed yet: close() closes them. */
   readonly #watchers = new Set<Watcher>();
+  /** The batch sent last (what a deletion waits for), and a deletion still at work (what every later batch waits for). */
+  #last: Promise<unknown> | null = null;
+  #deleting: Promise<unknown> | null = null;
 
   private constructor(sock: NativeSocket, netns: Netns | null, ownsNetns: boolean) {
     this.#sock = sock;
@@ -87,7 +94,7 @@ export class Handle {
    * refused, naming it). Internal to the API objects.
    */
   async run<K extends OpName>(op: K, args: OpArgs[K]): Promise<OpResult[K]> {
-    const results = await this.socket().run([{ op, args } as OpCall]);
+    const results = await this.send([{ op, args } as OpCall]);
     return results[0] as OpResult[K];
   }
 
@@ -97,7 +104,32 @@ export class Handle {
    * caller can undo exactly what exists.
    */
   async runBatch<const T extends readonly OpCall[]>(ops: T): Promise<OpResults<T>> {
-    return (await this.socket().run(ops)) as OpResults<T>;
+    return (await this.send(ops)) as OpResults<T>;
+  }
+
+  /**
+   * One batch to the addon, in this handle's order. Batches on the routing
+   * thread run in the order sent; a batch that deletes a link runs on
+   * another thread (native/executor.h), so it is sent once the batches
+   * before it are done, and the batches after it once it is.
+   */
+  private send(ops: readonly OpCall[]): Promise<unknown[]> {
+    const sock = this.socket();
+    const go = () => sock.run(ops);
+    const deletes = ops.some((o) => o.op === 'link.del' || o.op === 'link.delGroup');
+    // A deletion waits for the batch sent last (which ran after every one before it); others for a deletion at work.
+    const before = deletes ? this.#last : this.#deleting;
+    const p = before ? before.then(go, go) : go();
+    this.#last = p;
+    if (deletes) {
+      this.#deleting = p;
+      const done = () => {
+        if (this.#deleting === p) this.#deleting = null;
+        if (this.#last === p) this.#last = null;
+      };
+      p.then(done, done);
+    }
+    return p;
   }
 
   /**
@@ -128,6 +160,10 @@ export class Handle {
     if (!sock) return;
     this.#sock = null;
     for (const w of [...this.#watchers]) await w.close();
+    // Calls asked before close that wait behind a deletion (send()) are
+    // sent once it is done: the socket stays open for them.
+    const queued = this.#deleting ? this.#last : null;
+    if (queued) await queued.then(ignore, ignore);
     sock.close();
     if (this.#ownsNetns && this.netns) await this.netns.close();
   }

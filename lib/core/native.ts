@@ -19,7 +19,7 @@ export interface NativeNsInfo {
   ino: number;
   path?: string;
   pid?: number;
-  /** netnsCreate, and netnsOpenNamed when asked: a socket opened inside the namespace, for its first Handle. */
+  /** netnsCreate, and netnsOpenNamed and netnsOpenPath when asked: a socket opened inside the namespace, for its first Handle. */
   socket?: NativeSocket;
 }
 
@@ -122,7 +122,8 @@ export interface Transport {
   openSocket(nsfd: number): Promise<NativeSocket>;
   subscribe(nsfd: number, groups: string[], onEvents: (events: NativeEvent[]) => void): Promise<NativeSubscription>;
   netnsCreate(name: string | null, runDir: string): Promise<NativeNsInfo>;
-  netnsOpenPath(path: string): Promise<NativeNsInfo>;
+  /** path, validated as a network namespace; withSocket as for netnsOpenNamed. */
+  netnsOpenPath(path: string, withSocket?: boolean): Promise<NativeNsInfo>;
   netnsOpenPid(pid: number): Promise<NativeNsInfo>;
   netnsOpenSelf(): Promise<NativeNsInfo>;
   netnsDelete(name: string, runDir: string, opts?: NativeNetnsDeleteOptions): Promise<NativeNetnsDeleted>;

@@ -97,13 +97,20 @@ export function takeSpareSocket(ns: Netns): NativeSocket | undefined {
 let fromInfo: (info: NativeNsInfo, extra: { name?: string; runDir?: string }) => Netns;
 
 /**
- * Opens a named namespace that a Handle is about to work in: the addon opens
- * the Handle's netlink socket inside it in the same trip (the first
- * Handle.open on it takes that socket: one trip instead of two). Other
- * references open as Netns.open does. Internal: not exported from the package.
+ * Opens a named namespace, or one by path, that a Handle is about to work
+ * in: the addon opens the Handle's netlink socket inside it in the same trip
+ * (the first Handle.open on it takes that socket: one trip instead of two).
+ * Other references open as Netns.open does. Internal: not exported from the package.
  */
 export async function openNetnsForHandle(ref: NetnsRef): Promise<Netns> {
-  const named = typeof ref === 'string' ? (ref.includes('/') ? null : { name: ref }) : 'name' in ref ? ref : null;
+  if (typeof ref === 'string') ref = ref.includes('/') ? { path: ref } : { name: ref };
+  if (typeof ref === 'object' && ref !== null && 'path' in ref) {
+    const { socket, ...info } = await transport().netnsOpenPath(v.str('path', ref.path, 4096), true);
+    const ns = fromInfo(info, {});
+    if (socket) spareSockets.set(ns, socket);
+    return ns;
+  }
+  const named = typeof ref === 'object' && ref !== null && 'name' in ref ? ref : null;
   if (!named) return Netns.open(ref);
   const runDir = named.runDir === undefined ? DEFAULT_RUN_DIR : v.str('runDir', named.runDir, 4096);
   const name = netnsName('name', named.name);

@@ -97,6 +97,22 @@ t.test('0/0 attaches without an address', (t) =>
   }),
 );
 
+t.test("guestHandle: the caller's handle in the guest is used and left open; one for another namespace is refused", (t) =>
+  withScene(t, async (s) => {
+    const g = await s.guest();
+    const other = await s.guest();
+    await t.rejects(attach({ host: s.host, hostIf: 'br0', guest: g.ns, guestHandle: other.handle, address: '10.0.0.5/24' }), { code: 'ERR_PW_INVALID_ARGUMENT', field: 'guestHandle' }, "a handle of another namespace: refused, naming the field");
+    await t.rejects(attach({ host: s.host, hostIf: 'br0', guest: 'someone', guestHandle: g.handle, address: '10.0.0.5/24' }), { code: 'ERR_PW_INVALID_ARGUMENT', field: 'guestHandle' }, 'a guest given other than as the Netns: refused');
+    t.equal(await s.host.link.find('br0'), null, 'nothing was made');
+    const r = await attach({ host: s.host, hostIf: 'br0', guest: g.ns, guestHandle: g.handle, address: '10.0.0.5/24' });
+    t.equal(r.status, 'attached');
+    t.equal(g.handle.closed, false, "the caller's handle is still open");
+    t.equal((await g.handle.link.get('eth1')).up, true, 'and works: the interface is there, up');
+    await t.rejects(attach({ host: s.host, hostIf: 'br0', guest: g.ns, guestHandle: g.handle, guestIf: 'eth1', address: '10.0.0.6/24' }), { code: 'ERR_PW_CONFLICT' });
+    t.equal(g.handle.closed, false, 'also after a refused attach');
+  }),
+);
+
 t.test('macvlan mode: a non-bridge host interface gets a macvlan, born in the guest', (t) =>
   withScene(t, async (s) => {
     // A veth stands in for a physical NIC; its peer is the "wire".

@@ -102,7 +102,7 @@ async function open(s: NormalizedSpec): Promise<Ctx & { ownsHost: boolean }> {
   const foundP = hostP.then((h) => inspectHostIf(h.handle, s));
   const guestP = resolveGuest(spec.guest, spec.runDir !== undefined ? { runDir: spec.runDir, forHandle: true } : { forHandle: true }).then(async (guest) => {
     try {
-      return { guest, gh: await Handle.open(guest.netns) };
+      return { guest, gh: spec.guestHandle ?? (await Handle.open(guest.netns)) };
     } catch (e) {
       if (guest.owned) await guest.netns.close();
       throw e;
@@ -112,7 +112,7 @@ async function open(s: NormalizedSpec): Promise<Ctx & { ownsHost: boolean }> {
   if (hostR.status === 'rejected' || guestR.status === 'rejected' || foundR.status === 'rejected') {
     if (hostR.status === 'fulfilled' && hostR.value.owned) await hostR.value.handle.close();
     if (guestR.status === 'fulfilled') {
-      await guestR.value.gh.close();
+      if (!spec.guestHandle) await guestR.value.gh.close();
       if (guestR.value.guest.owned) await guestR.value.guest.netns.close();
     }
     // The same error as when each waited for the one before: the host's, the guest's, then the host interface's.
@@ -126,7 +126,7 @@ async function open(s: NormalizedSpec): Promise<Ctx & { ownsHost: boolean }> {
 }
 
 async function close(ctx: Ctx & { ownsHost: boolean }): Promise<void> {
-  await ctx.gh.close();
+  if (!ctx.spec.guestHandle) await ctx.gh.close();
   if (ctx.guest.owned) await ctx.guest.netns.close();
   if (ctx.ownsHost) await ctx.host.close();
 }

@@ -6,7 +6,8 @@
 // address, prefix and gateway are carried parsed, never re-read from text,
 // and nothing writes to the spec (what an attach decides as it goes, such as
 // the host end's generated name, lives in its context).
-import type { Handle } from '../../core/handle';
+import { Handle } from '../../core/handle';
+import { Netns } from '../../core/netns';
 import type { GuestRef } from '../guest';
 import * as v from '../../core/validate';
 import { invalidArgument } from '../../core/errors';
@@ -45,6 +46,8 @@ export interface AttachSpec {
   group?: number;
   /** Where the host interface lives (default: a handle in the current namespace). */
   host?: Handle;
+  /** A handle the caller has open in the guest (guest then being its Netns): used instead of opening another; borrowed, never closed. */
+  guestHandle?: Handle;
   /** After success, watch the host end this long and report whatever undoes the attachment. */
   watchMs?: number;
   /**
@@ -75,6 +78,8 @@ export interface NormalizedSpec {
   readonly guest: GuestRef;
   /** The caller's handle for the host side (not frozen: it is a live object). */
   readonly host?: Handle;
+  /** The caller's handle in the guest (likewise live, not frozen). */
+  readonly guestHandle?: Handle;
   readonly runDir?: string;
   readonly guestIf: string;
   /** The host end's name as given; when none is given, the plan chooses one (Ctx.hostEndName). */
@@ -97,7 +102,7 @@ export interface NormalizedSpec {
   readonly repair: boolean;
 }
 
-const KEYS = ['hostIf', 'guest', 'guestIf', 'hostEnd', 'address', 'gateway', 'mac', 'vlan', 'directPhys', 'mtu', 'dhcp', 'arp', 'owner', 'group', 'host', 'watchMs', 'watchSignal', 'repair', 'runDir'];
+const KEYS = ['hostIf', 'guest', 'guestIf', 'hostEnd', 'address', 'gateway', 'mac', 'vlan', 'directPhys', 'mtu', 'dhcp', 'arp', 'owner', 'group', 'host', 'guestHandle', 'watchMs', 'watchSignal', 'repair', 'runDir'];
 
 /** Specs this module built: handed back in, they are taken as they are. */
 const built = new WeakSet<object>();
@@ -156,6 +161,11 @@ export function buildSpec(spec: AttachSpec | NormalizedSpec): NormalizedSpec {
   } else out.hostIf = v.ifname('hostIf', hostIf);
   out.guest = o.guest;
   if (o.host !== undefined) out.host = o.host;
+  if (o.guestHandle !== undefined) {
+    if (!(o.guestHandle instanceof Handle) || !(o.guest instanceof Netns) || o.guestHandle.netns !== o.guest)
+      throw invalidArgument('guestHandle', o.guestHandle, 'must be a Handle opened on the Netns given as guest');
+    out.guestHandle = o.guestHandle;
+  }
   if (o.runDir !== undefined) out.runDir = o.runDir;
   out.guestIf = guestIf;
   if (o.hostEnd !== undefined) out.hostEnd = v.ifname('hostEnd', o.hostEnd);

@@ -29,13 +29,23 @@ export async function cmdAdd(conf: NetConf, env: CniEnv): Promise<AddOutcome> {
   const containerId = env.containerId!;
   const ifname = env.ifname!;
   const netnsPath = env.netns!;
-  const lock = await lockContainer(containerId);
+  // Independent, so asked together: each is a trip to the addon's threads.
+  const [lockR, nsR, hostR] = await Promise.allSettled([lockContainer(containerId), openContainerNetns(netnsPath), Handle.open()]);
+  if (lockR.status === 'rejected' || nsR.status === 'rejected' || hostR.status === 'rejected') {
+    if (nsR.status === 'fulfilled') await nsR.value.close();
+    if (hostR.status === 'fulfilled') await hostR.value.close();
+    if (lockR.status === 'fulfilled') await lockR.value.unlockAndRemove();
+    // The error of the first that failed, in the order they were once asked one after the other.
+    throw lockR.status === 'rejected' ? lockR.reason : nsR.status === 'rejected' ? nsR.reason : (hostR as PromiseRejectedResult).reason;
+  }
+  const lock = lockR.value;
   let attached = false;
   try {
-    const ns = await openContainerNetns(netnsPath);
-    const host = await Handle.open();
+    const ns = nsR.value;
+    const host = hostR.value;
     let gh: Handle | null = null;
     try {
+      // Takes the socket that came with the namespace: no trip.
       gh = await Handle.open(ns);
       const hostEnd = hostEndName(conf.name, containerId, ifname);
       const before = await readRecord(conf.name, containerId, ifname);
@@ -92,24 +102,43 @@ async function fresh(conf: NetConf, env: CniEnv, ns: Netns, host: Handle, gh: Ha
   await writeRecord(record);
   let createdBridge: number | null = null;
   try {
+    // The bridge is looked for while IPAM runs; made (when missing) only
+    // once IPAM succeeded: an ADD refused an address makes nothing that a
+    // concurrent ADD could find and then lose to this one's rollback.
+    const lookup = host.link.find(conf.bridge);
+    lookup.catch(() => undefined); // awaited below, after IPAM; its failure is not this moment's
     const ipam = conf.ipam ? parseResult(await runIpam(conf.ipam.type, 'ADD', conf.raw, env.raw, env.path), `the result of IPAM plugin "${conf.ipam.type}"`) : emptyResult();
-    const { link: bridge, created } = await ensureBridge(host, conf.bridge, owner, conf.mtu);
+    const { link: bridge, created } = await ensureBridge(host, conf.bridge, owner, conf.mtu, await lookup);
     if (created) createdBridge = bridge.index;
-    if (conf.isGateway) await addGatewayAddresses(host, bridge, ipam.ips);
     const first = ipam.ips[0];
-    const attached = await attach({
-      hostIf: conf.bridge,
-      guest: ns,
-      guestIf: ifname,
-      hostEnd,
-      address: first ? first.address : '0/0',
-      owner,
-      host,
-      ...(conf.mtu ? { mtu: conf.mtu } : {}),
-    });
+    // The gateway addresses go on the bridge while the container is attached
+    // to it: neither needs the other. Both settle before any rollback.
+    const [gateway, attachedR] = await Promise.allSettled([
+      conf.isGateway ? addGatewayAddresses(host, bridge, ipam.ips) : Promise.resolve(),
+      attach({
+        hostIf: conf.bridge,
+        guest: ns,
+        guestIf: ifname,
+        hostEnd,
+        address: first ? first.address : '0/0',
+        owner,
+        host,
+        guestHandle: gh,
+        ...(conf.mtu ? { mtu: conf.mtu } : {}),
+      }),
+    ]);
+    if (gateway.status === 'rejected') throw gateway.reason;
+    if (attachedR.status === 'rejected') throw attachedR.reason;
+    const attached = attachedR.value;
     const routes = withGateways(ipam.ips, routesFor(ipam.ips, ipam.routes, conf.isDefaultGateway));
     await configureGuest(gh, ifname, ipam.ips.slice(1), routes);
-    const [br, he, guest] = await Promise.all([host.link.get(bridge.index), host.link.get(hostEnd), gh.link.get(ifname)]);
+    // The container's end as attach's verification read it back; the host's
+    // side afresh (the bridge's MAC follows its ports unless it was set).
+    const [br, he, guest] = await Promise.all([
+      host.link.get(bridge.index),
+      host.link.get(hostEnd),
+      attached.guest.mac && attached.guest.mtu ? { name: attached.guest.ifname, address: attached.guest.mac, mtu: attached.guest.mtu } : gh.link.get(ifname),
+    ]);
     const prev = conf.prevResult ?? emptyResult();
     const base = prev.interfaces.length;
     const own: CniResult = {

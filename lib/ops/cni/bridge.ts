@@ -10,8 +10,9 @@ import { bridgeAlias } from '../ownership';
 import { CniError, PW_ERR } from './errors';
 import type { CniIp } from './result';
 
-export async function ensureBridge(host: Handle, name: string, owner: string, mtu: number | undefined): Promise<{ link: Link; created: boolean }> {
-  const found = await host.link.find(name);
+/** `looked`: the caller's own look for it, when it has one (undefined: looked for here). */
+export async function ensureBridge(host: Handle, name: string, owner: string, mtu: number | undefined, looked?: Link | null): Promise<{ link: Link; created: boolean }> {
+  const found = looked === undefined ? await host.link.find(name) : looked;
   if (found) return { link: await usable(host, found), created: false };
   try {
     const link = await host.link.add({ kind: 'bridge', name, up: true, ...(mtu ? { mtu } : {}), alias: bridgeAlias(owner) });

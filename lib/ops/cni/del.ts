@@ -13,24 +13,28 @@ import { lockContainer, readRecord } from './store';
 export async function cmdDel(conf: NetConf, env: CniEnv): Promise<string[]> {
   const containerId = env.containerId!;
   const ifname = env.ifname!;
-  const lock = await lockContainer(containerId);
+  // The host's handle is opened while the lock is waited for.
+  const [lockR, hostR] = await Promise.allSettled([lockContainer(containerId), Handle.open()]);
+  if (lockR.status === 'rejected' || hostR.status === 'rejected') {
+    if (hostR.status === 'fulfilled') await hostR.value.close();
+    if (lockR.status === 'fulfilled') await lockR.value.unlock();
+    throw lockR.status === 'rejected' ? lockR.reason : (hostR as PromiseRejectedResult).reason;
+  }
+  const lock = lockR.value;
+  const host = hostR.value;
   let removed = false;
   try {
     const rec = await readRecord(conf.name, containerId, ifname);
     const netns = env.netns ?? rec?.netns;
     const ipam = conf.ipam?.type ?? rec?.ipam;
-    const host = await Handle.open();
-    try {
-      const notes = await teardown(
-        { network: conf.name, containerId, ifname, ...(netns ? { netns } : {}), ...(rec?.guestNetns ? { guestNetns: rec.guestNetns } : {}), hostEnd: hostEndName(conf.name, containerId, ifname), ...(ipam ? { ipam } : {}), stdin: conf.raw, env: env.raw, path: env.path },
-        host,
-      );
-      removed = true;
-      return notes;
-    } finally {
-      await host.close();
-    }
+    const notes = await teardown(
+      { network: conf.name, containerId, ifname, ...(netns ? { netns } : {}), ...(rec?.guestNetns ? { guestNetns: rec.guestNetns } : {}), hostEnd: hostEndName(conf.name, containerId, ifname), ...(ipam ? { ipam } : {}), stdin: conf.raw, env: env.raw, path: env.path },
+      host,
+    );
+    removed = true;
+    return notes;
   } finally {
+    await host.close();
     // Gone: its lock file goes too (a DEL that failed keeps it for the next try).
     await (removed ? lock.unlockAndRemove() : lock.unlock());
   }

@@ -5,7 +5,7 @@
 // longer installed are all "nothing left to remove". Shared by DEL, GC and a
 // failed ADD's rollback.
 import { Handle } from '../../core/handle';
-import { Netns } from '../../core/netns';
+import { openNetnsForHandle, type Netns } from '../../core/netns';
 import { PipewrightError, isNetlinkError } from '../../core/errors';
 import { detach } from '../attach/detach';
 import { forgetVeth, netnsIdOf, parseOwnerAlias } from '../ownership';
@@ -36,7 +36,8 @@ export async function teardown(t: Teardown, host: Handle): Promise<string[]> {
   if (t.netns) {
     let ns: Netns | null = null;
     try {
-      ns = await Netns.open({ path: t.netns });
+      // With the socket detach's Handle takes (one trip, not two).
+      ns = await openNetnsForHandle({ path: t.netns });
     } catch (e) {
       // Gone (ENOENT), or no longer a namespace (a stale name): what is left is found by name below.
       notes.push(`the namespace ${t.netns} cannot be opened, taken as gone (${(e as Error).message})`);
