@@ -22,6 +22,7 @@ const { loadavg, tmpdir } = require('node:os');
 const { join, resolve } = require('node:path');
 const { ensureSandbox } = require('pipewright/sandbox');
 const { median, settle } = require('./lib/stats');
+const { timeInBash } = require('./lib/bash-timing');
 
 ensureSandbox();
 
@@ -92,28 +93,19 @@ async function served(socket) {
 }
 
 /**
- * Wall times of processes run from one bash script, each timed by bash
- * itself ($EPOCHREALTIME, a builtin) with stdin from a file, as a runtime
- * runs a plugin: no spawnSync from this process (whose own cost, measured,
- * tripled the client's figure). The commands take turns, so each sees the
- * same load. Resolves with the median ms of each command, by name.
+ * Each command's median wall time, run from one bash script with stdin from
+ * a file, as a runtime runs a plugin (bench/lib/bash-timing.js: spawnSync
+ * from this process, measured, tripled the client's figure). The commands
+ * take turns, so each sees the same load.
  */
 async function timeProcesses(ctx, samples, commands, stdin) {
   const dir = join(ctx.tmp, 'floors');
   mkdirSync(dir, { recursive: true });
   const input = join(dir, 'stdin');
   writeFileSync(input, stdin);
-  const q = (w) => `'${w.replace(/'/g, `'\\''`)}'`;
-  const lines = ['set -e', `t() { local name=$1; shift; local s=$EPOCHREALTIME; "$@" <${q(input)} >/dev/null; local e=$EPOCHREALTIME; echo "$name $s $e"; }`];
-  for (let i = 0; i < samples; i++) for (const [name, c] of Object.entries(commands)) lines.push(`${c.env.map((kv) => kv.replace(/=(.*)$/s, (_, v) => `=${q(v)}`)).join(' ')} t ${q(name)} ${c.argv.map(q).join(' ')}`);
-  const script = join(dir, 'floors.sh');
-  writeFileSync(script, `${lines.join('\n')}\n`);
-  const out = execFileSync('bash', [script], { encoding: 'utf8', env: { PATH: process.env.PATH } });
-  const ms = {};
-  for (const line of out.trim().split('\n')) {
-    const [name, a, b] = line.split(' ');
-    (ms[name] ??= []).push((Number(b) - Number(a)) * 1000);
-  }
+  const runs = [];
+  for (let i = 0; i < samples; i++) for (const [name, c] of Object.entries(commands)) runs.push({ name, argv: c.argv, env: c.env });
+  const ms = await timeInBash(dir, 'floors', runs, { stdin: input, env: { PATH: process.env.PATH } });
   return Object.fromEntries(Object.entries(ms).map(([k, v]) => [k, median(v)]));
 }
 

@@ -18,10 +18,11 @@
 'use strict';
 
 const { spawn } = require('node:child_process');
-const { existsSync, readFileSync, writeFileSync } = require('node:fs');
+const { existsSync } = require('node:fs');
 const { join } = require('node:path');
 const { Engine } = require('pipewright');
 const { timedRun } = require('../lib/proc');
+const { timeInBash } = require('../lib/bash-timing');
 const { verifyCreated, verifyGone } = require('../lib/verify');
 const { MAIN, cliAvailable, makeNamespaces, nodeStart, teardownAttached } = require('../lib/cli');
 const W = require('../lib/workload');
@@ -57,27 +58,18 @@ function guestArgs(k) {
 }
 
 /**
- * One bash script that runs `words(k)` for every guest, each invocation
- * timed by bash itself, with `/bin/true` timed the same way after every
- * `every`-th guest; resolves with both lists of ms.
+ * `words(k)` for every guest from one bash script (bench/lib/bash-timing.js),
+ * with `/bin/true` timed the same way after every `every`-th guest; resolves
+ * with both lists of ms.
  */
 async function timedFromShell(env, name, n, words, every) {
-  const script = `${env.tmp}/${name}.sh`;
-  const times = `${env.tmp}/${name}.times`;
-  const q = (w) => `'${w.replace(/'/g, `'\\''`)}'`;
-  const lines = ['set -e', 't() { local s=$EPOCHREALTIME; "$@"; local e=$EPOCHREALTIME; echo "$1 $s $e" >&3; }', `exec 3>${q(times)}`];
+  const runs = [];
   for (const k of W.range(n)) {
-    lines.push(`t ${words(k).map(q).join(' ')}`);
-    if (k % every === 0) lines.push('t /bin/true');
+    runs.push({ name: 'run', argv: words(k) });
+    if (k % every === 0) runs.push({ name: 'true', argv: ['/bin/true'] });
   }
-  writeFileSync(script, `${lines.join('\n')}\n`);
-  await timedRun('bash', [script]);
-  const ms = { run: [], true: [] };
-  for (const line of readFileSync(times, 'utf8').trim().split('\n')) {
-    const [cmd, s, e] = line.split(' ');
-    (cmd === '/bin/true' ? ms.true : ms.run).push((Number(e) - Number(s)) * 1000);
-  }
-  return ms;
+  const ms = await timeInBash(env.tmp, name, runs);
+  return { run: ms.run ?? [], true: ms.true ?? [] };
 }
 
 const engineWay = async (env, n) => {

@@ -63,14 +63,14 @@ interface Job {
 /** Why a job that was accepted will not run (the client runs it itself, or gave up). */
 type Refusal = 'left' | 'late-go' | 'late-accept';
 
-const REFUSAL_TEXT: Record<Refusal, string> = {
-  left: 'the client left without confirming (it runs the command itself)',
-  'late-go': `the client did not confirm within`,
-  'late-accept': 'the request was accepted after the deadline it gave (the client runs the command itself)',
-};
-
 /** How long a job at the head of the queue waits for its client's 'go' (which follows 'accepted' at once) before it is dropped. */
 const GO_WAIT_MS = 10_000;
+
+const REFUSAL_TEXT: Record<Refusal, string> = {
+  left: 'the client left without confirming (it runs the command itself)',
+  'late-go': `the client did not confirm within ${GO_WAIT_MS} ms`,
+  'late-accept': 'the request was accepted after the deadline it gave (the client runs the command itself)',
+};
 
 /** How many requests run beside the serial queue at once; more wait their turn (the addon's threads and the loop are shared). */
 export const MAX_BESIDE = 16;
@@ -172,10 +172,9 @@ export class EngineServer {
     socket.on('data', (chunk: Buffer) => {
       try {
         for (const f of reader.push(chunk)) {
-          if (f.kind === FRAME.go) {
-            if (!job?.byClock) decide(true);
-          }
-          else frames.push(f);
+          // A 'go' counts only where the engine waits for one.
+          if (f.kind !== FRAME.go) frames.push(f);
+          else if (!job?.byClock) decide(true);
         }
       } catch (e) {
         handled = true;
@@ -219,14 +218,14 @@ export class EngineServer {
     if (why) return this.#refuse(job.socket, why, job.peer.pid);
     const { deadline } = job.req;
     job.byClock = deadline !== undefined && sharesClock(job.peer);
-    if (!job.byClock) job.socket.write(encodeFrame(FRAME.accepted, JSON.stringify({ v: 1, pid: process.pid })));
-    else {
-      // The clock is read once 'a' is in the client's socket (the write's callback): a reading before the deadline
-      // proves the client, which looks after its deadline, sees the 'a' and leaves the command to us (protocol.ts).
-      job.socket.write(encodeFrame(FRAME.accepted, JSON.stringify({ v: 1, pid: process.pid, committed: true })), (err) => {
-        job.decide(!err && monotonicMicros() < deadline! ? true : err ? 'left' : 'late-accept');
-      });
-    }
+    const accepted = encodeFrame(FRAME.accepted, JSON.stringify({ v: 1, pid: process.pid, ...(job.byClock ? { committed: true } : {}) }));
+    // By the clock, it is read once 'a' is in the client's socket (the write's callback): a reading before the deadline
+    // proves the client, which looks after its deadline, sees the 'a' and leaves the command to us (protocol.ts).
+    const byClock = (err?: Error | null) => {
+      if (err) job.decide('left');
+      else job.decide(monotonicMicros() < deadline! ? true : 'late-accept');
+    };
+    job.socket.write(accepted, job.byClock ? byClock : undefined);
     if (this.#opts.beside?.(job.req)) {
       this.#besideQueue.push(job);
       this.#startBeside();
@@ -273,7 +272,7 @@ export class EngineServer {
     const go = await job.go;
     clearTimeout(timer);
     if (go === true) return true;
-    this.#refuse(job.socket, go === 'late-go' ? `${REFUSAL_TEXT[go]} ${GO_WAIT_MS} ms` : REFUSAL_TEXT[go], job.peer.pid);
+    this.#refuse(job.socket, REFUSAL_TEXT[go], job.peer.pid);
     return false;
   }
 
