@@ -11,7 +11,6 @@
 // is not checked either: there, the process has no more than the user's own
 // rights, and files of users the namespace does not map all show as owned
 // by 65534, so "owned by root" could not even be told.
-import { AsyncLocalStorage } from 'node:async_hooks';
 import { lstatSync, readFileSync, readlinkSync, Stats } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { PipewrightError } from './errors';
@@ -46,27 +45,37 @@ function weakDirectory(st: Stats): string | null {
 }
 
 /**
- * Verdicts remembered for the command line at work (withTrustedPathMemo):
- * absent outside one. Only a path found trusted is remembered.
+ * Verdicts remembered while command lines of the engine are at work
+ * (withTrustedPathMemo): null when none is.
  */
-const memos = new AsyncLocalStorage<Set<string>>();
+let memo: Set<string> | null = null;
+let atWork = 0;
 
 /**
- * Runs `fn` with each path's verdict remembered until it settles. The
- * engine runs every command line inside one: a command asks for the state
- * directory several times (the journal entry before and after, the lock),
- * and each check is a walk of lstat calls from '/' (~0.1 ms per attach,
- * measured). Within one command the verdict cannot have gone stale in a
- * way that matters: every directory on the way was root's alone when it
- * was checked, so only root can have changed one since; the next command
- * checks again. Nested calls share the outer memo; each command line has
- * its own, also when several run at once (AsyncLocalStorage). Library callers outside
- * one are checked on every call, as before.
+ * Runs `fn` with each path's verdict remembered. The engine runs every
+ * command line inside one: a command asks for the state directory several
+ * times (the journal entry before and after, the lock), and each check is a
+ * walk of lstat calls from '/' (~0.1 ms per attach, measured). A verdict
+ * found trusted cannot go stale in a way that matters: every directory on
+ * the way was root's alone when it was checked, so only root can have
+ * changed one since. Still, none outlives the command lines at work, and
+ * each command line that starts begins a fresh memo (the others at work
+ * then check again, and share its verdicts, all younger than its start): a
+ * verdict is never older than the newest command line's start. Library
+ * callers outside one are checked on every call.
+ *
+ * Not an AsyncLocalStorage per command line, as it was: in Node 20 that
+ * turns on async hooks for every promise the process makes from then on,
+ * which cost the engine's event loop more per attach than the walks saved.
  */
 export async function withTrustedPathMemo<T>(fn: () => Promise<T>): Promise<T> {
-  if (memos.getStore()) return fn();
-  // Per command line, also when the engine runs several at once (a CNI call beside another command).
-  return memos.run(new Set(), fn);
+  memo = new Set();
+  atWork++;
+  try {
+    return await fn();
+  } finally {
+    if (--atWork === 0) memo = null;
+  }
 }
 
 let initialUserNs: boolean | undefined;
@@ -94,7 +103,6 @@ export function checkTrustedPath(variable: string, path: string, kind: TrustedKi
   const euid = opts.euid ?? process.geteuid?.() ?? 0;
   if (euid !== 0 || (opts.euid === undefined && !inInitialUserNamespace())) return abs;
   const key = `${variable}\0${abs}\0${kind}\0${opts.mayBeMissing === true}`;
-  const memo = memos.getStore();
   if (memo?.has(key)) return abs;
   checkObject(variable, path, abs, kind, opts.mayBeMissing === true);
   memo?.add(key);

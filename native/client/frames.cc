@@ -25,11 +25,22 @@ bool writeAll(int fd, const char* p, size_t n) {
   return true;
 }
 
-bool sendFrame(int fd, char kind, const std::string& payload) {
+std::string encodeFrame(char kind, const std::string& payload) {
   uint32_t len = static_cast<uint32_t>(payload.size() + 1);
-  unsigned char head[5] = {static_cast<unsigned char>(len >> 24), static_cast<unsigned char>(len >> 16),
-                           static_cast<unsigned char>(len >> 8), static_cast<unsigned char>(len), static_cast<unsigned char>(kind)};
-  return writeAll(fd, reinterpret_cast<char*>(head), 5) && writeAll(fd, payload.data(), payload.size());
+  std::string frame;
+  frame.reserve(payload.size() + 5);
+  frame.push_back(static_cast<char>(len >> 24));
+  frame.push_back(static_cast<char>(len >> 16));
+  frame.push_back(static_cast<char>(len >> 8));
+  frame.push_back(static_cast<char>(len));
+  frame.push_back(kind);
+  frame += payload;
+  return frame;
+}
+
+bool sendFrame(int fd, char kind, const std::string& payload) {
+  const std::string frame = encodeFrame(kind, payload);
+  return writeAll(fd, frame.data(), frame.size());
 }
 
 bool readExactly(int fd, char* p, size_t n, int timeoutMs) {

@@ -15,6 +15,9 @@ constexpr uint32_t kMaxFrame = 64u << 20;
 int64_t monotonicMicros();
 
 bool writeAll(int fd, const char* p, size_t n);
+// A frame's bytes. Frames sent together go in one write: each write wakes
+// the engine, which would otherwise read a request in pieces.
+std::string encodeFrame(char kind, const std::string& payload);
 bool sendFrame(int fd, char kind, const std::string& payload);
 // Reads exactly n bytes; waits at most timeoutMs for each chunk (-1: no limit).
 bool readExactly(int fd, char* p, size_t n, int timeoutMs);

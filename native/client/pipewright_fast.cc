@@ -302,7 +302,10 @@ int main(int argc, char** argv) {
 
   const int timeoutMs = acceptTimeoutMs();
   const int64_t deadline = monotonicMicros() + static_cast<int64_t>(timeoutMs) * 1000;
-  if (!sendFrame(fd, 'q', requestJson(mode, argc, argv, withStdin, deadline)) || (withStdin && !sendFrame(fd, 'i', input))) {
+  // The request and its stdin in one write (encodeFrame).
+  std::string request = encodeFrame('q', requestJson(mode, argc, argv, withStdin, deadline));
+  if (withStdin) request += encodeFrame('i', input);
+  if (!writeAll(fd, request.data(), request.size())) {
     note("the engine closed the connection before taking the request");
     close(fd);
     execNodeCli(mode, argc, argv, consumed);

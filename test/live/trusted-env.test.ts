@@ -107,7 +107,7 @@ t.test('PW_STATE_DIR: a directory not root\'s alone is refused; the sandbox\'s o
   t.equal(stateDir(), join(sticky, 'mine'), 'a root-owned directory inside a sticky one (like /tmp) is fine');
 });
 
-t.test('a verdict lasts one command line of the engine (withTrustedPathMemo), never longer', { skip: !root && 'needs root in the host\'s user namespace' }, async (t) => {
+t.test('a verdict lasts while command lines of the engine are at work (withTrustedPathMemo), and no longer than the newest one\'s start', { skip: !root && 'needs root in the host\'s user namespace' }, async (t) => {
   const saved = process.env.PW_STATE_DIR;
   t.teardown(() => {
     if (saved === undefined) delete process.env.PW_STATE_DIR;
@@ -121,7 +121,10 @@ t.test('a verdict lasts one command line of the engine (withTrustedPathMemo), ne
     t.equal(stateDir(), state, 'trusted when the command starts');
     chmodSync(dir, 0o777);
     t.equal(stateDir(), state, 'the same command keeps its verdict (only root could have changed a directory found root\'s alone)');
-    await withTrustedPathMemo(async () => t.equal(stateDir(), state, 'a nested scope shares it'));
+    await withTrustedPathMemo(async () => {
+      t.throws(() => stateDir(), { code: 'ERR_PW_UNTRUSTED_ENV' }, 'a command line starting meanwhile (beside it, or nested) checks afresh');
+    });
+    t.throws(() => stateDir(), { code: 'ERR_PW_UNTRUSTED_ENV' }, 'and the one still at work keeps no verdict older than that start');
   });
   t.throws(() => stateDir(), { code: 'ERR_PW_UNTRUSTED_ENV', field: 'PW_STATE_DIR' }, 'outside the command, the directory is checked as it is now');
   await withTrustedPathMemo(async () => {
