@@ -13,16 +13,23 @@ export async function snapshot(h: Handle): Promise<NetState> {
 }
 
 /**
- * Mount points of this process's mount namespace (a failed attach must not
- * leave one). Test files run in parallel in one sandbox and share its mount
- * namespace: named namespaces of other test processes (their names carry
- * their PID, see uniqueName) are not ours to compare.
+ * Mount points of this process's mount namespace that pipewright could make
+ * (a failed attach must not leave one): namespace names (nsfs bind mounts)
+ * and what is under /run/netns. Test files run in parallel in one sandbox
+ * and share its mount namespace: their own mounts (the pack test's scratch
+ * tmpfs) and named namespaces (their names carry their PID, see
+ * uniqueName) are not ours to compare.
  */
 export function mounts(): string[] {
   return readFileSync('/proc/self/mountinfo', 'utf8')
     .split('\n')
     .filter(Boolean)
-    .map((l) => l.split(' ')[4]!)
+    .map((l) => {
+      const f = l.split(' ');
+      return { at: f[4]!, fsType: f[f.indexOf('-') + 1] ?? '' };
+    })
+    .filter(({ at, fsType }) => fsType === 'nsfs' || at === '/run/netns' || at.startsWith('/run/netns/'))
+    .map(({ at }) => at)
     .filter((m) => !m.startsWith('/run/netns/') || m.includes(`-${process.pid}-`))
     .sort();
 }

@@ -49,10 +49,13 @@ function fdTargets(): Array<[string, string]> {
 }
 
 /**
- * This process's view. Named namespaces (entries and their mounts under
- * runDir) count only when they carry OWN_TAG: other test files running at
- * the same time in the same sandbox make and remove their own, and those are
- * not ours to judge. Every other mount counts.
+ * This process's view. Mounts count when pipewright could have made them:
+ * namespace names (nsfs bind mounts, wherever they are) and the run
+ * directory's own mount (made shared). Other mounts belong to other
+ * programs (other test files running in the same sandbox mount scratch
+ * tmpfs of their own) and are not ours to judge. Named namespaces (entries
+ * and their mounts under runDir) count only when they carry OWN_TAG, for
+ * the same reason.
  */
 export function procState(runDir = DEFAULT_RUN_DIR): ProcState {
   const targets = fdTargets();
@@ -63,17 +66,26 @@ export function procState(runDir = DEFAULT_RUN_DIR): ProcState {
     named = [];
   }
   const foreign = (mp: string) => mp.startsWith(`${runDir}/`) && !mp.slice(runDir.length + 1).includes(OWN_TAG);
+  const ours = (mp: string, fsType: string) => fsType === 'nsfs' || mp === runDir || mp.startsWith(`${runDir}/`);
   return {
     mounts: readFileSync('/proc/self/mountinfo', 'utf8')
       .split('\n')
       .filter(Boolean)
-      .map((l) => l.split(' ')[4]!)
-      .filter((mp) => !foreign(mp))
+      .map(mountOf)
+      .filter((m) => ours(m.mountPoint, m.fsType) && !foreign(m.mountPoint))
+      .map((m) => m.mountPoint)
       .sort(),
     namedNetns: named,
     netnsFds: targets.filter(([, t]) => t.startsWith('net:[')).map(([fd, t]) => `${fd} ${t}`).sort(),
     fds: targets.map(([fd, t]) => `${fd} ${t.replace(/:\[\d+\]$/, '')}`).sort(),
   };
+}
+
+/** A mountinfo line's mount point and filesystem type (the first field after the " - " separator). */
+function mountOf(line: string): { mountPoint: string; fsType: string } {
+  const fields = line.split(' ');
+  const sep = fields.indexOf('-');
+  return { mountPoint: fields[4]!, fsType: sep >= 0 ? (fields[sep + 1] ?? '') : '' };
 }
 
 /** Counts for the report: how many of each. */
