@@ -14,7 +14,9 @@
 namespace pw {
 
 // "TYPE:HEX" for the namespace behind fd, or "" when the kernel cannot make
-// one (nsfs without file handles: Linux < 6.18).
+// one (nsfs without file handles: Linux < 6.18) or would not reopen it for
+// this process (a caller without CAP_SYS_ADMIN in the initial user
+// namespace, rootless, gets ESTALE for a live namespace no task is in).
 std::string NetnsFileHandle(int fd);
 
 // {alive: true|false} for a handle from NetnsFileHandle; throws

@@ -197,6 +197,18 @@ async function socketHolder(name: string): Promise<{ kill(): Promise<void> }> {
   };
 }
 
+/**
+ * Whether this kernel reopens namespace file handles for this process
+ * (Linux 6.18; some builds refuse a caller not privileged in the initial
+ * user namespace, answering ESTALE even for a live namespace): a probe
+ * namespace's removal gives a handle only then.
+ */
+async function handlesResolve(): Promise<boolean> {
+  const name = uniqueName('probe');
+  await (await Netns.create({ name })).close();
+  return (await Netns.remove(name)).handle !== undefined;
+}
+
 t.test('netns delete: a namespace only a socket holds is "still alive", exit 4, and gone once the socket is', (t) =>
   withScene(t, async (s) => {
     const name = uniqueName('sock');
@@ -206,6 +218,21 @@ t.test('netns delete: a namespace only a socket holds is "still alive", exit 4, 
     const holder = await socketHolder(name);
     t.teardown(holder.kill);
     const r = await cli(s.hostNs, 'netns', 'delete', name, '--timeout', '300', '--json');
+    if (!(await handlesResolve())) {
+      // Nothing can see the socket here: the name goes, and the answer does not claim the namespace is gone.
+      t.equal(r.code, 0, 'the name is deleted');
+      t.equal(json(r).confirmed, false, 'not confirmed gone: a hidden holder cannot be ruled out');
+      t.notOk(existsSync(`/run/netns/${name}`), 'the name itself was removed');
+      const other = uniqueName('sock');
+      await (await Netns.create({ name: other })).close();
+      const holder2 = await socketHolder(other);
+      t.teardown(holder2.kill);
+      const text = await cli(s.hostNs, 'netns', 'delete', other, '--timeout', '300');
+      t.match(text.stdout, /no holder of namespace .* is visible in \/proc \(this kernel cannot confirm that no socket holds it\)/, 'and says so');
+      await holder2.kill();
+      await holder.kill();
+      return void t.pass('a socket-held namespace reported alive', { skip: 'this kernel does not reopen namespace handles for this process (rootless)' });
+    }
     t.equal(r.code, 4, 'not gone: exit 4 (was 0, "gone")');
     t.match(r.stderr, /still alive; holder not visible from \/proc — likely a socket/);
     t.match(json(r).error, { code: 'ERR_PW_NETNS_BUSY' });

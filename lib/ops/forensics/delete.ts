@@ -37,7 +37,8 @@ export interface DeleteNetnsResult {
   /**
    * True when the kernel confirmed the namespace no longer exists; false
    * when no holder is visible but this kernel cannot rule out a hidden one
-   * (no nsfs file handles: Linux < 6.18).
+   * (no nsfs file handles: Linux < 6.18, or a kernel that does not reopen
+   * them for this process, as some do for rootless callers).
    */
   confirmed: boolean;
   waitedMs: number;
@@ -74,5 +75,6 @@ export async function deleteNamedNetns(name: string, opts: DeleteNetnsOptions = 
 
   const report = await waitReleased({ ino: removed.ino, dev: removed.dev!, ...(removed.handle !== undefined ? { handle: removed.handle } : {}) }, timeoutMs);
   if (report.alive) throw new NetnsBusyError(name, report, report.hidden === true);
-  return { name, path: removed.path, id: report.id, stale: false, confirmed: report.confirmed !== false, waitedMs: report.waitedMs };
+  // Without a handle nothing rules out a socket holding it: not confirmed.
+  return { name, path: removed.path, id: report.id, stale: false, confirmed: removed.handle !== undefined && report.confirmed !== false, waitedMs: report.waitedMs };
 }
