@@ -1,9 +1,8 @@
 // The state of a namespace as a comparable value: links (name, kind, master
 // name, up), addresses and routes. Two equal snapshots around a failed
 // operation prove it left nothing behind.
-import { readFileSync } from 'node:fs';
 import type { Handle } from '../../lib';
-import { netState, type NetState } from '../../lib/ops/repro/state';
+import { netState, pipewrightMounts, type NetState } from '../../lib/ops/repro/state';
 
 export type { NetState as Snapshot } from '../../lib/ops/repro/state';
 
@@ -14,22 +13,12 @@ export async function snapshot(h: Handle): Promise<NetState> {
 
 /**
  * Mount points of this process's mount namespace that pipewright could make
- * (a failed attach must not leave one): namespace names (nsfs bind mounts)
- * and what is under /run/netns. Test files run in parallel in one sandbox
- * and share its mount namespace: their own mounts (the pack test's scratch
- * tmpfs) and named namespaces (their names carry their PID, see
- * uniqueName) are not ours to compare.
+ * (a failed attach must not leave one): /run/netns and what is under it.
+ * Test files run in parallel in one sandbox and share its mount namespace:
+ * their own mounts (the pack test's scratch tmpfs, namespace names in
+ * directories of their own) and named namespaces (their names carry their
+ * PID, see uniqueName) are not ours to compare.
  */
 export function mounts(): string[] {
-  return readFileSync('/proc/self/mountinfo', 'utf8')
-    .split('\n')
-    .filter(Boolean)
-    .map((l) => {
-      const f = l.split(' ');
-      return { at: f[4]!, fsType: f[f.indexOf('-') + 1] ?? '' };
-    })
-    .filter(({ at, fsType }) => fsType === 'nsfs' || at === '/run/netns' || at.startsWith('/run/netns/'))
-    .map(({ at }) => at)
-    .filter((m) => !m.startsWith('/run/netns/') || m.includes(`-${process.pid}-`))
-    .sort();
+  return pipewrightMounts('/run/netns').filter((m) => !m.startsWith('/run/netns/') || m.includes(`-${process.pid}-`));
 }

@@ -49,11 +49,9 @@ function fdTargets(): Array<[string, string]> {
 }
 
 /**
- * This process's view. Mounts count when pipewright could have made them:
- * namespace names (nsfs bind mounts, wherever they are) and the run
- * directory's own mount (made shared). Other mounts belong to other
- * programs (other test files running in the same sandbox mount scratch
- * tmpfs of their own) and are not ours to judge. Named namespaces (entries
+ * This process's view. Mounts count when pipewright could have made them
+ * (pipewrightMounts): other programs' mounts (other test files running in
+ * the same sandbox mount scratch tmpfs of their own) are not ours to judge. Named namespaces (entries
  * and their mounts under runDir) count only when they carry OWN_TAG, for
  * the same reason.
  */
@@ -66,26 +64,27 @@ export function procState(runDir = DEFAULT_RUN_DIR): ProcState {
     named = [];
   }
   const foreign = (mp: string) => mp.startsWith(`${runDir}/`) && !mp.slice(runDir.length + 1).includes(OWN_TAG);
-  const ours = (mp: string, fsType: string) => fsType === 'nsfs' || mp === runDir || mp.startsWith(`${runDir}/`);
   return {
-    mounts: readFileSync('/proc/self/mountinfo', 'utf8')
-      .split('\n')
-      .filter(Boolean)
-      .map(mountOf)
-      .filter((m) => ours(m.mountPoint, m.fsType) && !foreign(m.mountPoint))
-      .map((m) => m.mountPoint)
-      .sort(),
+    mounts: pipewrightMounts(runDir).filter((mp) => !foreign(mp)),
     namedNetns: named,
     netnsFds: targets.filter(([, t]) => t.startsWith('net:[')).map(([fd, t]) => `${fd} ${t}`).sort(),
     fds: targets.map(([fd, t]) => `${fd} ${t.replace(/:\[\d+\]$/, '')}`).sort(),
   };
 }
 
-/** A mountinfo line's mount point and filesystem type (the first field after the " - " separator). */
-function mountOf(line: string): { mountPoint: string; fsType: string } {
-  const fields = line.split(' ');
-  const sep = fields.indexOf('-');
-  return { mountPoint: fields[4]!, fsType: sep >= 0 ? (fields[sep + 1] ?? '') : '' };
+/**
+ * This process's mount points that pipewright could have made, sorted:
+ * runDir itself (made shared) and the namespace names in it. Namespace
+ * names elsewhere are other programs' (test files running in the same
+ * sandbox keep theirs in directories of their own), as are other mounts.
+ */
+export function pipewrightMounts(runDir = DEFAULT_RUN_DIR): string[] {
+  const out: string[] = [];
+  for (const line of readFileSync('/proc/self/mountinfo', 'utf8').split('\n')) {
+    const mp = line.split(' ')[4];
+    if (mp !== undefined && (mp === runDir || mp.startsWith(`${runDir}/`))) out.push(mp);
+  }
+  return out.sort();
 }
 
 /** Counts for the report: how many of each. */
