@@ -15,6 +15,16 @@ const ROOT = join(__dirname, '..', '..');
 /** Every live test file whose subject is the command line (they run the CLI through test/helpers/cli.ts). */
 const CLI_SUITES = ['cli', 'cli-manners', 'cli-forensics', 'attach-names', 'attach-rerun', 'plan-fields', 'detach-ownership'].map((f) => `test/live/${f}.test.ts`);
 
+/** The failed assertions of a tap run's output, each with the lines that say why: the tail alone may not show them. */
+function failuresIn(out: string): string {
+  const lines = out.split('\n');
+  const picked: string[] = [];
+  lines.forEach((l, i) => {
+    if (/^\s*not ok /.test(l)) picked.push(...lines.slice(i, i + 25), '');
+  });
+  return picked.join('\n').slice(0, 12000) || '(no "not ok" line: the run itself failed)';
+}
+
 t.setTimeout(3_000_000); // the suites run whole, each command line with an engine of its own
 
 t.test('the CLI suites through the engine: the same assertions pass, and the engine served the commands', async (t) => {
@@ -31,7 +41,7 @@ t.test('the CLI suites through the engine: the same assertions pass, and the eng
   child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
   child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
   const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
-  t.equal(code, 0, 'every assertion of the CLI suites passes with the engine on', { output: out.slice(-6000) });
+  t.equal(code, 0, 'every assertion of the CLI suites passes with the engine on', { failures: failuresIn(out), output: out.slice(-3000) });
 
   t.ok(existsSync(log), 'the helper recorded the command lines');
   const lines = readFileSync(log, 'utf8').trim().split('\n');
