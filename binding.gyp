@@ -12,6 +12,7 @@
         "native/errors.cc",
         "native/events.cc",
         "native/executor.cc",
+        "native/run_times.cc",
         "native/file_lock.cc",
         "native/firewall.cc",
         "native/js_error.cc",

@@ -87,7 +87,8 @@ Napi::Value NetnsCreate(const Napi::CallbackInfo& info) {
         Napi::Object out = ToJs(env, v).As<Napi::Object>();
         out.Set("socket", RouteSocket::Wrap(env, std::move(*sock)));
         return out;
-      });
+      },
+      Lane::kNamespace);
 }
 
 // A namespace opened by `open` on a thread; with withSocket, a netlink
@@ -204,10 +205,14 @@ Napi::Value PeerCredentials(const Napi::CallbackInfo& info) {
   return deferred.Promise();
 }
 
-// stats() -> {dumpRetries}: process-wide counters (for tests and diagnostics).
+// stats() -> {dumpRetries, answerWaits, answersWhileWaiting}: process-wide
+// counters (for tests and diagnostics).
 Napi::Value Stats(const Napi::CallbackInfo& info) {
   Napi::Object o = Napi::Object::New(info.Env());
   o.Set("dumpRetries", Napi::Number::New(info.Env(), double(DumpRetries())));
+  const AnswerWaitCounts waits = CountAnswerWaits();
+  o.Set("answerWaits", Napi::Number::New(info.Env(), double(waits.waits)));
+  o.Set("answersWhileWaiting", Napi::Number::New(info.Env(), double(waits.answered)));
   return o;
 }
 

@@ -32,6 +32,12 @@ class Job {
   // JS thread, inside a handle scope and a callback scope (microtasks run
   // when it closes).
   virtual void Settle(Napi::Env env) = 0;
+
+  // Who takes the finished job: the dispatcher's queue, or the JS thread
+  // that is waiting for it (executor.h, SubmitAndWait). Executor only.
+  std::atomic<int> taker{0};
+  // What kind of request it is, for run_times.h; empty: not timed.
+  std::string kind;
 };
 
 class Dispatcher {
@@ -44,12 +50,19 @@ class Dispatcher {
   // Any thread: the job has run; settle it on the JS thread. After the
   // environment has gone, the job is dropped.
   void Post(std::unique_ptr<Job> job);
+  // JS thread: a job expected was settled by its caller instead (no Post).
+  void Unexpect();
+  // JS thread: may the caller wait for a job now? Only when no other job is
+  // on its way, and while this turn of the event loop has waited for less
+  // than its budget (executor.h).
+  bool MayWait();
 
   Dispatcher(Napi::Env env);
   ~Dispatcher();
 
  private:
   static void OnAsync(uv_async_t* handle);
+  static void OnCheck(uv_check_t* handle);
   static void OnCleanup(void* arg);
   void Drain();
   bool Settle(Job& job);
@@ -60,6 +73,10 @@ class Dispatcher {
   napi_ref resource_ = nullptr;
   uv_async_t* async_ = nullptr;  // freed by its close callback
   size_t expected_ = 0;          // JS thread only: posted or running, not yet settled
+  uv_check_t* check_ = nullptr;  // counts the loop's turns; freed by its close callback
+  uint64_t turns_ = 0;           // JS thread only: turns of the loop so far
+  uint64_t turnSeen_ = 0;        // JS thread only: the turn MayWait last saw
+  uint64_t turnStartNs_ = 0;     // JS thread only: when that turn's first wait began
 
   std::mutex mu_;
   std::deque<std::unique_ptr<Job>> done_;  // guarded by mu_

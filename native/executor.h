@@ -28,6 +28,11 @@
 // threads of their own the waits overlap, as separate processes' do. They
 // hold rtnl only for the short unregister, so nothing spins long on it.
 //
+// A job that creates a namespace runs on a namespace thread (ns_thread.h)
+// from start to end, rather than on a general thread that hands the middle
+// of it to a namespace thread and waits: two thread wake-ups less, which on
+// this VM was 0.1-0.2 ms of a 0.8 ms Netns.create.
+//
 // Waits for an advisory lock (file_lock.h) go through a thread of their own:
 // a wait may last as long as another process holds the lock, and must hold
 // up nothing but the lock requests queued behind it (which would wait for
@@ -49,11 +54,33 @@ enum class Lane {
   kAnnounce,  // packets sent into a guest's network (gratuitous ARP): one thread
   kGeneral,   // everything else: up to four threads
   kLock,      // waits for advisory locks: one thread
+  kNamespace,  // jobs that create a namespace: on a namespace thread itself (ns_thread.h)
 };
 
 // Runs job->Run() on a thread of the lane, then job->Settle() on env's JS
 // thread (dispatch.h). JS thread only. If no thread can be started to run
 // it, it is refused (Job::Refuse) and finished all the same.
 void Submit(Napi::Env env, Lane lane, std::unique_ptr<Job> job);
+
+// As Submit, but a routing request (kNet) of a kind that has lately been
+// quick (run_times.h) and that finds its thread idle is waited for on the
+// JS thread: at most 200 µs (PIPEWRIGHT_ANSWER_WAIT_US), and only while
+// this turn of the event loop has waited for less than its budget
+// (dispatch.h, MayWait). Returns the job when it finished meanwhile: the
+// caller settles it (and Dispatcher::Post is not called); otherwise
+// nullptr, and the job is settled as any other. The routing thread, having
+// handed an answer over, looks for the next request a moment before it
+// sleeps. Why: an awaited call otherwise wakes two sleeping threads (ours
+// with the request, the event loop's with the answer), each the wake-up of
+// a halted virtual CPU on a VM: 70-90 µs per call, against 30-50 µs so
+// (bench/call-cost.js; docs/performance.md, change 19).
+std::unique_ptr<Job> SubmitAndWait(Napi::Env env, Lane lane, std::unique_ptr<Job> job);
+
+// How often the JS thread waited for an answer, and got it meanwhile.
+struct AnswerWaitCounts {
+  uint64_t waits;
+  uint64_t answered;
+};
+AnswerWaitCounts CountAnswerWaits();
 
 }  // namespace pw

@@ -141,7 +141,7 @@ Value CreateNetns(const std::string& name, const std::string& runDir, std::share
   // goes back afterwards). /proc/thread-self (not /proc/self, the main
   // thread's) names the new one. While the thread is inside, a netlink
   // socket costs one socket() call, against a setns() there and back later.
-  RunOnNamespaceThread([&] {
+  auto inside = [&] {
     if (unshare(CLONE_NEWNET) != 0) { err = errno; failed = "unshare"; return; }
     fd = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
     if (fd < 0) { err = errno; failed = "open"; return; }
@@ -157,13 +157,23 @@ Value CreateNetns(const std::string& name, const std::string& runDir, std::share
       sock = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
       if (sock < 0) { err = errno; failed = "socket"; }
     }
-  });
-  placeholder = UniqueFd();
+  };
   auto undo = [&] {
     if (fd >= 0) close(fd);
     if (mounted) umount2(ProcFdPath(dir.get(), name).c_str(), MNT_DETACH | UMOUNT_NOFOLLOW);
     if (dir) unlinkat(dir.get(), name.c_str(), 0);
   };
+  try {
+    RunOnNamespaceThread(inside);
+  } catch (...) {
+    // No thread to run it, or one that could not get home afterwards: what
+    // it made (if anything) goes before the error is reported.
+    if (sock >= 0) close(sock);
+    placeholder = UniqueFd();
+    undo();
+    throw;
+  }
+  placeholder = UniqueFd();
   if (failed) {
     if (sock >= 0) close(sock);
     undo();

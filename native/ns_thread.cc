@@ -23,7 +23,28 @@ struct Task {
   std::exception_ptr error;
   bool done = false;
   std::condition_variable finished;
+  // Queued without a waiter (QueueOnNamespaceThread): the task owns its
+  // function and is deleted by the thread that ran or abandoned it.
+  bool queued = false;
+  std::function<void()> own;
+  std::function<void(const std::string&)> abandoned;
 };
+
+// Set on namespace threads: RunOnNamespaceThread runs inline there.
+thread_local bool tl_namespace_thread = false;
+// A namespace thread that could not get home inside its task: it retires
+// once the task is done.
+thread_local bool tl_stranded = false;
+
+std::string WhatOf(const std::exception_ptr& e) {
+  try {
+    std::rethrow_exception(e);
+  } catch (const std::exception& ex) {
+    return ex.what();
+  } catch (...) {
+    return "unknown error";
+  }
+}
 
 struct State {
   std::mutex mu;
@@ -77,6 +98,7 @@ bool GoHome() {
 }
 
 void Serve() {
+  tl_namespace_thread = true;
   State& s = Shared();
   std::unique_lock<std::mutex> lock(s.mu);
   for (;;) {
@@ -91,10 +113,15 @@ void Serve() {
     } catch (...) {
       t->error = std::current_exception();
     }
-    bool home_again = GoHome();
-    lock.lock();
-    t->done = true;
-    t->finished.notify_one();
+    bool home_again = GoHome() && !tl_stranded;
+    if (t->queued) {
+      delete t;
+      lock.lock();
+    } else {
+      lock.lock();
+      t->done = true;
+      t->finished.notify_one();
+    }
     if (!home_again) break;
   }
   // Retire: exiting drops the namespace this thread could not leave. Tasks
@@ -106,6 +133,11 @@ void Serve() {
     } catch (...) {
       if (s.threads == 0) {
         for (Task* t : s.queue) {
+          if (t->queued) {
+            t->abandoned("no namespace thread can be started: " + WhatOf(std::current_exception()));
+            delete t;
+            continue;
+          }
           t->error = std::current_exception();
           t->done = true;
           t->finished.notify_one();
@@ -119,6 +151,20 @@ void Serve() {
 }  // namespace
 
 void RunOnNamespaceThread(const std::function<void()>& fn) {
+  if (tl_namespace_thread) {
+    std::exception_ptr error;
+    try {
+      fn();
+    } catch (...) {
+      error = std::current_exception();
+    }
+    if (!GoHome()) {
+      tl_stranded = true;
+      if (!error) ThrowErrno(errno, "setns", "cannot return the namespace thread to the process's namespace");
+    }
+    if (error) std::rethrow_exception(error);
+    return;
+  }
   State& s = Shared();
   Task t;
   t.fn = &fn;
@@ -135,6 +181,27 @@ void RunOnNamespaceThread(const std::function<void()>& fn) {
   }
   t.finished.wait(lock, [&] { return t.done; });
   if (t.error) std::rethrow_exception(t.error);
+}
+
+void QueueOnNamespaceThread(std::function<void()> fn, std::function<void(const std::string&)> abandoned) {
+  State& s = Shared();
+  auto* t = new Task();
+  t->queued = true;
+  t->own = std::move(fn);
+  t->fn = &t->own;
+  t->abandoned = std::move(abandoned);
+  std::unique_lock<std::mutex> lock(s.mu);
+  s.queue.push_back(t);
+  try {
+    Dispatch(s);
+  } catch (const std::exception& e) {
+    if (s.threads == 0) {
+      s.queue.erase(std::find(s.queue.begin(), s.queue.end(), t));
+      lock.unlock();
+      t->abandoned(std::string("no namespace thread can be started: ") + e.what());
+      delete t;
+    }
+  }
 }
 
 void InNetns(int nsfd, const std::string& what, const std::function<void()>& fn) {

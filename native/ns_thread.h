@@ -20,7 +20,20 @@ namespace pw {
 // to the namespace it started in. Should that ever fail, the thread retires
 // (it exits, dropping whatever namespace it was left in) and another takes
 // its place. Tasks start in the order they were queued.
+//
+// Called from a namespace thread (a task that itself runs on one, see
+// QueueOnNamespaceThread), fn runs right there and the thread goes home
+// before this returns; should it not get home, this throws after fn (fn's
+// work stands: the caller undoes what it must) and the thread retires
+// after its task.
 void RunOnNamespaceThread(const std::function<void()>& fn);
+
+// Queues fn for a namespace thread and returns at once: a whole job that
+// would otherwise run elsewhere and wait for a namespace thread in the
+// middle (two more thread wake-ups; executor.h, Lane::kNamespace). fn must
+// not throw. If no thread can ever take it, abandoned(why) is called
+// instead, on whichever thread finds that out (possibly this one).
+void QueueOnNamespaceThread(std::function<void()> fn, std::function<void(const std::string&)> abandoned);
 
 // Runs fn inside the network namespace nsfd names: on a namespace thread
 // that enters it first, or, for nsfd -1 (the process's own namespace, every

@@ -93,7 +93,12 @@ Napi::Value RouteSocket::Run(const Napi::CallbackInfo& info) {
   // routing thread, not on it (executor.h). The socket's own lock keeps its
   // requests apart; the Handle keeps one handle's batches in order.
   bool unlinks = false;
-  for (const PendingOp& op : *ops) unlinks = unlinks || std::string(op.spec->name) == "link.del" || std::string(op.spec->name) == "link.delGroup";
+  std::string kind;  // the op names in order: how long such a batch takes (run_times.h)
+  for (const PendingOp& op : *ops) {
+    unlinks = unlinks || std::string(op.spec->name) == "link.del" || std::string(op.spec->name) == "link.delGroup";
+    if (!kind.empty()) kind += '+';
+    kind += op.spec->name;
+  }
   return TaskWorker::Start(env, "batch", [sock, ops]() {
     pw::Value results = pw::Value::MakeArray();
     for (size_t i = 0; i < ops->size(); ++i) {
@@ -111,7 +116,7 @@ Napi::Value RouteSocket::Run(const Napi::CallbackInfo& info) {
       }
     }
     return results;
-  }, nullptr, unlinks ? Lane::kUnlink : Lane::kNet);
+  }, nullptr, unlinks ? Lane::kUnlink : Lane::kNet, std::move(kind));
 }
 
 Napi::Value RouteSocket::Close(const Napi::CallbackInfo& info) {

@@ -32,11 +32,15 @@ NlError CurrentExceptionToError(const std::string& op) {
 TaskWorker::TaskWorker(std::string op, Work work, Finish finish, napi_deferred deferred)
     : deferred_(deferred), op_(std::move(op)), work_(std::move(work)), finish_(std::move(finish)) {}
 
-Napi::Promise TaskWorker::Start(Napi::Env env, std::string op, Work work, Finish finish, Lane lane) {
+Napi::Promise TaskWorker::Start(Napi::Env env, std::string op, Work work, Finish finish, Lane lane, std::string kind) {
   napi_deferred deferred;
   napi_value promise;
   NAPI_THROW_IF_FAILED(env, napi_create_promise(env, &deferred, &promise), Napi::Promise());
-  Submit(env, lane, std::unique_ptr<Job>(new TaskWorker(std::move(op), std::move(work), std::move(finish), deferred)));
+  std::unique_ptr<Job> job(new TaskWorker(std::move(op), std::move(work), std::move(finish), deferred));
+  job->kind = std::move(kind);
+  std::unique_ptr<Job> done = SubmitAndWait(env, lane, std::move(job));
+  // Finished while we waited: settled now, its continuations run as microtasks.
+  if (done) done->Settle(env);
   return Napi::Promise(env, promise);
 }
 

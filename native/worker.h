@@ -23,8 +23,10 @@ class TaskWorker : public Job {
   // Optional: build the JS result from the Value (e.g. wrap a native object).
   using Finish = std::function<Napi::Value(Napi::Env, Value&)>;
 
+  // kind: what run_times.h knows the request by; a request with a kind may
+  // be waited for on the JS thread (executor.h, SubmitAndWait).
   static Napi::Promise Start(Napi::Env env, std::string op, Work work, Finish finish = nullptr,
-                             Lane lane = Lane::kGeneral);
+                             Lane lane = Lane::kGeneral, std::string kind = std::string());
 
   void Run() override;
   void Refuse(const std::string& why) override;

@@ -138,8 +138,13 @@ export interface Transport {
   sendGratuitousArp(nsfd: number, ifindex: number, ip: string, mac: string, count: number): Promise<{ sent: number }>;
   /** The bridge firewall's state in a namespace (-1: our own), without starting a process. */
   firewallProbe(nsfd: number): Promise<NativeFirewallState>;
-  /** Process-wide counters: dumpRetries = dump attempts the kernel marked interrupted. */
-  stats(): { dumpRetries: number };
+  /**
+   * Process-wide counters: dumpRetries = dump attempts the kernel marked
+   * interrupted; answerWaits = routing requests the JS thread waited for
+   * (native/executor.h, SubmitAndWait), answersWhileWaiting = of those,
+   * answered within the wait.
+   */
+  stats(): { dumpRetries: number; answerWaits: number; answersWhileWaiting: number };
   /**
    * An advisory lock (flock) on root/sub/name, shared or exclusive, waited
    * for on the addon's lock thread (with wait false: refused at once with

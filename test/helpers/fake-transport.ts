@@ -169,7 +169,7 @@ export class FakeTransport implements Transport {
   }
 
   stats() {
-    return { dumpRetries: 0 };
+    return { dumpRetries: 0, answerWaits: 0, answersWhileWaiting: 0 };
   }
 
   // The fake kernel has no file system: the shared stores (lib/core/locked-dir.ts) are live-tested only.
