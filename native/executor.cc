@@ -21,8 +21,7 @@ namespace pw {
 
 namespace {
 
-// Job::taker: who takes a finished job.
-[[maybe_unused]] constexpr int kToQueue = 0;  // Dispatcher::Post (a job's default)
+// Job::taker: who takes a finished job. 0, a job's default: Dispatcher::Post.
 constexpr int kToWaiter = 1;  // the JS thread, waiting in SubmitAndWait
 constexpr int kHanded = 2;    // finished and handed to the waiting JS thread
 constexpr int kGaveUp = 3;    // the JS thread stopped waiting: Post after all
@@ -244,7 +243,8 @@ std::unique_ptr<Job> SubmitAndWait(Napi::Env env, Lane lane, std::unique_ptr<Job
       idle = s.queue.empty() && s.idle.load() > 0;
     }
   }
-  if (!idle || !Dispatcher::For(env)->MayWait()) {
+  std::shared_ptr<Dispatcher> to = Dispatcher::For(env);
+  if (!idle || !to->MayWait()) {
     Submit(env, lane, std::move(job));
     return nullptr;
   }
@@ -261,7 +261,7 @@ std::unique_ptr<Job> SubmitAndWait(Napi::Env env, Lane lane, std::unique_ptr<Job
   int expected = kToWaiter;
   if (waited->taker.compare_exchange_strong(expected, kGaveUp, std::memory_order_acq_rel)) return nullptr;
   answered.fetch_add(1, std::memory_order_relaxed);
-  Dispatcher::For(env)->Unexpect();
+  to->Unexpect();
   return std::unique_ptr<Job>(waited);
 }
 

@@ -93,7 +93,9 @@ bool GoHome() {
   int home = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
   if (home < 0) return false;
   bool ok = setns(home, CLONE_NEWNET) == 0;
+  const int setns_errno = errno;  // what the caller reports, not close's
   close(home);
+  errno = setns_errno;
   return ok;
 }
 
