@@ -181,6 +181,9 @@ function table(t: Test, type: PluginType): void {
     fails(t, await w.libcni('add', one, 'cb', b), 'ADD with no address left', undefined, /no IP addresses available|exhausted|range/i);
     t.same(await w.links(b), ['lo'], 'the failed container has no interface');
     t.same(w.leases(NET), ['10.22.0.10', '10.22.0.250'], "only a's lease");
+    // The bridge existed, so b's attachment ran beside its IPAM (add.ts) and was rolled back.
+    const ports = (await w.links()).filter((l) => !['lo', 'decoy0', 'decoyh', 'cni0'].includes(l));
+    t.equal(ports.length, 1, `the host namespace has a's host end alone, none of b's: ${ports.join(' ')}`);
     ok(t, await w.libcni('del', one, 'ca', a), 'DEL a');
   }, { only: 'pipewright', why: 'the reference bridge 1.1.1 creates the veth pair before asking IPAM and leaves it behind when IPAM fails (seen here: eth0 in the container, its peer on cni0)' });
 

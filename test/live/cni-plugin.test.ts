@@ -65,6 +65,35 @@ for (const version of ['0.3.0', '0.3.1', '0.4.0', '1.0.0', '1.1.0']) {
     }));
 }
 
+t.test("ADD announces the container's address: the gateway drops a fresh stale MAC for it at once", (t) =>
+  withScene(t, async (s) => {
+    const { p, call } = await setup(s);
+    const conf = hostLocalConf(p);
+    const first = await call('ADD', conf);
+    t.equal(first.code, 0, `the first ADD makes cni0: ${first.stdout}`);
+    // A bridge whose MAC follows its ports would change it (and flush its
+    // neighbours) as ports join: give it its own. Then the host holds a
+    // stale MAC for the address host-local hands out next, cached just now
+    // (inside the kernel's 1 s locktime): only a gratuitous ARP replaces it.
+    await s.host.link.set('cni0', { address: '02:00:00:00:b0:07' });
+    const OLD_MAC = '02:00:00:00:00:99';
+    await s.host.neigh.replace({ dev: 'cni0', address: '10.88.7.3', lladdr: OLD_MAC, state: 'stale' });
+    const g2 = await s.guest();
+    const second = await runCni(s.hostNs, p.dir, { command: 'ADD', containerId: 'ctr2', netns: netnsPath(g2.ns), ifname: 'eth0' }, conf);
+    t.equal(second.code, 0, `the second ADD: ${second.stdout}`);
+    t.equal((second.json as { ips: Array<{ address: string }> }).ips[0]!.address, '10.88.7.3/24', 'the address the host held a stale MAC for');
+    const mac = (await g2.handle.link.get('eth0')).address!;
+    // Waits for the state (the ARP is sent before ADD answers; its receipt is the host kernel's, a moment later), bounded.
+    let cached: string | null = null;
+    for (const end = Date.now() + 5000; Date.now() < end; await new Promise((r) => setTimeout(r, 20))) {
+      cached = (await s.host.neigh.list({ dev: 'cni0', family: 4 })).find((n) => n.address === '10.88.7.3')?.lladdr ?? null;
+      if (cached === mac) break;
+    }
+    t.equal(cached, mac, "the host caches the container's MAC");
+    t.equal((await runCni(s.hostNs, p.dir, { command: 'DEL', containerId: 'ctr2', netns: netnsPath(g2.ns), ifname: 'eth0' }, conf)).code, 0, 'DEL the second');
+    t.equal((await call('DEL', conf)).code, 0, 'DEL the first');
+  }));
+
 t.test('ADD run again for the same container and interface returns the same attachment', (t) =>
   withScene(t, async (s) => {
     const { p, call } = await setup(s);

@@ -1,17 +1,21 @@
-// ADD: IPAM first (host-local built in, others delegated: ipam.ts), then the bridge, then pipewright's attach (the
-// veth born in the container's namespace, host end UP and enslaved in the
-// same request, verified, rolled back on failure, journaled), then the
-// further addresses and routes. A failure anywhere undoes all of it,
+// ADD: IPAM (host-local built in, others delegated: ipam.ts) and, beside it,
+// pipewright's attach to the bridge (the veth born in the container's
+// namespace, host end UP and enslaved in the same request, verified, rolled
+// back on failure, journaled); then IPAM's addresses and routes in the
+// container, read back, and its IPv4 addresses announced. A missing bridge
+// is made only after IPAM succeeded. A failure anywhere undoes all of it,
 // including the IPAM lease. Run again for the same container and interface,
 // it returns the result it gave, once the kernel shows it is still intact.
 import { Handle } from '../../core/handle';
 import { Netns } from '../../core/netns';
 import { attach } from '../attach';
+import { announceAddress } from '../attach/announce';
+import type { Link } from '../../core/types';
 import type { NetConf } from './config';
 import type { CniEnv } from './env';
 import { CniError, toCniError } from './errors';
 import { runIpam } from './ipam';
-import { parseResult, emptyResult, type CniResult, type CniDns } from './result';
+import { parseResult, emptyResult, type CniResult, type CniDns, type CniIp } from './result';
 import { ensureBridge, addGatewayAddresses } from './bridge';
 import { configureGuest, routesFor, withGateways } from './configure';
 import { openContainerNetns } from './container-netns';
@@ -102,43 +106,55 @@ async function fresh(conf: NetConf, env: CniEnv, ns: Netns, host: Handle, gh: Ha
   await writeRecord(record);
   let createdBridge: number | null = null;
   try {
-    // The bridge is looked for while IPAM runs; made (when missing) only
-    // once IPAM succeeded: an ADD refused an address makes nothing that a
-    // concurrent ADD could find and then lose to this one's rollback.
-    const lookup = host.link.find(conf.bridge);
-    lookup.catch(() => undefined); // awaited below, after IPAM; its failure is not this moment's
-    const ipam = conf.ipam ? parseResult(await runIpam(conf.ipam.type, 'ADD', conf.raw, env.raw, env.path), `the result of IPAM plugin "${conf.ipam.type}"`) : emptyResult();
-    const { link: bridge, created } = await ensureBridge(host, conf.bridge, owner, conf.mtu, await lookup);
-    if (created) createdBridge = bridge.index;
-    const first = ipam.ips[0];
-    // The gateway addresses go on the bridge while the container is attached
-    // to it: neither needs the other. Both settle before any rollback.
-    const [gateway, attachedR] = await Promise.allSettled([
-      conf.isGateway ? addGatewayAddresses(host, bridge, ipam.ips) : Promise.resolve(),
-      attach({
+    // IPAM and the attachment run side by side: neither needs the other
+    // until the container's addresses go on (configureGuest, after both).
+    // A bridge that is missing is made only once IPAM succeeded, so an ADD
+    // refused an address makes nothing that a concurrent ADD could find and
+    // then lose to this one's rollback; an existing one is used at once.
+    // Both settle before anything is judged: a rollback never races a lease
+    // still being written.
+    const ipamP = runIpamFor(conf, env);
+    const attachP = (async () => {
+      const looked = await host.link.find(conf.bridge);
+      if (!looked) await ipamP;
+      const { link: bridge, created } = await ensureBridge(host, conf.bridge, owner, conf.mtu, looked);
+      if (created) createdBridge = bridge.index;
+      const attached = await attach({
         hostIf: conf.bridge,
         guest: ns,
         guestIf: ifname,
         hostEnd,
-        address: first ? first.address : '0/0',
+        // The addresses are IPAM's, set by configureGuest below.
+        address: '0/0',
         owner,
         host,
         guestHandle: gh,
         ...(conf.mtu ? { mtu: conf.mtu } : {}),
-      }),
-    ]);
-    if (gateway.status === 'rejected') throw gateway.reason;
-    if (attachedR.status === 'rejected') throw attachedR.reason;
-    const attached = attachedR.value;
+      });
+      return { bridge, attached };
+    })();
+    const [ipamR, attachR] = await Promise.allSettled([ipamP, attachP]);
+    // IPAM's failure first: with a missing bridge it is also the attachment's.
+    if (ipamR.status === 'rejected') throw ipamR.reason;
+    if (attachR.status === 'rejected') throw attachR.reason;
+    const ipam = ipamR.value;
+    const { bridge, attached } = attachR.value;
     const routes = withGateways(ipam.ips, routesFor(ipam.ips, ipam.routes, conf.isDefaultGateway));
-    await configureGuest(gh, ifname, ipam.ips.slice(1), routes);
-    // The container's end as attach's verification read it back; the host's
-    // side afresh (the bridge's MAC follows its ports unless it was set).
-    const [br, he, guest] = await Promise.all([
-      host.link.get(bridge.index),
-      host.link.get(hostEnd),
-      attached.guest.mac && attached.guest.mtu ? { name: attached.guest.ifname, address: attached.guest.mac, mtu: attached.guest.mtu } : gh.link.get(ifname),
+    // The container's addresses and routes, the bridge's gateway addresses,
+    // and the host side read afresh (the bridge's MAC follows its ports
+    // unless it was set; the host end's port state is what the announcement
+    // starts from): independent, so asked together; all settle before any
+    // rollback. The container's end is as attach's verification read it.
+    const [configured, gateway, hostSide] = await Promise.allSettled([
+      configureGuest(gh, { index: attached.guest.index, name: ifname }, ipam.ips, routes),
+      conf.isGateway ? addGatewayAddresses(host, bridge, ipam.ips) : Promise.resolve(),
+      Promise.all([host.link.get(bridge.index), host.link.get(hostEnd)]),
     ]);
+    if (configured.status === 'rejected') throw configured.reason;
+    if (gateway.status === 'rejected') throw gateway.reason;
+    if (hostSide.status === 'rejected') throw hostSide.reason;
+    const [br, he] = hostSide.value;
+    const guest = attached.guest.mac && attached.guest.mtu ? { name: attached.guest.ifname, address: attached.guest.mac, mtu: attached.guest.mtu } : await gh.link.get(attached.guest.index);
     const prev = conf.prevResult ?? emptyResult();
     const base = prev.interfaces.length;
     const own: CniResult = {
@@ -159,8 +175,17 @@ async function fresh(conf: NetConf, env: CniEnv, ns: Netns, host: Handle, gh: Ha
     };
     // What inspect compares with: our part, with indexes into our three interfaces.
     const mine: CniResult = { ...own, ips: own.ips.map((ip) => ({ ...ip, interface: 2 })) };
-    await writeRecord({ ...record, state: 'complete', result: mine, printed });
-    return { result: printed, warnings: attached.warnings };
+    // Each IPv4 address announced by a gratuitous ARP from the container (as
+    // attach announces its own address, and the reference bridge plugin its
+    // addresses), while the record is completed.
+    const warnings = [...attached.warnings];
+    const [announced, recorded] = await Promise.allSettled([
+      announceAll(host, gh, bridge, he, attached.guest.index, ipam.ips, warnings),
+      writeRecord({ ...record, state: 'complete', result: mine, printed }),
+    ]);
+    if (announced.status === 'rejected') throw announced.reason;
+    if (recorded.status === 'rejected') throw recorded.reason;
+    return { result: printed, warnings };
   } catch (e) {
     const err = toCniError(e);
     try {
@@ -178,4 +203,18 @@ function pickDns(conf: CniDns | undefined, ipam: CniDns, prev: CniDns): CniDns {
   if (has(conf)) return conf!;
   if (has(ipam)) return ipam;
   return prev;
+}
+
+function runIpamFor(conf: NetConf, env: CniEnv): Promise<CniResult> {
+  const p = conf.ipam ? runIpam(conf.ipam.type, 'ADD', conf.raw, env.raw, env.path).then((r) => parseResult(r, `the result of IPAM plugin "${conf.ipam!.type}"`)) : Promise.resolve(emptyResult());
+  p.catch(() => undefined); // judged once the attachment beside it settled too
+  return p;
+}
+
+async function announceAll(host: Handle, gh: Handle, bridge: Link, hostEnd: Link, guestIf: number, ips: readonly CniIp[], warnings: string[]): Promise<void> {
+  for (const ip of ips) {
+    const address = ip.address.split('/')[0]!;
+    if (address.includes(':')) continue;
+    await announceAddress({ host, gh, bridge: { index: bridge.index, name: bridge.name }, hostEnd, hostEndName: hostEnd.name, guestIf, address, warnings });
+  }
 }

@@ -1,9 +1,16 @@
-// The container side beyond what attach sets: the IPAM result's further
-// addresses and its routes (a route without "gw" goes via the gateway of the
-// first address of its family, as the reference plugins do), and with
-// isDefaultGateway a default route via the bridge's address.
+// The container side beyond what attach sets (the interface, up, its host
+// end a port of the bridge): the IPAM result's addresses and its routes (a
+// route without "gw" goes via the gateway of the first address of its
+// family, as the reference plugins do), and with isDefaultGateway a default
+// route via the bridge's address. Kept out of attach so that attach can run
+// while IPAM is still choosing the addresses (add.ts).
 import type { Handle } from '../../core/handle';
 import type { RouteSpec } from '../../core/types';
+import type { OpCall } from '../../core/op-types';
+import { addrArgs } from '../../core/api/addr';
+import { routeArgs } from '../../core/api/route';
+import { PipewrightError } from '../../core/errors';
+import * as v from '../../core/validate';
 import { unsupportedField } from './errors';
 import type { CniIp, CniRoute } from './result';
 
@@ -32,20 +39,38 @@ export function withGateways(ips: readonly CniIp[], routes: readonly CniRoute[])
   });
 }
 
-export async function configureGuest(gh: Handle, ifname: string, extraIps: readonly CniIp[], routes: readonly CniRoute[]): Promise<void> {
-  for (const ip of extraIps) await gh.addr.replace(ifname, ip.address);
-  for (const [i, r] of routes.entries()) {
-    if (r.mtu !== undefined || r.advmss !== undefined) throw unsupportedField(`routes[${i}]`, r, 'sets mtu or advmss on a route, which pipewright does not do yet');
-    const [addr, len] = r.dst.split('/');
-    const spec: RouteSpec = { dst: Number(len) === 0 ? 'default' : r.dst, dev: ifname, ...(Number(len) === 0 ? { family: addr!.includes(':') ? 6 : 4 } : {}) };
-    if (r.gw) spec.gateway = r.gw;
-    if (r.table !== undefined) spec.table = r.table;
-    if (r.priority !== undefined) spec.metric = r.priority;
-    if (r.scope !== undefined) {
-      const s = SCOPES[r.scope];
-      if (!s) throw unsupportedField(`routes[${i}].scope`, r.scope, 'is not a route scope (0, 200, 253, 254 or 255)');
-      spec.scope = s;
-    }
-    await gh.route.replace(spec);
+/**
+ * The IPAM result's addresses (IPv4 ones with their subnet's broadcast, as
+ * attach gives its address) and the routes, in one hop to the container's
+ * namespace; then the addresses are read back: none is assumed from the
+ * requests having succeeded. The interface is named by index (the one attach
+ * read back). A failure throws; the caller's rollback removes the interface,
+ * and with it whatever part of this was done.
+ */
+export async function configureGuest(gh: Handle, guest: { index: number; name: string }, ips: readonly CniIp[], routes: readonly CniRoute[]): Promise<void> {
+  const wanted = ips.map((ip, i) => v.hostCidr(`ips[${i}].address`, ip.address));
+  const calls: OpCall[] = wanted.map((a) => ({ op: 'addr.replace', args: addrArgs(guest.index, a, a.broadcast ? { broadcast: a.broadcast } : {}) }));
+  for (const [i, r] of routes.entries()) calls.push({ op: 'route.replace', args: routeArgs(routeSpec(guest.index, r, i)) });
+  if (calls.length === 0) return;
+  await gh.runBatch(calls);
+  if (wanted.length === 0) return;
+  const held = (await gh.addr.list({ dev: guest.index })).filter((a) => a.index === guest.index);
+  for (const a of wanted)
+    if (!held.some((h) => h.address === a.address && h.prefixLen === a.prefixLen))
+      throw new PipewrightError('ERR_PW_VERIFY_FAILED', `${guest.name} in the container does not have ${a.address}/${a.prefixLen} after it was added`);
+}
+
+function routeSpec(dev: number, r: CniRoute, i: number): RouteSpec {
+  if (r.mtu !== undefined || r.advmss !== undefined) throw unsupportedField(`routes[${i}]`, r, 'sets mtu or advmss on a route, which pipewright does not do yet');
+  const [addr, len] = r.dst.split('/');
+  const spec: RouteSpec = { dst: Number(len) === 0 ? 'default' : r.dst, dev, ...(Number(len) === 0 ? { family: addr!.includes(':') ? 6 : 4 } : {}) };
+  if (r.gw) spec.gateway = r.gw;
+  if (r.table !== undefined) spec.table = r.table;
+  if (r.priority !== undefined) spec.metric = r.priority;
+  if (r.scope !== undefined) {
+    const s = SCOPES[r.scope];
+    if (!s) throw unsupportedField(`routes[${i}].scope`, r.scope, 'is not a route scope (0, 200, 253, 254 or 255)');
+    spec.scope = s;
   }
+  return spec;
 }
