@@ -99,7 +99,7 @@ Napi::Value RouteSocket::Run(const Napi::CallbackInfo& info) {
     if (!kind.empty()) kind += '+';
     kind += op.spec->name;
   }
-  return TaskWorker::Start(env, "batch", [sock, ops]() {
+  auto runAll = [sock, ops]() {
     pw::Value results = pw::Value::MakeArray();
     for (size_t i = 0; i < ops->size(); ++i) {
       const PendingOp& op = (*ops)[i];
@@ -116,7 +116,20 @@ Napi::Value RouteSocket::Run(const Napi::CallbackInfo& info) {
       }
     }
     return results;
-  }, nullptr, unlinks ? Lane::kUnlink : Lane::kNet, std::move(kind));
+  };
+  // A batch that only reads what the socket learned as it was made (its
+  // namespace's cookie) needs neither the kernel nor a thread: answered
+  // here, as a promise like any other, without a trip to the routing thread.
+  if (kind == "netns.cookie") {
+    auto deferred = Napi::Promise::Deferred::New(env);
+    try {
+      deferred.Resolve(ToJs(env, runAll()));
+    } catch (...) {
+      deferred.Reject(MakeJsError(env, CurrentExceptionToError("netns.cookie")).Value());
+    }
+    return deferred.Promise();
+  }
+  return TaskWorker::Start(env, "batch", std::move(runAll), nullptr, unlinks ? Lane::kUnlink : Lane::kNet, std::move(kind));
 }
 
 Napi::Value RouteSocket::Close(const Napi::CallbackInfo& info) {

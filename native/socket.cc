@@ -92,17 +92,15 @@ NlSocket::NlSocket(Configured c) : rx_(kRxBuffer) {
     ThrowErrno(e, "getsockname");
   }
   portid_ = sa.nl_pid;
+  socklen_t cookieLen = sizeof cookie_;
+  if (getsockopt(fd_, SOL_SOCKET, SO_NETNS_COOKIE, &cookie_, &cookieLen) != 0) cookieErrno_ = errno;
 }
 
 NlSocket::~NlSocket() { Close(); }
 
-uint64_t NlSocket::NetnsCookie() {
-  std::lock_guard<std::mutex> lock(mu_);
-  if (fd_ < 0) ThrowErrno(EBADF, "getsockopt", "the socket is closed");
-  uint64_t cookie = 0;
-  socklen_t len = sizeof cookie;
-  if (getsockopt(fd_, SOL_SOCKET, SO_NETNS_COOKIE, &cookie, &len) != 0) ThrowErrno(errno, "getsockopt", "SO_NETNS_COOKIE");
-  return cookie;
+uint64_t NlSocket::NetnsCookie() const {
+  if (cookieErrno_ != 0) ThrowErrno(cookieErrno_, "getsockopt", "SO_NETNS_COOKIE");
+  return cookie_;
 }
 
 void NlSocket::Close() {

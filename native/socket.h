@@ -52,8 +52,11 @@ class NlSocket {
 
   // The cookie of the namespace the socket lives in (SO_NETNS_COOKIE): unique
   // for the machine's uptime and never reused, unlike a namespace's nsfs
-  // inode, which a new namespace gets as soon as the old one is gone.
-  uint64_t NetnsCookie();
+  // inode, which a new namespace gets as soon as the old one is gone. A
+  // socket never changes namespace, so it is read once, as the socket is
+  // made; answering costs no system call and takes no lock (any thread).
+  // Throws what the kernel said then (ENOPROTOOPT before Linux 5.14).
+  uint64_t NetnsCookie() const;
 
   void Close();
   bool closed() const { return fd_ < 0; }
@@ -62,6 +65,8 @@ class NlSocket {
   std::vector<std::string> Transact(Builder& b, bool dump, bool* interrupted);
   int fd_ = -1;
   uint32_t portid_ = 0;
+  uint64_t cookie_ = 0;
+  int cookieErrno_ = 0;  // why cookie_ could not be read; 0 when it was
   uint32_t seq_ = 0;
   std::mutex mu_;
   std::vector<uint8_t> rx_;

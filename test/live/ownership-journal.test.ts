@@ -5,7 +5,7 @@
 // shared ones wait behind it; a lock goes with its holder's death.
 import t from 'tap';
 import { mkdtempSync, mkdirSync, symlinkSync, statSync, readdirSync, writeFileSync, chmodSync, rmSync } from 'node:fs';
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { attach } from '../../lib';
@@ -110,6 +110,28 @@ t.test("a lock goes with its holder's death", async (t) => {
   await (await ex)();
   t.pass('granted once the holder died');
 });
+
+t.test("a handle's namespace cookie is the kernel's (read as its socket was made): each namespace's own, the same on every ask", (t) =>
+  withScene(t, async (s) => {
+    const g = await s.guest();
+    // SO_NETNS_COOKIE (71) of a socket made afresh in the namespace, by another program.
+    const kernels = (path: string) =>
+      execFileSync('nsenter', [`--net=${path}`, 'python3', '-c', 'import socket,struct;s=socket.socket();print(struct.unpack("Q",s.getsockopt(socket.SOL_SOCKET,71,8))[0])'], { encoding: 'utf8' }).trim();
+    const [guest, host, again] = await Promise.all([netnsCookie(g.handle), netnsCookie(s.host), netnsCookie(g.handle)]);
+    t.equal(guest, kernels(`/proc/${process.pid}/fd/${g.ns.fd}`), "the guest handle's cookie is its namespace's");
+    t.equal(host, kernels(`/proc/${process.pid}/fd/${s.hostNs.fd}`), "the host handle's cookie is its namespace's");
+    t.not(guest, host, 'two namespaces, two cookies');
+    t.equal(again, guest, 'asked again: the same');
+    // A batch of cookie reads answers without the kernel: also from a fresh handle, in order, each the same.
+    const h2 = await (await import('../../lib')).Handle.open(g.ns);
+    try {
+      const rs = await h2.runBatch([{ op: 'netns.cookie', args: {} }, { op: 'netns.cookie', args: {} }]);
+      t.same(rs, [{ cookie: guest }, { cookie: guest }], "a second handle in the guest reads the guest's cookie");
+    } finally {
+      await h2.close();
+    }
+  }),
+);
 
 t.test('an attach writes its entry and nothing for a re-run or a dry run', (t) =>
   withScene(t, async (s) => {

@@ -101,6 +101,10 @@ async function fresh(conf: NetConf, env: CniEnv, ns: Netns, host: Handle, gh: Ha
     pid: process.pid,
     createdAt: new Date().toISOString(),
   };
+  // The bridge is looked for while the record is written (both only read or
+  // write our own state); judged below.
+  const lookup = host.link.find(conf.bridge);
+  lookup.catch(() => undefined);
   // Before the first change: a crash from here on leaves a record that DEL,
   // GC and the next ADD find.
   await writeRecord(record);
@@ -115,7 +119,7 @@ async function fresh(conf: NetConf, env: CniEnv, ns: Netns, host: Handle, gh: Ha
     // still being written.
     const ipamP = runIpamFor(conf, env);
     const attachP = (async () => {
-      const looked = await host.link.find(conf.bridge);
+      const looked = await lookup;
       if (!looked) await ipamP;
       const { link: bridge, created } = await ensureBridge(host, conf.bridge, owner, conf.mtu, looked);
       if (created) createdBridge = bridge.index;

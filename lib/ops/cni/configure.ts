@@ -5,7 +5,7 @@
 // route via the bridge's address. Kept out of attach so that attach can run
 // while IPAM is still choosing the addresses (add.ts).
 import type { Handle } from '../../core/handle';
-import type { RouteSpec } from '../../core/types';
+import type { Address, RouteSpec } from '../../core/types';
 import type { OpCall } from '../../core/op-types';
 import { addrArgs } from '../../core/api/addr';
 import { routeArgs } from '../../core/api/route';
@@ -43,18 +43,22 @@ export function withGateways(ips: readonly CniIp[], routes: readonly CniRoute[])
  * The IPAM result's addresses (IPv4 ones with their subnet's broadcast, as
  * attach gives its address) and the routes, in one hop to the container's
  * namespace; then the addresses are read back: none is assumed from the
- * requests having succeeded. The interface is named by index (the one attach
- * read back). A failure throws; the caller's rollback removes the interface,
- * and with it whatever part of this was done.
+ * requests having succeeded (in the same hop, after them). The interface
+ * is named by index (the one attach read back). A failure throws; the
+ * caller's rollback removes the interface, and with it whatever part of this
+ * was done.
  */
 export async function configureGuest(gh: Handle, guest: { index: number; name: string }, ips: readonly CniIp[], routes: readonly CniRoute[]): Promise<void> {
   const wanted = ips.map((ip, i) => v.hostCidr(`ips[${i}].address`, ip.address));
   const calls: OpCall[] = wanted.map((a) => ({ op: 'addr.replace', args: addrArgs(guest.index, a, a.broadcast ? { broadcast: a.broadcast } : {}) }));
   for (const [i, r] of routes.entries()) calls.push({ op: 'route.replace', args: routeArgs(routeSpec(guest.index, r, i)) });
   if (calls.length === 0) return;
-  await gh.runBatch(calls);
+  // The read-back rides in the same hop, after the changes: the kernel's
+  // answer to it is the state they left.
+  if (wanted.length > 0) calls.push({ op: 'addr.list', args: { index: guest.index } });
+  const results = await gh.runBatch(calls);
   if (wanted.length === 0) return;
-  const held = (await gh.addr.list({ dev: guest.index })).filter((a) => a.index === guest.index);
+  const held = (results[results.length - 1] as Address[]).filter((a) => a.index === guest.index);
   for (const a of wanted)
     if (!held.some((h) => h.address === a.address && h.prefixLen === a.prefixLen))
       throw new PipewrightError('ERR_PW_VERIFY_FAILED', `${guest.name} in the container does not have ${a.address}/${a.prefixLen} after it was added`);
