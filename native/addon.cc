@@ -205,15 +205,29 @@ Napi::Value PeerCredentials(const Napi::CallbackInfo& info) {
   return deferred.Promise();
 }
 
-// stats() -> {dumpRetries, answerWaits, answersWhileWaiting}: process-wide
-// counters (for tests and diagnostics).
+// stats() -> {dumpRetries, answerWaits, answersWhileWaiting, answerWaitUs}:
+// process-wide counters and the answer wait in force (for tests and
+// diagnostics).
 Napi::Value Stats(const Napi::CallbackInfo& info) {
   Napi::Object o = Napi::Object::New(info.Env());
   o.Set("dumpRetries", Napi::Number::New(info.Env(), double(DumpRetries())));
   const AnswerWaitCounts waits = CountAnswerWaits();
   o.Set("answerWaits", Napi::Number::New(info.Env(), double(waits.waits)));
   o.Set("answersWhileWaiting", Napi::Number::New(info.Env(), double(waits.answered)));
+  o.Set("answerWaitUs", Napi::Number::New(info.Env(), double(AnswerWaitUs())));
   return o;
+}
+
+// setAnswerWait(us): how long (0-1000 µs, 0 = never) the JS thread may wait
+// for a quick routing answer, in place of PIPEWRIGHT_ANSWER_WAIT_US.
+Napi::Value SetAnswerWait(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!info[0].IsNumber()) throw Napi::TypeError::New(env, "setAnswerWait(us): us must be a number");
+  double us = info[0].As<Napi::Number>().DoubleValue();
+  if (!(us >= 0 && us <= 1000) || us != static_cast<double>(static_cast<uint32_t>(us)))
+    throw Napi::RangeError::New(env, "setAnswerWait(us): us must be a whole number from 0 to 1000");
+  SetAnswerWaitUs(static_cast<uint32_t>(us));
+  return env.Undefined();
 }
 
 // sendGratuitousArp(nsfd, ifindex, ip, mac, count) -> Promise<{sent}>
@@ -279,6 +293,7 @@ Napi::Object Register(Napi::Env env, Napi::Object exports) {
   exports.Set("firewallProbe", Napi::Function::New(env, FirewallProbe));
   exports.Set("decodeForwardChains", Napi::Function::New(env, DecodeForwardChains));
   exports.Set("stats", Napi::Function::New(env, Stats));
+  exports.Set("setAnswerWait", Napi::Function::New(env, SetAnswerWait));
   RegisterStateExports(env, exports);
   return exports;
 }

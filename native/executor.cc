@@ -35,17 +35,21 @@ constexpr uint64_t kWaitForNs = 120 * 1000;
 // guest's setup is 20-60 µs here.
 constexpr uint64_t kNextWaitNs = 100 * 1000;
 
-// The longest wait of the JS thread for one answer, in ns:
-// PIPEWRIGHT_ANSWER_WAIT_US (0 turns waiting off; at most 1000), else 200 µs.
+// The longest wait of the JS thread for one answer, in ns: as set by
+// SetAnswerWaitUs, else PIPEWRIGHT_ANSWER_WAIT_US (0 turns waiting off; at
+// most 1000), else 200 µs. Decided at the first request that asks; -1 until
+// then. JS thread only.
+int64_t waitNs = -1;
+
 uint64_t WaitNs() {
-  static const uint64_t ns = [] {
+  if (waitNs < 0) {
     const char* v = getenv("PIPEWRIGHT_ANSWER_WAIT_US");
     char* end = nullptr;
     long us = v && *v ? strtol(v, &end, 10) : -1;
     if (us < 0 || (end && *end) || us > 1000) us = 200;
-    return static_cast<uint64_t>(us) * 1000;
-  }();
-  return ns;
+    waitNs = static_cast<int64_t>(us) * 1000;
+  }
+  return static_cast<uint64_t>(waitNs);
 }
 
 std::atomic<uint64_t> waits{0};     // answers the JS thread waited for
@@ -266,5 +270,9 @@ std::unique_ptr<Job> SubmitAndWait(Napi::Env env, Lane lane, std::unique_ptr<Job
 }
 
 AnswerWaitCounts CountAnswerWaits() { return {waits.load(), answered.load()}; }
+
+void SetAnswerWaitUs(uint32_t us) { waitNs = static_cast<int64_t>(us) * 1000; }
+
+uint32_t AnswerWaitUs() { return static_cast<uint32_t>(WaitNs() / 1000); }
 
 }  // namespace pw

@@ -83,4 +83,9 @@ struct AnswerWaitCounts {
 };
 AnswerWaitCounts CountAnswerWaits();
 
+// The longest wait for one answer (µs, 0 = never), replacing what
+// PIPEWRIGHT_ANSWER_WAIT_US said; and the wait in force. JS thread only.
+void SetAnswerWaitUs(uint32_t us);
+uint32_t AnswerWaitUs();
+
 }  // namespace pw

@@ -142,9 +142,12 @@ export interface Transport {
    * Process-wide counters: dumpRetries = dump attempts the kernel marked
    * interrupted; answerWaits = routing requests the JS thread waited for
    * (native/executor.h, SubmitAndWait), answersWhileWaiting = of those,
-   * answered within the wait.
+   * answered within the wait; answerWaitUs = the longest such wait in
+   * force (µs, 0 = never).
    */
-  stats(): { dumpRetries: number; answerWaits: number; answersWhileWaiting: number };
+  stats(): { dumpRetries: number; answerWaits: number; answersWhileWaiting: number; answerWaitUs: number };
+  /** Sets answerWaitUs (0–1000), in place of PIPEWRIGHT_ANSWER_WAIT_US. */
+  setAnswerWait(us: number): void;
   /**
    * An advisory lock (flock) on root/sub/name, shared or exclusive, waited
    * for on the addon's lock thread (with wait false: refused at once with

@@ -168,8 +168,14 @@ export class FakeTransport implements Transport {
     return { bridgeNfCallIptables: null, legacyTables: [], nftables: false, forwardChains: [] };
   }
 
+  #answerWaitUs = 200;
+
   stats() {
-    return { dumpRetries: 0, answerWaits: 0, answersWhileWaiting: 0 };
+    return { dumpRetries: 0, answerWaits: 0, answersWhileWaiting: 0, answerWaitUs: this.#answerWaitUs };
+  }
+
+  setAnswerWait(us: number) {
+    this.#answerWaitUs = us;
   }
 
   // The fake kernel has no file system: the shared stores (lib/core/locked-dir.ts) are live-tested only.

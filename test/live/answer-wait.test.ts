@@ -5,6 +5,8 @@
 // and failures are those of any call, answers settle in the order asked,
 // and a long chain of awaited calls still lets the event loop turn.
 import t from 'tap';
+import { execFileSync } from 'node:child_process';
+import { join } from 'node:path';
 import { withScene } from '../helpers/scene';
 import { NetlinkError } from '../../lib';
 import { addon } from '../../lib/core/native';
@@ -83,3 +85,39 @@ t.test('a long chain of awaited calls lets the event loop turn', (t) =>
     t.ok(atTimer >= 0 && atTimer < CALLS, `a 1 ms timer ran during the chain (after call ${atTimer})`);
   }),
 );
+
+t.test('setAnswerWait: 0 stops the waiting, a value in range brings it back, anything else is refused', async (t) => {
+  // In a process of its own (the built library), where nothing else of tap's
+  // is in flight: there, a chain of lookups is waited for.
+  const dist = join(__dirname, '..', '..', 'dist', 'lib');
+  const script = `
+    const { Handle } = require(${JSON.stringify(dist)});
+    const { addon } = require(${JSON.stringify(join(dist, 'core', 'native'))});
+    const { answerWaitUs, setAnswerWait } = require(${JSON.stringify(join(dist, 'core', 'answer-wait'))});
+    (async () => {
+      const h = await Handle.open();
+      const waited = async () => {
+        const b = addon().stats().answerWaits;
+        for (let i = 0; i < 200; i++) { await h.link.get('lo'); await new Promise((r) => setImmediate(r)); }
+        return addon().stats().answerWaits - b;
+      };
+      const out = { first: answerWaitUs(), waitedAtFirst: await waited() };
+      setAnswerWait(0);
+      Object.assign(out, { off: answerWaitUs(), waitedOff: await waited() });
+      setAnswerWait(300);
+      Object.assign(out, { on: answerWaitUs(), waitedOn: await waited() });
+      out.refused = [-1, 1001, 1.5, NaN, '5'].map((bad) => { try { setAnswerWait(bad); return 'taken'; } catch (e) { return e.name; } });
+      out.after = answerWaitUs();
+      await h.close();
+      console.log(JSON.stringify(out));
+    })();`;
+  const r = JSON.parse(execFileSync(process.execPath, ['-e', script], { encoding: 'utf8', env: { ...process.env, PIPEWRIGHT_ANSWER_WAIT_US: '' } }));
+  t.equal(r.first, 200, 'the default, 200 µs');
+  t.ok(r.waitedAtFirst > 0, `answers were waited for (${r.waitedAtFirst} of 200)`);
+  t.equal(r.off, 0, 'set to 0');
+  t.equal(r.waitedOff, 0, 'then none was waited for');
+  t.equal(r.on, 300, 'set to 300 µs');
+  t.ok(r.waitedOn > 0, `then waited for again (${r.waitedOn} of 200)`);
+  t.same(r.refused, ['RangeError', 'RangeError', 'RangeError', 'RangeError', 'TypeError'], 'out of range, fractions, NaN and strings are refused');
+  t.equal(r.after, 300, 'a refused value changes nothing');
+});

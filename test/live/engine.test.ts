@@ -77,6 +77,21 @@ t.test('engine on and off: the same output and exit codes for attach, detach, --
   }),
 );
 
+t.test('the engine does not wait on its JS thread for quick answers, unless PIPEWRIGHT_ANSWER_WAIT_US asks it to', (t) =>
+  withScene(t, async (s) => {
+    for (const [env, want] of [[undefined, 0], ['150', 150]] as const) {
+      const { dir, remove } = privateStateDir();
+      const engine = await startEngine(s.hostNs, dir, [], { PIPEWRIGHT_ANSWER_WAIT_US: env });
+      try {
+        t.equal((await engine.status()).answerWaitUs, want, `PIPEWRIGHT_ANSWER_WAIT_US ${env ?? 'unset'}: status says ${want} µs`);
+      } finally {
+        await engine.stop();
+        remove();
+      }
+    }
+  }),
+);
+
 t.test('a peer that is not root is refused (SO_PEERCRED) and its command runs without the engine', { skip: NO_NOBODY }, (t) =>
   withScene(t, async (s) => {
     const { dir, remove } = privateStateDir();

@@ -11,6 +11,7 @@ import { ownNetnsId } from '../../ops/ownership';
 import { tryLockStateFile } from '../../core/state-files';
 import { stateDir } from '../../core/state-dir';
 import { findNativeClient } from '../../core/addon-load';
+import { answerWaitUs, setAnswerWait } from '../../core/answer-wait';
 import { packageRoot } from '../../core/paths';
 import { PipewrightError, invalidArgument } from '../../core/errors';
 import type { CommandContext } from '../registry';
@@ -55,6 +56,11 @@ async function serve(a: CommandContext['args'], io: Io): Promise<number> {
   const socketMode = parseMode(a.options.get('socket-mode'));
   const allowUids = parseUids(a.options.get('allow-uid'));
   const log = (text: string) => line(io.stderr, `pipewright engine: ${text}`);
+  // The JS thread does not wait for quick answers here unless asked to
+  // (PIPEWRIGHT_ANSWER_WAIT_US): in the engine, where a CNI ADD has IPAM,
+  // its attach and its records at work together, the waits cost ~10 % of
+  // an ADD and a command line gained nothing from them (docs/engine.md).
+  if (!process.env.PIPEWRIGHT_ANSWER_WAIT_US) setAnswerWait(0);
   const netnsId = await ownNetnsId();
   const unlock = await tryLockStateFile(ENGINE_DIR, engineLockName(netnsId));
   if (!unlock) throw new PipewrightError('ERR_PW_CONFLICT', `an engine already runs for the state directory ${stateDir()} in this network namespace`, { field: 'stateDir', value: stateDir() });
@@ -83,7 +89,7 @@ async function serve(a: CommandContext['args'], io: Io): Promise<number> {
           release?.();
         }
       },
-      status: () => ({ stateDir: stateDir(), socket: listenFd !== undefined ? `fd ${listenFd} (socket activation)` : socketPath, tracked: reconciler?.tracked() ?? [], repairs: reconciler?.repairs ?? 0, incidents: reconciler?.incidents() ?? [], memory: memoryMb() }),
+      status: () => ({ stateDir: stateDir(), answerWaitUs: answerWaitUs(), socket: listenFd !== undefined ? `fd ${listenFd} (socket activation)` : socketPath, tracked: reconciler?.tracked() ?? [], repairs: reconciler?.repairs ?? 0, incidents: reconciler?.incidents() ?? [], memory: memoryMb() }),
       log,
     });
     log(`ready on ${listenFd !== undefined ? `the socket systemd passed` : socketPath} (pid ${process.pid}; following ${reconciler ? `${reconciler.tracked().length} attachment(s)` : 'nothing: --no-reconcile'})`);
