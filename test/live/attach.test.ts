@@ -113,6 +113,24 @@ t.test("guestHandle: the caller's handle in the guest is used and left open; one
   }),
 );
 
+t.test('hostIfLink: the bridge as the caller read it is used; one gone since fails the attach and leaves nothing', (t) =>
+  withScene(t, async (s) => {
+    const br = await s.host.link.add({ kind: 'bridge', name: 'br0', up: true });
+    const g = await s.guest();
+    const r = await attach({ host: s.host, hostIf: 'br0', hostIfLink: br, guest: g.ns, address: '10.0.0.5/24' });
+    t.equal(r.status, 'attached');
+    t.equal((await s.host.link.get(r.hostEnd!.index)).master, br.index, 'the host end is a port of that bridge');
+    // The same name, another link: the one read before is gone.
+    await s.host.link.del(br.index);
+    await s.host.link.add({ kind: 'bridge', name: 'br0', up: true });
+    const g2 = await s.guest();
+    const before = (await s.host.link.list()).map((l) => l.name).sort();
+    await t.rejects(attach({ host: s.host, hostIf: 'br0', hostIfLink: br, guest: g2.ns, address: '10.0.0.6/24' }), { code: 'ERR_PW_ATTACH_FAILED' }, 'a stale link read: the attach fails');
+    t.same((await s.host.link.list()).map((l) => l.name).sort(), before, 'nothing of it is left on the host');
+    t.same((await g2.handle.link.list()).map((l) => l.name), ['lo'], 'nor in the guest');
+  }),
+);
+
 t.test('macvlan mode: a non-bridge host interface gets a macvlan, born in the guest', (t) =>
   withScene(t, async (s) => {
     // A veth stands in for a physical NIC; its peer is the "wire".

@@ -134,3 +134,17 @@ t.test('planning writes nothing to the spec: the chosen host end name goes into 
   await makePlan(given);
   t.equal(given.hostEndName, 'vh9', 'a given name is the one used');
 });
+
+t.test('hostIfLink: the host interface as the caller read it, taken as a frozen copy; refused without host or naming another link', async (t) => {
+  const link = { index: 7, name: 'br0', kind: 'bridge', up: true, mtu: 1500 } as unknown as NonNullable<AttachSpec['hostIfLink']>;
+  const host = {} as NonNullable<AttachSpec['host']>;
+  t.throws(() => buildSpec({ hostIf: 'br0', guest: 'g', hostIfLink: link }), { code: 'ERR_PW_INVALID_ARGUMENT', field: 'hostIfLink', message: /needs host/ });
+  t.throws(() => buildSpec({ hostIf: 'br1', guest: 'g', host, hostIfLink: link }), { code: 'ERR_PW_INVALID_ARGUMENT', field: 'hostIfLink', message: /the link named 'br1'/ });
+  t.throws(() => buildSpec({ hostIf: 'br0', guest: 'g', host, hostIfLink: { name: 'br0' } as unknown as typeof link }), { field: 'hostIfLink', message: /its index and name/ });
+  t.throws(() => buildSpec({ hostIf: 'br0', guest: 'g', host, hostIfLink: null as unknown as typeof link }), { code: 'ERR_PW_INVALID_ARGUMENT', field: 'hostIfLink' }, 'null is refused');
+  t.throws(() => batchSpecs(JSON.stringify([{ hostIf: 'br0', guest: 'g', hostIfLink: link }]), 'p.json'), { code: 'ERR_PW_INVALID_ARGUMENT', message: /'hostIfLink' is not a field a plan accepts/ }, 'a JSON plan cannot give one (it has no handle)');
+  const s = buildSpec({ hostIf: 'br0', guest: 'g', host, hostIfLink: link });
+  t.same(s.hostIfLink, link, 'kept');
+  t.not(s.hostIfLink, link, 'as a copy');
+  t.ok(Object.isFrozen(s.hostIfLink), 'frozen');
+});

@@ -10,7 +10,7 @@ import { runSteps, StepError } from '../transaction';
 import type { Link } from '../../core/types';
 import { buildSpec, type AttachSpec, type NormalizedSpec } from './spec';
 import { admission } from './admission';
-import { inspectHostIf, makePlan } from './plan';
+import { hostIfMode, inspectHostIf, makePlan } from './plan';
 import { AlreadyInPlace } from './existing';
 import type { Ctx, AttachMode } from './context';
 import { bridgeFirewallWarning } from '../firewall';
@@ -99,7 +99,7 @@ async function open(s: NormalizedSpec): Promise<Ctx & { ownsHost: boolean }> {
   // interface is looked up as soon as the host handle is there (at once
   // when the caller gave one), beside the guest's resolution.
   const hostP = spec.host ? Promise.resolve({ handle: spec.host, owned: false }) : Handle.open().then((handle) => ({ handle, owned: true }));
-  const foundP = hostP.then((h) => inspectHostIf(h.handle, s));
+  const foundP = spec.hostIfLink ? hostP.then((h) => hostIfMode(h.handle, s, spec.hostIfLink as Link, spec.hostIf)) : hostP.then((h) => inspectHostIf(h.handle, s));
   const guestP = resolveGuest(spec.guest, spec.runDir !== undefined ? { runDir: spec.runDir, forHandle: true } : { forHandle: true }).then(async (guest) => {
     try {
       return { guest, gh: spec.guestHandle ?? (await Handle.open(guest.netns)) };

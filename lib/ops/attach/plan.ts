@@ -49,7 +49,11 @@ export async function inspectHostIf(host: Handle, spec: NormalizedSpec): Promise
     if (!link) throw new PipewrightError('ERR_PW_LINK_NOT_FOUND', `no host interface has the MAC address ${spec.hostIfMac}`, { field: 'hostIf', value: spec.hostIf });
     name = link.name;
   } else link = await host.link.find(name);
+  return hostIfMode(host, spec, link, name);
+}
 
+/** The mode for the host interface as found (null: missing, created as a bridge when named br*). Creates nothing. */
+export function hostIfMode(host: Handle, spec: NormalizedSpec, link: Link | null, name: string): { link: Link | null; name: string; mode: AttachMode } {
   if (!link) {
     if (!name.startsWith('br'))
       throw new PipewrightError('ERR_PW_LINK_NOT_FOUND', `host interface '${name}' does not exist in ${host.describe()} (only a missing name starting with 'br' is created, as a bridge)`, { field: 'hostIf', value: name });

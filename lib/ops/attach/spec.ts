@@ -9,6 +9,7 @@
 import { Handle } from '../../core/handle';
 import { Netns } from '../../core/netns';
 import type { GuestRef } from '../guest';
+import type { Link } from '../../core/types';
 import * as v from '../../core/validate';
 import { invalidArgument } from '../../core/errors';
 import { macFromSeed } from './names';
@@ -48,6 +49,13 @@ export interface AttachSpec {
   host?: Handle;
   /** A handle the caller has open in the guest (guest then being its Netns): used instead of opening another; borrowed, never closed. */
   guestHandle?: Handle;
+  /**
+   * The host interface as the caller has just read it with `host` (the link
+   * named hostIf): used instead of looking it up again. Taken as it is: a
+   * link gone or changed since makes the attach fail and roll back, as one
+   * changed during any attach does.
+   */
+  hostIfLink?: Link;
   /** After success, watch the host end this long and report whatever undoes the attachment. */
   watchMs?: number;
   /**
@@ -80,6 +88,8 @@ export interface NormalizedSpec {
   readonly host?: Handle;
   /** The caller's handle in the guest (likewise live, not frozen). */
   readonly guestHandle?: Handle;
+  /** The host interface as the caller read it. */
+  readonly hostIfLink?: Readonly<Link>;
   readonly runDir?: string;
   readonly guestIf: string;
   /** The host end's name as given; when none is given, the plan chooses one (Ctx.hostEndName). */
@@ -102,7 +112,7 @@ export interface NormalizedSpec {
   readonly repair: boolean;
 }
 
-const KEYS = ['hostIf', 'guest', 'guestIf', 'hostEnd', 'address', 'gateway', 'mac', 'vlan', 'directPhys', 'mtu', 'dhcp', 'arp', 'owner', 'group', 'host', 'guestHandle', 'watchMs', 'watchSignal', 'repair', 'runDir'];
+const KEYS = ['hostIf', 'guest', 'guestIf', 'hostEnd', 'address', 'gateway', 'mac', 'vlan', 'directPhys', 'mtu', 'dhcp', 'arp', 'owner', 'group', 'host', 'guestHandle', 'hostIfLink', 'watchMs', 'watchSignal', 'repair', 'runDir'];
 
 /** Specs this module built: handed back in, they are taken as they are. */
 const built = new WeakSet<object>();
@@ -165,6 +175,13 @@ export function buildSpec(spec: AttachSpec | NormalizedSpec): NormalizedSpec {
     if (!(o.guestHandle instanceof Handle) || !(o.guest instanceof Netns) || o.guestHandle.netns !== o.guest)
       throw invalidArgument('guestHandle', o.guestHandle, 'must be a Handle opened on the Netns given as guest');
     out.guestHandle = o.guestHandle;
+  }
+  if (o.hostIfLink !== undefined) {
+    const l = o.hostIfLink as Partial<Link> | null;
+    if (o.host === undefined) throw invalidArgument('hostIfLink', o.hostIfLink, 'needs host: the handle it was read with');
+    if (typeof l !== 'object' || l === null || !Number.isInteger(l.index) || l.name !== out.hostIf)
+      throw invalidArgument('hostIfLink', o.hostIfLink, `must be the link named '${out.hostIf}' as read with host (an object with its index and name)`);
+    out.hostIfLink = Object.freeze({ ...l });
   }
   if (o.runDir !== undefined) out.runDir = o.runDir;
   out.guestIf = guestIf;

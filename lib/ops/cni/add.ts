@@ -133,6 +133,8 @@ async function fresh(conf: NetConf, env: CniEnv, ns: Netns, host: Handle, gh: Ha
         owner,
         host,
         guestHandle: gh,
+        // As looked for (or made) just now: attach need not look again.
+        hostIfLink: bridge,
         ...(conf.mtu ? { mtu: conf.mtu } : {}),
       });
       return { bridge, attached };
