@@ -93,9 +93,11 @@ Napi::Value RouteSocket::Run(const Napi::CallbackInfo& info) {
   // routing thread, not on it (executor.h). The socket's own lock keeps its
   // requests apart; the Handle keeps one handle's batches in order.
   bool unlinks = false;
+  bool cookiesOnly = !ops->empty();
   std::string kind;  // the op names in order: how long such a batch takes (run_times.h)
   for (const PendingOp& op : *ops) {
     unlinks = unlinks || std::string(op.spec->name) == "link.del" || std::string(op.spec->name) == "link.delGroup";
+    cookiesOnly = cookiesOnly && std::string(op.spec->name) == "netns.cookie";
     if (!kind.empty()) kind += '+';
     kind += op.spec->name;
   }
@@ -120,7 +122,7 @@ Napi::Value RouteSocket::Run(const Napi::CallbackInfo& info) {
   // A batch that only reads what the socket learned as it was made (its
   // namespace's cookie) needs neither the kernel nor a thread: answered
   // here, as a promise like any other, without a trip to the routing thread.
-  if (kind == "netns.cookie") {
+  if (cookiesOnly) {
     auto deferred = Napi::Promise::Deferred::New(env);
     try {
       deferred.Resolve(ToJs(env, runAll()));
