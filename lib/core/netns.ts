@@ -1,6 +1,7 @@
 // Network namespaces as objects. A Netns holds an fd to the namespace (which
 // keeps it alive), validated as an nsfs file of type network before use, and
 // identified by (dev, inode) like the kernel does.
+import { resolve } from 'node:path';
 import { transport, NativeNetnsDeleteOptions, NativeNsInfo, NativeSocket } from './native';
 import { invalidArgument, NetlinkError, PipewrightError, PipewrightErrorCode } from './errors';
 import * as v from './validate';
@@ -105,8 +106,9 @@ let fromInfo: (info: NativeNsInfo, extra: { name?: string; runDir?: string }) =>
 export async function openNetnsForHandle(ref: NetnsRef): Promise<Netns> {
   if (typeof ref === 'string') ref = ref.includes('/') ? { path: ref } : { name: ref };
   if (typeof ref === 'object' && ref !== null && 'path' in ref) {
-    const { socket, ...info } = await transport().netnsOpenPath(v.str('path', ref.path, 4096), true);
-    const ns = fromInfo(info, {});
+    const path = v.str('path', ref.path, 4096);
+    const { socket, ...info } = await transport().netnsOpenPath(path, true);
+    const ns = fromInfo({ ...info, path: resolve(path) }, {});
     if (socket) spareSockets.set(ns, socket);
     return ns;
   }
@@ -131,6 +133,7 @@ export class Netns {
   readonly ino: number;
   /** Set for named namespaces. */
   readonly name?: string;
+  /** The way it was opened: its name's path, or the path given (made absolute). */
   readonly path?: string;
   readonly pid?: number;
   readonly #runDir: string;
@@ -165,8 +168,12 @@ export class Netns {
       return new Netns(info, {});
     }
     if ('path' in ref) {
-      const info = await transport().netnsOpenPath(v.str('path', ref.path, 4096));
-      return new Netns(info, {});
+      // The path is kept (absolute) as the way to this namespace: a journal
+      // entry records it, and whoever follows it later checks it still leads
+      // here (dev:ino), as for a name.
+      const path = v.str('path', ref.path, 4096);
+      const info = await transport().netnsOpenPath(path);
+      return new Netns({ ...info, path: resolve(path) }, {});
     }
     if ('name' in ref) {
       const runDir = ref.runDir === undefined ? DEFAULT_RUN_DIR : v.str('runDir', ref.runDir, 4096);

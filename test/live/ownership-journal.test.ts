@@ -7,9 +7,9 @@ import t from 'tap';
 import { mkdtempSync, mkdirSync, symlinkSync, statSync, readdirSync, writeFileSync, chmodSync, rmSync } from 'node:fs';
 import { execFileSync, spawn } from 'node:child_process';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { attach } from '../../lib';
-import { AttachmentRecord, lockNamespace, netnsCookie, readEntries, removeEntry, journalPath, JOURNAL_DIR } from '../../lib/ops/ownership';
+import { join, relative } from 'node:path';
+import { attach, Netns } from '../../lib';
+import { AttachmentRecord, guestReachable, lockNamespace, netnsCookie, readEntries, removeEntry, journalPath, JOURNAL_DIR } from '../../lib/ops/ownership';
 import type { AttachmentDraft } from '../../lib/ops/ownership';
 import { withScene } from '../helpers/scene';
 
@@ -129,6 +129,34 @@ t.test("a handle's namespace cookie is the kernel's (read as its socket was made
       t.same(rs, [{ cookie: guest }, { cookie: guest }], "a second handle in the guest reads the guest's cookie");
     } finally {
       await h2.close();
+    }
+  }),
+);
+
+t.test('a guest given by path is journaled with that path: found again while it leads to the namespace, gone once it does not', (t) =>
+  withScene(t, async (s) => {
+    const g = await s.guest({ named: true });
+    // A path of our own to the guest's namespace (a bind mount of its name), relative as given.
+    const dir = mkdtempSync(join(tmpdir(), 'pw-nspath-'));
+    const file = join(dir, 'ns');
+    writeFileSync(file, '');
+    execFileSync('mount', ['--bind', g.ns.path!, file]);
+    let mounted = true;
+    const byPath = await Netns.open({ path: relative(process.cwd(), file) });
+    try {
+      t.equal(byPath.path, file, 'the Netns keeps the path it was opened by, made absolute');
+      await attach({ host: s.host, hostIf: 'br0', guest: byPath, address: '10.9.1.2/24' });
+      const cookie = await netnsCookie(g.handle);
+      const [e] = (await readEntries()).filter((x) => x.entry.guestCookie === cookie);
+      t.equal(e?.entry.guest.path, file, 'the entry names the path');
+      t.equal(await guestReachable(e!.entry.guest, e!.entry.guestNetns), true, 'reachable by it');
+      execFileSync('umount', ['-l', file]);
+      mounted = false;
+      t.equal(await guestReachable(e!.entry.guest, e!.entry.guestNetns), false, 'unreachable once the path leads elsewhere (the namespace itself lives on)');
+    } finally {
+      await byPath.close();
+      if (mounted) execFileSync('umount', ['-l', file]);
+      rmSync(dir, { recursive: true });
     }
   }),
 );
