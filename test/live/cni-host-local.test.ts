@@ -154,6 +154,10 @@ t.test('taking turns on one store: the same order, the same bytes, the same erro
   t.ok((await builtin('DEL', conf, 'oldctr', 'eth1')).ok);
   t.notOk(existsSync(join(dir, '10.77.0.9')), 'the old-format lease is released');
   t.same(leaseFiles(dir).length, 12, 'every other lease is still there');
+  // A shorter address over a longer one (written over in place, then cut): no tail of the old one is left.
+  writeFileSync(join(dir, 'last_reserved_ip.0'), '10.77.0.13');
+  t.equal(addressOf(await builtin('ADD', conf, 'again3')), '10.77.0.9', 'round-robin from .13 wraps to the one free address');
+  t.equal(readFileSync(join(dir, 'last_reserved_ip.0'), 'utf8'), '10.77.0.9', 'last_reserved_ip.0 holds exactly the new address');
 });
 
 t.test('two range sets, an address asked for, resolvConf: the same as the reference', async (t) => {

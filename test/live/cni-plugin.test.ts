@@ -232,7 +232,7 @@ t.test('bad input: the spec\'s error JSON naming the field, nothing left in the 
     t.same((await g.handle.link.list()).map((l) => l.name), ['lo'], 'nothing in the container');
   }));
 
-t.test('a failing ADD leaves nothing: the interface name taken, the subnet exhausted', (t) =>
+t.test('a failing ADD leaves nothing: the interface name taken, the subnet exhausted, an address IPAM got wrong', (t) =>
   withScene(t, async (s) => {
     const { p, g, call } = await setup(s);
     const conf = hostLocalConf(p);
@@ -260,6 +260,17 @@ t.test('a failing ADD leaves nothing: the interface name taken, the subnet exhau
     t.equal(await g.handle.link.find('eth1'), null, 'no interface made');
     t.same(leases(p.ipamDir, 'small'), ['10.77.0.2'], 'only the first lease');
     t.equal((await s.host.link.list({ master: 'cni0' })).length, 1, 'one port on the bridge');
+
+    // IPAM answers an address no interface may hold (its subnet's broadcast).
+    // The bridge exists, so the attachment was made beside IPAM: it is found
+    // out only when the addresses go on, and all of it is rolled back.
+    const bad = { ...hostLocalConf(p, { name: 'badip' }), ipam: { type: 'static', addresses: [{ address: '10.9.0.255/24' }] } };
+    const broadcast = await call('ADD', bad, { ifname: 'eth2' });
+    t.not(broadcast.code, 0, 'an address that is its subnet\'s broadcast fails the ADD');
+    t.match(broadcast.json?.msg, /ips\[0\]\.address.*broadcast/, `the field and why: ${broadcast.stdout}`);
+    t.equal(await g.handle.link.find('eth2'), null, 'no interface left in the container');
+    t.equal((await s.host.link.list({ master: 'cni0' })).length, 1, 'no host end left on the bridge');
+    t.same(records('badip'), [], 'no record left');
     await runCni(s.hostNs, p.dir, { command: 'DEL', containerId: 'c-ok', netns: netnsPath(g2.ns), ifname: 'eth1' }, small);
   }));
 

@@ -15,7 +15,8 @@ import type { NetConf } from './config';
 import type { CniEnv } from './env';
 import { CniError, toCniError } from './errors';
 import { runIpam } from './ipam';
-import { parseResult, emptyResult, type CniResult, type CniDns, type CniIp } from './result';
+import { parseResult, emptyResult, type CniResult, type CniDns } from './result';
+import type { HostCidr } from '../../core/validate';
 import { ensureBridge, addGatewayAddresses } from './bridge';
 import { configureGuest, routesFor, withGateways } from './configure';
 import { openContainerNetns } from './container-netns';
@@ -159,6 +160,7 @@ async function fresh(conf: NetConf, env: CniEnv, ns: Netns, host: Handle, gh: Ha
     if (configured.status === 'rejected') throw configured.reason;
     if (gateway.status === 'rejected') throw gateway.reason;
     if (hostSide.status === 'rejected') throw hostSide.reason;
+    const addresses = configured.value;
     const [br, he] = hostSide.value;
     const guest = attached.guest.mac && attached.guest.mtu ? { name: attached.guest.ifname, address: attached.guest.mac, mtu: attached.guest.mtu } : await gh.link.get(attached.guest.index);
     const prev = conf.prevResult ?? emptyResult();
@@ -186,7 +188,7 @@ async function fresh(conf: NetConf, env: CniEnv, ns: Netns, host: Handle, gh: Ha
     // addresses), while the record is completed.
     const warnings = [...attached.warnings];
     const [announced, recorded] = await Promise.allSettled([
-      announceAll(host, gh, bridge, he, attached.guest.index, ipam.ips, warnings),
+      announceAll(host, gh, bridge, he, attached.guest.index, addresses, warnings),
       writeRecord({ ...record, state: 'complete', result: mine, printed }),
     ]);
     if (announced.status === 'rejected') throw announced.reason;
@@ -217,10 +219,9 @@ function runIpamFor(conf: NetConf, env: CniEnv): Promise<CniResult> {
   return p;
 }
 
-async function announceAll(host: Handle, gh: Handle, bridge: Link, hostEnd: Link, guestIf: number, ips: readonly CniIp[], warnings: string[]): Promise<void> {
-  for (const ip of ips) {
-    const address = ip.address.split('/')[0]!;
-    if (address.includes(':')) continue;
-    await announceAddress({ host, gh, bridge: { index: bridge.index, name: bridge.name }, hostEnd, hostEndName: hostEnd.name, guestIf, address, warnings });
+async function announceAll(host: Handle, gh: Handle, bridge: Link, hostEnd: Link, guestIf: number, addresses: readonly HostCidr[], warnings: string[]): Promise<void> {
+  for (const a of addresses) {
+    if (a.family !== 4) continue;
+    await announceAddress({ host, gh, bridge: { index: bridge.index, name: bridge.name }, hostEnd, hostEndName: hostEnd.name, guestIf, address: a.address, warnings });
   }
 }

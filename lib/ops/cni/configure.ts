@@ -46,22 +46,23 @@ export function withGateways(ips: readonly CniIp[], routes: readonly CniRoute[])
  * requests having succeeded (in the same hop, after them). The interface
  * is named by index (the one attach read back). A failure throws; the
  * caller's rollback removes the interface, and with it whatever part of this
- * was done.
+ * was done. Resolves with the addresses as parsed.
  */
-export async function configureGuest(gh: Handle, guest: { index: number; name: string }, ips: readonly CniIp[], routes: readonly CniRoute[]): Promise<void> {
+export async function configureGuest(gh: Handle, guest: { index: number; name: string }, ips: readonly CniIp[], routes: readonly CniRoute[]): Promise<v.HostCidr[]> {
   const wanted = ips.map((ip, i) => v.hostCidr(`ips[${i}].address`, ip.address));
   const calls: OpCall[] = wanted.map((a) => ({ op: 'addr.replace', args: addrArgs(guest.index, a, a.broadcast ? { broadcast: a.broadcast } : {}) }));
   for (const [i, r] of routes.entries()) calls.push({ op: 'route.replace', args: routeArgs(routeSpec(guest.index, r, i)) });
-  if (calls.length === 0) return;
+  if (calls.length === 0) return wanted;
   // The read-back rides in the same hop, after the changes: the kernel's
   // answer to it is the state they left.
   if (wanted.length > 0) calls.push({ op: 'addr.list', args: { index: guest.index } });
   const results = await gh.runBatch(calls);
-  if (wanted.length === 0) return;
+  if (wanted.length === 0) return wanted;
   const held = (results[results.length - 1] as Address[]).filter((a) => a.index === guest.index);
   for (const a of wanted)
     if (!held.some((h) => h.address === a.address && h.prefixLen === a.prefixLen))
       throw new PipewrightError('ERR_PW_VERIFY_FAILED', `${guest.name} in the container does not have ${a.address}/${a.prefixLen} after it was added`);
+  return wanted;
 }
 
 function routeSpec(dev: number, r: CniRoute, i: number): RouteSpec {
