@@ -54,6 +54,32 @@ Napi::Value LockAndWrite(const Napi::CallbackInfo& info) {
       nullptr, Lane::kLock);
 }
 
+// lockAndList(root, lockSub, lockName, fileSub, prefix) -> Promise<{fd, gateFd?, files}>:
+// an exclusive lock waited for (file_lock.h), then the state files a
+// stateFileList would give, read under it, in one trip to the lock thread:
+// a CNI call's container lock and its record.
+Napi::Value LockAndList(const Napi::CallbackInfo& info) {
+  std::string root = StringArg(info, 0, "root");
+  std::string lockSub = StringArg(info, 1, "lockSub");
+  std::string lockName = StringArg(info, 2, "lockName");
+  std::string fileSub = StringArg(info, 3, "fileSub");
+  std::string prefix = StringArg(info, 4, "prefix");
+  return TaskWorker::Start(
+      info.Env(), "lock.list",
+      [=] {
+        Value lock = AcquireFileLock(root, lockSub, lockName, true);
+        try {
+          lock.Set("files", ListStateFiles(root, fileSub, prefix));
+        } catch (...) {
+          CloseFd(static_cast<int>(lock.Get("fd").AsNumber()));
+          if (lock.Has("gateFd")) CloseFd(static_cast<int>(lock.Get("gateFd").AsNumber()));
+          throw;
+        }
+        return lock;
+      },
+      nullptr, Lane::kLock);
+}
+
 // stateFileWrite(root, sub, name, data) -> Promise<void>: atomic and durable (state_file.h).
 Napi::Value StateFileWrite(const Napi::CallbackInfo& info) {
   std::string root = StringArg(info, 0, "root");
@@ -131,6 +157,7 @@ void RegisterStateExports(Napi::Env env, Napi::Object exports) {
   exports.Set("lockAcquire", Napi::Function::New(env, LockAcquire));
   exports.Set("stateFileWrite", Napi::Function::New(env, StateFileWrite));
   exports.Set("lockAndWrite", Napi::Function::New(env, LockAndWrite));
+  exports.Set("lockAndList", Napi::Function::New(env, LockAndList));
   exports.Set("stateFileRemove", Napi::Function::New(env, StateFileRemove));
   exports.Set("stateFileList", Napi::Function::New(env, StateFileList));
   exports.Set("lockedDirOpen", Napi::Function::New(env, LockedDirOpenJs));

@@ -69,6 +69,19 @@ export interface PrunableLock {
 /** lockStateFile (exclusive), given back with or without its files. */
 export async function lockStateFilePrunable(sub: string, name: string): Promise<PrunableLock> {
   const { fd, gateFd } = await transport().lockAcquire(stateDir(), sub, name, true);
+  return prunable(sub, name, fd, gateFd);
+}
+
+/**
+ * lockStateFilePrunable, then listStateFiles(fileSub, prefix) read under
+ * the lock, in one trip to the addon: a lock and the file it guards.
+ */
+export async function lockStateFilePrunableAndList(sub: string, name: string, fileSub: string, prefix: string): Promise<{ lock: PrunableLock; files: StateFile[] }> {
+  const { fd, gateFd, files } = await transport().lockAndList(stateDir(), sub, name, fileSub, prefix);
+  return { lock: prunable(sub, name, fd, gateFd), files };
+}
+
+function prunable(sub: string, name: string, fd: number, gateFd: number | undefined): PrunableLock {
   const release = releaser(fd, gateFd);
   let done = false;
   return {

@@ -38,9 +38,27 @@ export interface Step<C> {
    * handle; a step alone runs its `run`.
    */
   request?(ctx: C): BatchedRequest;
+  /** Reads to have answered before `run` (ReadAhead), asked when the batch before this step is; ctx then holds them. */
+  readAhead?(ctx: C): ReadAhead[];
 }
 
 export type UndoFn = () => Promise<void>;
+
+/**
+ * Read-only requests a step wants answered before it runs (an attach's
+ * verification: its read-back), asked as the batch of requests just before
+ * it goes out. Reads for the batch's handle ride at its end, after its
+ * requests, in the same hop: they see what those did. Reads for another
+ * handle are sent beside the batch, so they must not depend on it (the
+ * host end, read while the guest's batch runs, is not something that batch
+ * touches). Without such a batch just before it, the step reads for itself.
+ */
+export interface ReadAhead {
+  via: BatchTarget;
+  calls: OpCall[];
+  /** The answers in order, or null when they could not be had: the step then reads for itself. */
+  keep(results: unknown[] | null): void;
+}
 
 export interface RollbackReport {
   undone: string[];
@@ -105,8 +123,10 @@ export async function runSteps<C>(steps: Step<C>[], ctx: C): Promise<{ completed
   };
   for (let i = 0; i < steps.length; ) {
     const batch = batchAt(steps, i, ctx);
-    if (batch.length > 1) {
-      i = await runBatched(batch, done, stack);
+    const next = batch.length > 0 ? steps[batch[batch.length - 1]!.index + 1] : undefined;
+    const ahead = next?.readAhead ? readAheadOf(next, ctx) : [];
+    if (batch.length > 1 || (batch.length === 1 && ahead.length > 0)) {
+      i = await runBatched(batch, done, stack, ahead);
       continue;
     }
     const step = steps[i++]!;
@@ -143,23 +163,51 @@ function batchAt<C>(steps: Step<C>[], i: number, ctx: C): Batched<C>[] {
   return batch;
 }
 
+/** A step's reads ahead; none when it cannot say them yet (it then reads for itself). */
+function readAheadOf<C>(step: Step<C>, ctx: C): ReadAhead[] {
+  try {
+    return step.readAhead!(ctx).filter((r) => r.calls.length > 0);
+  } catch {
+    return [];
+  }
+}
+
 /**
  * Sends a batch; each step completes in order as if run alone (the
  * failpoint is asked after each). When request k fails, the steps before it
  * completed, the ones after it were not sent: step k's `failed` decides, and
- * the steps after it run again from the start of the loop. Returns the index
- * of the next step to run.
+ * the steps after it run again from the start of the loop. The next step's
+ * reads (ReadAhead) ride at the batch's end or go beside it; they are kept
+ * only when the whole batch succeeded, and all have settled before this
+ * returns. Returns the index of the next step to run.
  */
-async function runBatched<C>(batch: Batched<C>[], done: (step: Step<C>, undo: UndoFn | void) => void, stack: Array<{ describe: string; undo: UndoFn }>): Promise<number> {
+async function runBatched<C>(batch: Batched<C>[], done: (step: Step<C>, undo: UndoFn | void) => void, stack: Array<{ describe: string; undo: UndoFn }>, ahead: ReadAhead[] = []): Promise<number> {
+  const via = batch[0]!.req.via;
+  const riding = ahead.filter((r) => r.via === via);
+  const beside = ahead.filter((r) => r.via !== via).map((r) => r.via.runBatch(r.calls).then((res) => res as unknown[], () => null));
   let failedAt = batch.length;
   let error: unknown;
+  let answers: unknown[] | null = null;
   try {
-    await batch[0]!.req.via.runBatch(batch.map((b) => b.req.call));
+    answers = (await via.runBatch([...batch.map((b) => b.req.call), ...riding.flatMap((r) => r.calls)])) as unknown[];
   } catch (e) {
     const k = (e as { failedIndex?: unknown }).failedIndex;
-    // Without the index nothing says what was done: as if the first failed (its undo-free work goes with the rollback).
-    failedAt = typeof k === 'number' && k >= 0 && k < batch.length ? k : 0;
-    error = e;
+    // A read that failed after every request succeeded: the batch did its work, the step reads for itself.
+    if (typeof k === 'number' && k >= batch.length && k < batch.length + riding.reduce((n, r) => n + r.calls.length, 0)) answers = null;
+    else {
+      // Without the index nothing says what was done: as if the first failed (its undo-free work goes with the rollback).
+      failedAt = typeof k === 'number' && k >= 0 && k < batch.length ? k : 0;
+      error = e;
+    }
+  }
+  const besideAnswers = await Promise.all(beside);
+  if (failedAt === batch.length) {
+    let at = batch.length;
+    for (const r of riding) {
+      r.keep(answers ? answers.slice(at, at + r.calls.length) : null);
+      at += r.calls.length;
+    }
+    ahead.filter((r) => r.via !== via).forEach((r, k) => r.keep(besideAnswers[k]!));
   }
   for (const [k, b] of batch.entries()) {
     if (k > failedAt) break;

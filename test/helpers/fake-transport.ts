@@ -203,6 +203,11 @@ export class FakeTransport implements Transport {
     return { fd };
   }
 
+  async lockAndList(root: string, _lockSub: string, _lockName: string, fileSub: string, prefix: string) {
+    const { fd } = await this.lockAcquire();
+    return { fd, files: await this.stateFileList(root, fileSub, prefix) };
+  }
+
   async stateFileWrite(root: string, sub: string, name: string, data: string) {
     this.files.set(`${root}/${sub}/${name}`, { data, mtimeMs: Date.now() });
   }

@@ -5,6 +5,7 @@
 import t from 'tap';
 import { withScene, type Scene } from '../helpers/scene';
 import { cniSkipReason, hostLocalConf, leases, netnsPath, pluginDir, records, runCni, type PluginDir } from '../helpers/cni';
+import { readEntries } from '../../lib/ops/ownership';
 
 const skip = cniSkipReason();
 if (skip) t.plan(0, skip);
@@ -271,6 +272,8 @@ t.test('a failing ADD leaves nothing: the interface name taken, the subnet exhau
     t.equal(await g.handle.link.find('eth2'), null, 'no interface left in the container');
     t.equal((await s.host.link.list({ master: 'cni0' })).length, 1, 'no host end left on the bridge');
     t.same(records('badip'), [], 'no record left');
+    // The attach's journal entry was being completed while the addresses went on: the rollback came after that write.
+    t.same((await readEntries()).filter((e) => e.entry.guestNetns === g.ns.id && e.entry.guestIf === 'eth2').map((e) => e.entry.state), [], 'no journal entry left for it');
     await runCni(s.hostNs, p.dir, { command: 'DEL', containerId: 'c-ok', netns: netnsPath(g2.ns), ifname: 'eth1' }, small);
   }));
 

@@ -4,11 +4,11 @@
 // releaseAndRemove leaves no file behind. Each step waits on the kernel's
 // own view of the locks (/proc/locks), never on time.
 import t from 'tap';
-import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync, unlinkSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
 import { spawn } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { lockStateFilePrunable } from '../../lib/core/state-files';
+import { lockStateFilePrunable, lockStateFilePrunableAndList, writeStateFile } from '../../lib/core/state-files';
 
 const root = mkdtempSync(join(process.env.PW_STATE_DIR ?? tmpdir(), 'lock-prune-test-'));
 process.env.PW_STATE_DIR = root;
@@ -85,4 +85,36 @@ t.test('releaseAndRemove: the lock file and its gate go; a taker waiting meanwhi
   await second.releaseAndRemove();
   await second.release();
   t.same(readdirSync(dir), [], 'giving it back again does nothing');
+});
+
+t.test('a lock and the files it guards, read under it in one trip: held until released; nothing held when the read fails', async (t) => {
+  const path = join(root, 'locks-c', 'k');
+  await writeStateFile('recs-c', 'k-1.json', '{"a":1}\n');
+  await writeStateFile('recs-c', 'k-10.json', '{"a":10}\n');
+  await writeStateFile('recs-c', 'other.json', '{}\n');
+  const { lock, files } = await lockStateFilePrunableAndList('locks-c', 'k', 'recs-c', 'k-1');
+  t.same(files.map((f) => [f.name, f.data]).sort(), [['k-1.json', '{"a":1}\n'], ['k-10.json', '{"a":10}\n']], 'the files with that prefix, with their contents');
+  t.equal(await tryLock(path), 1, 'the lock is held');
+  // A second taker waits on it (seen in /proc/locks), and gets it, with the files as they are then, once it is given back.
+  const second = lockStateFilePrunableAndList('locks-c', 'k', 'recs-c', 'k-10');
+  // An exclusive holder keeps the gate in front of the lock file too (native/file_lock.h): the taker waits there.
+  await untilLocks(lockId(`${path}.gate`), waitedFor, 'the second taker to wait');
+  await writeStateFile('recs-c', 'k-10.json', '{"a":11}\n');
+  await lock.release();
+  const s2 = await second;
+  t.same(s2.files.map((f) => f.data), ['{"a":11}\n'], 'read after the lock was granted');
+  await s2.lock.releaseAndRemove();
+  t.same(readdirSync(join(root, 'locks-c')), [], 'releaseAndRemove left no lock file nor gate');
+  t.equal(await tryLock(path), 0, 'free again');
+
+  // A guarded directory that is a symbolic link (never followed): the read fails, and the lock is not kept.
+  const elsewhere = mkdtempSync(join(tmpdir(), 'pw-decoy-'));
+  t.teardown(() => rmSync(elsewhere, { recursive: true, force: true }));
+  writeFileSync(join(elsewhere, 'k-1.json'), '{"decoy":true}\n');
+  mkdirSync(join(root, 'locks-d'), { recursive: true });
+  symlinkSync(elsewhere, join(root, 'recs-d'));
+  const failed = await lockStateFilePrunableAndList('locks-d', 'k', 'recs-d', 'k-1').then(() => null, (e: unknown) => e);
+  t.ok(failed instanceof Error, `the read through a symbolic link is refused: ${(failed as Error)?.message}`);
+  t.equal(await tryLock(join(root, 'locks-d', 'k')), 0, 'and the lock was given back');
+  t.same(readFileSync(join(elsewhere, 'k-1.json'), 'utf8'), '{"decoy":true}\n', 'the decoy is untouched');
 });

@@ -167,23 +167,42 @@ t.test("the guest's address, link up and default route go to the kernel in one h
   const r = await attach(s.spec);
   t.equal(r.status, 'attached');
   t.match(r.steps, [/create bridge/, /create veth/, /add 10\.0\.0\.3\/24/, /bring eth1 up/, /set the default route/, /verify/], 'each step reported as before');
-  t.ok(
-    s.fake.hops.some((h) => h.join(',') === 'addr.add,link.set,route.add'),
-    `one hop carries the three (hops: ${s.fake.hops.map((h) => h.join('+')).join(' | ')})`,
-  );
-  t.ok(s.fake.hops.some((h) => h.join(',') === 'link.get,addr.list,route.list'), "and one the verification's reads in the guest");
+  const hops = s.fake.hops.map((h) => h.join(','));
+  // Verification's reads of the guest ride at the end of that hop, after the three (transaction.ts ReadAhead).
+  const at = hops.indexOf('addr.add,link.set,route.add,link.get,addr.list,route.list');
+  t.ok(at >= 0, `one hop carries the three, then the verification's reads in the guest (hops: ${hops.join(' | ')})`);
+  t.notOk(hops.includes('link.get,addr.list,route.list'), 'the guest is not read again in a hop of its own');
+  // An announcement follows, which judges the host end's port state: the host end is read after that hop.
+  t.notOk(hops.slice(hops.lastIndexOf('link.add'), at).includes('link.get'), 'the host end is not read before the guest end is up');
+  t.ok(hops.slice(at + 1).includes('link.get'), 'but after it');
+});
+
+t.test("without an announcement, the host end's read-back goes beside the guest's hop", async (t) => {
+  // The last lone link.get before that hop, after the veth was made.
+  const q = await scene(async () => ({ hostIf: 'br0', address: '10.0.0.4/24', gateway: '10.0.0.1', arp: false }));
+  t.teardown(() => q.close());
+  const r2 = await attach(q.spec);
+  t.equal(r2.status, 'attached');
+  const hops2 = q.fake.hops.map((h) => h.join(','));
+  const at2 = hops2.indexOf('addr.add,link.set,route.add,link.get,addr.list,route.list');
+  t.ok(at2 >= 0, `the three and the guest's reads in one hop (hops: ${hops2.join(' | ')})`);
+  t.ok(hops2.slice(hops2.lastIndexOf('link.add'), at2).includes('link.get'), "the host end's read-back went beside that hop");
+  t.notOk(hops2.slice(at2 + 1).includes('link.get'), 'and is not read again');
+  t.same(r2.hostEnd && { up: r2.hostEnd.up, master: r2.hostEnd.master }, { up: true, master: r2.hostIf.index }, 'judged from that read');
 });
 
 t.test('verification reads the guest alone, read by read, when its batch fails, and judges the same', async (t) => {
   const s = await scene(async () => ({ hostIf: 'br0', address: '10.0.0.3/24', gateway: '10.0.0.1' }));
   t.teardown(() => s.close());
   let batches = 0;
-  // Only the batched read fails (a link gone between two of its reads looks like this): each read alone then succeeds.
-  s.fake.failWhen((call) => (call.op === 'route.list' && ++batches === 1 ? Object.assign(new Error('interrupted'), { code: 'EINTR' }) : undefined));
+  // The reads that rode the guest's hop fail, then their own batch does (a link gone between two of its reads looks
+  // like this): each read alone then succeeds. The requests before them in that hop are done, not undone.
+  s.fake.failWhen((call) => (call.op === 'route.list' && ++batches <= 2 ? Object.assign(new Error('interrupted'), { code: 'EINTR' }) : undefined));
   const r = await attach(s.spec);
   t.equal(r.status, 'attached');
   t.same(r.guest.addresses, ['10.0.0.3/24']);
-  t.equal(batches, 2, 'the routes read again, alone');
+  t.equal(batches, 3, 'the routes read in the hop, in their own batch, then alone');
+  t.match(r.steps, [/create bridge/, /create veth/, /add 10\.0\.0\.3\/24/, /bring eth1 up/, /set the default route/, /verify/], 'every step done once');
 });
 
 /** Steps of one request each through a fake handle that records its hops and fails the op named `failing`. */
@@ -253,4 +272,64 @@ t.test('runSteps sends consecutive requests in one hop; a failure inside it is i
   const injected = await runSteps(again.steps, null).then(() => null, (e: unknown) => e).finally(() => setFailpoint(undefined));
   t.equal((injected as StepError).step, 'c');
   t.same((injected as StepError).rollback.undone, ['undo: b', 'remove']);
+});
+
+t.test("runSteps asks a step's reads with the batch before it: riding its hop, or beside it; kept only when the batch succeeded", async (t) => {
+  /** A fake handle: records hops; fails the op tagged `failing`. */
+  const target = (name: string, hops: string[][], failing: () => string | null) => ({
+    async runBatch(ops: readonly OpCall[]) {
+      hops.push(ops.map((o) => `${name}:${(o.args as { tag: string }).tag}`));
+      const results: unknown[] = [];
+      for (const [i, o] of ops.entries()) {
+        const tag = (o.args as { tag: string }).tag;
+        if (tag === failing()) throw Object.assign(new Error(`${tag} refused`), { completed: results, failedIndex: i });
+        results.push(`${tag}!`);
+      }
+      return results;
+    },
+  });
+  let failing: string | null = null;
+  const hops: string[][] = [];
+  const g = target('g', hops, () => failing);
+  const h = target('h', hops, () => failing);
+  const call = (tag: string) => ({ op: 'link.get', args: { tag } }) as unknown as OpCall;
+  const kept: Array<{ ride: unknown[] | null | undefined; beside: unknown[] | null | undefined }> = [];
+  const steps = (lone = false): Array<Step<null>> => {
+    const seen: { ride?: unknown[] | null; beside?: unknown[] | null } = {};
+    return [
+      requestStep({ describe: 'up', request: () => ({ via: g, call: call('up') }) }),
+      ...(lone ? [{ describe: 'lone', run: async () => undefined }] : []),
+      {
+        describe: 'check',
+        readAhead: () => [
+          { via: g, calls: [call('r1'), call('r2')], keep: (r) => (seen.ride = r) },
+          { via: h, calls: [call('he')], keep: (r) => (seen.beside = r) },
+        ],
+        run: async () => void kept.push({ ride: seen.ride, beside: seen.beside }),
+      },
+    ];
+  };
+
+  t.same((await runSteps(steps(), null)).completed, ['up', 'check']);
+  t.same(hops, [['h:he'], ['g:up', 'g:r1', 'g:r2']], 'the reads for the same handle ride after the request; the other goes beside');
+  t.same(kept.pop(), { ride: ['r1!', 'r2!'], beside: ['he!'] }, 'each answer kept for the step');
+
+  // A read that fails after the request succeeded: the request's step is done; the step gets null and reads for itself.
+  hops.length = 0;
+  failing = 'r2';
+  t.same((await runSteps(steps(), null)).completed, ['up', 'check']);
+  t.same(kept.pop(), { ride: null, beside: ['he!'] });
+
+  // The request fails: nothing read is kept, and nothing runs past the rollback.
+  failing = 'up';
+  const err = await runSteps(steps(), null).then(() => null, (e: unknown) => e);
+  t.equal((err as StepError).step, 'up');
+  t.equal(kept.length, 0, 'check never ran');
+
+  // Not just after a batch (a step without a request between): no read ahead; the step reads for itself.
+  failing = null;
+  hops.length = 0;
+  t.same((await runSteps(steps(true), null)).completed, ['up', 'lone', 'check']);
+  t.same(hops, [['g:up']], 'the request alone in its hop');
+  t.same(kept.pop(), { ride: undefined, beside: undefined });
 });

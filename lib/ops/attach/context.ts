@@ -1,7 +1,7 @@
 // What an attach knows as it goes: filled by inspection, then by each step
 // (plan.ts), read by verification and the announcement.
 import type { Handle } from '../../core/handle';
-import type { Link } from '../../core/types';
+import type { Address, Link, Route } from '../../core/types';
 import type { ResolvedGuest } from '../guest';
 import type { NormalizedSpec } from './spec';
 import type { DhcpLease } from '../dhcp';
@@ -36,6 +36,11 @@ export interface Ctx {
   guestLink?: Link;
   /** The guest interface's addresses as verification read them. */
   addresses?: string[];
+  /** Verification's reads, answered ahead of it (verify.ts verifyReads); taken by verify(). */
+  readBack?: {
+    guest?: [Link | null, Address[], Route[]];
+    hostEnd?: { link: Link | null };
+  };
   vlanLink?: Link;
   lease?: DhcpLease;
   warnings: string[];

@@ -199,18 +199,34 @@ function attachError(e: StepError): AttachError {
  * a different one is an ERR_PW_CONFLICT naming the difference.
  */
 export async function attach(spec: AttachSpec | NormalizedSpec): Promise<AttachResult> {
+  return (await admit(spec, false)).result;
+}
+
+/**
+ * attach, for a caller with more to do before it answers (the CNI ADD):
+ * the journal entry's 'complete' write is handed back still on its way
+ * (`settled`: a warning, or null), so that it overlaps the caller's work.
+ * The caller must await it before it answers, and before it undoes the
+ * attachment, which would otherwise race the write. With watchMs it is
+ * awaited here, as attach does.
+ */
+export async function attachUnsettled(spec: AttachSpec | NormalizedSpec): Promise<{ result: AttachResult; settled: Promise<string | null> }> {
+  return admit(spec, true);
+}
+
+async function admit(spec: AttachSpec | NormalizedSpec, defer: boolean): Promise<{ result: AttachResult; settled: Promise<string | null> }> {
   // The spec is read now, as it was handed over (a built one is taken as
   // it is); the work waits its turn (admission.ts).
   const s = buildSpec(spec);
   const leave = await admission();
   try {
-    return await admitted(s, leave);
+    return await admitted(s, leave, defer);
   } finally {
     leave();
   }
 }
 
-async function admitted(s: NormalizedSpec, leave: () => void): Promise<AttachResult> {
+async function admitted(s: NormalizedSpec, leave: () => void, defer: boolean): Promise<{ result: AttachResult; settled: Promise<string | null> }> {
   const ctx = await open(s);
   ctx.leaveAdmission = leave;
   // Asked now, beside the plan's lookups: the journal entry and the plan's
@@ -218,6 +234,7 @@ async function admitted(s: NormalizedSpec, leave: () => void): Promise<AttachRes
   ctx.guestCookie = netnsCookie(ctx.gh).catch(() => undefined);
   ctx.hostCookie = netnsCookie(ctx.host).catch(() => undefined);
   let firewall: Promise<string | null> = Promise.resolve(null);
+  let settled: Promise<string | null> = Promise.resolve(null);
   try {
     const createdHostIf = ctx.hostIfLink === null;
     // Read-only and independent of what the steps do (rules name the bridge,
@@ -251,8 +268,15 @@ async function admitted(s: NormalizedSpec, leave: () => void): Promise<AttachRes
         else throw attachError(e);
       }
       if (!inPlace) {
-        const warning = await ctx.journal.settled(completedFields(ctx));
-        if (warning) ctx.warnings.push(warning);
+        const completing = ctx.journal.settled(completedFields(ctx));
+        if (defer && !(ctx.spec.watchMs > 0)) {
+          settled = completing;
+          completing.catch(() => undefined); // the caller's to judge
+        }
+        else {
+          const warning = await completing;
+          if (warning) ctx.warnings.push(warning);
+        }
       }
     }
     // From here on the attachment exists and is verified: nothing below may
@@ -277,7 +301,7 @@ async function admitted(s: NormalizedSpec, leave: () => void): Promise<AttachRes
         result.warnings.push(`could not watch ${ctx.hostEnd.name}: ${(e as Error).message}`);
       }
     }
-    return result;
+    return { result, settled };
   } finally {
     await close(ctx);
     // Also when the attach failed: nothing it started (the check runs on an

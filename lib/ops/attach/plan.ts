@@ -13,7 +13,7 @@ import type { NormalizedSpec } from './spec';
 import { hostEndName } from './names';
 import { aliasFor, conflict, existing, lostRace } from './existing';
 import { guestRef, type AttachMode, type Ctx } from './context';
-import { verify } from './verify';
+import { verify, verifyReads } from './verify';
 import { completedFields } from './record';
 import { announce } from './announce';
 import { bridgeAlias, physAlias, leftoverSentence, unfinishedEntry } from '../ownership';
@@ -311,15 +311,20 @@ export async function makePlan(ctx: Ctx): Promise<Plan> {
       },
     });
   }
+  // The announcement starts from the host end's port state as verification
+  // read it, which must then be read after the guest end came up.
+  const announces = spec.address?.family === 4 && spec.arp;
   steps.push({
     describe: 'verify: read back the host end, the guest interface, its addresses and routes',
+    // Asked with the guest's last requests, in their hop (transaction.ts ReadAhead).
+    readAhead: (c) => verifyReads(c, !announces),
     run: async (c) => {
       await verify(c);
       // Verified: the journal entry's 'complete' write overlaps what follows.
       c.journal?.complete(completedFields(c));
     },
   });
-  if (spec.address?.family === 4 && spec.arp) {
+  if (announces) {
     // After verification: see announce.ts.
     steps.push({
       describe: `announce ${spec.address.address} with a gratuitous ARP from ${g}`,

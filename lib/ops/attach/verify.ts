@@ -4,9 +4,59 @@ import { PipewrightError } from '../../core/errors';
 import { guestRef, type Ctx } from './context';
 import type { Address, Link, Route } from '../../core/types';
 import type { OpCall } from '../../core/op-types';
+import type { ReadAhead } from '../transaction';
 
 function verifyFailed(message: string): PipewrightError {
   return new PipewrightError('ERR_PW_VERIFY_FAILED', message);
+}
+
+/** The guest interface, its addresses and (with a gateway) the guest's routes: one batch. */
+function guestReads(c: Ctx): OpCall[] {
+  const gw = c.spec.gateway;
+  return [
+    { op: 'link.get', args: { name: c.spec.guestIf, orNull: true } },
+    { op: 'addr.list', args: { index: guestRef(c) } },
+    ...(gw ? [{ op: 'route.list', args: { family: gw.family, table: 254 } } as const] : []),
+  ];
+}
+
+type GuestRead = [Link | null, Address[], Route[]];
+
+const asGuestRead = (r: unknown[]): GuestRead => [(r[0] as Link | null) ?? null, r[1] as Address[], (r[2] as Route[] | undefined) ?? []];
+
+/**
+ * Verification's reads asked ahead of it (transaction.ts): the guest's ride
+ * at the end of the guest's batch just before it (the interface brought up,
+ * its address and route), in the same hop and after those requests. With
+ * hostEndBeside, the host end's go beside that batch, which does not touch
+ * it (bridge mode): its master and up are final, but its carrier and port
+ * state are from before the guest end came up, so a step after
+ * verification that judges those (the announcement) must not ask for it.
+ * What they answer is kept in the context for verify(), which reads for
+ * itself whatever did not come.
+ */
+export function verifyReads(c: Ctx, hostEndBeside: boolean): ReadAhead[] {
+  const got: NonNullable<Ctx['readBack']> = {};
+  c.readBack = got;
+  const reads: ReadAhead[] = [
+    {
+      via: c.gh,
+      calls: guestReads(c),
+      keep: (r) => {
+        if (r) got.guest = asGuestRead(r);
+      },
+    },
+  ];
+  if (hostEndBeside && c.mode === 'bridge' && c.hostEnd) {
+    reads.push({
+      via: c.host,
+      calls: [{ op: 'link.get', args: { index: c.hostEnd.index, orNull: true } }],
+      keep: (r) => {
+        if (r) got.hostEnd = { link: (r[0] as Link | null) ?? null };
+      },
+    });
+  }
+  return reads;
 }
 
 /**
@@ -15,18 +65,12 @@ function verifyFailed(message: string): PipewrightError {
  * interface gone between two of its reads, say), each is read alone, as
  * judged below.
  */
-async function readGuest(c: Ctx): Promise<[Link | null, Address[], Route[]]> {
+async function readGuest(c: Ctx): Promise<GuestRead> {
   const g = c.spec.guestIf;
   const ref = guestRef(c);
   const gw = c.spec.gateway;
   try {
-    const reads: OpCall[] = [
-      { op: 'link.get', args: { name: g, orNull: true } },
-      { op: 'addr.list', args: { index: ref } },
-      ...(gw ? [{ op: 'route.list', args: { family: gw.family, table: 254 } } as const] : []),
-    ];
-    const [gl, addrs, routes] = (await c.gh.runBatch(reads)) as [Link | null, Address[], Route[] | undefined];
-    return [gl, addrs, routes ?? []];
+    return asGuestRead((await c.gh.runBatch(guestReads(c))) as unknown[]);
   } catch {
     return Promise.all([
       c.gh.link.find(g),
@@ -42,8 +86,13 @@ async function readGuest(c: Ctx): Promise<[Link | null, Address[], Route[]]> {
 /** Reads everything back; throws ERR_PW_VERIFY_FAILED on the first thing that is not as asked. */
 export async function verify(c: Ctx): Promise<void> {
   const g = c.spec.guestIf;
-  // Every read at once (one round trip's wait instead of four); judged in order below.
-  const [heRead, [gl, addrs, routes]] = await Promise.all([c.mode === 'bridge' ? c.host.link.find(c.hostEnd!.index) : null, readGuest(c)]);
+  // What was read ahead (verifyReads), once; the rest is read now, all at once, and judged in order below.
+  const ahead = c.readBack;
+  c.readBack = undefined;
+  const [heRead, [gl, addrs, routes]] = await Promise.all([
+    c.mode !== 'bridge' ? null : ahead?.hostEnd ? ahead.hostEnd.link : c.host.link.find(c.hostEnd!.index),
+    ahead?.guest ?? readGuest(c),
+  ]);
   if (c.mode === 'bridge') {
     let he = heRead;
     if (!he) throw verifyFailed(`host end ${c.hostEndName} disappeared`);

@@ -8,7 +8,7 @@
 // it returns the result it gave, once the kernel shows it is still intact.
 import { Handle } from '../../core/handle';
 import { Netns } from '../../core/netns';
-import { attach } from '../attach';
+import { attachUnsettled } from '../attach';
 import { announceAddress } from '../attach/announce';
 import type { Link } from '../../core/types';
 import type { NetConf } from './config';
@@ -23,7 +23,7 @@ import { openContainerNetns } from './container-netns';
 import { hostEndName, ownerTag } from './names';
 import { inspectAttachment } from './inspect';
 import { teardown } from './teardown';
-import { lockContainer, readRecord, writeRecord, type CniRecord } from './store';
+import { lockAndReadRecord, writeRecord, type CniRecord } from './store';
 
 export interface AddOutcome {
   result: CniResult;
@@ -35,25 +35,33 @@ export async function cmdAdd(conf: NetConf, env: CniEnv): Promise<AddOutcome> {
   const ifname = env.ifname!;
   const netnsPath = env.netns!;
   // Independent, so asked together: each is a trip to the addon's threads.
-  const [lockR, nsR, hostR] = await Promise.allSettled([lockContainer(containerId), openContainerNetns(netnsPath), Handle.open()]);
+  // The container's record is read under its lock, in the lock's trip; the
+  // bridge is looked for as soon as the host's handle is there (read only).
+  const hostP = Handle.open();
+  const lookupP = hostP.then((h) => h.link.find(conf.bridge));
+  lookupP.catch(() => undefined); // judged in fresh(), or settled unread
+  const [lockR, nsR, hostR] = await Promise.allSettled([lockAndReadRecord(conf.name, containerId, ifname), openContainerNetns(netnsPath), hostP]);
   if (lockR.status === 'rejected' || nsR.status === 'rejected' || hostR.status === 'rejected') {
     if (nsR.status === 'fulfilled') await nsR.value.close();
-    if (hostR.status === 'fulfilled') await hostR.value.close();
-    if (lockR.status === 'fulfilled') await lockR.value.unlockAndRemove();
+    if (hostR.status === 'fulfilled') {
+      await lookupP.catch(() => undefined);
+      await hostR.value.close();
+    }
+    if (lockR.status === 'fulfilled') await lockR.value.lock.unlockAndRemove();
     // The error of the first that failed, in the order they were once asked one after the other.
     throw lockR.status === 'rejected' ? lockR.reason : nsR.status === 'rejected' ? nsR.reason : (hostR as PromiseRejectedResult).reason;
   }
-  const lock = lockR.value;
+  const { lock, record: before } = lockR.value;
   let attached = false;
   try {
     const ns = nsR.value;
     const host = hostR.value;
     let gh: Handle | null = null;
+    let lookup: Promise<Link | null> = lookupP;
     try {
       // Takes the socket that came with the namespace: no trip.
       gh = await Handle.open(ns);
       const hostEnd = hostEndName(conf.name, containerId, ifname);
-      const before = await readRecord(conf.name, containerId, ifname);
       if (before) {
         // Run again: the same attachment, intact, is the answer it was.
         if (before.state === 'complete' && before.netns === netnsPath && before.result && before.printed) {
@@ -65,11 +73,17 @@ export async function cmdAdd(conf: NetConf, env: CniEnv): Promise<AddOutcome> {
         }
         // A crashed ADD, or an attachment something broke since: removed, then made afresh.
         await teardown(teardownOf(before, conf, env), host);
+        // Looked for again: the teardown may have removed a bridge it made.
+        await lookupP.catch(() => undefined);
+        lookup = host.link.find(conf.bridge);
+        lookup.catch(() => undefined);
       }
-      const out = await fresh(conf, env, ns, host, gh, hostEnd);
+      const out = await fresh(conf, env, ns, host, gh, hostEnd, lookup);
       attached = true;
       return out;
     } finally {
+      // Nothing asked of the host's handle is left running when it closes.
+      await Promise.allSettled([lookupP, lookup]);
       await gh?.close();
       await host.close();
       await ns.close();
@@ -84,7 +98,7 @@ function teardownOf(r: Pick<CniRecord, 'network' | 'containerId' | 'ifname' | 'n
   return { network: r.network, containerId: r.containerId, ifname: r.ifname, netns: r.netns, ...(r.guestNetns ? { guestNetns: r.guestNetns } : {}), hostEnd: r.hostEnd, ...(r.ipam ? { ipam: r.ipam } : {}), stdin: conf.raw, env: env.raw, path: env.path };
 }
 
-async function fresh(conf: NetConf, env: CniEnv, ns: Netns, host: Handle, gh: Handle, hostEnd: string): Promise<AddOutcome> {
+async function fresh(conf: NetConf, env: CniEnv, ns: Netns, host: Handle, gh: Handle, hostEnd: string, lookup: Promise<Link | null>): Promise<AddOutcome> {
   const containerId = env.containerId!;
   const ifname = env.ifname!;
   const owner = ownerTag(conf.name);
@@ -102,14 +116,14 @@ async function fresh(conf: NetConf, env: CniEnv, ns: Netns, host: Handle, gh: Ha
     pid: process.pid,
     createdAt: new Date().toISOString(),
   };
-  // The bridge is looked for while the record is written (both only read or
-  // write our own state); judged below.
-  const lookup = host.link.find(conf.bridge);
-  lookup.catch(() => undefined);
+  // The bridge (looked for by the caller, beside the lock) is judged below.
   // Before the first change: a crash from here on leaves a record that DEL,
   // GC and the next ADD find.
   await writeRecord(record);
   let createdBridge: number | null = null;
+  // The attach journal entry's 'complete' write, overlapping the container's
+  // settings below; awaited before the answer and before any rollback.
+  let settled: Promise<string | null> = Promise.resolve(null);
   try {
     // IPAM and the attachment run side by side: neither needs the other
     // until the container's addresses go on (configureGuest, after both).
@@ -124,7 +138,7 @@ async function fresh(conf: NetConf, env: CniEnv, ns: Netns, host: Handle, gh: Ha
       if (!looked) await ipamP;
       const { link: bridge, created } = await ensureBridge(host, conf.bridge, owner, conf.mtu, looked);
       if (created) createdBridge = bridge.index;
-      const attached = await attach({
+      const { result: attached, settled: completing } = await attachUnsettled({
         hostIf: conf.bridge,
         guest: ns,
         guestIf: ifname,
@@ -138,6 +152,7 @@ async function fresh(conf: NetConf, env: CniEnv, ns: Netns, host: Handle, gh: Ha
         hostIfLink: bridge,
         ...(conf.mtu ? { mtu: conf.mtu } : {}),
       });
+      settled = completing;
       return { bridge, attached };
     })();
     const [ipamR, attachR] = await Promise.allSettled([ipamP, attachP]);
@@ -152,14 +167,16 @@ async function fresh(conf: NetConf, env: CniEnv, ns: Netns, host: Handle, gh: Ha
     // unless it was set; the host end's port state is what the announcement
     // starts from): independent, so asked together; all settle before any
     // rollback. The container's end is as attach's verification read it.
-    const [configured, gateway, hostSide] = await Promise.allSettled([
+    const [configured, gateway, hostSide, journal] = await Promise.allSettled([
       configureGuest(gh, { index: attached.guest.index, name: ifname }, ipam.ips, routes),
       conf.isGateway ? addGatewayAddresses(host, bridge, ipam.ips) : Promise.resolve(),
       Promise.all([host.link.get(bridge.index), host.link.get(hostEnd)]),
+      settled,
     ]);
     if (configured.status === 'rejected') throw configured.reason;
     if (gateway.status === 'rejected') throw gateway.reason;
     if (hostSide.status === 'rejected') throw hostSide.reason;
+    if (journal.status === 'rejected') throw journal.reason;
     const addresses = configured.value;
     const [br, he] = hostSide.value;
     const guest = attached.guest.mac && attached.guest.mtu ? { name: attached.guest.ifname, address: attached.guest.mac, mtu: attached.guest.mtu } : await gh.link.get(attached.guest.index);
@@ -186,7 +203,7 @@ async function fresh(conf: NetConf, env: CniEnv, ns: Netns, host: Handle, gh: Ha
     // Each IPv4 address announced by a gratuitous ARP from the container (as
     // attach announces its own address, and the reference bridge plugin its
     // addresses), while the record is completed.
-    const warnings = [...attached.warnings];
+    const warnings = [...attached.warnings, ...(journal.value ? [journal.value] : [])];
     const [announced, recorded] = await Promise.allSettled([
       announceAll(host, gh, bridge, he, attached.guest.index, addresses, warnings),
       writeRecord({ ...record, state: 'complete', result: mine, printed }),
@@ -197,6 +214,8 @@ async function fresh(conf: NetConf, env: CniEnv, ns: Netns, host: Handle, gh: Ha
   } catch (e) {
     const err = toCniError(e);
     try {
+      // The journal's write finished first: the teardown's removal of the entry must come after it.
+      await settled.catch(() => undefined);
       await teardown(teardownOf(record, conf, env), host);
       if (createdBridge !== null && (await host.link.list({ master: createdBridge })).length === 0) await host.link.del(createdBridge);
     } catch (undo) {

@@ -8,23 +8,22 @@ import type { NetConf } from './config';
 import type { CniEnv } from './env';
 import { hostEndName } from './names';
 import { teardown } from './teardown';
-import { lockContainer, readRecord } from './store';
+import { lockAndReadRecord } from './store';
 
 export async function cmdDel(conf: NetConf, env: CniEnv): Promise<string[]> {
   const containerId = env.containerId!;
   const ifname = env.ifname!;
-  // The host's handle is opened while the lock is waited for.
-  const [lockR, hostR] = await Promise.allSettled([lockContainer(containerId), Handle.open()]);
+  // The host's handle is opened while the lock is waited for (the record is read under it, in the same trip).
+  const [lockR, hostR] = await Promise.allSettled([lockAndReadRecord(conf.name, containerId, ifname), Handle.open()]);
   if (lockR.status === 'rejected' || hostR.status === 'rejected') {
     if (hostR.status === 'fulfilled') await hostR.value.close();
-    if (lockR.status === 'fulfilled') await lockR.value.unlock();
+    if (lockR.status === 'fulfilled') await lockR.value.lock.unlock();
     throw lockR.status === 'rejected' ? lockR.reason : (hostR as PromiseRejectedResult).reason;
   }
-  const lock = lockR.value;
+  const { lock, record: rec } = lockR.value;
   const host = hostR.value;
   let removed = false;
   try {
-    const rec = await readRecord(conf.name, containerId, ifname);
     const netns = env.netns ?? rec?.netns;
     const ipam = conf.ipam?.type ?? rec?.ipam;
     const notes = await teardown(

@@ -14,7 +14,7 @@
 // container ever run; a taker already waiting then takes the fresh file of
 // that name (the lock re-checks the file it was granted).
 import { createHash } from 'node:crypto';
-import { listStateFiles, lockStateFilePrunable, removeStateFile, writeStateFile } from '../../core/state-files';
+import { listStateFiles, lockStateFilePrunable, lockStateFilePrunableAndList, removeStateFile, writeStateFile, type StateFile } from '../../core/state-files';
 import type { CniResult } from './result';
 
 export const RECORD_DIR = 'cni';
@@ -56,7 +56,11 @@ export function recordFile(network: string, containerId: string, ifname: string)
 
 export async function readRecord(network: string, containerId: string, ifname: string): Promise<CniRecord | null> {
   const file = recordFile(network, containerId, ifname);
-  const [f] = (await listStateFiles(RECORD_DIR, file)).filter((x) => x.name === file);
+  return recordIn(await listStateFiles(RECORD_DIR, file), file);
+}
+
+function recordIn(files: StateFile[], file: string): CniRecord | null {
+  const f = files.find((x) => x.name === file);
   return f ? parse(f.data) : null;
 }
 
@@ -103,4 +107,11 @@ export function lockName(containerId: string): string {
 export async function lockContainer(containerId: string): Promise<ContainerLock> {
   const l = await lockStateFilePrunable(LOCK_DIR, lockName(containerId));
   return { unlock: l.release, unlockAndRemove: l.releaseAndRemove };
+}
+
+/** lockContainer, then readRecord under that lock: one trip to the addon's lock thread instead of two. */
+export async function lockAndReadRecord(network: string, containerId: string, ifname: string): Promise<{ lock: ContainerLock; record: CniRecord | null }> {
+  const file = recordFile(network, containerId, ifname);
+  const { lock: l, files } = await lockStateFilePrunableAndList(LOCK_DIR, lockName(containerId), RECORD_DIR, file);
+  return { lock: { unlock: l.release, unlockAndRemove: l.releaseAndRemove }, record: recordIn(files, file) };
 }
