@@ -17,7 +17,7 @@ import { CniError, toCniError } from './errors';
 import { runIpam } from './ipam';
 import { parseResult, emptyResult, type CniResult, type CniDns } from './result';
 import type { HostCidr } from '../../core/validate';
-import { ensureBridge, addGatewayAddresses } from './bridge';
+import { ensureBridge, finishHostSide } from './bridge';
 import { configureGuest, routesFor, withGateways } from './configure';
 import { openContainerNetns } from './container-netns';
 import { hostEndName, ownerTag } from './names';
@@ -162,23 +162,21 @@ async function fresh(conf: NetConf, env: CniEnv, ns: Netns, host: Handle, gh: Ha
     const ipam = ipamR.value;
     const { bridge, attached } = attachR.value;
     const routes = withGateways(ipam.ips, routesFor(ipam.ips, ipam.routes, conf.isDefaultGateway));
-    // The container's addresses and routes, the bridge's gateway addresses,
-    // and the host side read afresh (the bridge's MAC follows its ports
-    // unless it was set; the host end's port state is what the announcement
-    // starts from): independent, so asked together; all settle before any
-    // rollback. The container's end is as attach's verification read it.
-    const [configured, gateway, hostSide, journal] = await Promise.allSettled([
+    // The container's addresses and routes; the host side (the bridge's
+    // gateway addresses, then the bridge and the host end read afresh: one
+    // hop, bridge.ts); the attach journal's 'complete' write: independent,
+    // so asked together; all settle before any rollback. The container's
+    // end is as attach's verification read it.
+    const [configured, hostSide, journal] = await Promise.allSettled([
       configureGuest(gh, { index: attached.guest.index, name: ifname }, ipam.ips, routes),
-      conf.isGateway ? addGatewayAddresses(host, bridge, ipam.ips) : Promise.resolve(),
-      Promise.all([host.link.get(bridge.index), host.link.get(hostEnd)]),
+      finishHostSide(host, bridge, hostEnd, ipam.ips, conf.isGateway),
       settled,
     ]);
     if (configured.status === 'rejected') throw configured.reason;
-    if (gateway.status === 'rejected') throw gateway.reason;
     if (hostSide.status === 'rejected') throw hostSide.reason;
     if (journal.status === 'rejected') throw journal.reason;
     const addresses = configured.value;
-    const [br, he] = hostSide.value;
+    const { bridge: br, hostEnd: he } = hostSide.value;
     const guest = attached.guest.mac && attached.guest.mtu ? { name: attached.guest.ifname, address: attached.guest.mac, mtu: attached.guest.mtu } : await gh.link.get(attached.guest.index);
     const prev = conf.prevResult ?? emptyResult();
     const base = prev.interfaces.length;

@@ -5,6 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import type { Handle } from '../../core/handle';
+import { addrArgs } from '../../core/api/addr';
 import type { Link } from '../../core/types';
 import { isNetlinkError } from '../../core/errors';
 import { bridgeAlias } from '../ownership';
@@ -43,11 +44,27 @@ export function gatewayAddresses(ips: readonly CniIp[]): string[] {
   return [...out];
 }
 
-export async function addGatewayAddresses(host: Handle, bridge: Link, ips: readonly CniIp[]): Promise<void> {
-  for (const a of gatewayAddresses(ips)) await host.addr.replace(bridge.index, a);
-  const families = new Set(ips.filter((i) => i.gateway).map((i) => (i.address.includes(':') ? 6 : 4)));
-  if (families.has(4)) await enable('/proc/sys/net/ipv4/ip_forward');
-  if (families.has(6)) await enable('/proc/sys/net/ipv6/conf/all/forwarding');
+/**
+ * The host side of an ADD once its port is on the bridge: with isGateway,
+ * the gateway addresses on the bridge; then the bridge and the host end
+ * read afresh (the bridge's MAC follows its ports unless it was set; the
+ * host end's port state is what the announcement starts from). One hop,
+ * the reads after the changes. Then, with isGateway, the host forwards for
+ * each family that has a gateway.
+ */
+export async function finishHostSide(host: Handle, bridge: Link, hostEnd: string, ips: readonly CniIp[], isGateway: boolean): Promise<{ bridge: Link; hostEnd: Link }> {
+  const gateways = isGateway ? gatewayAddresses(ips) : [];
+  const results = await host.runBatch([
+    ...gateways.map((a) => ({ op: 'addr.replace', args: addrArgs(bridge.index, a) }) as const),
+    { op: 'link.get', args: { index: bridge.index } },
+    { op: 'link.get', args: { name: hostEnd } },
+  ]);
+  if (isGateway) {
+    const families = new Set(ips.filter((i) => i.gateway).map((i) => (i.address.includes(':') ? 6 : 4)));
+    if (families.has(4)) await enable('/proc/sys/net/ipv4/ip_forward');
+    if (families.has(6)) await enable('/proc/sys/net/ipv6/conf/all/forwarding');
+  }
+  return { bridge: results[gateways.length] as Link, hostEnd: results[gateways.length + 1] as Link };
 }
 
 /**
