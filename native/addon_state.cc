@@ -28,6 +28,20 @@ Napi::Value LockAcquire(const Napi::CallbackInfo& info) {
       info.Env(), "lock.acquire", [=] { return AcquireFileLock(root, sub, name, exclusive, wait); }, nullptr, Lane::kLock);
 }
 
+// A lock just taken ({fd, gateFd?}), with `work` done under it; should the
+// work fail, the lock is given back (its fds closed) before the error goes on.
+template <typename Work>
+Value UnderLock(Value lock, Work work) {
+  try {
+    work(lock);
+  } catch (...) {
+    CloseFd(static_cast<int>(lock.Get("fd").AsNumber()));
+    if (lock.Has("gateFd")) CloseFd(static_cast<int>(lock.Get("gateFd").AsNumber()));
+    throw;
+  }
+  return lock;
+}
+
 // lockAndWrite(root, lockSub, lockName, fileSub, fileName, data) -> Promise<{fd}>:
 // a shared lock (file_lock.h), then a state file written under it
 // (state_file.h), in one trip to the lock thread: an attach's journal
@@ -41,16 +55,7 @@ Napi::Value LockAndWrite(const Napi::CallbackInfo& info) {
   std::string data = StringArg(info, 5, "data");
   return TaskWorker::Start(
       info.Env(), "lock.write",
-      [=] {
-        Value lock = AcquireFileLock(root, lockSub, lockName, false);
-        try {
-          WriteStateFile(root, fileSub, fileName, data);
-        } catch (...) {
-          CloseFd(static_cast<int>(lock.Get("fd").AsNumber()));
-          throw;
-        }
-        return lock;
-      },
+      [=] { return UnderLock(AcquireFileLock(root, lockSub, lockName, false), [&](Value&) { WriteStateFile(root, fileSub, fileName, data); }); },
       nullptr, Lane::kLock);
 }
 
@@ -66,17 +71,7 @@ Napi::Value LockAndList(const Napi::CallbackInfo& info) {
   std::string prefix = StringArg(info, 4, "prefix");
   return TaskWorker::Start(
       info.Env(), "lock.list",
-      [=] {
-        Value lock = AcquireFileLock(root, lockSub, lockName, true);
-        try {
-          lock.Set("files", ListStateFiles(root, fileSub, prefix));
-        } catch (...) {
-          CloseFd(static_cast<int>(lock.Get("fd").AsNumber()));
-          if (lock.Has("gateFd")) CloseFd(static_cast<int>(lock.Get("gateFd").AsNumber()));
-          throw;
-        }
-        return lock;
-      },
+      [=] { return UnderLock(AcquireFileLock(root, lockSub, lockName, true), [&](Value& lock) { lock.Set("files", ListStateFiles(root, fileSub, prefix)); }); },
       nullptr, Lane::kLock);
 }
 
