@@ -100,6 +100,9 @@ t.test('ADD run again for the same container and interface returns the same atta
     const { p, call } = await setup(s);
     const conf = hostLocalConf(p);
     const a = await call('ADD', conf);
+    // Its attach journal entry was completed while the container's settings went on, and before the answer.
+    const hostEnd = (a.json?.interfaces as Array<{ name: string }> | undefined)?.[1]?.name;
+    t.same((await readEntries()).filter((e) => e.entry.hostEnd === hostEnd).map((e) => e.entry.state), ['complete'], `the journal entry of ${hostEnd} is complete when ADD answers`);
     const b = await call('ADD', conf);
     t.equal(b.code, 0);
     t.same(b.json, a.json, 'the same result');
