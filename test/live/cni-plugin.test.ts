@@ -6,6 +6,9 @@ import t from 'tap';
 import { withScene, type Scene } from '../helpers/scene';
 import { cniSkipReason, hostLocalConf, leases, netnsPath, pluginDir, records, runCni, type PluginDir } from '../helpers/cni';
 import { readEntries } from '../../lib/ops/ownership';
+import { recordFile } from '../../lib/ops/cni/store';
+import { mkdirSync, rmdirSync } from 'node:fs';
+import { join } from 'node:path';
 
 const skip = cniSkipReason();
 if (skip) t.plan(0, skip);
@@ -278,6 +281,32 @@ t.test('a failing ADD leaves nothing: the interface name taken, the subnet exhau
     // The attach's journal entry was being completed while the addresses went on: the rollback came after that write.
     t.same((await readEntries()).filter((e) => e.entry.guestNetns === g.ns.id && e.entry.guestIf === 'eth2').map((e) => e.entry.state), [], 'no journal entry left for it');
     await runCni(s.hostNs, p.dir, { command: 'DEL', containerId: 'c-ok', netns: netnsPath(g2.ns), ifname: 'eth1' }, small);
+  }));
+
+t.test("an ADD whose record cannot be written changes nothing: no lease, no bridge, no interface, no journal entry", (t) =>
+  withScene(t, async (s) => {
+    const { p, g, call } = await setup(s);
+    const conf = hostLocalConf(p, { name: 'norec' });
+    // A directory where the record's file goes: listed, it is not a record (not a regular file); written over, the rename fails.
+    const blocker = join(process.env.PW_STATE_DIR ?? '/run/pipewright', 'cni', recordFile('norec', 'ctr1', 'eth0'));
+    mkdirSync(blocker, { recursive: true });
+    s.defer(async () => rmdirSync(blocker));
+    const add = await call('ADD', conf);
+    t.not(add.code, 0, `the ADD fails: ${add.stdout}`);
+    t.notMatch(add.json?.details ?? '', /rollback failed/, 'nothing needed undoing');
+    t.equal(await s.host.link.find('cni0'), null, 'no bridge was made');
+    t.same(leases(p.ipamDir, 'norec'), [], 'IPAM was never asked');
+    t.same((await g.handle.link.list()).map((l) => l.name), ['lo'], 'nothing in the container');
+    t.same((await readEntries()).filter((e) => e.entry.guestNetns === g.ns.id), [], "the attach's journal entry, written meanwhile, is gone");
+    // With the bridge already there (the attach then runs beside the record's write, up to its first change).
+    await s.host.link.add({ kind: 'bridge', name: 'cni0', up: true });
+    const again = await call('ADD', conf);
+    t.not(again.code, 0, 'fails again');
+    t.same((await s.host.link.list({ master: 'cni0' })).map((l) => l.name), [], 'no port on the bridge');
+    t.same((await g.handle.link.list()).map((l) => l.name), ['lo'], 'nothing in the container');
+    t.same((await readEntries()).filter((e) => e.entry.guestNetns === g.ns.id), [], 'no journal entry');
+    t.same(leases(p.ipamDir, 'norec'), [], 'no lease');
+    await s.host.link.del('cni0');
   }));
 
 t.test('VERSION and STATUS', (t) =>

@@ -199,7 +199,18 @@ function attachError(e: StepError): AttachError {
  * a different one is an ERR_PW_CONFLICT naming the difference.
  */
 export async function attach(spec: AttachSpec | NormalizedSpec): Promise<AttachResult> {
-  return (await admit(spec, false)).result;
+  return (await admit(spec, {})).result;
+}
+
+/** How attachUnsettled fits into its caller's work. */
+export interface UnsettledOptions {
+  /**
+   * Settles before the first change (the caller's own record of what is
+   * about to happen): the look-ups, the plan and the journal entry go on
+   * meanwhile. Should it reject, nothing is changed, the journal entry goes,
+   * and the attach fails with its error.
+   */
+  firstChangeAfter?: Promise<unknown>;
 }
 
 /**
@@ -210,23 +221,23 @@ export async function attach(spec: AttachSpec | NormalizedSpec): Promise<AttachR
  * attachment, which would otherwise race the write. With watchMs it is
  * awaited here, as attach does.
  */
-export async function attachUnsettled(spec: AttachSpec | NormalizedSpec): Promise<{ result: AttachResult; settled: Promise<string | null> }> {
-  return admit(spec, true);
+export async function attachUnsettled(spec: AttachSpec | NormalizedSpec, opts: UnsettledOptions = {}): Promise<{ result: AttachResult; settled: Promise<string | null> }> {
+  return admit(spec, { defer: true, ...opts });
 }
 
-async function admit(spec: AttachSpec | NormalizedSpec, defer: boolean): Promise<{ result: AttachResult; settled: Promise<string | null> }> {
+async function admit(spec: AttachSpec | NormalizedSpec, opts: UnsettledOptions & { defer?: boolean }): Promise<{ result: AttachResult; settled: Promise<string | null> }> {
   // The spec is read now, as it was handed over (a built one is taken as
   // it is); the work waits its turn (admission.ts).
   const s = buildSpec(spec);
   const leave = await admission();
   try {
-    return await admitted(s, leave, defer);
+    return await admitted(s, leave, opts);
   } finally {
     leave();
   }
 }
 
-async function admitted(s: NormalizedSpec, leave: () => void, defer: boolean): Promise<{ result: AttachResult; settled: Promise<string | null> }> {
+async function admitted(s: NormalizedSpec, leave: () => void, opts: UnsettledOptions & { defer?: boolean }): Promise<{ result: AttachResult; settled: Promise<string | null> }> {
   const ctx = await open(s);
   ctx.leaveAdmission = leave;
   // Asked now, beside the plan's lookups: the journal entry and the plan's
@@ -251,6 +262,15 @@ async function admitted(s: NormalizedSpec, leave: () => void, defer: boolean): P
       } catch (e) {
         throw new AttachError('ERR_PW_ATTACH_FAILED', `attach failed at step "record the attachment in the journal": ${(e as Error).message}; nothing had been created`, 'record the attachment in the journal', [], [], e);
       }
+      if (opts.firstChangeAfter) {
+        try {
+          await opts.firstChangeAfter;
+        } catch (e) {
+          // The caller's own failure: nothing was changed, so the entry goes.
+          await ctx.journal.failed([]).catch(() => undefined);
+          throw e;
+        }
+      }
       try {
         steps = (await runSteps(plan.steps, ctx)).completed;
       } catch (e) {
@@ -269,7 +289,7 @@ async function admitted(s: NormalizedSpec, leave: () => void, defer: boolean): P
       }
       if (!inPlace) {
         const completing = ctx.journal.settled(completedFields(ctx));
-        if (defer && !(ctx.spec.watchMs > 0)) {
+        if (opts.defer && !(ctx.spec.watchMs > 0)) {
           settled = completing;
           completing.catch(() => undefined); // the caller's to judge
         }

@@ -117,9 +117,12 @@ async function fresh(conf: NetConf, env: CniEnv, ns: Netns, host: Handle, gh: Ha
     createdAt: new Date().toISOString(),
   };
   // The bridge (looked for by the caller, beside the lock) is judged below.
-  // Before the first change: a crash from here on leaves a record that DEL,
-  // GC and the next ADD find.
-  await writeRecord(record);
+  // The record is written before the first change (IPAM's lease, a bridge
+  // made or brought up, the attach's veth): a crash from then on leaves a
+  // record that DEL, GC and the next ADD find. The attach's look-ups, plan
+  // and journal entry go on meanwhile.
+  const recordWritten = writeRecord(record);
+  recordWritten.catch(() => undefined); // judged below, first
   let createdBridge: number | null = null;
   // The attach journal entry's 'complete' write, overlapping the container's
   // settings below; awaited before the answer and before any rollback.
@@ -132,10 +135,13 @@ async function fresh(conf: NetConf, env: CniEnv, ns: Netns, host: Handle, gh: Ha
     // then lose to this one's rollback; an existing one is used at once.
     // Both settle before anything is judged: a rollback never races a lease
     // still being written.
-    const ipamP = runIpamFor(conf, env);
+    const ipamP = recordWritten.then(() => runIpamFor(conf, env));
+    ipamP.catch(() => undefined); // judged once the attachment beside it settled too
     const attachP = (async () => {
       const looked = await lookup;
       if (!looked) await ipamP;
+      // A bridge that is down is brought up: a change, after the record.
+      else if (!looked.up) await recordWritten;
       const { link: bridge, created } = await ensureBridge(host, conf.bridge, owner, conf.mtu, looked);
       if (created) createdBridge = bridge.index;
       const { result: attached, settled: completing } = await attachUnsettled({
@@ -151,12 +157,12 @@ async function fresh(conf: NetConf, env: CniEnv, ns: Netns, host: Handle, gh: Ha
         // As looked for (or made) just now: attach need not look again.
         hostIfLink: bridge,
         ...(conf.mtu ? { mtu: conf.mtu } : {}),
-      });
+      }, { firstChangeAfter: recordWritten });
       settled = completing;
       return { bridge, attached };
     })();
     const [ipamR, attachR] = await Promise.allSettled([ipamP, attachP]);
-    // IPAM's failure first: with a missing bridge it is also the attachment's.
+    // IPAM's failure first (the record's, when it could not be written): with a missing bridge it is also the attachment's.
     if (ipamR.status === 'rejected') throw ipamR.reason;
     if (attachR.status === 'rejected') throw attachR.reason;
     const ipam = ipamR.value;
@@ -211,6 +217,8 @@ async function fresh(conf: NetConf, env: CniEnv, ns: Netns, host: Handle, gh: Ha
     return { result: printed, warnings };
   } catch (e) {
     const err = toCniError(e);
+    // Without the record nothing was changed (every change waited for it): nothing to undo.
+    if (await recordWritten.then(() => false, () => true)) throw err;
     try {
       // The journal's write finished first: the teardown's removal of the entry must come after it.
       await settled.catch(() => undefined);
