@@ -96,7 +96,15 @@ for (const variant of variants) {
     const ok: AttachResult = await attach(s.spec);
     t.equal(ok.status, 'attached', 'without the failpoint the same attach succeeds');
     t.equal(ok.steps.length, plan.steps.length, 'running every planned step');
+    const done = state(s);
     t.equal((await attach(s.spec)).status, 'already-attached', 'and a re-run finds it in place');
+    // Its journal entry was written beside the plan (bridge mode) and given up when the plan found the attachment in place.
+    t.same(state(s), done, 'the re-run left the journal, the kernel and the fds as they were');
+    // A re-run that conflicts (another address): refused by its plan, its entry given up too.
+    const refused = await attach({ ...s.spec, address: '10.0.0.99/24' }).then(() => null, (e: unknown) => e);
+    t.match(refused, { code: 'ERR_PW_CONFLICT' }, 'a different attachment of the same interface is a conflict');
+    t.notMatch((refused as Error).message, /at work right now/, 'its own journal entry is not taken for another attach at work');
+    t.same(state(s), done, 'and leaves everything as it was');
   });
 
   t.test(`${variant.name}: each kernel request failing in turn is undone`, async (t) => {

@@ -50,6 +50,8 @@ export interface Ctx {
   leaveAdmission?: () => void;
   /** This attach's journal entry (record.ts), while its steps run. */
   journal?: AttachmentRecord;
+  /** The file of that entry, when chosen before it is written (written beside the plan: index.ts). */
+  journalFile?: string;
   /** The guest namespace's cookie (../ownership/cookie.ts), asked for as the attach starts. */
   guestCookie?: Promise<string | undefined>;
   /** The host namespace's cookie, likewise. */

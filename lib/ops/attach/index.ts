@@ -10,14 +10,14 @@ import { runSteps, StepError } from '../transaction';
 import type { Link } from '../../core/types';
 import { buildSpec, type AttachSpec, type NormalizedSpec } from './spec';
 import { admission } from './admission';
-import { hostIfMode, inspectHostIf, makePlan } from './plan';
+import { chooseHostEndName, hostIfMode, inspectHostIf, makePlan, type Plan } from './plan';
 import { AlreadyInPlace } from './existing';
 import type { Ctx, AttachMode } from './context';
 import { bridgeFirewallWarning } from '../firewall';
 import { watchPort, PortIncident } from './watch-port';
 import type { DhcpLease } from '../dhcp';
 import { recordAttach, completedFields } from './record';
-import { netnsCookie } from '../ownership';
+import { entryFileName, netnsCookie, type AttachmentRecord } from '../ownership';
 
 export interface AttachResult {
   status: 'attached' | 'already-attached';
@@ -251,14 +251,36 @@ async function admitted(s: NormalizedSpec, leave: () => void, opts: UnsettledOpt
     // Read-only and independent of what the steps do (rules name the bridge,
     // they do not need it to exist): started now, awaited at the end.
     if (ctx.mode === 'bridge') firewall = firewallWarning(ctx.host, ctx.hostIfName).catch((e: Error) => `could not check the firewall: ${e.message}`);
-    const plan = await makePlan(ctx);
+    // The journal entry and the shared lock come before the first change
+    // (../ownership): a crash from then on is a crashed attach gc can undo.
+    // Its file is chosen now, so that the plan's reading of the journal can
+    // tell it from another attach's. In bridge mode everything the entry
+    // says is known before the plan's look-ups, so it is written beside
+    // them; a plan that finds the attachment in place, or refuses it, then
+    // abandons it (nothing was changed).
+    ctx.journalFile = entryFileName(ctx.guest.netns.id, s.guestIf);
+    let early: Promise<AttachmentRecord> | null = null;
+    if (ctx.mode === 'bridge') {
+      chooseHostEndName(ctx);
+      early = recordAttach(ctx);
+      early.catch(() => undefined); // judged after the plan
+    }
+    const abandonEarly = async () => {
+      await early?.then((j) => j.abandon(), () => undefined).catch(() => undefined);
+    };
+    let plan: Plan;
+    try {
+      plan = await makePlan(ctx);
+    } catch (e) {
+      await abandonEarly();
+      throw e;
+    }
     let steps: string[] = [];
     let inPlace = plan.alreadyInPlace;
-    if (!inPlace) {
-      // The journal entry and the shared lock come before the first change
-      // (../ownership): a crash from here on is a crashed attach gc can undo.
+    if (inPlace) await abandonEarly();
+    else {
       try {
-        ctx.journal = await recordAttach(ctx);
+        ctx.journal = await (early ?? recordAttach(ctx));
       } catch (e) {
         throw new AttachError('ERR_PW_ATTACH_FAILED', `attach failed at step "record the attachment in the journal": ${(e as Error).message}; nothing had been created`, 'record the attachment in the journal', [], [], e);
       }

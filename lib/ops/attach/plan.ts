@@ -77,7 +77,8 @@ export function hostIfMode(host: Handle, spec: NormalizedSpec, link: Link | null
  * not reported as already attached.
  */
 async function inPlace(ctx: Ctx, hostEndGiven: boolean): Promise<boolean> {
-  const unfinished = async () => unfinishedEntry(ctx.guest.netns.id, ctx.spec.guestIf, await ctx.guestCookie).catch(() => null);
+  // This attach's own entry, written beside the plan, is not another's unfinished work.
+  const unfinished = async () => unfinishedEntry(ctx.guest.netns.id, ctx.spec.guestIf, await ctx.guestCookie, ctx.journalFile).catch(() => null);
   let found: boolean;
   try {
     found = await existing(ctx, hostEndGiven);
@@ -104,16 +105,20 @@ async function replaceDefault(c: Ctx, route: RouteSpec, family: 4 | 6): Promise<
   };
 }
 
+/** Bridge mode: the host end's name, the one given or pipework's (names.ts), into ctx.hostEndName. */
+export function chooseHostEndName(ctx: Ctx): void {
+  if (ctx.mode !== 'bridge') return;
+  const pid = ctx.guest.pid;
+  ctx.hostEndName = ctx.spec.hostEnd ?? hostEndName(ctx.spec.guestIf, pid ?? ctx.guest.netns.ino, pid !== undefined);
+}
+
 export async function makePlan(ctx: Ctx): Promise<Plan> {
   const { spec } = ctx;
   // A missing DHCP client is known now: say so before anything is created.
   // Lazy: dhcp/ loads node:child_process, which an attach without DHCP never needs (~3-5 ms).
   if (spec.dhcp) (await import('../dhcp')).checkDhcpClient(spec.dhcp);
   const hostEndGiven = spec.hostEnd !== undefined;
-  if (ctx.mode === 'bridge') {
-    const pid = ctx.guest.pid;
-    ctx.hostEndName = spec.hostEnd ?? hostEndName(spec.guestIf, pid ?? ctx.guest.netns.ino, pid !== undefined);
-  }
+  chooseHostEndName(ctx);
   if (ctx.mode === 'macvlan' && spec.vlan !== undefined) {
     const vlanName = `${ctx.hostIfName}.${spec.vlan}`.slice(0, 15);
     const vl = await ctx.host.link.find(vlanName);

@@ -31,7 +31,7 @@ async function cookieOf(ctx: Ctx): Promise<{ guestCookie?: string; hostCookie?: 
   return { ...(guest !== undefined ? { guestCookie: guest } : {}), ...(host !== undefined ? { hostCookie: host } : {}) };
 }
 
-/** Takes the host namespace's shared lock and writes the entry 'in-progress'. */
+/** Takes the host namespace's shared lock and writes the entry 'in-progress' (as ctx.journalFile, when chosen). */
 export async function recordAttach(ctx: Ctx): Promise<AttachmentRecord> {
   const s = ctx.spec;
   const vlanName = ctx.mode === 'macvlan' && s.vlan !== undefined && !ctx.vlanLink ? `${ctx.hostIfName}.${s.vlan}`.slice(0, 15) : undefined;
@@ -52,7 +52,7 @@ export async function recordAttach(ctx: Ctx): Promise<AttachmentRecord> {
     ...(ctx.hostIfLink ? { hostIfIndex: ctx.hostIfLink.index } : {}),
     ...(vlanName ? { createsVlan: vlanName } : {}),
     ...(ctx.mode === 'macvlan' && ctx.hostIfLink && !ctx.hostIfLink.up ? { bringsHostIfUp: true } : {}),
-  });
+  }, ctx.journalFile);
 }
 
 /** What verification established, for the 'complete' entry. */

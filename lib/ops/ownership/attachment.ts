@@ -35,10 +35,10 @@ export class AttachmentRecord {
     return this.#entry;
   }
 
-  static async begin(draft: AttachmentDraft): Promise<AttachmentRecord> {
+  /** `file`: the entry's name, when the caller chose it beforehand (entryFileName). */
+  static async begin(draft: AttachmentDraft, file = entryFileName(draft.guestNetns, draft.guestIf)): Promise<AttachmentRecord> {
     const now = new Date().toISOString();
     const entry: AttachmentEntry = { version: 1, state: 'in-progress', ...draft, process: await selfIdentity(), startedAt: now, updatedAt: now };
-    const file = entryFileName(draft.guestNetns, draft.guestIf);
     // Both before the first kernel change, in one trip to the addon.
     const release = await lockSharedAndWrite(draft.hostNetns, JOURNAL_DIR, file, serialize(entry));
     return new AttachmentRecord(file, entry, release);

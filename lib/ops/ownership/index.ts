@@ -5,7 +5,7 @@
 // a lock per host namespace (lock.ts). gc, doctor and detach read the same
 // record (status.ts, rollback.ts, reclaim.ts, leftover.ts).
 export type { AttachmentEntry, EntryState, GuestRecord, RecordedSpec } from './entry';
-export { identityPrefix, parseEntry } from './entry';
+export { entryFileName, identityPrefix, parseEntry } from './entry';
 export { readEntries, rereadEntry, removeEntry, journalPath, tempFiles, JOURNAL_DIR } from './journal';
 export type { StoredEntry } from './journal';
 export { lockNamespace, LOCK_DIR } from './lock';

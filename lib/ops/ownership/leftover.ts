@@ -11,9 +11,13 @@ import { parseOwnerAlias } from './marks';
 import { journalPath } from './journal';
 import { sameGuest } from './cookie';
 
-/** The newest unfinished entry of a guest interface (of this very guest, when its cookie is given), if any. */
-export async function unfinishedEntry(guestNetns: string, guestIf: string, cookie?: string): Promise<Classified | null> {
-  const all = (await classify((await readEntries(identityPrefix(guestNetns, guestIf))).filter((s) => sameGuest(s.entry, cookie)))).filter(unfinished);
+/**
+ * The newest unfinished entry of a guest interface (of this very guest, when
+ * its cookie is given), if any; `own`: the entry the asking attach is
+ * writing itself, which is not another's work.
+ */
+export async function unfinishedEntry(guestNetns: string, guestIf: string, cookie?: string, own?: string): Promise<Classified | null> {
+  const all = (await classify((await readEntries(identityPrefix(guestNetns, guestIf))).filter((s) => s.file !== own && sameGuest(s.entry, cookie)))).filter(unfinished);
   all.sort((a, b) => (a.entry.startedAt < b.entry.startedAt ? 1 : -1));
   return all[0] ?? null;
 }
