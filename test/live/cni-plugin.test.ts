@@ -10,6 +10,15 @@ import { recordFile } from '../../lib/ops/cni/store';
 import { mkdirSync, rmdirSync } from 'node:fs';
 import { join } from 'node:path';
 
+/**
+ * The journal's entries for this scene's host namespace. The journal is shared
+ * with the test files running beside this one, and a namespace's inode can be
+ * reused once it is freed: a guest's id alone may match another file's entry.
+ */
+async function ours(s: Scene) {
+  return (await readEntries()).filter((e) => e.entry.hostNetns === s.hostNs.id);
+}
+
 const skip = cniSkipReason();
 if (skip) t.plan(0, skip);
 
@@ -105,7 +114,7 @@ t.test('ADD run again for the same container and interface returns the same atta
     const a = await call('ADD', conf);
     // Its attach journal entry was completed while the container's settings went on, and before the answer.
     const hostEnd = (a.json?.interfaces as Array<{ name: string }> | undefined)?.[1]?.name;
-    t.same((await readEntries()).filter((e) => e.entry.hostEnd === hostEnd).map((e) => e.entry.state), ['complete'], `the journal entry of ${hostEnd} is complete when ADD answers`);
+    t.same((await ours(s)).filter((e) => e.entry.hostEnd === hostEnd).map((e) => e.entry.state), ['complete'], `the journal entry of ${hostEnd} is complete when ADD answers`);
     const b = await call('ADD', conf);
     t.equal(b.code, 0);
     t.same(b.json, a.json, 'the same result');
@@ -279,7 +288,7 @@ t.test('a failing ADD leaves nothing: the interface name taken, the subnet exhau
     t.equal((await s.host.link.list({ master: 'cni0' })).length, 1, 'no host end left on the bridge');
     t.same(records('badip'), [], 'no record left');
     // The attach's journal entry was being completed while the addresses went on: the rollback came after that write.
-    t.same((await readEntries()).filter((e) => e.entry.guestNetns === g.ns.id && e.entry.guestIf === 'eth2').map((e) => e.entry.state), [], 'no journal entry left for it');
+    t.same((await ours(s)).filter((e) => e.entry.guestNetns === g.ns.id && e.entry.guestIf === 'eth2').map((e) => e.entry.state), [], 'no journal entry left for it');
     await runCni(s.hostNs, p.dir, { command: 'DEL', containerId: 'c-ok', netns: netnsPath(g2.ns), ifname: 'eth1' }, small);
   }));
 
@@ -297,14 +306,14 @@ t.test("an ADD whose record cannot be written changes nothing: no lease, no brid
     t.equal(await s.host.link.find('cni0'), null, 'no bridge was made');
     t.same(leases(p.ipamDir, 'norec'), [], 'IPAM was never asked');
     t.same((await g.handle.link.list()).map((l) => l.name), ['lo'], 'nothing in the container');
-    t.same((await readEntries()).filter((e) => e.entry.guestNetns === g.ns.id), [], "the attach's journal entry, written meanwhile, is gone");
+    t.same((await ours(s)).filter((e) => e.entry.guestNetns === g.ns.id), [], "the attach's journal entry, written meanwhile, is gone");
     // With the bridge already there (the attach then runs beside the record's write, up to its first change).
     await s.host.link.add({ kind: 'bridge', name: 'cni0', up: true });
     const again = await call('ADD', conf);
     t.not(again.code, 0, 'fails again');
     t.same((await s.host.link.list({ master: 'cni0' })).map((l) => l.name), [], 'no port on the bridge');
     t.same((await g.handle.link.list()).map((l) => l.name), ['lo'], 'nothing in the container');
-    t.same((await readEntries()).filter((e) => e.entry.guestNetns === g.ns.id), [], 'no journal entry');
+    t.same((await ours(s)).filter((e) => e.entry.guestNetns === g.ns.id), [], 'no journal entry');
     t.same(leases(p.ipamDir, 'norec'), [], 'no lease');
     await s.host.link.del('cni0');
   }));
