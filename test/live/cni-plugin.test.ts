@@ -302,6 +302,8 @@ t.test("an ADD whose record cannot be written changes nothing: no lease, no brid
     s.defer(async () => rmdirSync(blocker));
     const add = await call('ADD', conf);
     t.not(add.code, 0, `the ADD fails: ${add.stdout}`);
+    t.equal(add.json?.code, 5, "CNI's I/O failure, not the kernel's refusal");
+    t.match(add.json?.msg, /state on disk.*Is a directory/, 'the message says what and why');
     t.notMatch(add.json?.details ?? '', /rollback failed/, 'nothing needed undoing');
     t.equal(await s.host.link.find('cni0'), null, 'no bridge was made');
     t.same(leases(p.ipamDir, 'norec'), [], 'IPAM was never asked');

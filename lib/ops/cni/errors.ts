@@ -74,6 +74,9 @@ export function show(value: unknown): string {
 }
 
 /** Any error, as the CNI error it stands for. */
+/** The addon's operations on files (native/addon_state.cc): state files, locks, the shared stores. */
+const FILE_OPS = /^(state|lock|lockedDir)\./;
+
 export function toCniError(e: unknown): CniError {
   if (e instanceof CniError) return e;
   if (e instanceof PipewrightError) {
@@ -100,6 +103,8 @@ export function toCniError(e: unknown): CniError {
         return new CniError(PW_ERR.ATTACH_FAILED, e.message);
     }
   }
+  // The addon's own files (the state directory, locks, the IPAM store) fail as I/O, not as the kernel's network refusal.
+  if (e instanceof NetlinkError && FILE_OPS.test(e.op ?? '')) return new CniError(CNI_ERR.IO_FAILURE, `pipewright's state on disk could not be used: ${e.message}`);
   if (e instanceof NetlinkError) return new CniError(PW_ERR.KERNEL, `the kernel refused: ${e.message}`);
   const err = e as { code?: unknown; message?: unknown };
   if (typeof err?.code === 'string' && /^E[A-Z]+$/.test(err.code)) return new CniError(CNI_ERR.IO_FAILURE, String(err.message));
