@@ -108,8 +108,7 @@ t.test('a lock and the files it guards, read under it in one trip: held until re
   t.equal(await tryLock(path), 0, 'free again');
 
   // A guarded directory that is a symbolic link (never followed): the read fails, and the lock is not kept.
-  const elsewhere = mkdtempSync(join(tmpdir(), 'pw-decoy-'));
-  t.teardown(() => rmSync(elsewhere, { recursive: true, force: true }));
+  const elsewhere = mkdtempSync(join(root, 'decoy-'));
   writeFileSync(join(elsewhere, 'k-1.json'), '{"decoy":true}\n');
   mkdirSync(join(root, 'locks-d'), { recursive: true });
   symlinkSync(elsewhere, join(root, 'recs-d'));

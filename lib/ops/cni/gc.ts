@@ -10,7 +10,7 @@ import type { CniEnv } from './env';
 import { badConfig } from './errors';
 import { delegate, findPlugin } from './delegate';
 import { teardown } from './teardown';
-import { listRecords, lockContainer, readRecord } from './store';
+import { listRecords, lockAndReadRecord } from './store';
 import { supportsVersion } from './status';
 
 export interface GcOutcome {
@@ -27,10 +27,10 @@ export async function cmdGc(conf: NetConf, env: CniEnv): Promise<GcOutcome> {
   const host = await Handle.open();
   try {
     for (const seen of stale) {
-      const lock = await lockContainer(seen.containerId);
+      // The record is read again under the container's lock (one trip).
+      const { lock, record: now } = await lockAndReadRecord(seen.network, seen.containerId, seen.ifname);
       let removed = false;
       try {
-        const now = await readRecord(seen.network, seen.containerId, seen.ifname);
         if (!now || now.createdAt !== seen.createdAt || now.pid !== seen.pid) continue; // gone, or made again since we looked
         const notes = await teardown(
           { network: now.network, containerId: now.containerId, ifname: now.ifname, netns: now.netns, ...(now.guestNetns ? { guestNetns: now.guestNetns } : {}), hostEnd: now.hostEnd, ...(now.ipam ? { ipam: now.ipam } : {}), stdin: conf.raw, env: env.raw, path: env.path },

@@ -54,11 +54,6 @@ export function recordFile(network: string, containerId: string, ifname: string)
   return `${networkPrefix(network)}${hash(`${containerId}\0${ifname}`, 32)}.json`;
 }
 
-export async function readRecord(network: string, containerId: string, ifname: string): Promise<CniRecord | null> {
-  const file = recordFile(network, containerId, ifname);
-  return recordIn(await listStateFiles(RECORD_DIR, file), file);
-}
-
 function recordIn(files: StateFile[], file: string): CniRecord | null {
   const f = files.find((x) => x.name === file);
   return f ? parse(f.data) : null;
