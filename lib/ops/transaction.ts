@@ -20,8 +20,15 @@ export interface BatchTarget {
  */
 export interface BatchedRequest {
   via: BatchTarget;
-  call: OpCall;
+  /** The request; or, for a step whose work is a few requests in order, `calls` (none, when it has nothing to do). */
+  call?: OpCall;
+  calls?: OpCall[];
   failed?(error: unknown): Promise<UndoFn | void>;
+}
+
+/** A batched request's calls, in order. */
+function callsOf(req: BatchedRequest): OpCall[] {
+  return req.calls ?? (req.call ? [req.call] : []);
 }
 
 export interface Step<C> {
@@ -40,6 +47,13 @@ export interface Step<C> {
   request?(ctx: C): BatchedRequest;
   /** Reads to have answered before `run` (ReadAhead), asked when the batch before this step is; ctx then holds them. */
   readAhead?(ctx: C): ReadAhead[];
+  /**
+   * Settles before the batch this step may join is formed: what its
+   * `request` reads from ctx that another task provides (the CNI ADD's
+   * addresses, from IPAM running beside the attach). Should it reject, the
+   * step's `request` throws, so the step runs alone, and fails there.
+   */
+  ready?(ctx: C): Promise<unknown>;
 }
 
 export type UndoFn = () => Promise<void>;
@@ -122,6 +136,7 @@ export async function runSteps<C>(steps: Step<C>[], ctx: C): Promise<{ completed
     completed.push(step.describe);
   };
   for (let i = 0; i < steps.length; ) {
+    await readyFor(steps, i, ctx);
     const batch = batchAt(steps, i, ctx);
     const next = batch.length > 0 ? steps[batch[batch.length - 1]!.index + 1] : undefined;
     const ahead = next?.readAhead ? readAheadOf(next, ctx) : [];
@@ -143,6 +158,13 @@ interface Batched<C> {
   step: Step<C>;
   index: number;
   req: BatchedRequest;
+}
+
+/** Waits for what the request steps from i on are waiting for (Step.ready); a rejection is the step's to report. */
+async function readyFor<C>(steps: Step<C>[], i: number, ctx: C): Promise<void> {
+  const waits: Promise<unknown>[] = [];
+  for (let j = i; j < steps.length && steps[j]!.request; j++) if (steps[j]!.ready) waits.push(steps[j]!.ready!(ctx));
+  if (waits.length > 0) await Promise.allSettled(waits);
 }
 
 /** The steps from i on whose requests go in one hop: consecutive, each with a request, all to the same handle. */
@@ -185,24 +207,33 @@ async function runBatched<C>(batch: Batched<C>[], done: (step: Step<C>, undo: Un
   const via = batch[0]!.req.via;
   const riding = ahead.filter((r) => r.via === via);
   const beside = ahead.filter((r) => r.via !== via).map((r) => r.via.runBatch(r.calls).then((res) => res as unknown[], () => null));
+  // Each step's calls in order; `ends[b]`: where step b's calls end.
+  const calls: OpCall[] = [];
+  const ends: number[] = [];
+  for (const b of batch) {
+    calls.push(...callsOf(b.req));
+    ends.push(calls.length);
+  }
   let failedAt = batch.length;
   let error: unknown;
   let answers: unknown[] | null = null;
   try {
-    answers = (await via.runBatch([...batch.map((b) => b.req.call), ...riding.flatMap((r) => r.calls)])) as unknown[];
+    answers = (await via.runBatch([...calls, ...riding.flatMap((r) => r.calls)])) as unknown[];
   } catch (e) {
     const k = (e as { failedIndex?: unknown }).failedIndex;
     // A read that failed after every request succeeded: the batch did its work, the step reads for itself.
-    if (typeof k === 'number' && k >= batch.length && k < batch.length + riding.reduce((n, r) => n + r.calls.length, 0)) answers = null;
+    if (typeof k === 'number' && k >= calls.length && k < calls.length + riding.reduce((n, r) => n + r.calls.length, 0)) answers = null;
     else {
-      // Without the index nothing says what was done: as if the first failed (its undo-free work goes with the rollback).
-      failedAt = typeof k === 'number' && k >= 0 && k < batch.length ? k : 0;
+      // The step whose call failed (the ones before it completed). Without
+      // the index nothing says what was done: as if the first failed (its
+      // undo-free work goes with the rollback).
+      failedAt = typeof k === 'number' && k >= 0 && k < calls.length ? ends.findIndex((end) => k < end) : 0;
       error = e;
     }
   }
   const besideAnswers = await Promise.all(beside);
   if (failedAt === batch.length) {
-    let at = batch.length;
+    let at = calls.length;
     for (const r of riding) {
       r.keep(answers ? answers.slice(at, at + r.calls.length) : null);
       at += r.calls.length;
@@ -226,13 +257,15 @@ async function failedStep(req: BatchedRequest, error: unknown): Promise<UndoFn |
 }
 
 /** A step whose work is one request (BatchedRequest): alone it sends just that; runSteps batches it with its neighbours. */
-export function requestStep<C>(s: { describe: string; undo?: string; request(ctx: C): BatchedRequest }): Step<C> {
+export function requestStep<C>(s: { describe: string; undo?: string; request(ctx: C): BatchedRequest; ready?(ctx: C): Promise<unknown> }): Step<C> {
   return {
     ...s,
     run: async (ctx) => {
       const r = s.request(ctx);
+      const calls = callsOf(r);
+      if (calls.length === 0) return;
       try {
-        await r.via.runBatch([r.call]);
+        await r.via.runBatch(calls);
       } catch (e) {
         return failedStep(r, e);
       }

@@ -278,12 +278,14 @@ t.test('a failing ADD leaves nothing: the interface name taken, the subnet exhau
     t.equal((await s.host.link.list({ master: 'cni0' })).length, 1, 'one port on the bridge');
 
     // IPAM answers an address no interface may hold (its subnet's broadcast).
-    // The bridge exists, so the attachment was made beside IPAM: it is found
-    // out only when the addresses go on, and all of it is rolled back.
+    // The bridge exists, so the attachment was made beside IPAM: its step
+    // that adds the addresses fails, and all of it is rolled back. The error
+    // is the address's (invalid configuration, 7), not the attach's.
     const bad = { ...hostLocalConf(p, { name: 'badip' }), ipam: { type: 'static', addresses: [{ address: '10.9.0.255/24' }] } };
     const broadcast = await call('ADD', bad, { ifname: 'eth2' });
     t.not(broadcast.code, 0, 'an address that is its subnet\'s broadcast fails the ADD');
-    t.match(broadcast.json?.msg, /ips\[0\]\.address.*broadcast/, `the field and why: ${broadcast.stdout}`);
+    t.match(broadcast.json?.msg, /^ips\[0\]\.address.*broadcast/, `the field and why: ${broadcast.stdout}`);
+    t.equal(broadcast.json?.code, 7, 'invalid configuration');
     t.equal(await g.handle.link.find('eth2'), null, 'no interface left in the container');
     t.equal((await s.host.link.list({ master: 'cni0' })).length, 1, 'no host end left on the bridge');
     t.same(records('badip'), [], 'no record left');

@@ -7,7 +7,7 @@
 import t from 'tap';
 import { Handle } from '../../lib/core/handle';
 import { Netns } from '../../lib/core/netns';
-import { attach, planAttach, AttachError, type AttachResult } from '../../lib/ops/attach';
+import { attach, attachUnsettled, planAttach, AttachError, type AttachResult } from '../../lib/ops/attach';
 import type { AttachSpec } from '../../lib/ops/attach/spec';
 import { failAt, requestStep, runSteps, setFailpoint, StepError, type Step } from '../../lib/ops/transaction';
 import type { OpCall } from '../../lib/core/op-types';
@@ -340,4 +340,115 @@ t.test("runSteps asks a step's reads with the batch before it: riding its hop, o
   t.same((await runSteps(steps(true), null)).completed, ['up', 'lone', 'check']);
   t.same(hops, [['g:up']], 'the request alone in its hop');
   t.same(kept.pop(), { ride: undefined, beside: undefined });
+});
+
+t.test('runSteps: a step of several requests waits for what it needs (ready), joins the hop, and a failure inside it is its own', async (t) => {
+  const hops: string[][] = [];
+  let failing: string | null = null;
+  const g = {
+    async runBatch(ops: readonly OpCall[]) {
+      hops.push(ops.map((o) => (o.args as { tag: string }).tag));
+      const results: unknown[] = [];
+      for (const [i, o] of ops.entries()) {
+        const tag = (o.args as { tag: string }).tag;
+        if (tag === failing) throw Object.assign(new Error(`${tag} refused`), { completed: results, failedIndex: i });
+        results.push(`${tag}!`);
+      }
+      return results;
+    },
+  };
+  const call = (tag: string) => ({ op: 'link.get', args: { tag } }) as unknown as OpCall;
+  const log: string[] = [];
+  const steps = (settings: Promise<string[]>): Array<Step<null>> => {
+    let known: string[] | undefined;
+    const ready = () => settings.then((s) => (known = s));
+    ready().catch(() => undefined);
+    return [
+      {
+        describe: 'create',
+        run: async () => {
+          log.push('create');
+          return async () => void log.push('undo create');
+        },
+      },
+      requestStep({ describe: 'up', request: () => ({ via: g, call: call('up') }) }),
+      {
+        describe: 'settings',
+        ready,
+        request: () => {
+          if (!known) throw new Error('not known');
+          return { via: g, calls: known.map(call) };
+        },
+        run: async () => {
+          const s = await ready();
+          if (s.length) await g.runBatch(s.map(call));
+        },
+      },
+      { describe: 'check', readAhead: () => [{ via: g, calls: [call('r1')], keep: () => undefined }], run: async () => undefined },
+    ];
+  };
+  const later = <T>(v: T) => new Promise<T>((r) => setImmediate(() => r(v)));
+
+  // Known only after the runner got to the hop: it waited, then sent all of it at once.
+  t.same((await runSteps(steps(later(['a1', 'a2'])), null)).completed, ['create', 'up', 'settings', 'check']);
+  t.same(hops, [['up', 'a1', 'a2', 'r1']], "the request, the step's two, then the reads: one hop");
+
+  // Nothing to add: the step still belongs to the hop, with no request of its own.
+  hops.length = 0;
+  t.same((await runSteps(steps(later([])), null)).completed, ['create', 'up', 'settings', 'check']);
+  t.same(hops, [['up', 'r1']]);
+
+  // The second of its requests refused: 'up' completed, the step failed, the rollback ran.
+  hops.length = 0;
+  log.length = 0;
+  failing = 'a2';
+  const refused = await runSteps(steps(later(['a1', 'a2'])), null).then(() => null, (e: unknown) => e);
+  t.ok(refused instanceof StepError);
+  t.equal((refused as StepError).step, 'settings', 'the failure is the step whose request failed');
+  t.same(log, ['create', 'undo create']);
+
+  // What it waits for fails: the requests before it go in their own hop, then it fails alone, with that error.
+  hops.length = 0;
+  log.length = 0;
+  failing = null;
+  const gone = await runSteps(steps(Promise.reject(new Error('IPAM said no'))), null).then(() => null, (e: unknown) => e);
+  t.equal((gone as StepError).step, 'settings');
+  t.match(((gone as StepError).cause as Error).message, 'IPAM said no');
+  t.same(hops, [['up']], 'nothing of it was sent');
+  t.same(log, ['create', 'undo create']);
+});
+
+t.test("attachUnsettled: the caller's addresses and routes ride the guest's hop, are verified, and the bridge is read beside it", async (t) => {
+  const s = await scene(async (_fake, host) => {
+    await host.link.add({ kind: 'bridge', name: 'br2', up: true });
+    return { hostIf: 'br2', address: '0/0', arp: false };
+  });
+  t.teardown(() => s.close());
+  const settings = Promise.resolve({
+    addresses: [{ family: 4 as const, address: '10.0.0.5', prefixLen: 24, broadcast: '10.0.0.255' }],
+    routes: [{ dst: '10.50.0.0/16', gateway: '10.0.0.1' }],
+  });
+  const { result, settled, links } = await attachUnsettled(s.spec, { guestSettings: settings, readHostIf: true });
+  await settled;
+  t.equal(result.status, 'attached');
+  t.same(result.guest.addresses, ['10.0.0.5/24'], 'verified as read back');
+  const hops = s.fake.hops.map((h) => h.join(','));
+  t.ok(hops.includes('link.set,addr.replace,route.replace,link.get,addr.list'), `up, the address, the route, then the reads: one hop (hops: ${hops.join(' | ')})`);
+  t.ok(hops.includes('link.get,link.get'), 'the host end and the bridge read in one hop beside it');
+  t.equal(links.hostIf?.name, 'br2');
+  t.equal(links.hostEnd?.master, links.hostIf?.index);
+  t.ok(s.guestNs.snapshot().routes.some((r) => r.startsWith('10.50.0.0/16 via=10.0.0.1 ')), `the route is in the guest: ${s.guestNs.snapshot().routes.join('; ')}`);
+});
+
+t.test('attachUnsettled: settings that cannot be had fail the attach with their error, and leave nothing', async (t) => {
+  const q = await scene(async (_fake, host) => {
+    await host.link.add({ kind: 'bridge', name: 'br3', up: true });
+    return { hostIf: 'br3', address: '0/0', arp: false };
+  });
+  t.teardown(() => q.close());
+  const before = state(q);
+  const err = await attachUnsettled(q.spec, { guestSettings: Promise.reject(new Error('no address for you')) }).then(() => null, (e: unknown) => e);
+  t.ok(err instanceof AttachError, String(err));
+  t.match((err as Error).message, /add the caller's addresses and routes.*no address for you/);
+  t.same(state(q), before, 'links, addresses, routes, journal and fds as they were');
 });

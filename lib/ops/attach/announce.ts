@@ -21,8 +21,13 @@ export interface Announcement {
   gh: Handle;
   /** The bridge the host end is a port of, in bridge mode; null in the other modes (no port to wait for). */
   bridge: { index: number; name: string } | null;
-  /** The host end as last read (its port state saves a request when it already forwards), and its name. */
+  /**
+   * The host end as read after the guest end came up (its port state saves
+   * a request when it already forwards), and its name. Without it, it is
+   * read first, by hostEndIndex.
+   */
   hostEnd?: Link;
+  hostEndIndex?: number;
   hostEndName?: string;
   /** The guest interface, by index (or name). */
   guestIf: string | number;
@@ -57,7 +62,8 @@ async function blockedBecause(a: Announcement, bridgeRef: { index: number; name:
  */
 async function portForwarding(a: Announcement, bridge: { index: number; name: string }): Promise<{ state: string | undefined; blocked?: string }> {
   const deadline = Date.now() + PORT_WAIT_MS;
-  let he: Link | null | undefined = a.hostEnd;
+  const index = a.hostEnd?.index ?? a.hostEndIndex;
+  let he: Link | null | undefined = a.hostEnd ?? (index !== undefined ? await a.host.link.find(index) : undefined);
   if (he?.port?.state === 'disabled') {
     const blocked = await blockedBecause(a, bridge, he);
     if (blocked) return { state: 'disabled', blocked };
@@ -66,7 +72,8 @@ async function portForwarding(a: Announcement, bridge: { index: number; name: st
     const state = he?.port?.state;
     if (state !== 'disabled' || Date.now() >= deadline) return { state };
     await new Promise((r) => setTimeout(r, 1));
-    he = await a.host.link.find(a.hostEnd!.index);
+    if (index === undefined) return { state };
+    he = await a.host.link.find(index);
   }
 }
 

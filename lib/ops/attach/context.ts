@@ -7,6 +7,7 @@ import type { NormalizedSpec } from './spec';
 import type { DhcpLease } from '../dhcp';
 import type { PortIncident } from './watch-port';
 import type { AttachmentRecord } from '../ownership';
+import type { GuestSettings } from './guest-settings';
 
 export type AttachMode = 'bridge' | 'macvlan' | 'direct-phys';
 
@@ -39,8 +40,13 @@ export interface Ctx {
   /** Verification's reads, answered ahead of it (verify.ts verifyReads); taken by verify(). */
   readBack?: {
     guest?: [Link | null, Address[], Route[]];
-    hostEnd?: { link: Link | null };
+    hostEnd?: { link: Link | null; hostIf?: Link | null };
   };
+  /** The caller's addresses and routes for the guest interface (guest-settings.ts), added in the hop that brings it up. */
+  guestSettings?: Promise<GuestSettings>;
+  /** Bridge mode: read the host interface again with verification (its MAC follows its ports), into hostIfRead. */
+  readHostIf?: boolean;
+  hostIfRead?: Link;
   vlanLink?: Link;
   lease?: DhcpLease;
   warnings: string[];

@@ -18,6 +18,7 @@ import { watchPort, PortIncident } from './watch-port';
 import type { DhcpLease } from '../dhcp';
 import { recordAttach, completedFields } from './record';
 import { entryFileName, netnsCookie, type AttachmentRecord } from '../ownership';
+import type { GuestSettings } from './guest-settings';
 
 export interface AttachResult {
   status: 'attached' | 'already-attached';
@@ -211,6 +212,24 @@ export interface UnsettledOptions {
    * and the attach fails with its error.
    */
   firstChangeAfter?: Promise<unknown>;
+  /**
+   * Addresses and routes for the guest interface, known later (IPAM's,
+   * beside the attach): added in the hop that brings the interface up, and
+   * verified with it (guest-settings.ts). Should it reject, the attach fails
+   * with its error and is rolled back.
+   */
+  guestSettings?: Promise<GuestSettings>;
+  /** Bridge mode: the bridge is read again with verification (its MAC follows its ports) and handed back in `links`. */
+  readHostIf?: boolean;
+}
+
+/** attachUnsettled's answer. */
+export interface Unsettled {
+  result: AttachResult;
+  /** The journal entry's 'complete' write: a warning, or null. */
+  settled: Promise<string | null>;
+  /** The host end and (with readHostIf) the bridge as verification read them; absent when the attachment was found in place. */
+  links: { hostEnd?: Link; hostIf?: Link };
 }
 
 /**
@@ -221,11 +240,11 @@ export interface UnsettledOptions {
  * attachment, which would otherwise race the write. With watchMs it is
  * awaited here, as attach does.
  */
-export async function attachUnsettled(spec: AttachSpec | NormalizedSpec, opts: UnsettledOptions = {}): Promise<{ result: AttachResult; settled: Promise<string | null> }> {
+export async function attachUnsettled(spec: AttachSpec | NormalizedSpec, opts: UnsettledOptions = {}): Promise<Unsettled> {
   return admit(spec, { defer: true, ...opts });
 }
 
-async function admit(spec: AttachSpec | NormalizedSpec, opts: UnsettledOptions & { defer?: boolean }): Promise<{ result: AttachResult; settled: Promise<string | null> }> {
+async function admit(spec: AttachSpec | NormalizedSpec, opts: UnsettledOptions & { defer?: boolean }): Promise<Unsettled> {
   // The spec is read now, as it was handed over (a built one is taken as
   // it is); the work waits its turn (admission.ts).
   const s = buildSpec(spec);
@@ -237,9 +256,11 @@ async function admit(spec: AttachSpec | NormalizedSpec, opts: UnsettledOptions &
   }
 }
 
-async function admitted(s: NormalizedSpec, leave: () => void, opts: UnsettledOptions & { defer?: boolean }): Promise<{ result: AttachResult; settled: Promise<string | null> }> {
+async function admitted(s: NormalizedSpec, leave: () => void, opts: UnsettledOptions & { defer?: boolean }): Promise<Unsettled> {
   const ctx = await open(s);
   ctx.leaveAdmission = leave;
+  if (opts.guestSettings) ctx.guestSettings = opts.guestSettings;
+  if (opts.readHostIf) ctx.readHostIf = true;
   // Asked now, beside the plan's lookups: the journal entry and the plan's
   // reading of the journal need it (a kernel without SO_NETNS_COOKIE: unknown).
   ctx.guestCookie = netnsCookie(ctx.gh).catch(() => undefined);
@@ -343,7 +364,7 @@ async function admitted(s: NormalizedSpec, leave: () => void, opts: UnsettledOpt
         result.warnings.push(`could not watch ${ctx.hostEnd.name}: ${(e as Error).message}`);
       }
     }
-    return { result, settled };
+    return { result, settled, links: inPlace ? {} : { ...(ctx.hostEnd ? { hostEnd: ctx.hostEnd } : {}), ...(ctx.hostIfRead ? { hostIf: ctx.hostIfRead } : {}) } };
   } finally {
     await close(ctx);
     // Also when the attach failed: nothing it started (the check runs on an

@@ -16,6 +16,7 @@ import { guestRef, type AttachMode, type Ctx } from './context';
 import { verify, verifyReads } from './verify';
 import { completedFields } from './record';
 import { announce } from './announce';
+import { guestSettingsStep } from './guest-settings';
 import { bridgeAlias, physAlias, leftoverSentence, unfinishedEntry } from '../ownership';
 
 export interface Plan {
@@ -302,6 +303,8 @@ export async function makePlan(ctx: Ctx): Promise<Plan> {
       }),
     );
   }
+  // The caller's own settings (the CNI ADD's addresses and routes), in the same hop, after the interface is up.
+  if (ctx.guestSettings) steps.push(guestSettingsStep(ctx.guestSettings, g));
   if (spec.dhcp) {
     const d = spec.dhcp;
     steps.push({

@@ -5,6 +5,7 @@ import { guestRef, type Ctx } from './context';
 import type { Address, Link, Route } from '../../core/types';
 import type { OpCall } from '../../core/op-types';
 import type { ReadAhead } from '../transaction';
+import { checkGuestSettings } from './guest-settings';
 
 function verifyFailed(message: string): PipewrightError {
   return new PipewrightError('ERR_PW_VERIFY_FAILED', message);
@@ -48,11 +49,12 @@ export function verifyReads(c: Ctx, hostEndBeside: boolean): ReadAhead[] {
     },
   ];
   if (hostEndBeside && c.mode === 'bridge' && c.hostEnd) {
+    const hostIf = c.readHostIf && c.hostIfLink ? [{ op: 'link.get', args: { index: c.hostIfLink.index, orNull: true } } as const] : [];
     reads.push({
       via: c.host,
-      calls: [{ op: 'link.get', args: { index: c.hostEnd.index, orNull: true } }],
+      calls: [{ op: 'link.get', args: { index: c.hostEnd.index, orNull: true } }, ...hostIf],
       keep: (r) => {
-        if (r) got.hostEnd = { link: (r[0] as Link | null) ?? null };
+        if (r) got.hostEnd = { link: (r[0] as Link | null) ?? null, ...(hostIf.length ? { hostIf: (r[1] as Link | null) ?? null } : {}) };
       },
     });
   }
@@ -108,6 +110,11 @@ export async function verify(c: Ctx): Promise<void> {
     if (he.master !== c.hostIfLink!.index) throw verifyFailed(`host end ${he.name} is not a port of ${c.hostIfName} (master: ${he.master ?? 'none'}): something released it`);
     if (!he.up) throw verifyFailed(`host end ${he.name} is down: something set it down`);
     c.hostEnd = he;
+    if (c.readHostIf) {
+      const hostIf = ahead?.hostEnd?.hostIf !== undefined ? ahead.hostEnd.hostIf : await c.host.link.find(c.hostIfLink!.index);
+      if (!hostIf) throw verifyFailed(`${c.hostIfName} disappeared`);
+      c.hostIfRead = hostIf;
+    }
   }
   if (!gl) throw verifyFailed(`${g} is not in the guest`);
   if (!gl.up) throw verifyFailed(`${g} is down in the guest`);
@@ -118,6 +125,7 @@ export async function verify(c: Ctx): Promise<void> {
     const a = c.spec.address;
     if (!own.some((x) => x.address === a.address && x.prefixLen === a.prefixLen)) throw verifyFailed(`${g} does not have ${a.address}/${a.prefixLen}`);
   }
+  if (c.guestSettings) await checkGuestSettings(c.guestSettings, g, own);
   if (c.spec.gateway) {
     if (!routes.some((r) => r.dst === 'default' && r.gateway === c.spec.gateway!.address))
       throw verifyFailed(`no default route via ${c.spec.gateway.address} in the guest`);

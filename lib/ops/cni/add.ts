@@ -1,8 +1,10 @@
 // ADD: IPAM (host-local built in, others delegated: ipam.ts) and, beside it,
 // pipewright's attach to the bridge (the veth born in the container's
 // namespace, host end UP and enslaved in the same request, verified, rolled
-// back on failure, journaled); then IPAM's addresses and routes in the
-// container, read back, and its IPv4 addresses announced. A missing bridge
+// back on failure, journaled), which adds IPAM's addresses and routes to
+// the container's interface in the hop that brings it up and verifies them
+// with the rest; the bridge's gateway addresses go on beside it; then the
+// IPv4 addresses are announced. A missing bridge
 // is made only after IPAM succeeded. A failure anywhere undoes all of it,
 // including the IPAM lease. Run again for the same container and interface,
 // it returns the result it gave, once the kernel shows it is still intact.
@@ -17,8 +19,8 @@ import { CniError, toCniError } from './errors';
 import { runIpam } from './ipam';
 import { parseResult, emptyResult, type CniResult, type CniDns } from './result';
 import type { HostCidr } from '../../core/validate';
-import { ensureBridge, finishHostSide } from './bridge';
-import { configureGuest, routesFor, withGateways } from './configure';
+import { addGateways, ensureBridge, readHostSide } from './bridge';
+import { configureGuest, guestSettingsFor, routesFor, withGateways } from './configure';
 import { openContainerNetns } from './container-netns';
 import { hostEndName, ownerTag } from './names';
 import { inspectAttachment } from './inspect';
@@ -127,16 +129,22 @@ async function fresh(conf: NetConf, env: CniEnv, ns: Netns, host: Handle, gh: Ha
   // The attach journal entry's 'complete' write, overlapping the container's
   // settings below; awaited before the answer and before any rollback.
   let settled: Promise<string | null> = Promise.resolve(null);
+  // The bridge's gateway addresses, beside the attach once IPAM answered; settled before the answer and before any rollback.
+  let gateways: Promise<void> = Promise.resolve();
   try {
-    // IPAM and the attachment run side by side: neither needs the other
-    // until the container's addresses go on (configureGuest, after both).
-    // A bridge that is missing is made only once IPAM succeeded, so an ADD
-    // refused an address makes nothing that a concurrent ADD could find and
-    // then lose to this one's rollback; an existing one is used at once.
-    // Both settle before anything is judged: a rollback never races a lease
-    // still being written.
+    // IPAM and the attachment run side by side: the attach adds IPAM's
+    // addresses and routes to the container's interface in the hop that
+    // brings it up, waiting there for them (guestSettings). A bridge that is
+    // missing is made only once IPAM succeeded, so an ADD refused an
+    // address makes nothing that a concurrent ADD could find and then lose
+    // to this one's rollback; an existing one is used at once. Both settle
+    // before anything is judged: a rollback never races a lease still being
+    // written.
     const ipamP = recordWritten.then(() => runIpamFor(conf, env));
     ipamP.catch(() => undefined); // judged once the attachment beside it settled too
+    const routesP = ipamP.then((ipam) => withGateways(ipam.ips, routesFor(ipam.ips, ipam.routes, conf.isDefaultGateway)));
+    const settingsP = Promise.all([ipamP, routesP]).then(([ipam, routes]) => guestSettingsFor(ipam.ips, routes));
+    settingsP.catch(() => undefined); // the attach's to judge (and IPAM's failure is reported first, below)
     const attachP = (async () => {
       const looked = await lookup;
       if (!looked) await ipamP;
@@ -144,12 +152,14 @@ async function fresh(conf: NetConf, env: CniEnv, ns: Netns, host: Handle, gh: Ha
       else if (!looked.up) await recordWritten;
       const { link: bridge, created } = await ensureBridge(host, conf.bridge, owner, conf.mtu, looked);
       if (created) createdBridge = bridge.index;
-      const { result: attached, settled: completing } = await attachUnsettled({
+      gateways = ipamP.then((ipam) => addGateways(host, bridge, ipam.ips, conf.isGateway));
+      gateways.catch(() => undefined); // judged after the attach
+      const { result: attached, settled: completing, links } = await attachUnsettled({
         hostIf: conf.bridge,
         guest: ns,
         guestIf: ifname,
         hostEnd,
-        // The addresses are IPAM's, set by configureGuest below.
+        // The addresses are IPAM's (guestSettings).
         address: '0/0',
         owner,
         host,
@@ -157,32 +167,39 @@ async function fresh(conf: NetConf, env: CniEnv, ns: Netns, host: Handle, gh: Ha
         // As looked for (or made) just now: attach need not look again.
         hostIfLink: bridge,
         ...(conf.mtu ? { mtu: conf.mtu } : {}),
-      }, { firstChangeAfter: recordWritten });
+      }, { firstChangeAfter: recordWritten, guestSettings: settingsP, readHostIf: true });
       settled = completing;
-      return { bridge, attached };
+      return { bridge, attached, links };
     })();
-    const [ipamR, attachR] = await Promise.allSettled([ipamP, attachP]);
+    const [ipamR, attachR, settingsR] = await Promise.allSettled([ipamP, attachP, settingsP]);
     // IPAM's failure first (the record's, when it could not be written): with a missing bridge it is also the attachment's.
     if (ipamR.status === 'rejected') throw ipamR.reason;
+    // Then an IPAM answer that cannot be put on the interface: the attach failed of it (and rolled back); it is the cause.
+    if (settingsR.status === 'rejected') throw settingsR.reason;
     if (attachR.status === 'rejected') throw attachR.reason;
     const ipam = ipamR.value;
-    const { bridge, attached } = attachR.value;
-    const routes = withGateways(ipam.ips, routesFor(ipam.ips, ipam.routes, conf.isDefaultGateway));
-    // The container's addresses and routes; the host side (the bridge's
-    // gateway addresses, then the bridge and the host end read afresh: one
-    // hop, bridge.ts); the attach journal's 'complete' write: independent,
-    // so asked together; all settle before any rollback. The container's
-    // end is as attach's verification read it.
-    const [configured, hostSide, journal] = await Promise.allSettled([
-      configureGuest(gh, { index: attached.guest.index, name: ifname }, ipam.ips, routes),
-      finishHostSide(host, bridge, hostEnd, ipam.ips, conf.isGateway),
-      settled,
-    ]);
-    if (configured.status === 'rejected') throw configured.reason;
-    if (hostSide.status === 'rejected') throw hostSide.reason;
-    if (journal.status === 'rejected') throw journal.reason;
-    const addresses = configured.value;
-    const { bridge: br, hostEnd: he } = hostSide.value;
+    const routes = await routesP;
+    const { bridge, attached, links } = attachR.value;
+    let addresses: HostCidr[];
+    let br: Link;
+    let announceFrom: Link | undefined;
+    if (links.hostEnd && links.hostIf) {
+      // The attach added and verified the settings, and read the bridge and
+      // the host end beside its last hop. The host end's port state is from
+      // before the container's end came up: the announcement reads it again.
+      addresses = (await settingsP).addresses;
+      br = links.hostIf;
+    } else {
+      // Found in place (a concurrent ADD of the same container made it
+      // first): the settings, and the host side read afresh, now.
+      const [configured, hostSide] = await Promise.allSettled([configureGuest(gh, { index: attached.guest.index, name: ifname }, await settingsP), readHostSide(host, bridge, hostEnd)]);
+      if (configured.status === 'rejected') throw configured.reason;
+      if (hostSide.status === 'rejected') throw hostSide.reason;
+      addresses = configured.value;
+      br = hostSide.value.bridge;
+      announceFrom = hostSide.value.hostEnd;
+    }
+    const he = announceFrom ?? links.hostEnd!;
     const guest = attached.guest.mac && attached.guest.mtu ? { name: attached.guest.ifname, address: attached.guest.mac, mtu: attached.guest.mtu } : await gh.link.get(attached.guest.index);
     const prev = conf.prevResult ?? emptyResult();
     const base = prev.interfaces.length;
@@ -204,16 +221,21 @@ async function fresh(conf: NetConf, env: CniEnv, ns: Netns, host: Handle, gh: Ha
     };
     // What inspect compares with: our part, with indexes into our three interfaces.
     const mine: CniResult = { ...own, ips: own.ips.map((ip) => ({ ...ip, interface: 2 })) };
-    // Each IPv4 address announced by a gratuitous ARP from the container (as
+    // The record completed; the journal entry's 'complete' write and the
+    // bridge's gateway addresses (both on their way since the attach); each
+    // IPv4 address announced by a gratuitous ARP from the container (as
     // attach announces its own address, and the reference bridge plugin its
-    // addresses), while the record is completed.
-    const warnings = [...attached.warnings, ...(journal.value ? [journal.value] : [])];
-    const [announced, recorded] = await Promise.allSettled([
-      announceAll(host, gh, bridge, he, attached.guest.index, addresses, warnings),
+    // addresses): independent, so together. All settle before the answer,
+    // and before any rollback.
+    const warnings = [...attached.warnings];
+    const [journal, gw, announced, recorded] = await Promise.allSettled([
+      settled,
+      gateways,
+      announceAll(host, gh, bridge, he, announceFrom !== undefined, attached.guest.index, addresses, warnings),
       writeRecord({ ...record, state: 'complete', result: mine, printed }),
     ]);
-    if (announced.status === 'rejected') throw announced.reason;
-    if (recorded.status === 'rejected') throw recorded.reason;
+    for (const r of [journal, gw, announced, recorded]) if (r.status === 'rejected') throw r.reason;
+    if (journal.status === 'fulfilled' && journal.value) warnings.splice(attached.warnings.length, 0, journal.value);
     return { result: printed, warnings };
   } catch (e) {
     const err = toCniError(e);
@@ -221,7 +243,7 @@ async function fresh(conf: NetConf, env: CniEnv, ns: Netns, host: Handle, gh: Ha
     if (await recordWritten.then(() => false, () => true)) throw err;
     try {
       // The journal's write finished first: the teardown's removal of the entry must come after it.
-      await settled.catch(() => undefined);
+      await Promise.allSettled([settled, gateways]);
       await teardown(teardownOf(record, conf, env), host);
       if (createdBridge !== null && (await host.link.list({ master: createdBridge })).length === 0) await host.link.del(createdBridge);
     } catch (undo) {
@@ -244,9 +266,12 @@ function runIpamFor(conf: NetConf, env: CniEnv): Promise<CniResult> {
   return p;
 }
 
-async function announceAll(host: Handle, gh: Handle, bridge: Link, hostEnd: Link, guestIf: number, addresses: readonly HostCidr[], warnings: string[]): Promise<void> {
+/** `fresh`: hostEnd was read after the container's end came up; otherwise its port state is read again first. */
+async function announceAll(host: Handle, gh: Handle, bridge: Link, hostEnd: Link, fresh: boolean, guestIf: number, addresses: readonly HostCidr[], warnings: string[]): Promise<void> {
+  let he: Link | undefined = fresh ? hostEnd : undefined;
   for (const a of addresses) {
     if (a.family !== 4) continue;
-    await announceAddress({ host, gh, bridge: { index: bridge.index, name: bridge.name }, hostEnd, hostEndName: hostEnd.name, guestIf, address: a.address, warnings });
+    await announceAddress({ host, gh, bridge: { index: bridge.index, name: bridge.name }, ...(he ? { hostEnd: he } : {}), hostEndIndex: hostEnd.index, hostEndName: hostEnd.name, guestIf, address: a.address, warnings });
+    he = undefined;
   }
 }

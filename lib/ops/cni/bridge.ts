@@ -45,26 +45,30 @@ export function gatewayAddresses(ips: readonly CniIp[]): string[] {
 }
 
 /**
- * The host side of an ADD once its port is on the bridge: with isGateway,
- * the gateway addresses on the bridge; then the bridge and the host end
- * read afresh (the bridge's MAC follows its ports unless it was set; the
- * host end's port state is what the announcement starts from). One hop,
- * the reads after the changes. Then, with isGateway, the host forwards for
- * each family that has a gateway.
+ * With isGateway, the gateway addresses on the bridge, then the host forwards
+ * for each family that has a gateway (as the reference bridge plugin does).
+ * Needs only IPAM's answer and the bridge: asked beside the attach.
  */
-export async function finishHostSide(host: Handle, bridge: Link, hostEnd: string, ips: readonly CniIp[], isGateway: boolean): Promise<{ bridge: Link; hostEnd: Link }> {
-  const gateways = isGateway ? gatewayAddresses(ips) : [];
-  const results = await host.runBatch([
-    ...gateways.map((a) => ({ op: 'addr.replace', args: addrArgs(bridge.index, a) }) as const),
+export async function addGateways(host: Handle, bridge: Link, ips: readonly CniIp[], isGateway: boolean): Promise<void> {
+  if (!isGateway) return;
+  const gateways = gatewayAddresses(ips);
+  if (gateways.length > 0) await host.runBatch(gateways.map((a) => ({ op: 'addr.replace', args: addrArgs(bridge.index, a) }) as const));
+  const families = new Set(ips.filter((i) => i.gateway).map((i) => (i.address.includes(':') ? 6 : 4)));
+  if (families.has(4)) await enable('/proc/sys/net/ipv4/ip_forward');
+  if (families.has(6)) await enable('/proc/sys/net/ipv6/conf/all/forwarding');
+}
+
+/**
+ * The bridge and the host end read afresh, in one hop, once the port is on
+ * the bridge (the bridge's MAC follows its ports unless it was set; the host
+ * end's port state is what an announcement starts from).
+ */
+export async function readHostSide(host: Handle, bridge: Link, hostEnd: string): Promise<{ bridge: Link; hostEnd: Link }> {
+  const [br, he] = (await host.runBatch([
     { op: 'link.get', args: { index: bridge.index } },
     { op: 'link.get', args: { name: hostEnd } },
-  ]);
-  if (isGateway) {
-    const families = new Set(ips.filter((i) => i.gateway).map((i) => (i.address.includes(':') ? 6 : 4)));
-    if (families.has(4)) await enable('/proc/sys/net/ipv4/ip_forward');
-    if (families.has(6)) await enable('/proc/sys/net/ipv6/conf/all/forwarding');
-  }
-  return { bridge: results[gateways.length] as Link, hostEnd: results[gateways.length + 1] as Link };
+  ])) as [Link, Link];
+  return { bridge: br, hostEnd: he };
 }
 
 /**

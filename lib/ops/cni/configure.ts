@@ -2,10 +2,12 @@
 // end a port of the bridge): the IPAM result's addresses and its routes (a
 // route without "gw" goes via the gateway of the first address of its
 // family, as the reference plugins do), and with isDefaultGateway a default
-// route via the bridge's address. Kept out of attach so that attach can run
-// while IPAM is still choosing the addresses (add.ts).
+// route via the bridge's address. attach runs while IPAM is still choosing
+// the addresses (add.ts), and adds them once they are known, in its hop to
+// the container (../attach/guest-settings.ts).
 import type { Handle } from '../../core/handle';
 import type { Address, RouteSpec } from '../../core/types';
+import type { GuestSettings } from '../attach/guest-settings';
 import type { OpCall } from '../../core/op-types';
 import { addrArgs } from '../../core/api/addr';
 import { routeArgs } from '../../core/api/route';
@@ -40,21 +42,29 @@ export function withGateways(ips: readonly CniIp[], routes: readonly CniRoute[])
 }
 
 /**
- * The IPAM result's addresses (IPv4 ones with their subnet's broadcast, as
- * attach gives its address) and the routes, in one hop to the container's
- * namespace; then the addresses are read back: none is assumed from the
- * requests having succeeded (in the same hop, after them). The interface
- * is named by index (the one attach read back). A failure throws; the
- * caller's rollback removes the interface, and with it whatever part of this
- * was done. Resolves with the addresses as parsed.
+ * What the container's interface gets from an IPAM result: its addresses
+ * (IPv4 ones with their subnet's broadcast, as attach gives its address) and
+ * the routes, checked now (a route pipewright cannot install fails the ADD
+ * before anything is sent). attach adds them in the hop that brings the
+ * interface up (../attach/guest-settings.ts).
  */
-export async function configureGuest(gh: Handle, guest: { index: number; name: string }, ips: readonly CniIp[], routes: readonly CniRoute[]): Promise<v.HostCidr[]> {
-  const wanted = ips.map((ip, i) => v.hostCidr(`ips[${i}].address`, ip.address));
+export function guestSettingsFor(ips: readonly CniIp[], routes: readonly CniRoute[]): GuestSettings {
+  return { addresses: ips.map((ip, i) => v.hostCidr(`ips[${i}].address`, ip.address)), routes: routes.map((r, i) => routeSpec(r, i)) };
+}
+
+/**
+ * The settings in one hop to the container's namespace, for an attachment
+ * that was already in place (attach did not add them); then the addresses
+ * are read back: none is assumed from the requests having succeeded (in the
+ * same hop, after them). The interface is named by index. A failure throws;
+ * the caller's rollback removes the interface, and with it whatever part of
+ * this was done. Resolves with the addresses.
+ */
+export async function configureGuest(gh: Handle, guest: { index: number; name: string }, settings: GuestSettings): Promise<v.HostCidr[]> {
+  const wanted = settings.addresses;
   const calls: OpCall[] = wanted.map((a) => ({ op: 'addr.replace', args: addrArgs(guest.index, a, a.broadcast ? { broadcast: a.broadcast } : {}) }));
-  for (const [i, r] of routes.entries()) calls.push({ op: 'route.replace', args: routeArgs(routeSpec(guest.index, r, i)) });
+  for (const r of settings.routes) calls.push({ op: 'route.replace', args: routeArgs({ ...r, dev: guest.index }) });
   if (calls.length === 0) return wanted;
-  // The read-back rides in the same hop, after the changes: the kernel's
-  // answer to it is the state they left.
   if (wanted.length > 0) calls.push({ op: 'addr.list', args: { index: guest.index } });
   const results = await gh.runBatch(calls);
   if (wanted.length === 0) return wanted;
@@ -65,10 +75,10 @@ export async function configureGuest(gh: Handle, guest: { index: number; name: s
   return wanted;
 }
 
-function routeSpec(dev: number, r: CniRoute, i: number): RouteSpec {
+function routeSpec(r: CniRoute, i: number): GuestSettings['routes'][number] {
   if (r.mtu !== undefined || r.advmss !== undefined) throw unsupportedField(`routes[${i}]`, r, 'sets mtu or advmss on a route, which pipewright does not do yet');
   const [addr, len] = r.dst.split('/');
-  const spec: RouteSpec = { dst: Number(len) === 0 ? 'default' : r.dst, dev, ...(Number(len) === 0 ? { family: addr!.includes(':') ? 6 : 4 } : {}) };
+  const spec: GuestSettings['routes'][number] = { dst: Number(len) === 0 ? 'default' : r.dst, ...(Number(len) === 0 ? { family: addr!.includes(':') ? 6 : 4 } : {}) };
   if (r.gw) spec.gateway = r.gw;
   if (r.table !== undefined) spec.table = r.table;
   if (r.priority !== undefined) spec.metric = r.priority;
