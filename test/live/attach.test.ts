@@ -60,6 +60,7 @@ t.test('bridge mode: the pipework command, read back and pinged', (t) =>
     t.same(d.removed.filter((l) => !/DHCP/.test(l)).length, 2, 'guest end and host end removed');
     t.equal(await g1.handle.link.find('eth1'), null);
     t.equal(await s.host.link.find(r1.hostEnd!.index), null);
+    t.equal(d.hostEnd, r1.hostEnd!.name, 'the host end that went with it is named');
   }),
 );
 

@@ -36,6 +36,8 @@ export interface DetachResult {
   removed: string[];
   /** Set when force removed an interface that is not pipewright's: why it is not. */
   forced?: string;
+  /** A veth's host end that went with it, seen gone. */
+  hostEnd?: string;
   /** For 'nothing-attached': what was found. */
   note?: string;
 }
@@ -107,7 +109,7 @@ export async function detach(spec: DetachSpec): Promise<DetachResult> {
       }
     }
     await forgetAttachment(guest.netns.id, guestIf, cookie);
-    return { status: 'detached', guest: guest.label, guestIf, kind: link.kind, removed, ...(own.ours ? {} : { forced: own.why }) };
+    return { status: 'detached', guest: guest.label, guestIf, kind: link.kind, removed, ...(own.ours ? {} : { forced: own.why }), ...(!own.phys && own.hostEnd ? { hostEnd: own.hostEnd.name } : {}) };
   } finally {
     await gh.close();
     if (guest.owned) await guest.netns.close();

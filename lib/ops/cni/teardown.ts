@@ -29,10 +29,26 @@ export interface Teardown {
   path: readonly string[];
 }
 
-/** Removes what exists of the attachment; returns notes on what was left alone (and why). */
+/**
+ * Removes what exists of the attachment; returns notes on what was left
+ * alone (and why). The IPAM lease is released once the interfaces are gone
+ * (an address is never free in IPAM while an interface still holds it), and
+ * the record goes last, once both are done (a DEL that failed is tried
+ * again, and finds it).
+ */
 export async function teardown(t: Teardown, host: Handle): Promise<string[]> {
   const notes: string[] = [];
+  await removeInterfaces(t, host, notes);
+  const lease = await releaseLease(t);
+  if (lease) notes.push(lease);
+  await removeRecord(t.network, t.containerId, t.ifname);
+  return notes;
+}
+
+async function removeInterfaces(t: Teardown, host: Handle, notes: string[]): Promise<void> {
   let guestNetnsId: string | undefined;
+  // The veth detach removed, its host end seen gone (and its journal entries forgotten by detach).
+  let detachedHostEnd: string | undefined;
   if (t.netns) {
     let ns: Netns | null = null;
     try {
@@ -45,7 +61,7 @@ export async function teardown(t: Teardown, host: Handle): Promise<string[]> {
     if (ns) {
       guestNetnsId = ns.id;
       try {
-        await detach({ guest: ns, guestIf: t.ifname, host });
+        detachedHostEnd = (await detach({ guest: ns, guestIf: t.ifname, host })).hostEnd;
       } catch (e) {
         // Not ours (the ADD never made it, something else holds the name): left alone.
         if (!(e instanceof PipewrightError && e.code === 'ERR_PW_CONFLICT')) throw e;
@@ -55,6 +71,8 @@ export async function teardown(t: Teardown, host: Handle): Promise<string[]> {
       }
     }
   }
+  // Gone with the veth detach removed: nothing of it to look for by name.
+  if (detachedHostEnd === t.hostEnd) return;
   // The host end, when its namespace is gone (or was never given): only with our mark.
   const owner = ownerTag(t.network);
   const stray = await host.link.find(t.hostEnd);
@@ -74,15 +92,17 @@ export async function teardown(t: Teardown, host: Handle): Promise<string[]> {
     const guestNetns = t.guestNetns ?? guestNetnsId;
     await forgetVeth({ hostNetns: await netnsIdOf(host), hostEnd: t.hostEnd, owner, guestIf: t.ifname, ...(guestNetns ? { guestNetns } : {}) });
   }
-  if (t.ipam) {
-    const env = { ...t.env, CNI_CONTAINERID: t.containerId, CNI_IFNAME: t.ifname, ...(t.netns ? { CNI_NETNS: t.netns } : {}) };
-    try {
-      await runIpam(t.ipam, 'DEL', t.stdin, env, t.path);
-    } catch (e) {
-      if (!(e instanceof PluginMissing)) throw e;
-      notes.push(e.msg);
-    }
+}
+
+/** The IPAM plugin's DEL; one no longer installed is a note (returned), not an error. */
+async function releaseLease(t: Teardown): Promise<string | null> {
+  if (!t.ipam) return null;
+  const env = { ...t.env, CNI_CONTAINERID: t.containerId, CNI_IFNAME: t.ifname, ...(t.netns ? { CNI_NETNS: t.netns } : {}) };
+  try {
+    await runIpam(t.ipam, 'DEL', t.stdin, env, t.path);
+    return null;
+  } catch (e) {
+    if (!(e instanceof PluginMissing)) throw e;
+    return e.msg;
   }
-  await removeRecord(t.network, t.containerId, t.ifname);
-  return notes;
 }
