@@ -353,3 +353,33 @@ t.test('Engine.connect() for library users: run() gives what the command line gi
   const other = spawnSync('nsenter', [`--net=/proc/${process.pid}/fd/${scene.fd}`, process.execPath, '-e', `require(${JSON.stringify(join(__dirname, '..', '..', 'dist', 'lib', 'index.js'))}).Engine.connect({ socket: ${JSON.stringify(engine.socket)} }).then((e) => e.run(['--version'])).then(() => console.log('ran'), (err) => console.log(err.name, err.message))`], { encoding: 'utf8', env: { ...process.env, PW_STATE_DIR: dir, NODE_OPTIONS: '' } });
   t.match(other.stdout, /EngineRefusal .*another network namespace/, 'a peer in another network namespace is refused');
 });
+
+t.test("a CNI call's output and its exit frame reach the client in one write: one wake-up, not two", (t) =>
+  withScene(t, async (s) => {
+    const { dir, remove } = privateStateDir();
+    const engine = await startEngine(s.hostNs, dir);
+    s.defer(async () => {
+      await engine.stop();
+      remove();
+    });
+    // A client of the engine's own namespace that reports the frames of each chunk it reads.
+    const protocol = join(__dirname, '..', '..', 'dist', 'lib', 'ops', 'engine', 'protocol.js');
+    const script = `
+      const net = require('node:net');
+      const { FrameReader, encodeFrame } = require(${JSON.stringify(protocol)});
+      const req = { v: 2, argv: ['cni'], cwd: '/', env: { CNI_COMMAND: 'VERSION', PATH: process.env.PATH, PW_STATE_DIR: ${JSON.stringify(dir)} }, stdin: true, deadline: Number(process.hrtime.bigint() / 1000n) + 10000000 };
+      const s = net.createConnection(${JSON.stringify(engine.socket)}, () => s.write(Buffer.concat([encodeFrame('q', JSON.stringify(req)), encodeFrame('i', '{"cniVersion":"1.0.0"}')])));
+      const r = new FrameReader();
+      const chunks = [];
+      s.on('data', (d) => chunks.push(r.push(d).map((f) => (f.kind === 'r' ? 'r:' + Buffer.from(f.payload).toString() : f.kind)).join('')));
+      s.on('close', () => console.log(JSON.stringify(chunks)));
+    `;
+    const { spawn } = await import('node:child_process');
+    const { finish } = await import('../helpers/cli');
+    const out = await finish(spawn('nsenter', [`--net=/proc/${process.pid}/fd/${s.hostNs.fd}`, process.execPath, '-e', script], { stdio: ['ignore', 'pipe', 'pipe'] }));
+    t.equal(out.code, 0, out.stderr);
+    const chunks = JSON.parse(out.stdout) as string[];
+    t.equal(chunks.join(''), 'agox', `accepted, started, the version, the exit: ${out.stdout}`);
+    t.ok(chunks.includes('ox') || chunks.some((c) => c.endsWith('ox')), `the output and the exit in one chunk: ${out.stdout}`);
+  }),
+);

@@ -278,9 +278,23 @@ export class EngineServer {
 
   async #runJob(job: Job): Promise<void> {
     const { socket } = job;
+    // Output goes out at the loop's next turn, with whatever follows it in
+    // this one: a command that answers at its end (a CNI call) sends its
+    // output and its exit in one write, which wakes the client once.
+    let corked = false;
     const send = (kind: typeof FRAME.stdout | typeof FRAME.stderr, text: string) => {
-      if (!socket.destroyed && text !== '') socket.write(encodeFrame(kind, text));
+      if (socket.destroyed || text === '') return;
+      if (!corked) {
+        corked = true;
+        socket.cork();
+        setImmediate(() => {
+          corked = false;
+          socket.uncork();
+        });
+      }
+      socket.write(encodeFrame(kind, text));
     };
+    // 'started' goes at once, alone: the client counts the command as run from then on.
     socket.write(encodeFrame(FRAME.started));
     // A client never half-closes while it waits for its answer: its end of the stream ending means it is gone.
     const gone = new AbortController();
