@@ -205,9 +205,10 @@ Napi::Value PeerCredentials(const Napi::CallbackInfo& info) {
   return deferred.Promise();
 }
 
-// stats() -> {dumpRetries, answerWaits, answersWhileWaiting, answerWaitUs}:
-// process-wide counters and the answer wait in force (for tests and
-// diagnostics).
+// stats() -> {dumpRetries, answerWaits, answersWhileWaiting, answerWaitUs,
+// polls, settledByPoll, pollUs, polling}: process-wide counters, the answer
+// wait and the polling budget in force, and whether this thread's loop is
+// polling now (for tests and diagnostics).
 Napi::Value Stats(const Napi::CallbackInfo& info) {
   Napi::Object o = Napi::Object::New(info.Env());
   o.Set("dumpRetries", Napi::Number::New(info.Env(), double(DumpRetries())));
@@ -215,6 +216,11 @@ Napi::Value Stats(const Napi::CallbackInfo& info) {
   o.Set("answerWaits", Napi::Number::New(info.Env(), double(waits.waits)));
   o.Set("answersWhileWaiting", Napi::Number::New(info.Env(), double(waits.answered)));
   o.Set("answerWaitUs", Napi::Number::New(info.Env(), double(AnswerWaitUs())));
+  const PollCounts polls = CountPolls();
+  o.Set("polls", Napi::Number::New(info.Env(), double(polls.polls)));
+  o.Set("settledByPoll", Napi::Number::New(info.Env(), double(polls.settled)));
+  o.Set("pollUs", Napi::Number::New(info.Env(), double(PollUs())));
+  o.Set("polling", Napi::Boolean::New(info.Env(), Dispatcher::For(info.Env())->Polling()));
   return o;
 }
 

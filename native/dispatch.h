@@ -40,6 +40,16 @@ class Job {
   std::string kind;
 };
 
+// How often a JS thread began polling for answers (Dispatcher::Expect), and
+// how many answers polling settled before any wake-up; process-wide.
+struct PollCounts {
+  uint64_t polls;
+  uint64_t settled;
+};
+PollCounts CountPolls();
+// The longest a loop polls without an answer, µs (0: it never does).
+uint32_t PollUs();
+
 class Dispatcher {
  public:
   // The environment's dispatcher, made on first use. JS thread only.
@@ -56,6 +66,8 @@ class Dispatcher {
   // on its way, and while this turn of the event loop has waited for less
   // than its budget (executor.h).
   bool MayWait();
+  // JS thread: whether the loop is polling for answers now.
+  bool Polling() const { return polling_; }
 
   Dispatcher(Napi::Env env);
   ~Dispatcher();
@@ -63,6 +75,7 @@ class Dispatcher {
  private:
   static void OnAsync(uv_async_t* handle);
   static void OnCheck(uv_check_t* handle);
+  static void OnIdle(uv_idle_t* handle);
   static void OnCleanup(void* arg);
   void Drain();
   bool Settle(Job& job);
@@ -77,6 +90,13 @@ class Dispatcher {
   uint64_t turns_ = 0;           // JS thread only: turns of the loop so far
   uint64_t turnSeen_ = 0;        // JS thread only: the turn MayWait last saw
   uint64_t turnStartNs_ = 0;     // JS thread only: when that turn's first wait began
+  // While jobs are on their way, the loop polls instead of sleeping (see
+  // dispatch.cc, PollNs): JS thread only.
+  uv_idle_t* idle_ = nullptr;     // freed by its close callback
+  bool polling_ = false;
+  uint64_t lastProgressNs_ = 0;   // when polling began, or last settled a job
+  uint64_t drainTurn_ = ~0ULL;    // JS thread only: the turn Drain last ran in
+  uint64_t drainSpentNs_ = 0;     // JS thread only: what settling has taken of that turn
 
   std::mutex mu_;
   std::deque<std::unique_ptr<Job>> done_;  // guarded by mu_

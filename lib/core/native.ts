@@ -143,9 +143,12 @@ export interface Transport {
    * interrupted; answerWaits = routing requests the JS thread waited for
    * (native/executor.h, SubmitAndWait), answersWhileWaiting = of those,
    * answered within the wait; answerWaitUs = the longest such wait in
-   * force (µs, 0 = never).
+   * force (µs, 0 = never); polls = times an event loop began polling for
+   * answers instead of sleeping (native/dispatch.cc), settledByPoll =
+   * answers it settled so, pollUs = the longest it polls without an
+   * answer (µs, 0 = never); polling = whether this thread's loop polls now.
    */
-  stats(): { dumpRetries: number; answerWaits: number; answersWhileWaiting: number; answerWaitUs: number };
+  stats(): { dumpRetries: number; answerWaits: number; answersWhileWaiting: number; answerWaitUs: number; polls: number; settledByPoll: number; pollUs: number; polling: boolean };
   /** Sets answerWaitUs (0–1000), in place of PIPEWRIGHT_ANSWER_WAIT_US. */
   setAnswerWait(us: number): void;
   /**

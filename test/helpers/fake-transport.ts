@@ -171,7 +171,7 @@ export class FakeTransport implements Transport {
   #answerWaitUs = 200;
 
   stats() {
-    return { dumpRetries: 0, answerWaits: 0, answersWhileWaiting: 0, answerWaitUs: this.#answerWaitUs };
+    return { dumpRetries: 0, answerWaits: 0, answersWhileWaiting: 0, answerWaitUs: this.#answerWaitUs, polls: 0, settledByPoll: 0, pollUs: 0, polling: false };
   }
 
   setAnswerWait(us: number) {

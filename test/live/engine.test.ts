@@ -77,13 +77,15 @@ t.test('engine on and off: the same output and exit codes for attach, detach, --
   }),
 );
 
-t.test('the engine does not wait on its JS thread for quick answers, unless PIPEWRIGHT_ANSWER_WAIT_US asks it to', (t) =>
+t.test('the engine does not wait on its JS thread for quick answers, unless PIPEWRIGHT_ANSWER_WAIT_US asks it to; its loop polls unless PIPEWRIGHT_POLL_US=0', (t) =>
   withScene(t, async (s) => {
     for (const [env, want] of [[undefined, 0], ['150', 150]] as const) {
       const { dir, remove } = privateStateDir();
-      const engine = await startEngine(s.hostNs, dir, [], { PIPEWRIGHT_ANSWER_WAIT_US: env });
+      const engine = await startEngine(s.hostNs, dir, [], { PIPEWRIGHT_ANSWER_WAIT_US: env, PIPEWRIGHT_POLL_US: env === undefined ? undefined : '0' });
       try {
         t.equal((await engine.status()).answerWaitUs, want, `PIPEWRIGHT_ANSWER_WAIT_US ${env ?? 'unset'}: status says ${want} µs`);
+        // Its loop polls for answers while a few are on their way (1 ms without one, by default), unless PIPEWRIGHT_POLL_US says otherwise.
+        t.equal((await engine.status()).pollUs, env === undefined ? 1000 : 0, 'status says how long its loop polls');
       } finally {
         await engine.stop();
         remove();

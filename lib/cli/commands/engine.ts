@@ -11,7 +11,7 @@ import { ownNetnsId } from '../../ops/ownership';
 import { tryLockStateFile } from '../../core/state-files';
 import { stateDir } from '../../core/state-dir';
 import { findNativeClient } from '../../core/addon-load';
-import { answerWaitUs, setAnswerWait } from '../../core/answer-wait';
+import { answerWaitUs, pollUs, setAnswerWait } from '../../core/answer-wait';
 import { packageRoot } from '../../core/paths';
 import { PipewrightError, invalidArgument } from '../../core/errors';
 import type { CommandContext } from '../registry';
@@ -89,7 +89,7 @@ async function serve(a: CommandContext['args'], io: Io): Promise<number> {
           release?.();
         }
       },
-      status: () => ({ stateDir: stateDir(), answerWaitUs: answerWaitUs(), socket: listenFd !== undefined ? `fd ${listenFd} (socket activation)` : socketPath, tracked: reconciler?.tracked() ?? [], repairs: reconciler?.repairs ?? 0, incidents: reconciler?.incidents() ?? [], memory: memoryMb() }),
+      status: () => ({ stateDir: stateDir(), answerWaitUs: answerWaitUs(), pollUs: pollUs(), socket: listenFd !== undefined ? `fd ${listenFd} (socket activation)` : socketPath, tracked: reconciler?.tracked() ?? [], repairs: reconciler?.repairs ?? 0, incidents: reconciler?.incidents() ?? [], memory: memoryMb() }),
       log,
     });
     log(`ready on ${listenFd !== undefined ? `the socket systemd passed` : socketPath} (pid ${process.pid}; following ${reconciler ? `${reconciler.tracked().length} attachment(s)` : 'nothing: --no-reconcile'})`);
