@@ -126,10 +126,13 @@ async function fresh(conf: NetConf, env: CniEnv, ns: Netns, host: Handle, gh: Ha
   const recordWritten = writeRecord(record);
   recordWritten.catch(() => undefined); // judged below, first
   let createdBridge: number | null = null;
-  // The attach journal entry's 'complete' write, overlapping the container's
-  // settings below; awaited before the answer and before any rollback.
+  // The attach journal entry's 'complete' write, on its way while the record
+  // is completed and the addresses announced; settled before the answer and
+  // before any rollback.
   let settled: Promise<string | null> = Promise.resolve(null);
-  // The bridge's gateway addresses, beside the attach once IPAM answered; settled before the answer and before any rollback.
+  // The bridge's gateway addresses, beside the attach once IPAM answered (a
+  // bridge that was there keeps them on a failure: the network's gateway,
+  // shared by its containers); settled before the answer and before any rollback.
   let gateways: Promise<void> = Promise.resolve();
   try {
     // IPAM and the attachment run side by side: the attach adds IPAM's
