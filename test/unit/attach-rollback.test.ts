@@ -213,22 +213,27 @@ t.test('verification reads the guest alone, read by read, when its batch fails, 
   t.match(r.steps, [/create bridge/, /create veth/, /add 10\.0\.0\.3\/24/, /bring eth1 up/, /set the default route/, /verify/], 'every step done once');
 });
 
-/** Steps of one request each through a fake handle that records its hops and fails the op named `failing`. */
-function requestSteps(failing: string | null, log: string[], recover?: () => Promise<() => Promise<void>>) {
-  const hops: string[][] = [];
-  const via = {
+/** A fake handle for the runner: records each hop's tags (as `name:tag` when named), refuses the op tagged failing(), answers `tag!` (after done(tag)). */
+function taggedTarget(hops: string[][], failing: () => string | null, name = '', done?: (tag: string) => void) {
+  return {
     async runBatch(ops: readonly OpCall[]) {
-      hops.push(ops.map((o) => (o.args as { tag: string }).tag));
+      hops.push(ops.map((o) => `${name ? `${name}:` : ''}${(o.args as { tag: string }).tag}`));
       const results: unknown[] = [];
       for (const [i, o] of ops.entries()) {
         const tag = (o.args as { tag: string }).tag;
-        if (tag === failing) throw Object.assign(new Error(`${tag} refused`), { completed: results, failedIndex: i });
-        log.push(`do ${tag}`);
-        results.push(null);
+        if (tag === failing()) throw Object.assign(new Error(`${tag} refused`), { completed: results, failedIndex: i });
+        done?.(tag);
+        results.push(`${tag}!`);
       }
       return results;
     },
   };
+}
+
+/** Steps of one request each through a fake handle that records its hops and fails the op named `failing`. */
+function requestSteps(failing: string | null, log: string[], recover?: () => Promise<() => Promise<void>>) {
+  const hops: string[][] = [];
+  const via = taggedTarget(hops, () => failing, '', (tag) => log.push(`do ${tag}`));
   const req = (tag: string): Step<null> =>
     requestStep({ describe: tag, request: () => ({ via, call: { op: 'link.set', args: { tag } } as unknown as OpCall, ...(tag === 'b' && recover ? { failed: recover } : {}) }) });
   const steps: Array<Step<null>> = [
@@ -283,19 +288,7 @@ t.test('runSteps sends consecutive requests in one hop; a failure inside it is i
 });
 
 t.test("runSteps asks a step's reads with the batch before it: riding its hop, or beside it; kept only when the batch succeeded", async (t) => {
-  /** A fake handle: records hops; fails the op tagged `failing`. */
-  const target = (name: string, hops: string[][], failing: () => string | null) => ({
-    async runBatch(ops: readonly OpCall[]) {
-      hops.push(ops.map((o) => `${name}:${(o.args as { tag: string }).tag}`));
-      const results: unknown[] = [];
-      for (const [i, o] of ops.entries()) {
-        const tag = (o.args as { tag: string }).tag;
-        if (tag === failing()) throw Object.assign(new Error(`${tag} refused`), { completed: results, failedIndex: i });
-        results.push(`${tag}!`);
-      }
-      return results;
-    },
-  });
+  const target = (name: string, hops: string[][], failing: () => string | null) => taggedTarget(hops, failing, name);
   let failing: string | null = null;
   const hops: string[][] = [];
   const g = target('g', hops, () => failing);
@@ -345,18 +338,7 @@ t.test("runSteps asks a step's reads with the batch before it: riding its hop, o
 t.test('runSteps: a step of several requests waits for what it needs (ready), joins the hop, and a failure inside it is its own', async (t) => {
   const hops: string[][] = [];
   let failing: string | null = null;
-  const g = {
-    async runBatch(ops: readonly OpCall[]) {
-      hops.push(ops.map((o) => (o.args as { tag: string }).tag));
-      const results: unknown[] = [];
-      for (const [i, o] of ops.entries()) {
-        const tag = (o.args as { tag: string }).tag;
-        if (tag === failing) throw Object.assign(new Error(`${tag} refused`), { completed: results, failedIndex: i });
-        results.push(`${tag}!`);
-      }
-      return results;
-    },
-  };
+  const g = taggedTarget(hops, () => failing);
   const call = (tag: string) => ({ op: 'link.get', args: { tag } }) as unknown as OpCall;
   const log: string[] = [];
   const steps = (settings: Promise<string[]>): Array<Step<null>> => {
