@@ -7,6 +7,7 @@
 // must be left alone. The old scan dropped such a namespace silently, and
 // gc deleted the healthy link as "guest gone".
 import t from 'tap';
+import { statSync } from 'node:fs';
 import { PIPEWRIGHT_GROUP } from '../../lib';
 import { gc, scanNamespaces } from '../../lib/ops/forensics';
 import { ownerAlias } from '../../lib/ops/ownership';
@@ -14,15 +15,29 @@ import { addon, setTransport, type Transport } from '../../lib/core/native';
 import { Handle, Netns } from '../../lib';
 import { withScene, uniqueName } from '../helpers/scene';
 
-/** The addon, except that opening this process's fds fails as with too many open files. */
-function failingFdOpens(): Transport {
+/**
+ * The addon, except that opening the guest's namespace through an fd fails as
+ * with too many open files: this process's fds, and any other process's fd
+ * that holds it too (a test file running beside this one may have opened it
+ * through ours, as a scan of everything does).
+ */
+function failingFdOpens(guest: { dev: number; ino: number }): Transport {
   const real = addon();
   const ours = `/proc/${process.pid}/fd/`;
+  const holdsGuest = (path: string) => {
+    try {
+      if (!/^\/proc\/\d+\/fd\//.test(path)) return false;
+      const st = statSync(path);
+      return st.dev === guest.dev && st.ino === guest.ino;
+    } catch {
+      return false;
+    }
+  };
   return new Proxy(real, {
     get(target, key) {
       if (key === 'netnsOpenPath') {
         return async (path: string) => {
-          if (path.startsWith(ours)) throw Object.assign(new Error(`open ${path}: Too many open files`), { code: 'EMFILE' });
+          if (path.startsWith(ours) || holdsGuest(path)) throw Object.assign(new Error(`open ${path}: Too many open files`), { code: 'EMFILE' });
           return target.netnsOpenPath(path);
         };
       }
@@ -46,7 +61,7 @@ t.test('a guest held by an fd the scan cannot open is uncertain, not gone: its l
     // A genuinely leaked one beside it (its guest inode cannot exist), so gc has work and is seen doing it.
     await s.host.link.add({ kind: 'veth', name: 'vleak0', group: PIPEWRIGHT_GROUP, alias: ownerAlias('pipewright', `${s.hostNs.dev}:12345`, 'eth1'), peer: { name: 'vleak0p' } });
 
-    setTransport(failingFdOpens());
+    setTransport(failingFdOpens(g));
     try {
       const scan = await scanNamespaces({ all: true, detail: true });
       t.notOk(scan.namespaces.some((n) => n.id === g.id), 'the guest could not be confirmed through our fd');
