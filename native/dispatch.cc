@@ -136,22 +136,26 @@ void Dispatcher::Expect() {
 
 void Dispatcher::OnIdle(uv_idle_t* handle) {
   auto* d = static_cast<Dispatcher*>(handle->data);
-  size_t waiting;
-  {
+  const auto waiting = [d] {
     std::lock_guard<std::mutex> lock(d->mu_);
-    waiting = d->closed_ ? 0 : d->done_.size();
+    return d->closed_ ? 0 : d->done_.size();
+  };
+  size_t n = waiting();
+  if (n == 0) {
+    // The thread that runs the job was likely woken onto this CPU (the
+    // kernel favours the waker's): let it run rather than turn past it,
+    // then look again (what it finished meanwhile is settled now, not
+    // after a trip through the loop's poll for its wake-up).
+    sched_yield();
+    n = waiting();
   }
   const uint64_t now = uv_hrtime();
-  if (waiting > 0) {
+  if (n > 0) {
     const size_t before = d->expected_;
     d->Drain();
     // Settled here, before the answers' wake-up came (continuations may have asked again: expected_ then grew).
     settledByPoll.fetch_add(before > d->expected_ ? before - d->expected_ : 1, std::memory_order_relaxed);
     d->lastProgressNs_ = now;
-  } else {
-    // The thread that runs the job was likely woken onto this CPU (the
-    // kernel favours the waker's): let it run rather than turn past it.
-    sched_yield();
   }
   // Nothing left on its way, or a wait longer than polling is worth (a
   // lock held elsewhere, a link's deletion): the loop sleeps again, and the
