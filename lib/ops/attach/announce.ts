@@ -21,13 +21,8 @@ export interface Announcement {
   gh: Handle;
   /** The bridge the host end is a port of, in bridge mode; null in the other modes (no port to wait for). */
   bridge: { index: number; name: string } | null;
-  /**
-   * The host end as read after the guest end came up (its port state saves
-   * a request when it already forwards), and its name. Without it, it is
-   * read first, by hostEndIndex.
-   */
+  /** The host end as last read, after the guest end came up (its port state saves a request when it already forwards), and its name. */
   hostEnd?: Link;
-  hostEndIndex?: number;
   hostEndName?: string;
   /** The guest interface, by index (or name). */
   guestIf: string | number;
@@ -62,8 +57,7 @@ async function blockedBecause(a: Announcement, bridgeRef: { index: number; name:
  */
 async function portForwarding(a: Announcement, bridge: { index: number; name: string }): Promise<{ state: string | undefined; blocked?: string }> {
   const deadline = Date.now() + PORT_WAIT_MS;
-  const index = a.hostEnd?.index ?? a.hostEndIndex;
-  let he: Link | null | undefined = a.hostEnd ?? (index !== undefined ? await a.host.link.find(index) : undefined);
+  let he: Link | null | undefined = a.hostEnd;
   if (he?.port?.state === 'disabled') {
     const blocked = await blockedBecause(a, bridge, he);
     if (blocked) return { state: 'disabled', blocked };
@@ -72,8 +66,7 @@ async function portForwarding(a: Announcement, bridge: { index: number; name: st
     const state = he?.port?.state;
     if (state !== 'disabled' || Date.now() >= deadline) return { state };
     await new Promise((r) => setTimeout(r, 1));
-    if (index === undefined) return { state };
-    he = await a.host.link.find(index);
+    he = await a.host.link.find(a.hostEnd!.index);
   }
 }
 

@@ -269,12 +269,10 @@ function runIpamFor(conf: NetConf, env: CniEnv): Promise<CniResult> {
   return p;
 }
 
-/** `fresh`: hostEnd was read after the container's end came up; otherwise its port state is read again first. */
+/** `fresh`: hostEnd was read after the container's end came up; otherwise it is read again first, once, when there is an IPv4 address to announce. */
 async function announceAll(host: Handle, gh: Handle, bridge: Link, hostEnd: Link, fresh: boolean, guestIf: number, addresses: readonly HostCidr[], warnings: string[]): Promise<void> {
-  let he: Link | undefined = fresh ? hostEnd : undefined;
-  for (const a of addresses) {
-    if (a.family !== 4) continue;
-    await announceAddress({ host, gh, bridge: { index: bridge.index, name: bridge.name }, ...(he ? { hostEnd: he } : {}), hostEndIndex: hostEnd.index, hostEndName: hostEnd.name, guestIf, address: a.address, warnings });
-    he = undefined;
-  }
+  const v4 = addresses.filter((a) => a.family === 4);
+  if (v4.length === 0) return;
+  const he = fresh ? hostEnd : ((await host.link.find(hostEnd.index)) ?? undefined);
+  for (const a of v4) await announceAddress({ host, gh, bridge: { index: bridge.index, name: bridge.name }, ...(he ? { hostEnd: he } : {}), hostEndName: hostEnd.name, guestIf, address: a.address, warnings });
 }
