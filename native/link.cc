@@ -124,34 +124,32 @@ Value DecodeReply(const nlmsghdr* h, const Value&) {
   return DecodeLink(h);
 }
 
-// The kernel echoes a new link before it applies IFLA_MASTER (and the
-// up/down change may still be in flight), so the echo only tells us the
-// index. Read the link again by that index: what we return is what is.
-// The kernel also ignores IFLA_IFALIAS when it creates a link (only a change
-// applies it), so an alias is set here, in the same hop.
-Value ReadBackNewLink(NlSocket& sock, const Value& args, const Value& echoed) {
+// The answer to link.add is the kernel's echo of the new link, which it
+// sends as it announces the link: before it applies IFLA_MASTER, and without
+// IFLA_IFALIAS, which creation ignores (only a change applies it). So the
+// alias is set here, in the same hop, and both go into the answer as the
+// kernel then has them: it applied the master or refused the whole request
+// (the link unmade). A port's state is not in the echo: link.get has it.
+// No read-back by GETLINK: since Linux 6.8 a GETLINK first runs the
+// device's pending link-watch work, and for a veth made UP while its peer
+// is still down that is a qdisc deactivation waiting out an RCU grace
+// period (50-150 µs here), work the kernel skips altogether when the peer
+// comes up before anyone asks.
+Value CompleteNewLinkEcho(NlSocket& sock, const Value& args, const Value& echoed) {
   if (!echoed.IsObject()) return echoed;  // not echoed here: created in another namespace
-  int index = static_cast<int>(echoed.Get("index").AsNumber());
+  Value link = echoed;  // the same decoded object (Value shares it), completed below
   if (auto alias = OptString(args, "alias")) {
     Builder set;
     set.Start(RTM_NEWLINK, 0);
     ifinfomsg target{};
-    target.ifi_index = index;
+    target.ifi_index = static_cast<int>(echoed.Get("index").AsNumber());
     set.PutHeader(target);
     set.Put(IFLA_IFALIAS, alias->data(), alias->size(), "alias");
     sock.Request(set);
+    link.Set("alias", *alias);
   }
-  Builder b;
-  b.Start(RTM_GETLINK, 0);
-  ifinfomsg ifi{};
-  ifi.ifi_index = index;
-  b.PutHeader(ifi);
-  auto replies = sock.Request(b);
-  for (const auto& m : replies) {
-    const auto* h = reinterpret_cast<const nlmsghdr*>(m.data());
-    if (h->nlmsg_type == RTM_NEWLINK) return DecodeLink(h);
-  }
-  return echoed;
+  if (auto master = OptUint(args, "master", INT32_MAX)) link.Set("master", *master);
+  return link;
 }
 
 void DecodeLinkInfo(const Attr& attr, Value& link) {
@@ -229,7 +227,7 @@ Value DecodeLink(const nlmsghdr* h) {
 }
 
 void AddLinkOps(std::vector<OpSpec>& ops) {
-  ops.push_back({"link.add", EncodeAdd, false, DecodeReply, ReadBackNewLink});
+  ops.push_back({"link.add", EncodeAdd, false, DecodeReply, CompleteNewLinkEcho});
   ops.push_back({"link.set", EncodeSet, false, nullptr});
   ops.push_back({"link.del", EncodeOneLink<RTM_DELLINK>, false, nullptr});
   ops.push_back({"link.delGroup", EncodeDelGroup, false, nullptr});

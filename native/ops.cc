@@ -53,8 +53,10 @@ std::vector<uint8_t> EncodeOp(const OpSpec& op, const Value& args) {
 namespace {
 
 // Fields that name a link. The API accepts a name or an index for each; names
-// are resolved here, in the same hop to the netlink thread, with a targeted
-// RTM_GETLINK (never a dump), so "master: 'br0'" costs no extra JS round trip.
+// are resolved here, in the same hop to the netlink thread, so "master:
+// 'br0'" costs no extra JS round trip: by SIOCGIFINDEX on the request's own
+// socket (NlSocket::LinkIndexByName), else (a name too long for it, an
+// unexpected refusal) with a targeted RTM_GETLINK (never a dump).
 const char* const kLinkRefFields[] = {"index", "master", "parent", "dev"};
 
 Value ResolveLinkRefs(NlSocket& sock, const Value& args) {
@@ -66,6 +68,21 @@ Value ResolveLinkRefs(NlSocket& sock, const Value& args) {
   for (const char* key : kLinkRefFields) {
     const Value& v = args.Get(key);
     if (!v.IsString()) continue;
+    const int found = sock.LinkIndexByName(v.AsString());
+    if (found > 0) {
+      out.Set(key, found);
+      continue;
+    }
+    if (found == -ENODEV) {
+      NlError e{};
+      e.errnum = ENODEV;
+      e.syscall = "ioctl(SIOCGIFINDEX)";
+      e.kind = "link-not-found";
+      e.detail = std::string("no link named '") + v.AsString() + "' in this namespace";
+      e.field = key;
+      e.object = v.AsString();
+      throw NlException{e};
+    }
     Builder b;
     b.Start(RTM_GETLINK, 0);
     ifinfomsg ifi{};

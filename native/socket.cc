@@ -1,7 +1,9 @@
 #include "socket.h"
 
+#include <net/if.h>  // before the linux/ headers, which know to defer to it
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <unistd.h>
@@ -101,6 +103,14 @@ NlSocket::~NlSocket() { Close(); }
 uint64_t NlSocket::NetnsCookie() const {
   if (cookieErrno_ != 0) ThrowErrno(cookieErrno_, "getsockopt", "SO_NETNS_COOKIE");
   return cookie_;
+}
+
+int NlSocket::LinkIndexByName(const std::string& name) const {
+  if (name.empty() || name.size() >= IFNAMSIZ) return -ENAMETOOLONG;
+  ifreq req{};
+  std::memcpy(req.ifr_name, name.data(), name.size());
+  if (ioctl(fd_, SIOCGIFINDEX, &req) != 0) return -errno;
+  return req.ifr_ifindex;
 }
 
 void NlSocket::Close() {

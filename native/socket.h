@@ -58,6 +58,14 @@ class NlSocket {
   // Throws what the kernel said then (ENOPROTOOPT before Linux 5.14).
   uint64_t NetnsCookie() const;
 
+  // The index of the link named `name` in the socket's namespace, or -errno
+  // (-ENODEV: no such link). Asked with SIOCGIFINDEX on this socket, which
+  // the kernel answers in the socket's namespace for a socket of any family:
+  // no netlink round trip and no RTNL. Unlike a GETLINK, it leaves the
+  // device's pending link-watch work alone (see CompleteNewLinkEcho in link.cc).
+  // Names of up to IFNAMSIZ - 1 bytes; a longer one (an altname) is -ENAMETOOLONG.
+  int LinkIndexByName(const std::string& name) const;
+
   void Close();
   bool closed() const { return fd_ < 0; }
 

@@ -20,6 +20,16 @@ t.test('bridge and veth: add, read back, set, delete', (t) =>
     const peer = await host.link.get('vg1');
     t.equal(vh.link, peer.index, "the veth reports its peer's index");
     t.equal(peer.kind, 'veth');
+    // The answer is the kernel's echo, completed with what it applies after it: the same as a read now, but for what the
+    // kernel's link watch decides later (operstate, RUNNING) and the port's state.
+    const va = await host.link.add({ kind: 'veth', name: 'vh2', up: true, master: br.index, alias: 'port two', group: 9, mtu: 1300, peer: { name: 'vg2' } });
+    const vr = await host.link.get('vh2');
+    const sameNow = (l: typeof va) => ({ index: l.index, name: l.name, kind: l.kind, up: l.up, master: l.master, alias: l.alias, group: l.group, mtu: l.mtu, address: l.address, link: l.link });
+    t.same(sameNow(va), sameNow(vr), 'master, alias, group, mtu, MAC and peer as a read after it says');
+    t.same(sameNow(va).alias, 'port two');
+    t.equal(va.port, undefined, "the port's state is not in the answer");
+    t.equal(vr.port?.state, 'disabled', 'a read has it (no carrier: its peer is down)');
+    await host.link.del('vh2');
 
     await host.link.set('vg1', { name: 'vg1-renamed', mtu: 1300, alias: 'guest end', group: 7 });
     const renamed = await host.link.get(peer.index);

@@ -135,7 +135,10 @@ export class LinkApi {
   /**
    * Creates a link in one request. A veth's peer can be born inside another
    * namespace under its final name, and the link can be created UP and
-   * enslaved at once: the kernel applies all of it or none of it.
+   * enslaved at once: the kernel applies all of it or none of it. Answers
+   * with the kernel's echo of the new link and the master and alias it set;
+   * its operstate is not final yet and a port's state is not in it (get()
+   * reads those: docs/library.md says why it is not read back here).
    */
   async add(spec: LinkSpec): Promise<Link> {
     const args = linkAddArgs(spec);

@@ -40,7 +40,7 @@ export interface Ctx {
   /** Verification's reads, answered ahead of it (verify.ts verifyReads); taken by verify(). */
   readBack?: {
     guest?: [Link | null, Address[], Route[]];
-    hostEnd?: { link: Link | null; hostIf?: Link | null };
+    hostIf?: Link | null;
   };
   /** The caller's addresses and routes for the guest interface (guest-settings.ts), added in the hop that brings it up. */
   guestSettings?: Promise<GuestSettings>;

@@ -228,7 +228,11 @@ export interface Unsettled {
   result: AttachResult;
   /** The journal entry's 'complete' write: a warning, or null. */
   settled: Promise<string | null>;
-  /** The host end and (with readHostIf) the bridge as verification read them; absent when the attachment was found in place. */
+  /**
+   * The host end (read after the guest end came up, so its port state is
+   * current) and, with readHostIf, the bridge, as verification read them;
+   * absent when the attachment was found in place.
+   */
   links: { hostEnd?: Link; hostIf?: Link };
 }
 

@@ -320,12 +320,12 @@ export async function makePlan(ctx: Ctx): Promise<Plan> {
     });
   }
   // The announcement starts from the host end's port state as verification
-  // read it, which must then be read after the guest end came up.
+  // read it, after the guest end came up.
   const announces = spec.address?.family === 4 && spec.arp;
   steps.push({
     describe: 'verify: read back the host end, the guest interface, its addresses and routes',
-    // Asked with the guest's last requests, in their hop (transaction.ts ReadAhead).
-    readAhead: (c) => verifyReads(c, !announces),
+    // The guest's asked with the guest's last requests, in their hop (transaction.ts ReadAhead).
+    readAhead: (c) => verifyReads(c),
     run: async (c) => {
       await verify(c);
       // Verified: the journal entry's 'complete' write overlaps what follows.

@@ -29,14 +29,15 @@ const asGuestRead = (r: unknown[]): GuestRead => [(r[0] as Link | null) ?? null,
  * Verification's reads asked ahead of it (transaction.ts): the guest's ride
  * at the end of the guest's batch just before it (the interface brought up,
  * its address and route), in the same hop and after those requests. With
- * hostEndBeside, the host end's go beside that batch, which does not touch
- * it (bridge mode): its master and up are final, but its carrier and port
- * state are from before the guest end came up, so a step after
- * verification that judges those (the announcement) must not ask for it.
- * What they answer is kept in the context for verify(), which reads for
- * itself whatever did not come.
+ * c.readHostIf, the bridge's read goes beside that batch. The host end is
+ * not read ahead: verify() reads it once the guest end is up. Read before,
+ * its port state would be stale, and the read would make the kernel run the
+ * carrier-off work it has pending for a veth whose peer is down, an RCU
+ * grace period it skips when the peer comes up first (design-notes, "Kernel
+ * facts"). What they answer is kept in the context for verify(), which
+ * reads for itself whatever did not come.
  */
-export function verifyReads(c: Ctx, hostEndBeside: boolean): ReadAhead[] {
+export function verifyReads(c: Ctx): ReadAhead[] {
   const got: NonNullable<Ctx['readBack']> = {};
   c.readBack = got;
   const reads: ReadAhead[] = [
@@ -48,13 +49,12 @@ export function verifyReads(c: Ctx, hostEndBeside: boolean): ReadAhead[] {
       },
     },
   ];
-  if (hostEndBeside && c.mode === 'bridge' && c.hostEnd) {
-    const hostIf = c.readHostIf && c.hostIfLink ? [{ op: 'link.get', args: { index: c.hostIfLink.index, orNull: true } } as const] : [];
+  if (c.readHostIf && c.mode === 'bridge' && c.hostIfLink) {
     reads.push({
       via: c.host,
-      calls: [{ op: 'link.get', args: { index: c.hostEnd.index, orNull: true } }, ...hostIf],
+      calls: [{ op: 'link.get', args: { index: c.hostIfLink.index, orNull: true } }],
       keep: (r) => {
-        if (r) got.hostEnd = { link: (r[0] as Link | null) ?? null, ...(hostIf.length ? { hostIf: (r[1] as Link | null) ?? null } : {}) };
+        if (r) got.hostIf = (r[0] as Link | null) ?? null;
       },
     });
   }
@@ -92,7 +92,7 @@ export async function verify(c: Ctx): Promise<void> {
   const ahead = c.readBack;
   c.readBack = undefined;
   const [heRead, [gl, addrs, routes]] = await Promise.all([
-    c.mode !== 'bridge' ? null : ahead?.hostEnd ? ahead.hostEnd.link : c.host.link.find(c.hostEnd!.index),
+    c.mode !== 'bridge' ? null : c.host.link.find(c.hostEnd!.index),
     ahead?.guest ?? readGuest(c),
   ]);
   if (c.mode === 'bridge') {
@@ -111,7 +111,7 @@ export async function verify(c: Ctx): Promise<void> {
     if (!he.up) throw verifyFailed(`host end ${he.name} is down: something set it down`);
     c.hostEnd = he;
     if (c.readHostIf) {
-      const hostIf = ahead?.hostEnd?.hostIf !== undefined ? ahead.hostEnd.hostIf : await c.host.link.find(c.hostIfLink!.index);
+      const hostIf = ahead?.hostIf !== undefined ? ahead.hostIf : await c.host.link.find(c.hostIfLink!.index);
       if (!hostIf) throw verifyFailed(`${c.hostIfName} disappeared`);
       c.hostIfRead = hostIf;
     }

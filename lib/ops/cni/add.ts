@@ -185,13 +185,13 @@ async function fresh(conf: NetConf, env: CniEnv, ns: Netns, host: Handle, gh: Ha
     const { bridge, attached, links } = attachR.value;
     let addresses: HostCidr[];
     let br: Link;
-    let announceFrom: Link | undefined;
+    let he: Link;
     if (links.hostEnd && links.hostIf) {
-      // The attach added and verified the settings, and read the bridge and
-      // the host end beside its last hop. The host end's port state is from
-      // before the container's end came up: the announcement reads it again.
+      // The attach added and verified the settings, read the bridge beside
+      // its last hop, and the host end after it (its port state is current).
       addresses = (await settingsP).addresses;
       br = links.hostIf;
+      he = links.hostEnd;
     } else {
       // Found in place (a concurrent ADD of the same container made it
       // first): the settings, and the host side read afresh, now.
@@ -200,9 +200,8 @@ async function fresh(conf: NetConf, env: CniEnv, ns: Netns, host: Handle, gh: Ha
       if (hostSide.status === 'rejected') throw hostSide.reason;
       addresses = configured.value;
       br = hostSide.value.bridge;
-      announceFrom = hostSide.value.hostEnd;
+      he = hostSide.value.hostEnd;
     }
-    const he = announceFrom ?? links.hostEnd!;
     const guest = attached.guest.mac && attached.guest.mtu ? { name: attached.guest.ifname, address: attached.guest.mac, mtu: attached.guest.mtu } : await gh.link.get(attached.guest.index);
     const prev = conf.prevResult ?? emptyResult();
     const base = prev.interfaces.length;
@@ -234,7 +233,7 @@ async function fresh(conf: NetConf, env: CniEnv, ns: Netns, host: Handle, gh: Ha
     const [journal, gw, announced, recorded] = await Promise.allSettled([
       settled,
       gateways,
-      announceAll(host, gh, bridge, he, announceFrom !== undefined, attached.guest.index, addresses, warnings),
+      announceAll(host, gh, bridge, he, attached.guest.index, addresses, warnings),
       writeRecord({ ...record, state: 'complete', result: mine, printed }),
     ]);
     for (const r of [journal, gw, announced, recorded]) if (r.status === 'rejected') throw r.reason;
@@ -269,10 +268,10 @@ function runIpamFor(conf: NetConf, env: CniEnv): Promise<CniResult> {
   return p;
 }
 
-/** `fresh`: hostEnd was read after the container's end came up; otherwise it is read again first, once, when there is an IPv4 address to announce. */
-async function announceAll(host: Handle, gh: Handle, bridge: Link, hostEnd: Link, fresh: boolean, guestIf: number, addresses: readonly HostCidr[], warnings: string[]): Promise<void> {
-  const v4 = addresses.filter((a) => a.family === 4);
-  if (v4.length === 0) return;
-  const he = fresh ? hostEnd : ((await host.link.find(hostEnd.index)) ?? undefined);
-  for (const a of v4) await announceAddress({ host, gh, bridge: { index: bridge.index, name: bridge.name }, ...(he ? { hostEnd: he } : {}), hostEndName: hostEnd.name, guestIf, address: a.address, warnings });
+/** Each IPv4 address, announced from the container; hostEnd was read after the container's end came up. */
+async function announceAll(host: Handle, gh: Handle, bridge: Link, hostEnd: Link, guestIf: number, addresses: readonly HostCidr[], warnings: string[]): Promise<void> {
+  for (const a of addresses) {
+    if (a.family !== 4) continue;
+    await announceAddress({ host, gh, bridge: { index: bridge.index, name: bridge.name }, hostEnd, hostEndName: hostEnd.name, guestIf, address: a.address, warnings });
+  }
 }
