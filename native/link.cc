@@ -28,7 +28,7 @@ ifinfomsg TargetHeader(const Value& args) {
 }
 
 // link.add {kind, name?, mtu?, address?, up?, master?, group?, alias?,
-//           netnsFd|netnsPid?, parent?, peer?, ...kind fields}
+//           txQueues?, rxQueues?, netnsFd|netnsPid?, parent?, peer?, ...kind fields}
 void EncodeAdd(const Value& a, Builder& b) {
   std::string kind = ReqString(a, "kind");
   const LinkKind* k = FindLinkKind(kind);
@@ -45,6 +45,7 @@ void EncodeAdd(const Value& a, Builder& b) {
   b.Start(RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL | (elsewhere ? 0 : NLM_F_ECHO));
   b.PutHeader(TargetHeader(a));
   EncodeCommonLinkAttrs(a, b);
+  EncodeQueueAttrs(a, b);
   // Same order as iproute2: attributes, then the lower device, then the name.
   if (auto parent = OptUint(a, "parent", INT32_MAX)) b.PutU32(IFLA_LINK, uint32_t(*parent), "parent");
   if (auto name = OptString(a, "name")) b.PutString(IFLA_IFNAME, *name, "name");
@@ -206,6 +207,8 @@ Value DecodeLink(const nlmsghdr* h) {
   }
   if (auto v = t.U32(IFLA_GROUP)) link.Set("group", *v);
   if (auto v = t.U32(IFLA_TXQLEN)) link.Set("txqlen", *v);
+  if (auto v = t.U32(IFLA_NUM_TX_QUEUES)) link.Set("txQueues", *v);
+  if (auto v = t.U32(IFLA_NUM_RX_QUEUES)) link.Set("rxQueues", *v);
   if (auto v = t.Str(IFLA_IFALIAS)) link.Set("alias", *v);
   if (auto v = t.U8(IFLA_CARRIER)) link.Set("carrier", *v != 0);
   if (const Attr* a = t.Get(IFLA_LINKINFO)) DecodeLinkInfo(*a, link);

@@ -48,6 +48,7 @@ void EncodeVeth(const Value& args, Builder& b) {
   try {
     b.PutHeader(LinkHeader(peer));
     EncodeCommonLinkAttrs(peer, b);
+    EncodeQueueAttrs(peer, b);
     if (auto name = OptString(peer, "name")) b.PutString(IFLA_IFNAME, *name, "name");
   } catch (const EncodeError& e) {
     throw EncodeError("peer." + e.field(), e.why());
@@ -211,6 +212,11 @@ void EncodeCommonLinkAttrs(const Value& a, Builder& b) {
   if (auto fd = OptUint(a, "netnsFd", INT32_MAX)) b.PutU32(IFLA_NET_NS_FD, uint32_t(*fd), "netns");
   if (auto pid = OptUint(a, "netnsPid", INT32_MAX)) b.PutU32(IFLA_NET_NS_PID, uint32_t(*pid), "netns");
   if (auto alias = OptString(a, "alias")) b.Put(IFLA_IFALIAS, alias->data(), alias->size(), "alias");  // no NUL, as iproute2; empty clears it
+}
+
+void EncodeQueueAttrs(const Value& a, Builder& b) {
+  if (auto n = OptUint(a, "txQueues", 4096)) b.PutU32(IFLA_NUM_TX_QUEUES, uint32_t(*n), "txQueues");
+  if (auto n = OptUint(a, "rxQueues", 4096)) b.PutU32(IFLA_NUM_RX_QUEUES, uint32_t(*n), "rxQueues");
 }
 
 }  // namespace pw

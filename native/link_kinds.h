@@ -19,5 +19,8 @@ struct LinkKind {
 const LinkKind* FindLinkKind(const std::string& kind);
 // Common link attributes shared by a link and a veth peer (mtu, address, netns, ...).
 void EncodeCommonLinkAttrs(const Value& args, Builder& b);
+// How many transmit and receive queues a link is created with (txQueues,
+// rxQueues): creation only, the kernel cannot change them afterwards.
+void EncodeQueueAttrs(const Value& args, Builder& b);
 
 }  // namespace pw

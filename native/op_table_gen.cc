@@ -116,6 +116,8 @@ const ArgKey kArgsVethPeer[] = {
     {"netnsFd", nullptr, 0},
     {"netnsPid", nullptr, 0},
     {"alias", nullptr, 0},
+    {"txQueues", nullptr, 0},
+    {"rxQueues", nullptr, 0},
     {"name", nullptr, 0},
 };
 
@@ -129,6 +131,8 @@ const ArgKey kOpLinkAdd[] = {
     {"netnsFd", nullptr, 0},
     {"netnsPid", nullptr, 0},
     {"alias", nullptr, 0},
+    {"txQueues", nullptr, 0},
+    {"rxQueues", nullptr, 0},
     {"stp", nullptr, 0},
     {"forwardDelay", nullptr, 0},
     {"ageingTime", nullptr, 0},
@@ -426,7 +430,7 @@ const ArgKey kOpNetnsCookie[] = {
 }  // namespace
 
 const OpKeys kOpKeys[] = {
-    {"link.add", kOpLinkAdd, 31, kExclusiveLinkAdd, 1},
+    {"link.add", kOpLinkAdd, 33, kExclusiveLinkAdd, 1},
     {"link.set", kOpLinkSet, 12, nullptr, 0},
     {"link.del", kOpLinkDel, 2, nullptr, 0},
     {"link.delGroup", kOpLinkDelGroup, 1, nullptr, 0},

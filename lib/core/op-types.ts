@@ -30,6 +30,8 @@ export interface VethPeerArgs {
   netnsFd?: number;
   netnsPid?: number;
   alias?: string;
+  txQueues?: number;
+  rxQueues?: number;
   name?: string;
 }
 
@@ -54,6 +56,8 @@ export interface OpArgs {
     netnsFd?: number;
     netnsPid?: number;
     alias?: string;
+    txQueues?: number;
+    rxQueues?: number;
     stp?: boolean;
     forwardDelay?: number;
     ageingTime?: number;
@@ -362,7 +366,7 @@ export const OP_NAMES = [
 
 /** The argument keys of each operation, at run time (the addon refuses any other; so does the fake transport). */
 export const OP_ARG_KEYS: { readonly [K in OpName]: ReadonlyArray<keyof OpArgs[K] & string> } = {
-  'link.add': ['up', 'mtu', 'address', 'txqlen', 'group', 'master', 'netnsFd', 'netnsPid', 'alias', 'stp', 'forwardDelay', 'ageingTime', 'priority', 'vlanFiltering', 'multicastSnooping', 'peer', 'parent', 'mode', 'vni', 'port', 'local', 'remote', 'multicastGroup', 'dev', 'learning', 'ttl', 'ageing', 'vlanId', 'protocol', 'kind', 'name'],
+  'link.add': ['up', 'mtu', 'address', 'txqlen', 'group', 'master', 'netnsFd', 'netnsPid', 'alias', 'txQueues', 'rxQueues', 'stp', 'forwardDelay', 'ageingTime', 'priority', 'vlanFiltering', 'multicastSnooping', 'peer', 'parent', 'mode', 'vni', 'port', 'local', 'remote', 'multicastGroup', 'dev', 'learning', 'ttl', 'ageing', 'vlanId', 'protocol', 'kind', 'name'],
   'link.set': ['up', 'mtu', 'address', 'txqlen', 'group', 'master', 'netnsFd', 'netnsPid', 'alias', 'index', 'name', 'bridge'],
   'link.del': ['index', 'name'],
   'link.delGroup': ['group'],

@@ -38,6 +38,9 @@ export interface Link {
   linkNetnsId?: number;
   group?: number;
   txqlen?: number;
+  /** How many transmit and receive queues the link has (the most it can use; a veth uses one of each unless told otherwise). */
+  txQueues?: number;
+  rxQueues?: number;
   alias?: string;
   carrier?: boolean;
   /** Present when the link is a port of a bridge (or other master). */
@@ -53,7 +56,8 @@ export interface Link {
 /** Where a link should live: a namespace object, or a process's namespace by PID. */
 export type NetnsTarget = Netns | { pid: number };
 
-export interface CommonLinkOptions {
+/** What every link spec may give (link.add). */
+export interface CommonLinkOptions extends LinkQueues {
   mtu?: number;
   /** MAC address. */
   address?: string;
@@ -77,6 +81,22 @@ export interface VethPeer {
   group?: number;
   /** Create the peer directly inside this namespace, under its final name. */
   netns?: NetnsTarget;
+  /** As LinkQueues, for the peer (the link's own are not the peer's). */
+  txQueues?: number;
+  rxQueues?: number;
+}
+
+/**
+ * How many transmit and receive queues a link is created with (1-4096;
+ * creation only). Unset, the kernel chooses: for a veth, one per possible
+ * CPU, of which it uses one each way. One of each spares the kernel the
+ * reduction to one, which waits out an RCU grace period per end
+ * (design-notes, "Kernel facts"); the cost is that `ethtool -L` cannot
+ * raise them later.
+ */
+export interface LinkQueues {
+  txQueues?: number;
+  rxQueues?: number;
 }
 
 export interface VethSpec extends CommonLinkOptions { kind: 'veth'; name: string; peer?: VethPeer }

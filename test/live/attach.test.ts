@@ -32,6 +32,7 @@ t.test('bridge mode: the pipework command, read back and pinged', (t) =>
     t.match(he.alias ?? '', /^pipewright owner=pipewright guest=\d+:\d+ if=eth1$/, 'host end carries the ownership mark');
     const eth1 = await g1.handle.link.get('eth1');
     t.equal(eth1.up, true);
+    t.same([he.txQueues, he.rxQueues, eth1.txQueues, eth1.rxQueues], [1, 1, 1, 1], 'both ends made with one queue each way');
     t.same((await g1.handle.addr.list({ dev: 'eth1', family: 4 })).map((a) => `${a.address}/${a.prefixLen} brd ${a.broadcast}`), ['10.0.0.3/24 brd 10.0.0.255']);
     const routes = await g1.handle.route.list({ family: 4 });
     t.ok(routes.some((r) => r.dst === 'default' && r.gateway === '10.0.0.1'), 'default route via the gateway');

@@ -51,6 +51,23 @@ t.test('bridge and veth: add, read back, set, delete', (t) =>
   }),
 );
 
+t.test("a link's queues: the kernel's choice unless given, for each end of a veth apart", (t) =>
+  withScene(t, async ({ host }) => {
+    const plain = await host.link.add({ kind: 'veth', name: 'vq0', peer: { name: 'vq0p' } });
+    const chosen = await host.link.get(plain.index);
+    t.ok((chosen.txQueues ?? 0) >= 1 && (chosen.rxQueues ?? 0) >= 1, `decoded: ${chosen.txQueues} tx, ${chosen.rxQueues} rx`);
+    const one = await host.link.add({ kind: 'veth', name: 'vq1', txQueues: 1, rxQueues: 1, peer: { name: 'vq1p', txQueues: 2, rxQueues: 3 } });
+    t.same([one.txQueues, one.rxQueues], [1, 1], 'as asked, in the answer');
+    const p = await host.link.get('vq1p');
+    t.same([p.txQueues, p.rxQueues], [2, 3], "the peer's own");
+    const bad = await host.link.add({ kind: 'veth', name: 'vq2', txQueues: 0 }).catch((e: unknown) => e);
+    t.ok(bad instanceof PipewrightError && bad.code === 'ERR_PW_INVALID_ARGUMENT' && bad.field === 'txQueues', String(bad));
+    const badPeer = await host.link.add({ kind: 'veth', name: 'vq2', peer: { rxQueues: 5000 } }).catch((e: unknown) => e);
+    t.ok(badPeer instanceof PipewrightError && badPeer.field === 'peer.rxQueues', String(badPeer));
+    t.equal(await host.link.find('vq2'), null, 'nothing made of a refused spec');
+  }),
+);
+
 t.test('a veth whose peer is born inside a namespace under its final name', (t) =>
   withScene(t, async (s) => {
     const g = await s.guest();

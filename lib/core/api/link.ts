@@ -7,7 +7,7 @@ import * as v from '../validate';
 import { netnsArgs } from './netns-target';
 import { LINK_KIND_NAMES, MACVLAN_MODE_NAMES, VLAN_PROTOCOL_NAMES, type BridgeSettingsArgs, type LinkKindName, type OpArgs, type VethPeerArgs } from '../op-types';
 
-const COMMON = ['kind', 'name', 'mtu', 'address', 'up', 'master', 'group', 'alias', 'netns', 'txqlen'] as const;
+const COMMON = ['kind', 'name', 'mtu', 'address', 'up', 'master', 'group', 'alias', 'netns', 'txqlen', 'txQueues', 'rxQueues'] as const;
 const KIND_FIELDS: Record<LinkKindName, readonly string[]> = {
   veth: ['peer'],
   bridge: ['stp', 'forwardDelay', 'ageingTime', 'priority', 'vlanFiltering', 'multicastSnooping'],
@@ -39,6 +39,15 @@ function commonArgs(field: string, o: Record<string, unknown>, forSet: boolean):
   return a;
 }
 
+/** A new link's queue counts (LinkQueues): creation only, 1 to 4096 as the kernel takes them. */
+function queueArgs(field: string, o: Record<string, unknown>): { txQueues?: number; rxQueues?: number } {
+  const p = field ? `${field}.` : '';
+  const a: { txQueues?: number; rxQueues?: number } = {};
+  if (o.txQueues !== undefined) a.txQueues = v.uint(`${p}txQueues`, o.txQueues, 1, 4096);
+  if (o.rxQueues !== undefined) a.rxQueues = v.uint(`${p}rxQueues`, o.rxQueues, 1, 4096);
+  return a;
+}
+
 /** A bridge's own settings (at creation, or changed in place by link.set's `bridge`). */
 function bridgeArgs(p: string, o: Record<string, unknown>): BridgeSettingsArgs {
   const a: BridgeSettingsArgs = {};
@@ -55,8 +64,8 @@ function peerArgs(peer: unknown): VethPeerArgs {
   const o = v.object('peer', peer) as VethPeer & Record<string, unknown>;
   // No alias: the kernel ignores IFLA_IFALIAS when it creates a link, and a
   // peer may be born where this handle cannot set it afterwards.
-  v.knownKeys('peer', o, ['name', 'mtu', 'address', 'up', 'group', 'netns']);
-  const a = commonArgs('peer', o, false);
+  v.knownKeys('peer', o, ['name', 'mtu', 'address', 'up', 'group', 'netns', 'txQueues', 'rxQueues']);
+  const a = { ...commonArgs('peer', o, false), ...queueArgs('peer', o) };
   if (o.name !== undefined) a.name = v.ifname('peer.name', o.name);
   return a;
 }
@@ -66,7 +75,7 @@ export function linkAddArgs(spec: LinkSpec): OpArgs['link.add'] {
   const o = v.object('spec', spec) as Record<string, unknown>;
   const kind = v.oneOf('kind', o.kind, LINK_KIND_NAMES);
   v.knownKeys('', o, [...COMMON, ...KIND_FIELDS[kind]]);
-  const a: OpArgs['link.add'] = { kind, name: v.ifname('name', o.name), ...commonArgs('', o, false) };
+  const a: OpArgs['link.add'] = { kind, name: v.ifname('name', o.name), ...commonArgs('', o, false), ...queueArgs('', o) };
   switch (kind) {
     case 'veth':
       if (o.peer !== undefined) a.peer = peerArgs(o.peer);

@@ -19,6 +19,9 @@ import { announce } from './announce';
 import { guestSettingsStep } from './guest-settings';
 import { bridgeAlias, physAlias, leftoverSentence, unfinishedEntry } from '../ownership';
 
+/** A veth end's queues as attach creates them: one each way (see the veth step). */
+const ONE_QUEUE = { txQueues: 1, rxQueues: 1 } as const;
+
 export interface Plan {
   mode: AttachMode;
   steps: Step<Ctx>[];
@@ -170,9 +173,11 @@ export async function makePlan(ctx: Ctx): Promise<Plan> {
       run: async (c) => {
         let link;
         try {
+          // One queue each way at both ends, as many as a veth uses unless told
+          // otherwise: spares the kernel an RCU grace period per end (types.ts LinkQueues).
           link = await c.host.link.add({
-            kind: 'veth', name: c.hostEndName!, up: true, master: c.hostIfLink!.index, mtu, group: c.spec.group, alias: aliasFor(c),
-            peer: { name: g, netns: c.guest.netns, mtu, ...(c.spec.mac ? { address: c.spec.mac } : {}) },
+            kind: 'veth', name: c.hostEndName!, up: true, master: c.hostIfLink!.index, mtu, group: c.spec.group, alias: aliasFor(c), ...ONE_QUEUE,
+            peer: { name: g, netns: c.guest.netns, mtu, ...ONE_QUEUE, ...(c.spec.mac ? { address: c.spec.mac } : {}) },
           });
         } catch (e) {
           // A name taken since inspection: a race lost, not a failure.
