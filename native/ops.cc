@@ -1,5 +1,7 @@
 #include "ops.h"
 
+#include <linux/if.h>
+#include <linux/if_link.h>
 #include <linux/rtnetlink.h>
 #include <sys/socket.h>
 
@@ -59,6 +61,22 @@ namespace {
 // unexpected refusal) with a targeted RTM_GETLINK (never a dump).
 const char* const kLinkRefFields[] = {"index", "master", "parent", "dev"};
 
+// The index of the link named `name`, by a targeted RTM_GETLINK: for names
+// SIOCGIFINDEX cannot take. A name longer than an interface name can only
+// be an altname, which the kernel looks up as IFLA_ALT_IFNAME (IFLA_IFNAME
+// refuses it by length). Throws NlException (ENODEV: no such link).
+int IndexByGetlink(NlSocket& sock, const std::string& name, const char* field) {
+  Builder b;
+  b.Start(RTM_GETLINK, 0);
+  ifinfomsg ifi{};
+  b.PutHeader(ifi);
+  b.PutString(name.size() < IFNAMSIZ ? IFLA_IFNAME : IFLA_ALT_IFNAME, name, field);
+  auto replies = sock.Request(b);
+  const ifinfomsg* got = replies.empty() ? nullptr : FamilyHeader<ifinfomsg>(reinterpret_cast<const nlmsghdr*>(replies[0].data()));
+  if (!got) ThrowErrno(ENODEV, "RTM_GETLINK");
+  return got->ifi_index;
+}
+
 Value ResolveLinkRefs(NlSocket& sock, const Value& args) {
   bool any = false;
   for (const char* key : kLinkRefFields) any = any || args.Get(key).IsString();
@@ -68,40 +86,20 @@ Value ResolveLinkRefs(NlSocket& sock, const Value& args) {
   for (const char* key : kLinkRefFields) {
     const Value& v = args.Get(key);
     if (!v.IsString()) continue;
-    const int found = sock.LinkIndexByName(v.AsString());
-    if (found > 0) {
-      out.Set(key, found);
-      continue;
-    }
-    if (found == -ENODEV) {
-      NlError e{};
-      e.errnum = ENODEV;
-      e.syscall = "ioctl(SIOCGIFINDEX)";
-      e.kind = "link-not-found";
-      e.detail = std::string("no link named '") + v.AsString() + "' in this namespace";
-      e.field = key;
-      e.object = v.AsString();
-      throw NlException{e};
-    }
-    Builder b;
-    b.Start(RTM_GETLINK, 0);
-    ifinfomsg ifi{};
-    b.PutHeader(ifi);
-    b.PutString(IFLA_IFNAME, v.AsString(), key);
+    const std::string& name = v.AsString();
     try {
-      auto replies = sock.Request(b);
-      const ifinfomsg* got = replies.empty() ? nullptr
-                                             : FamilyHeader<ifinfomsg>(reinterpret_cast<const nlmsghdr*>(replies[0].data()));
-      if (!got) ThrowErrno(ENODEV, "RTM_GETLINK");
-      out.Set(key, got->ifi_index);
+      int index = sock.LinkIndexByName(name);
+      if (index == -ENODEV) ThrowErrno(ENODEV, "ioctl(SIOCGIFINDEX)");
+      if (index <= 0) index = IndexByGetlink(sock, name, key);
+      out.Set(key, index);
     } catch (const NlException& ex) {
       NlError e = ex.err;
       if (e.errnum == ENODEV) {
         e.kind = "link-not-found";
-        e.detail = std::string("no link named '") + v.AsString() + "' in this namespace";
+        e.detail = "no link named '" + name + "' in this namespace";
       }
       e.field = key;
-      e.object = v.AsString();
+      e.object = name;
       throw NlException{e};
     }
   }

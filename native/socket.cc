@@ -106,7 +106,8 @@ uint64_t NlSocket::NetnsCookie() const {
 }
 
 int NlSocket::LinkIndexByName(const std::string& name) const {
-  if (name.empty() || name.size() >= IFNAMSIZ) return -ENAMETOOLONG;
+  if (name.empty()) return -EINVAL;
+  if (name.size() >= IFNAMSIZ) return -ENAMETOOLONG;
   ifreq req{};
   std::memcpy(req.ifr_name, name.data(), name.size());
   if (ioctl(fd_, SIOCGIFINDEX, &req) != 0) return -errno;

@@ -63,7 +63,7 @@ class NlSocket {
   // the kernel answers in the socket's namespace for a socket of any family:
   // no netlink round trip and no RTNL. Unlike a GETLINK, it leaves the
   // device's pending link-watch work alone (see CompleteNewLinkEcho in link.cc).
-  // Names of up to IFNAMSIZ - 1 bytes; a longer one (an altname) is -ENAMETOOLONG.
+  // Names of 1 to IFNAMSIZ - 1 bytes; a longer one (an altname) is -ENAMETOOLONG.
   int LinkIndexByName(const std::string& name) const;
 
   void Close();

@@ -91,8 +91,7 @@ const stateDirOf = (ns: Netns) => join(process.env.PW_STATE_DIR ?? '/run/pipewri
 /** The lines of a resolv.conf that say something (no comments, no blanks). */
 const resolvLines = (path: string) => readFileSync(path, 'utf8').split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('#'));
 
-/** Is `pid` still a process whose name is `comm`? */
-/** A running `comm` (a zombie, which has exited but is not reaped yet, has no command line: not running). */
+/** Is `pid` still a running process named `comm`? (A zombie, exited but not reaped yet, has no command line: not running.) */
 function runs(pid: number, comm: string): boolean {
   try {
     return readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === comm && readFileSync(`/proc/${pid}/cmdline`).length > 0;

@@ -1,6 +1,7 @@
 // Links against the real kernel: every kind this kernel has, attributes read
 // back, errors with their codes, and the veth-into-namespace in one request.
 import t from 'tap';
+import { execFileSync } from 'node:child_process';
 import { withScene } from '../helpers/scene';
 import { NetlinkError, PipewrightError } from '../../lib';
 
@@ -65,6 +66,21 @@ t.test("a link's queues: the kernel's choice unless given, for each end of a vet
     const badPeer = await host.link.add({ kind: 'veth', name: 'vq2', peer: { rxQueues: 5000 } }).catch((e: unknown) => e);
     t.ok(badPeer instanceof PipewrightError && badPeer.field === 'peer.rxQueues', String(badPeer));
     t.equal(await host.link.find('vq2'), null, 'nothing made of a refused spec');
+  }),
+);
+
+t.test('a link named by a name too long for SIOCGIFINDEX (an altname) is still found, by RTM_GETLINK with IFLA_ALT_IFNAME', (t) =>
+  withScene(t, async (s) => {
+    const br = await s.host.link.add({ kind: 'bridge', name: 'bra' });
+    const alt = 'bridge-with-a-long-altname';
+    execFileSync('nsenter', [`--net=/proc/${process.pid}/fd/${s.hostNs.fd}`, 'ip', 'link', 'property', 'add', 'dev', 'bra', 'altname', alt]);
+    // The typed API takes interface names only (15 bytes); the raw op takes any name.
+    await s.host.runBatch([{ op: 'link.set', args: { index: alt, up: true } }]);
+    t.equal((await s.host.link.get(br.index)).up, true, 'the altname named the bridge');
+    const missing = await s.host.runBatch([{ op: 'link.set', args: { index: `${alt}-no`, up: true } }]).catch((e: unknown) => e);
+    t.match(missing, { code: 'ERR_PW_LINK_NOT_FOUND', field: 'index', object: `${alt}-no` }, String(missing));
+    const short = await s.host.runBatch([{ op: 'link.set', args: { index: 'nosuch0', up: true } }]).catch((e: unknown) => e);
+    t.match(short, { code: 'ERR_PW_LINK_NOT_FOUND', field: 'index', object: 'nosuch0', syscall: 'ioctl(SIOCGIFINDEX)' }, `and a short one: ${String(short)}`);
   }),
 );
 

@@ -329,7 +329,7 @@ export async function makePlan(ctx: Ctx): Promise<Plan> {
   const announces = spec.address?.family === 4 && spec.arp;
   steps.push({
     describe: 'verify: read back the host end, the guest interface, its addresses and routes',
-    // The guest's asked with the guest's last requests, in their hop (transaction.ts ReadAhead).
+    // The guest's reads are asked with the guest's last requests, in their hop (transaction.ts ReadAhead).
     readAhead: (c) => verifyReads(c),
     run: async (c) => {
       await verify(c);
