@@ -206,7 +206,8 @@ Napi::Value PeerCredentials(const Napi::CallbackInfo& info) {
 }
 
 // stats() -> {dumpRetries, answerWaits, answersWhileWaiting, answerWaitUs,
-// polls, settledByPoll, pollUs, polling}: process-wide counters, the answer
+// polls, settledByPoll, pollUs, polling, namespaceJobsOnRoutingThread,
+// namespaceJobsOnNamespaceThreads}: process-wide counters, the answer
 // wait and the polling budget in force, and whether this thread's loop is
 // polling now (for tests and diagnostics).
 Napi::Value Stats(const Napi::CallbackInfo& info) {
@@ -221,6 +222,9 @@ Napi::Value Stats(const Napi::CallbackInfo& info) {
   o.Set("settledByPoll", Napi::Number::New(info.Env(), double(polls.settled)));
   o.Set("pollUs", Napi::Number::New(info.Env(), double(PollUs())));
   o.Set("polling", Napi::Boolean::New(info.Env(), Dispatcher::For(info.Env())->Polling()));
+  const NamespaceJobCounts nsJobs = CountNamespaceJobs();
+  o.Set("namespaceJobsOnRoutingThread", Napi::Number::New(info.Env(), double(nsJobs.onRoutingThread)));
+  o.Set("namespaceJobsOnNamespaceThreads", Napi::Number::New(info.Env(), double(nsJobs.onNamespaceThreads)));
   return o;
 }
 

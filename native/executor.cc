@@ -7,7 +7,9 @@
 #include <signal.h>
 
 #include <atomic>
+#include <cerrno>
 #include <cstdlib>
+#include <cstring>
 #include <deque>
 #include <mutex>
 #include <system_error>
@@ -54,6 +56,8 @@ uint64_t WaitNs() {
 
 std::atomic<uint64_t> waits{0};     // answers the JS thread waited for
 std::atomic<uint64_t> answered{0};  // of those, answered within the wait
+std::atomic<uint64_t> nsJobsRouting{0};  // Lane::kNamespace jobs the routing thread took
+std::atomic<uint64_t> nsJobsOwn{0};      // and those queued for a namespace thread
 
 inline void CpuRelax() {
 #if defined(__x86_64__) || defined(__i386__)
@@ -69,9 +73,12 @@ struct Item {
 };
 
 struct LaneState {
-  LaneState(const char* n, int max) : name(n), maxThreads(max) { sem_init(&ready, 0, 0); }
+  LaneState(const char* n, int max, bool ns = false) : name(n), maxThreads(max), namespaces(ns) { sem_init(&ready, 0, 0); }
   const char* name;  // the threads' name, as top -H and perf show them
   const int maxThreads;
+  // Its threads are namespace threads too (ns_thread.h): jobs that create a
+  // namespace may run on them (Submit, Lane::kNamespace).
+  const bool namespaces;
   // One count per queued job. The JS thread posts it and never waits: a
   // condition variable's signal can block (glibc) until a thread it woke
   // earlier has run, and the event loop must not wait for our threads.
@@ -80,12 +87,13 @@ struct LaneState {
   std::deque<Item> queue;   // guarded by mu
   int threads = 0;          // guarded by mu; started (they live as long as the process)
   std::atomic<int> idle{0};  // waiting in sem_wait
+  std::atomic<int> running{0};  // running a job (not handing it over, not waiting)
 };
 
 // Never destroyed: a detached thread may be waiting on it while static
 // destructors run at exit.
 LaneState& StateOf(Lane lane) {
-  static LaneState* net = new LaneState("pw-net", 1);
+  static LaneState* net = new LaneState("pw-net", 1, true);
   static LaneState* unlink = new LaneState("pw-unlink", 8);
   static LaneState* announce = new LaneState("pw-announce", 1);
   static LaneState* general = new LaneState("pw-work", 4);
@@ -101,8 +109,59 @@ LaneState& StateOf(Lane lane) {
   return *general;
 }
 
-void Serve(LaneState* s) {
+void StartThread(LaneState& s, bool fromStranded = false);
+
+// Every job queued on the lane, refused (no thread will run them) and
+// settled all the same.
+void RefuseQueued(LaneState* s, const std::string& why) {
+  std::deque<Item> refused;
+  {
+    std::lock_guard<std::mutex> lock(s->mu);
+    refused.swap(s->queue);
+  }
+  for (Item& item : refused) {
+    sem_trywait(&s->ready);  // its count: no later thread may look for it
+    item.job->Refuse(why);
+    item.to->Post(std::move(item.job));
+  }
+}
+
+// A thread of the routing lane that could not get back to the process's
+// namespace after a job (ns_thread.h) exits, which drops the namespace it
+// is in. Jobs queued meanwhile get a thread of their own, or, if none can
+// be started, are refused and settled all the same. A thread starts in its
+// starter's namespace: the new one goes home before anything else.
+void Retire(LaneState* s) {
+  std::string refused;
+  {
+    std::lock_guard<std::mutex> lock(s->mu);
+    --s->threads;
+    if (!s->queue.empty() && s->threads == 0) {
+      try {
+        StartThread(*s, true);
+      } catch (const std::exception& e) {
+        refused = std::string("cannot start a thread: ") + e.what();
+      }
+    }
+  }
+  if (!refused.empty()) RefuseQueued(s, refused);
+}
+
+void Serve(LaneState* s, bool fromStranded) {
   pthread_setname_np(pthread_self(), s->name);
+  if (s->namespaces) BecomeNamespaceThread();
+  if (fromStranded && !ReturnHome()) {
+    // Not at home either: nothing may run here. The jobs waiting are
+    // refused, and the next one queued (from the JS thread, at home) starts
+    // a thread afresh.
+    const std::string why = std::string("cannot return a thread to the process's network namespace: ") + std::strerror(errno);
+    {
+      std::lock_guard<std::mutex> lock(s->mu);
+      --s->threads;
+    }
+    RefuseQueued(s, why);
+    return;
+  }
   bool handed = false;  // the last job went to a waiting JS thread (and idle is counted already)
   for (;;) {
     bool got = false;
@@ -126,15 +185,25 @@ void Serve(LaneState* s) {
     Item item;
     {
       std::lock_guard<std::mutex> lock(s->mu);
+      if (s->queue.empty()) continue;  // refused by a thread that retired
       item = std::move(s->queue.front());
       s->queue.pop_front();
     }
+    s->running.fetch_add(1);
     if (item.job->kind.empty()) {
       item.job->Run();
     } else {
       const uint64_t began = uv_hrtime();
       item.job->Run();
       RecordRunNs(item.job->kind, uv_hrtime() - began);
+    }
+    s->running.fetch_sub(1);
+    if (s->namespaces && NamespaceThreadStranded()) {
+      int waiter = kToWaiter;
+      if (item.job->taker.compare_exchange_strong(waiter, kHanded, std::memory_order_acq_rel)) item.job.release();
+      else item.to->Post(std::move(item.job));
+      Retire(s);
+      return;
     }
     if (item.job->taker.load(std::memory_order_relaxed) == kToWaiter) {
       // Idle before the answer is handed over: the JS thread's next request,
@@ -174,12 +243,12 @@ void PinLibrary() {
 
 // Under the lock. Signals stay with the threads that expect them: ours
 // start with every signal blocked. Throws std::system_error.
-void StartThread(LaneState& s) {
+void StartThread(LaneState& s, bool fromStranded) {
   sigset_t all, old;
   sigfillset(&all);
   pthread_sigmask(SIG_SETMASK, &all, &old);
   try {
-    std::thread(Serve, &s).detach();
+    std::thread(Serve, &s, fromStranded).detach();
   } catch (...) {
     pthread_sigmask(SIG_SETMASK, &old, nullptr);
     throw;
@@ -195,6 +264,23 @@ void Submit(Napi::Env env, Lane lane, std::unique_ptr<Job> job) {
   std::shared_ptr<Dispatcher> to = Dispatcher::For(env);
   to->Expect();
   if (lane == Lane::kNamespace) {
+    // The routing thread is a namespace thread too. With nothing queued
+    // and no request running (a caller awaiting one call after another), it
+    // takes the job: no namespace thread to wake, and it is awake already
+    // for the request that follows, typically about the new namespace. Busy,
+    // it is left to its requests, and concurrent creations overlap on
+    // namespace threads.
+    LaneState& net = StateOf(Lane::kNet);
+    {
+      std::lock_guard<std::mutex> lock(net.mu);
+      if (net.threads > 0 && net.queue.empty() && net.running.load() == 0) net.queue.push_back({std::move(job), to});
+    }
+    if (!job) {
+      nsJobsRouting.fetch_add(1, std::memory_order_relaxed);
+      sem_post(&net.ready);
+      return;
+    }
+    nsJobsOwn.fetch_add(1, std::memory_order_relaxed);
     // std::function wants a copyable callable: the item is shared by the two.
     auto item = std::make_shared<Item>(Item{std::move(job), to});
     QueueOnNamespaceThread(
@@ -270,6 +356,8 @@ std::unique_ptr<Job> SubmitAndWait(Napi::Env env, Lane lane, std::unique_ptr<Job
 }
 
 AnswerWaitCounts CountAnswerWaits() { return {waits.load(), answered.load()}; }
+
+NamespaceJobCounts CountNamespaceJobs() { return {nsJobsRouting.load(), nsJobsOwn.load()}; }
 
 void SetAnswerWaitUs(uint32_t us) { waitNs = static_cast<int64_t>(us) * 1000; }
 

@@ -31,7 +31,10 @@
 // A job that creates a namespace runs on a namespace thread (ns_thread.h)
 // from start to end, rather than on a general thread that hands the middle
 // of it to a namespace thread and waits: two thread wake-ups less, which on
-// this VM was 0.1-0.2 ms of a 0.8 ms Netns.create.
+// this VM was 0.1-0.2 ms of a 0.8 ms Netns.create. The routing thread is a
+// namespace thread too, and takes such a job itself when it finds itself
+// idle with nothing queued: then nothing needs waking for the creation, nor
+// for the request that follows it (docs/performance.md, change 24).
 //
 // Waits for an advisory lock (file_lock.h) go through a thread of their own:
 // a wait may last as long as another process holds the lock, and must hold
@@ -54,7 +57,8 @@ enum class Lane {
   kAnnounce,  // packets sent into a guest's network (gratuitous ARP): one thread
   kGeneral,   // everything else: up to four threads
   kLock,      // waits for advisory locks: one thread
-  kNamespace,  // jobs that create a namespace: on a namespace thread itself (ns_thread.h)
+  kNamespace,  // jobs that create or enter a namespace (and never wait on a path): on a
+               // namespace thread itself (ns_thread.h), the routing thread when it is idle
 };
 
 // Runs job->Run() on a thread of the lane, then job->Settle() on env's JS
@@ -82,6 +86,14 @@ struct AnswerWaitCounts {
   uint64_t answered;
 };
 AnswerWaitCounts CountAnswerWaits();
+
+// Where jobs of Lane::kNamespace ran: on the routing thread, or on a
+// namespace thread of their own.
+struct NamespaceJobCounts {
+  uint64_t onRoutingThread;
+  uint64_t onNamespaceThreads;
+};
+NamespaceJobCounts CountNamespaceJobs();
 
 // The longest wait for one answer (µs, 0 = never), replacing what
 // PIPEWRIGHT_ANSWER_WAIT_US said; and the wait in force. JS thread only.

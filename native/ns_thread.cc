@@ -185,6 +185,12 @@ void RunOnNamespaceThread(const std::function<void()>& fn) {
   if (t.error) std::rethrow_exception(t.error);
 }
 
+void BecomeNamespaceThread() { tl_namespace_thread = true; }
+
+bool NamespaceThreadStranded() { return tl_stranded; }
+
+bool ReturnHome() { return GoHome(); }
+
 void QueueOnNamespaceThread(std::function<void()> fn, std::function<void(const std::string&)> abandoned) {
   State& s = Shared();
   auto* t = new Task();

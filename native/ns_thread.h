@@ -35,6 +35,27 @@ void RunOnNamespaceThread(const std::function<void()>& fn);
 // instead, on whichever thread finds that out (possibly this one).
 void QueueOnNamespaceThread(std::function<void()> fn, std::function<void(const std::string&)> abandoned);
 
+// Makes the calling thread, one of the addon's own that is not a namespace
+// thread (executor.h: the routing thread), a namespace thread as well, for
+// good: RunOnNamespaceThread called on it runs fn right there and goes home
+// afterwards, as for a task on a namespace thread. Why: a caller that awaits
+// one namespace creation after another otherwise wakes a sleeping
+// namespace thread for each and the routing thread again for the request
+// that follows (on this VM, the creation took 0.42 against 0.50 ms, and a
+// guest's typical calls 8-14 % less in all). Such a thread that could not
+// get home is stranded (NamespaceThreadStranded): it must retire once its
+// job is done, and another takes its place.
+void BecomeNamespaceThread();
+
+// True on a thread made a namespace thread by BecomeNamespaceThread once it
+// failed to go home after a task: its namespace is not the process's.
+bool NamespaceThreadStranded();
+
+// Moves the calling thread into the process's network namespace (the main
+// thread's); false (errno set) if it cannot. For a thread started by a
+// stranded one, which starts where its starter was.
+bool ReturnHome();
+
 // Runs fn inside the network namespace nsfd names: on a namespace thread
 // that enters it first, or, for nsfd -1 (the process's own namespace, every
 // thread's but a namespace thread's while it works), on the calling thread.

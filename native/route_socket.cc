@@ -49,7 +49,10 @@ Napi::Value RouteSocket::Open(const Napi::CallbackInfo& info) {
         return pw::Value();
       },
       // Moved out: the JS object is then the socket's only owner, and closing it closes the fd at once.
-      [holder](Napi::Env env, pw::Value&) -> Napi::Value { return Wrap(env, std::move(*holder)); });
+      [holder](Napi::Env env, pw::Value&) -> Napi::Value { return Wrap(env, std::move(*holder)); },
+      // Inside another namespace: the whole job on a namespace thread, not a
+      // general thread waiting for one in the middle (executor.h).
+      nsfd >= 0 ? Lane::kNamespace : Lane::kGeneral);
 }
 
 Napi::Object RouteSocket::Wrap(Napi::Env env, std::shared_ptr<NlSocket> sock) {

@@ -146,9 +146,23 @@ export interface Transport {
    * force (µs, 0 = never); polls = times an event loop began polling for
    * answers instead of sleeping (native/dispatch.cc), settledByPoll =
    * answers it settled so, pollUs = the longest it polls without an
-   * answer (µs, 0 = never); polling = whether this thread's loop polls now.
+   * answer (µs, 0 = never); polling = whether this thread's loop polls now;
+   * namespaceJobsOnRoutingThread / namespaceJobsOnNamespaceThreads = jobs
+   * that create or enter a namespace, by the thread that took them
+   * (native/executor.h, Lane::kNamespace).
    */
-  stats(): { dumpRetries: number; answerWaits: number; answersWhileWaiting: number; answerWaitUs: number; polls: number; settledByPoll: number; pollUs: number; polling: boolean };
+  stats(): {
+    dumpRetries: number;
+    answerWaits: number;
+    answersWhileWaiting: number;
+    answerWaitUs: number;
+    polls: number;
+    settledByPoll: number;
+    pollUs: number;
+    polling: boolean;
+    namespaceJobsOnRoutingThread: number;
+    namespaceJobsOnNamespaceThreads: number;
+  };
   /** Sets answerWaitUs (0–1000), in place of PIPEWRIGHT_ANSWER_WAIT_US. */
   setAnswerWait(us: number): void;
   /**

@@ -171,7 +171,7 @@ export class FakeTransport implements Transport {
   #answerWaitUs = 200;
 
   stats() {
-    return { dumpRetries: 0, answerWaits: 0, answersWhileWaiting: 0, answerWaitUs: this.#answerWaitUs, polls: 0, settledByPoll: 0, pollUs: 0, polling: false };
+    return { dumpRetries: 0, answerWaits: 0, answersWhileWaiting: 0, answerWaitUs: this.#answerWaitUs, polls: 0, settledByPoll: 0, pollUs: 0, polling: false, namespaceJobsOnRoutingThread: 0, namespaceJobsOnNamespaceThreads: 0 };
   }
 
   setAnswerWait(us: number) {
