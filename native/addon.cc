@@ -93,6 +93,9 @@ Napi::Value NetnsCreate(const Napi::CallbackInfo& info) {
 
 // A namespace opened by `open` on a thread; with withSocket, a netlink
 // socket opened inside it comes along in the same trip (see netnsOpenNamed).
+// A general thread's job, not a namespace job (Lane::kNamespace), though its
+// socket waits for a namespace thread: the path is opened here, a path can
+// hang, and a namespace job may run on the routing thread (executor.h).
 Napi::Value OpenNetnsMaybeWithSocket(Napi::Env env, bool withSocket, std::function<Value()> open) {
   if (!withSocket) return TaskWorker::Start(env, "netns.open", open);
   auto sock = std::make_shared<std::shared_ptr<NlSocket>>();
