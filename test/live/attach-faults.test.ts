@@ -3,7 +3,7 @@
 // faults where the kernel can be made to produce them; a failpoint
 // (a failpoint, lib/ops/transaction.ts) to fail after each step in turn.
 import t from 'tap';
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -85,17 +85,25 @@ t.test('a bridge deleted under the attach: verification catches it, the rest is 
     await s.host.link.add({ kind: 'bridge', name: 'br2', up: true });
     const g = await s.guest();
     const before = await snapshot(s.host);
-    // An agent that deletes the bridge as soon as a port appears on it.
-    const w = s.host.watch(['link']);
-    await w.ready;
-    s.defer(() => w.close());
-    const agent = (async () => {
-      const ev = await w.waitFor((e) => e.kind === 'link' && e.link.master !== null, 5000);
-      if (ev.kind === 'link') await s.host.link.del('br2');
-    })();
+    // An agent that deletes the bridge once the port is on it, before the
+    // attach goes on: run at that step's boundary (the failpoint hook, which
+    // lets the step stand), by a process of its own, waited for. An agent
+    // woken by the port's event instead raced the attach, which can finish
+    // first on a quick machine.
+    let deleted = false;
+    setFailpoint((step) => {
+      if (!deleted && step.startsWith('create veth')) {
+        execFileSync('nsenter', [`--net=/proc/${process.pid}/fd/${s.hostNs.fd}`, 'ip', 'link', 'del', 'br2']);
+        deleted = true;
+      }
+      return undefined;
+    });
+    s.defer(async () => setFailpoint(undefined));
     const err = await attach({ host: s.host, hostIf: 'br2', guest: g.ns, address: '10.0.0.3/24' }).catch((e: unknown) => e);
-    await agent;
-    t.ok(err instanceof AttachError);
+    setFailpoint(undefined);
+    t.ok(deleted, 'the agent deleted the bridge once the port was on it');
+    t.ok(err instanceof AttachError, 'the attach failed');
+    t.match((err as AttachError).message, /verify/, `at the verification: ${(err as Error).message}`);
     t.same((err as AttachError).leftBehind, [], 'nothing left behind');
     t.same((await snapshot(s.host)).links, before.links.filter((l) => !l.startsWith('br2 ')), 'only the bridge the agent deleted is missing');
     t.equal(await g.handle.link.find('eth1'), null, 'no interface left in the guest');

@@ -6,17 +6,22 @@ import t from 'tap';
 import { withScene, type Scene } from '../helpers/scene';
 import { cniSkipReason, hostLocalConf, leases, netnsPath, pluginDir, records, runCni, type PluginDir } from '../helpers/cni';
 import { readEntries } from '../../lib/ops/ownership';
+import { netnsCookie, sameHost } from '../../lib/ops/ownership/cookie';
 import { recordFile } from '../../lib/ops/cni/store';
 import { mkdirSync, rmdirSync } from 'node:fs';
 import { join } from 'node:path';
 
 /**
  * The journal's entries for this scene's host namespace. The journal is shared
- * with the test files running beside this one, and a namespace's inode can be
- * reused once it is freed: a guest's id alone may match another file's entry.
+ * with the test files running beside this one, and a namespace's inode is
+ * reused once it is freed (the kernel gives out the lowest free one): another
+ * file's stale entry may name this scene's host and guest by dev:ino alike.
+ * Its cookie (never reused) tells them apart, as the product's matching does
+ * (lib/ops/ownership/cookie.ts).
  */
 async function ours(s: Scene) {
-  return (await readEntries()).filter((e) => e.entry.hostNetns === s.hostNs.id);
+  const cookie = await netnsCookie(s.host);
+  return (await readEntries()).filter((e) => e.entry.hostNetns === s.hostNs.id && sameHost(e.entry, cookie));
 }
 
 const skip = cniSkipReason();
