@@ -43,7 +43,7 @@ export function childFor(s: Scene, g: Guest, c: Omit<CrashTry, 'child'>): Prepar
 }
 
 async function stateOf(s: Scene, g: Guest) {
-  return { host: await markedState(s.host), guest: await markedState(g.handle), journal: await journalOf(s.hostNs.id) };
+  return { host: await markedState(s.host), guest: await markedState(g.handle), journal: await journalOf(s.host, s.hostNs.id) };
 }
 
 /** Removes what a successful attach made: the interface, the bridge when the scene had none, a lower device's UP. */

@@ -7,7 +7,7 @@ import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { existsSync } from 'node:fs';
 import { PIPEWRIGHT_GROUP, type Handle, type Netns } from '../../lib';
-import { readEntries, tempFiles } from '../../lib/ops/ownership';
+import { netnsCookie, readEntries, sameHost, tempFiles } from '../../lib/ops/ownership';
 import { gc } from '../../lib/ops/forensics';
 import { netState } from '../../lib/ops/repro/state';
 import type { Scene } from './scene';
@@ -94,9 +94,15 @@ export async function markedState(h: Handle): Promise<{ net: Awaited<ReturnType<
   return { net, marks };
 }
 
-/** The journal's entries for a host namespace (file names), and temp files of a writer. */
-export async function journalOf(hostNetns: string): Promise<string[]> {
-  return (await readEntries()).filter((s) => s.entry.hostNetns === hostNetns).map((s) => s.file).sort();
+/**
+ * The journal's entries for the host namespace `host` works in (file names).
+ * Matched on its cookie as well as its dev:ino: the journal is shared with
+ * the test files running beside, and a freed namespace's inode goes to the
+ * next one, so another file's stale entry can name this host by dev:ino.
+ */
+export async function journalOf(host: Handle, hostNetns: string): Promise<string[]> {
+  const cookie = await netnsCookie(host);
+  return (await readEntries()).filter((s) => s.entry.hostNetns === hostNetns && sameHost(s.entry, cookie)).map((s) => s.file).sort();
 }
 
 export async function tempFilesOf(pid: number): Promise<string[]> {

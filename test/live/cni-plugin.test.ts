@@ -5,8 +5,7 @@
 import t from 'tap';
 import { withScene, type Scene } from '../helpers/scene';
 import { cniSkipReason, hostLocalConf, leases, netnsPath, pluginDir, records, runCni, type PluginDir } from '../helpers/cni';
-import { readEntries } from '../../lib/ops/ownership';
-import { netnsCookie, sameHost } from '../../lib/ops/ownership/cookie';
+import { netnsCookie, readEntries, sameHost } from '../../lib/ops/ownership';
 import { recordFile } from '../../lib/ops/cni/store';
 import { mkdirSync, rmdirSync } from 'node:fs';
 import { join } from 'node:path';

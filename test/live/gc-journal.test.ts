@@ -6,7 +6,7 @@
 import t from 'tap';
 import { attach, PIPEWRIGHT_GROUP } from '../../lib';
 import { doctor, gc } from '../../lib/ops/forensics';
-import { AttachmentRecord, classify, identityPrefix, netnsCookie, readEntries, ownerAlias } from '../../lib/ops/ownership';
+import { AttachmentRecord, classify, identityPrefix, netnsCookie, readEntries, ownerAlias, sameHost } from '../../lib/ops/ownership';
 import { withScene, inNetns } from '../helpers/scene';
 import { cli } from '../helpers/cli';
 import { attachInChild, journalOf } from '../helpers/crash';
@@ -65,7 +65,8 @@ t.test('crashed, failed, vanished and leaked: doctor and gc --dry-run list them,
     t.equal(await crashedG!.handle.link.find('eth1'), null, "the crashed attach's veth is gone");
     t.equal(await s.host.link.find('vleak0'), null, 'the leaked link is gone');
     t.ok(await s.host.link.find(live.hostEnd!.index), 'the healthy attachment stays');
-    t.same(await journalOf(s.hostNs.id), (await readEntries(identityPrefix(liveG!.ns.id, 'eth1'))).filter((e) => e.entry.hostNetns === s.hostNs.id).map((e) => e.file), 'only the healthy entry is left in the journal');
+    const hostCookie = await netnsCookie(s.host);
+    t.same(await journalOf(s.host, s.hostNs.id), (await readEntries(identityPrefix(liveG!.ns.id, 'eth1'))).filter((e) => e.entry.hostNetns === s.hostNs.id && sameHost(e.entry, hostCookie)).map((e) => e.file), 'only the healthy entry is left in the journal');
     const again = await gc({ host: s.host });
     t.same([again.links, again.attachments, again.forgotten], [[], [], []], 'a second gc finds nothing');
   }),
