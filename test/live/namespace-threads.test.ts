@@ -108,14 +108,13 @@ t.test('a routing thread that cannot get home retires; the next request runs at 
       await g.close();
       await again.close();
       const seenAfter = (await h.link.list()).map((l) => l.name);
-      // Again, with a request queued behind the creation: the thread that
-      // would take over cannot get home either, so the request is refused.
+      // Again, with a request queued behind the creation.
       const before2 = addon().stats().namespaceJobsOnRoutingThread;
       for (;;) { try { fillers.push(fs.openSync('/dev/null', 'r')); } catch { break; } }
       const [made2, listed2] = await Promise.allSettled([Netns.create(), h.link.list()]);
       const onRouting2 = addon().stats().namespaceJobsOnRoutingThread - before2;
       for (const fd of fillers.splice(0)) fs.closeSync(fd);
-      const queued = { create: made2.status, list: listed2.status, why: listed2.reason && listed2.reason.message };
+      const queued = { create: made2.status, list: listed2.status, why: listed2.reason && listed2.reason.message, names: listed2.value && listed2.value.map((l) => l.name) };
       const seenLast = (await h.link.list()).map((l) => l.name);
       await h.link.del('homemark0');
       await h.close();
@@ -132,8 +131,17 @@ t.test('a routing thread that cannot get home retires; the next request runs at 
   t.same(r.inside.sort(), ['lo'], 'a namespace made afterwards is a fresh one');
   t.ok(r.seenAfter.includes('homemark0'), 'and requests after it still run at home');
   t.equal(r.onRouting2, 1, 'with a request queued behind it, the creation ran on the routing thread again');
-  t.same([r.queued.create, r.queued.list], ['rejected', 'rejected'], 'both failed');
-  t.match(r.queued.why ?? '', /cannot return a thread to the process's network namespace/, `the queued request was refused, not run elsewhere: ${r.queued.why}`);
+  t.equal(r.queued.create, 'rejected', 'the creation failed');
+  // Which way the queued request goes depends on whether an fd came free
+  // meanwhile (the process closes some on threads of its own): with none,
+  // the thread that would take over cannot get home either and refuses it;
+  // with one, the stranded thread's undo frees another, the new thread gets
+  // home and runs it there. Never anywhere else.
+  if (r.queued.list === 'rejected') {
+    t.match(r.queued.why ?? '', /cannot return a thread to the process's network namespace/, `the queued request was refused: ${r.queued.why}`);
+  } else {
+    t.ok(r.queued.names.includes('homemark0'), 'the queued request ran at home, on a thread that got there');
+  }
   t.ok(r.seenLast.includes('homemark0'), 'with fds free again, a new thread runs requests at home');
   t.same(r.after, r.home, 'every thread left is in the process’s namespace (the stranded one exited)');
   t.end();
