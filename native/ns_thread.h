@@ -41,8 +41,9 @@ void QueueOnNamespaceThread(std::function<void()> fn, std::function<void(const s
 // afterwards, as for a task on a namespace thread. Why: a caller that awaits
 // one namespace creation after another otherwise wakes a sleeping
 // namespace thread for each and the routing thread again for the request
-// that follows (on this VM, the creation took 0.42 against 0.50 ms, and a
-// guest's typical calls 8-14 % less in all). Such a thread that could not
+// that follows (on this VM, the creation took 0.42-0.44 against 0.49-0.53
+// ms, and a guest's typical calls ~7 % less in all: docs/performance.md,
+// change 24). Such a thread that could not
 // get home is stranded (NamespaceThreadStranded): it must retire once its
 // job is done, and another takes its place.
 void BecomeNamespaceThread();

@@ -100,7 +100,7 @@ function cacheKey(size: number, mtimeMs: number): string {
  * After the key, how the run that wrote the cache ended. A run that failed
  * (a misspelt guest, a bridge that is missing) compiled little of its
  * command, and the cache it wrote would leave every later run compiling the
- * rest again (~1.5 ms of a one-guest attach, measured): the next run that
+ * rest again (~1.3 ms of a one-guest attach, measured): the next run that
  * succeeds replaces it.
  */
 const RAN_OK = 'ran ok\n';
