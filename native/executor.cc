@@ -36,6 +36,12 @@ constexpr uint64_t kWaitForNs = 120 * 1000;
 // answer to a waiting JS thread: the JS between two awaited calls of a
 // guest's setup is 20-60 µs here.
 constexpr uint64_t kNextWaitNs = 100 * 1000;
+// How long it looks after posting an answer to the event loop (a request
+// not waited for: a veth, a namespace). The JS that settles such an answer
+// and asks again (a namespace's veth, a guest's first address) is 40-90 µs
+// here, more while the code is still cold. Asleep, the thread costs that
+// request a wake-up: on an idle VM, 200 µs and more (docs/performance.md).
+constexpr uint64_t kAfterPostNs = 150 * 1000;
 
 // The longest wait of the JS thread for one answer, in ns: as set by
 // SetAnswerWaitUs, else PIPEWRIGHT_ANSWER_WAIT_US (0 turns waiting off; at
@@ -73,12 +79,18 @@ struct Item {
 };
 
 struct LaneState {
-  LaneState(const char* n, int max, bool ns = false) : name(n), maxThreads(max), namespaces(ns) { sem_init(&ready, 0, 0); }
+  LaneState(const char* n, int max, bool ns = false, bool linger = false)
+      : name(n), maxThreads(max), namespaces(ns), lingers(linger) {
+    sem_init(&ready, 0, 0);
+  }
   const char* name;  // the threads' name, as top -H and perf show them
   const int maxThreads;
   // Its threads are namespace threads too (ns_thread.h): jobs that create a
   // namespace may run on them (Submit, Lane::kNamespace).
   const bool namespaces;
+  // Its thread looks for the caller's next request a while after posting an
+  // answer, before it sleeps (kAfterPostNs): a caller's chain of requests.
+  const bool lingers;
   // One count per queued job. The JS thread posts it and never waits: a
   // condition variable's signal can block (glibc) until a thread it woke
   // earlier has run, and the event loop must not wait for our threads.
@@ -93,7 +105,7 @@ struct LaneState {
 // Never destroyed: a detached thread may be waiting on it while static
 // destructors run at exit.
 LaneState& StateOf(Lane lane) {
-  static LaneState* net = new LaneState("pw-net", 1, true);
+  static LaneState* net = new LaneState("pw-net", 1, true, true);
   static LaneState* unlink = new LaneState("pw-unlink", 8);
   static LaneState* announce = new LaneState("pw-announce", 1);
   static LaneState* general = new LaneState("pw-work", 4);
@@ -162,26 +174,31 @@ void Serve(LaneState* s, bool fromStranded) {
     RefuseQueued(s, why);
     return;
   }
-  bool handed = false;  // the last job went to a waiting JS thread (and idle is counted already)
+  // Before sleeping, the thread may look for the next request a while
+  // (idle is counted already then): spinning after an answer handed to the
+  // JS thread that waited for it (that thread is running and may ask again
+  // at once), yielding after one posted to the event loop (the loop's
+  // thread may have been woken onto this CPU and must run first).
+  enum class Then { kSleep, kSpin, kYield };
+  Then then = Then::kSleep;
   for (;;) {
+    if (then == Then::kSleep) s->idle.fetch_add(1);
     bool got = false;
-    if (handed) {
-      // The JS thread that waited for the last answer is running and may ask
-      // again at once: look for its next request a while before sleeping.
+    if (then != Then::kSleep) {
       const uint64_t start = uv_hrtime();
+      const uint64_t budget = then == Then::kSpin ? kNextWaitNs : kAfterPostNs;
       do {
+        if (then == Then::kYield) sched_yield();
+        else CpuRelax();
         if (sem_trywait(&s->ready) == 0) { got = true; break; }
-        CpuRelax();
-      } while (uv_hrtime() - start < kNextWaitNs);
-    } else {
-      s->idle.fetch_add(1);
+      } while (uv_hrtime() - start < budget);
     }
     if (!got) {
       while (sem_wait(&s->ready) != 0) {
       }  // EINTR: every signal is blocked here, but be safe
     }
     s->idle.fetch_sub(1);
-    handed = false;
+    then = Then::kSleep;
     Item item;
     {
       std::lock_guard<std::mutex> lock(s->mu);
@@ -213,7 +230,7 @@ void Serve(LaneState* s, bool fromStranded) {
       if (item.job->taker.compare_exchange_strong(waiter, kHanded, std::memory_order_acq_rel)) {
         // The JS thread owns it from here (and is awake: no need to yield).
         item.job.release();
-        handed = true;
+        then = Then::kSpin;
         continue;
       }
       s->idle.fetch_sub(1);
@@ -224,8 +241,14 @@ void Serve(LaneState* s, bool fromStranded) {
     // thread that ran moments ago, even to an idle CPU): it would wait for
     // our next request, whose kernel work this kernel does not interrupt.
     // Measured: the loop waited over 1 ms after 1% of its wake-ups, while
-    // the other CPU was idle for most of that time. So let it run first.
-    sched_yield();
+    // the other CPU was idle for most of that time. So let it run first
+    // (a lingering thread yields at each look).
+    if (s->lingers) {
+      s->idle.fetch_add(1);
+      then = Then::kYield;
+    } else {
+      sched_yield();
+    }
   }
 }
 
