@@ -146,7 +146,22 @@ Value CompleteNewLinkEcho(NlSocket& sock, const Value& args, const Value& echoed
     target.ifi_index = static_cast<int>(echoed.Get("index").AsNumber());
     set.PutHeader(target);
     set.Put(IFLA_IFALIAS, alias->data(), alias->size(), "alias");
-    sock.Request(set);
+    try {
+      sock.Request(set);
+    } catch (...) {
+      // The link exists and the call is failing: unmake it (a veth takes its
+      // peer) before the error is reported. Its index is fresh (the kernel
+      // does not hand an index out again at once), so nothing else is hit;
+      // a link already gone is what the undo wanted.
+      Builder del;
+      del.Start(RTM_DELLINK, 0);
+      del.PutHeader(target);
+      try {
+        sock.Request(del);
+      } catch (...) {
+      }
+      throw;
+    }
     link.Set("alias", *alias);
   }
   if (auto master = OptUint(args, "master", INT32_MAX)) link.Set("master", *master);

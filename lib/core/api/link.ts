@@ -184,7 +184,16 @@ export class LinkApi {
     // Created in another namespace: the kernel echoes it there, not here (and
     // an alias, which creation ignores, has to be set there too).
     if (spec.netns !== undefined) {
-      if (args.alias !== undefined) await this.inNamespace(spec.netns, (h) => h.link.set(spec.name, { alias: args.alias! }));
+      if (args.alias !== undefined) {
+        try {
+          await this.inNamespace(spec.netns, (h) => h.link.set(spec.name, { alias: args.alias! }));
+        } catch (e) {
+          // Made but not finished: unmade before the error is reported (the
+          // name was free a moment ago, so the link there is the one made).
+          await this.inNamespace(spec.netns, (h) => h.link.del(spec.name)).catch(() => undefined);
+          throw e;
+        }
+      }
       return this.readElsewhere(spec.netns, spec.name);
     }
     return this.get(spec.name);
