@@ -7,7 +7,10 @@
 //   node bench/run.js [--quick] [--n 50,200] [--repeats 3] [--only c,lib-seq]
 //                     [--skip-extras] [--skip-cni] [--asan] [--json FILE]
 //                     [--batch-concurrency N|default] [--soak-cycles N]
+//                     [--cpus LIST]
 //
+// --cpus holds the run (every way's processes and threads) to the CPUs LIST
+// names, as taskset -c takes it (e.g. 0): a container or VM with one CPU.
 // --soak-cycles: the engine's memory soak (bench/engine-soak.js; default
 // 100000, quick 2000, 0 leaves it out), one of the extras.
 // --only takes way ids (bench/lib/ways.js): c, c-each, lib-seq, lib-batch,
@@ -52,6 +55,7 @@ function options(argv) {
     else if (a === '--only') o.only = argv[++i].split(',');
     else if (a === '--json') o.json = argv[++i];
     else if (a === '--soak-cycles') o.soakCycles = Number(argv[++i]);
+    else if (a === '--cpus') o.cpus = argv[++i];
     else if (a === '--batch-concurrency') o.batchConcurrency = argv[++i] === 'default' ? 'default' : Number(argv[i]);
     else throw new Error(`unknown option ${a}`);
   }
@@ -136,8 +140,16 @@ function memory(cycles) {
   return JSON.parse(out.trim().split('\n').pop());
 }
 
+/** Holds this process (every thread) and so everything it starts to the CPUs listed; returns them as the kernel took them. */
+function holdToCpus(list) {
+  if (!/^[0-9][0-9,-]*$/.test(list)) throw new Error(`--cpus: '${list}' is not a CPU list (e.g. 0 or 0,2 or 0-1)`);
+  execFileSync('taskset', ['-a', '-p', '-c', list, String(process.pid)], { stdio: 'ignore' });
+  return execFileSync('taskset', ['-p', '-c', String(process.pid)], { encoding: 'utf8' }).split(':').pop().trim();
+}
+
 async function main() {
   const o = options(process.argv.slice(2));
+  const heldTo = o.cpus ? holdToCpus(o.cpus) : null;
   const tmp = mkdtempSync(join(tmpdir(), 'pw-bench-'));
   try {
     const env = { tmp, cBinary: buildReference(tmp) };
@@ -178,6 +190,7 @@ async function main() {
       command: `npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`,
       kernel: execFileSync('uname', ['-r'], { encoding: 'utf8' }).trim(),
       cpus: require('node:os').cpus().length,
+      heldTo,
       node: process.version,
       iproute2: execFileSync('ip', ['-V'], { encoding: 'utf8' }).trim(),
       minutes: (Date.now() - started) / 60000,

@@ -223,7 +223,7 @@ function batchPartsTable({ ways, results }) {
 function printReport(r) {
   const m = r.meta;
   const out = [
-    `### Runs (kernel ${m.kernel}, ${m.cpus} CPUs, node ${m.node}, ${m.iproute2}; ${f1(m.minutes)} min; load average ${m.loadavg.atStart.map(f2).join(' ')} at start, ${m.loadavg.atEnd.map(f2).join(' ')} at end)`,
+    `### Runs (kernel ${m.kernel}, ${m.cpus} CPUs${m.heldTo ? `, every way held to CPU ${m.heldTo}` : ''}, node ${m.node}, ${m.iproute2}; ${f1(m.minutes)} min; load average ${m.loadavg.atStart.map(f2).join(' ')} at start, ${m.loadavg.atEnd.map(f2).join(' ')} at end)`,
     '',
     `Command: \`${m.command}\`. Every run verified (ports, addresses, routes, pings, nothing left).`,
     '',
