@@ -65,14 +65,6 @@ std::atomic<uint64_t> answered{0};  // of those, answered within the wait
 std::atomic<uint64_t> nsJobsRouting{0};  // Lane::kNamespace jobs the routing thread took
 std::atomic<uint64_t> nsJobsOwn{0};      // and those queued for a namespace thread
 
-inline void CpuRelax() {
-#if defined(__x86_64__) || defined(__i386__)
-  __builtin_ia32_pause();
-#elif defined(__aarch64__)
-  asm volatile("yield");
-#endif
-}
-
 struct Item {
   std::unique_ptr<Job> job;
   std::shared_ptr<Dispatcher> to;
@@ -175,30 +167,31 @@ void Serve(LaneState* s, bool fromStranded) {
     return;
   }
   // Before sleeping, the thread may look for the next request a while
-  // (idle is counted already then): spinning after an answer handed to the
-  // JS thread that waited for it (that thread is running and may ask again
-  // at once), yielding after one posted to the event loop (the loop's
-  // thread may have been woken onto this CPU and must run first).
-  enum class Then { kSleep, kSpin, kYield };
-  Then then = Then::kSleep;
+  // (idle is counted already then): after an answer handed to the JS
+  // thread that waited for it (that thread is running and may ask again at
+  // once), and after one posted to the event loop (lingering lanes only).
+  // It yields its CPU at each look rather than spinning on it: the thread
+  // that will ask may be queued on this very CPU (the loop's thread woken
+  // by a posted answer; on a process held to one CPU, always). Spinning,
+  // a caller held to one CPU waited out the whole look before each request
+  // (an awaited lookup 140-170 µs, against 55-65 µs so).
+  uint64_t lookNs = 0;  // 0: sleep at once
   for (;;) {
-    if (then == Then::kSleep) s->idle.fetch_add(1);
+    if (lookNs == 0) s->idle.fetch_add(1);
     bool got = false;
-    if (then != Then::kSleep) {
+    if (lookNs > 0) {
       const uint64_t start = uv_hrtime();
-      const uint64_t budget = then == Then::kSpin ? kNextWaitNs : kAfterPostNs;
       do {
-        if (then == Then::kYield) sched_yield();
-        else CpuRelax();
+        sched_yield();
         if (sem_trywait(&s->ready) == 0) { got = true; break; }
-      } while (uv_hrtime() - start < budget);
+      } while (uv_hrtime() - start < lookNs);
     }
     if (!got) {
       while (sem_wait(&s->ready) != 0) {
       }  // EINTR: every signal is blocked here, but be safe
     }
     s->idle.fetch_sub(1);
-    then = Then::kSleep;
+    lookNs = 0;
     Item item;
     {
       std::lock_guard<std::mutex> lock(s->mu);
@@ -230,7 +223,7 @@ void Serve(LaneState* s, bool fromStranded) {
       if (item.job->taker.compare_exchange_strong(waiter, kHanded, std::memory_order_acq_rel)) {
         // The JS thread owns it from here (and is awake: no need to yield).
         item.job.release();
-        then = Then::kSpin;
+        lookNs = kNextWaitNs;
         continue;
       }
       s->idle.fetch_sub(1);
@@ -245,7 +238,7 @@ void Serve(LaneState* s, bool fromStranded) {
     // (a lingering thread yields at each look).
     if (s->lingers) {
       s->idle.fetch_add(1);
-      then = Then::kYield;
+      lookNs = kAfterPostNs;
     } else {
       sched_yield();
     }
@@ -366,10 +359,14 @@ std::unique_ptr<Job> SubmitAndWait(Napi::Env env, Lane lane, std::unique_ptr<Job
   Submit(env, lane, std::move(job));
   waits.fetch_add(1, std::memory_order_relaxed);
   // Refused, it was posted already: the wait runs out and it is settled as usual.
+  // The wait yields its CPU at each look rather than spinning on it: a
+  // routing thread that was asleep is often woken onto this very CPU, and
+  // behind a spinning waiter it ran only once the wait had run out (6 waits
+  // in vain per 50 guests in a fresh process, against 1 so).
   const uint64_t start = uv_hrtime();
   do {
     if (waited->taker.load(std::memory_order_acquire) == kHanded) break;
-    CpuRelax();
+    sched_yield();
   } while (uv_hrtime() - start < WaitNs());
   int expected = kToWaiter;
   if (waited->taker.compare_exchange_strong(expected, kGaveUp, std::memory_order_acq_rel)) return nullptr;

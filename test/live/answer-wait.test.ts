@@ -6,8 +6,10 @@
 // and a long chain of awaited calls still lets the event loop turn.
 import t from 'tap';
 import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { withScene } from '../helpers/scene';
+import { ROUTING_THREAD_PROBES } from '../helpers/routing-thread';
 import { NetlinkError } from '../../lib';
 import { addon } from '../../lib/core/native';
 
@@ -83,6 +85,49 @@ t.test('a long chain of awaited calls lets the event loop turn', (t) =>
     for (; done < CALLS; done++) await host.link.get(1);
     t.ok(atImmediate >= 0 && atImmediate < CALLS, `an immediate ran during the chain (after call ${atImmediate})`);
     t.ok(atTimer >= 0 && atTimer < CALLS, `a 1 ms timer ran during the chain (after call ${atTimer})`);
+  }),
+);
+
+t.test('on one CPU, the routing thread woken by a waited-for request answers within the wait', (t) =>
+  withScene(t, async ({ hostNs }) => {
+    // The thread asleep, the request wakes it, and the kernel queues it on
+    // the only CPU, which the waiting JS thread holds: the wait must give
+    // that CPU up (native/executor.cc, SubmitAndWait), or the answer comes
+    // only once the wait has run out. Spinning instead, 0-1 of 30 such
+    // waits were answered within it.
+    const dist = join(__dirname, '..', '..', 'dist', 'lib');
+    const script = `
+      ${ROUTING_THREAD_PROBES}
+      const { Handle } = require(${JSON.stringify(dist)});
+      const { addon } = require(${JSON.stringify(join(dist, 'core', 'native'))});
+      (async () => {
+        const h = await Handle.open();
+        // Lookups become a kind known to be quick (run_times.h): waited for.
+        for (let i = 0; i < 20; i++) await h.link.get('lo');
+        const tid = routingThread();
+        const out = { waits: 0, answered: 0, stuck: 0 };
+        for (let i = 0; i < 30; i++) {
+          if ((await asleep(tid)).stuck) out.stuck++;
+          const a = addon().stats();
+          await h.link.get('lo');
+          const b = addon().stats();
+          out.waits += b.answerWaits - a.answerWaits;
+          out.answered += b.answersWhileWaiting - a.answersWhileWaiting;
+        }
+        await h.close();
+        console.log(JSON.stringify(out));
+      })().catch((e) => { console.error(e); process.exit(1); });`;
+    const cpu = readFileSync('/proc/self/status', 'utf8').match(/^Cpus_allowed_list:\s*(\d+)/m)![1]!;
+    const r = JSON.parse(
+      execFileSync('nsenter', [`--net=/proc/${process.pid}/fd/${hostNs.fd}`, 'taskset', '-c', cpu, process.execPath, '-e', script], {
+        encoding: 'utf8',
+        env: { ...process.env, PIPEWRIGHT_ANSWER_WAIT_US: '' },
+      }),
+    );
+    t.equal(r.stuck, 0, 'the routing thread fell asleep before each request');
+    t.comment(`on CPU ${cpu}: ${r.waits} of 30 requests waited for, ${r.answered} answered within the wait`);
+    t.ok(r.waits >= 20, 'most were waited for');
+    t.ok(r.answered >= (r.waits * 2) / 3, 'at least two in three of those were answered within the wait');
   }),
 );
 

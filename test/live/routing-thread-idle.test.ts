@@ -8,27 +8,14 @@ import t from 'tap';
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { withScene } from '../helpers/scene';
+import { ROUTING_THREAD_PROBES } from '../helpers/routing-thread';
 
 // In a process of its own (the built library), where nothing of tap's runs
 // on the event loop: the process's routing thread serves this script alone.
 const dist = join(__dirname, '..', '..', 'dist', 'lib');
 const script = `
-  const fs = require('node:fs');
+  ${ROUTING_THREAD_PROBES}
   const { Handle, Netns } = require(${JSON.stringify(dist)});
-  const routingThread = () => fs.readdirSync('/proc/self/task').find((tid) => {
-    try { return fs.readFileSync('/proc/self/task/' + tid + '/comm', 'utf8').trim() === 'pw-net'; } catch { return false; }
-  });
-  // Waits (on the thread's state, read again each millisecond) until it
-  // is blocked in a futex wait; gives up after 5000 reads.
-  const asleep = async (tid) => {
-    for (let i = 0; i < 5000; i++) {
-      const call = fs.readFileSync('/proc/self/task/' + tid + '/syscall', 'utf8').split(' ')[0];
-      const state = fs.readFileSync('/proc/self/task/' + tid + '/stat', 'utf8').replace(/^.*\\) /, '')[0];
-      if (call === '202' && state === 'S') return { reads: i + 1 };
-      await new Promise((r) => setTimeout(r, 1));
-    }
-    return { reads: 5000, stuck: true };
-  };
   (async () => {
     const out = {};
     const h = await Handle.open();
