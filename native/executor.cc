@@ -221,7 +221,7 @@ void Serve(LaneState* s, bool fromStranded) {
       s->idle.fetch_add(1);
       int waiter = kToWaiter;
       if (item.job->taker.compare_exchange_strong(waiter, kHanded, std::memory_order_acq_rel)) {
-        // The JS thread owns it from here (and is awake: no need to yield).
+        // The JS thread owns it from here.
         item.job.release();
         lookNs = kNextWaitNs;
         continue;
@@ -361,8 +361,8 @@ std::unique_ptr<Job> SubmitAndWait(Napi::Env env, Lane lane, std::unique_ptr<Job
   // Refused, it was posted already: the wait runs out and it is settled as usual.
   // The wait yields its CPU at each look rather than spinning on it: a
   // routing thread that was asleep is often woken onto this very CPU, and
-  // behind a spinning waiter it ran only once the wait had run out (6 waits
-  // in vain per 50 guests in a fresh process, against 1 so).
+  // behind a spinning waiter it ran only once the wait had run out (5-6
+  // waits in vain per 50 guests in a fresh process, against 1 so).
   const uint64_t start = uv_hrtime();
   do {
     if (waited->taker.load(std::memory_order_acquire) == kHanded) break;
