@@ -19,17 +19,19 @@ const MAIN = join(__dirname, '..', '..', require('../../package.json').bin.pipew
 // the CLI ways' host ends are in it, not in the workload's GROUP.
 const ATTACH_GROUP = 0x7077;
 
-let helpText;
-/** `pipewright --help`, read once: what the built CLI offers. */
-function help() {
-  if (helpText === undefined) {
+const helpTexts = new Map();
+/** `pipewright --help`, or `pipewright COMMAND --help`, read once each: what the built CLI offers. */
+function help(command) {
+  if (!helpTexts.has(command)) {
+    let text;
     try {
-      helpText = execFileSync(process.execPath, [MAIN, '--help'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+      text = execFileSync(process.execPath, [MAIN, ...(command ? [command] : []), '--help'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
     } catch (e) {
-      helpText = `${e.stdout ?? ''}${e.stderr ?? ''}`;
+      text = `${e.stdout ?? ''}${e.stderr ?? ''}`;
     }
+    helpTexts.set(command, text);
   }
-  return helpText;
+  return helpTexts.get(command);
 }
 
 /** null when the CLI is built and speaks pipework's grammar, else why not. */

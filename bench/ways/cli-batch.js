@@ -49,7 +49,8 @@ function writePlan(env, n, format) {
 function batchAvailable() {
   const why = cliAvailable();
   if (why) return why;
-  if (!/pipewright batch FILE.*--create-netns/.test(help())) return 'not yet available: `pipewright --help` lists no batch command with --create-netns';
+  // The general help lists commands only; a command's own help has its usage.
+  if (!/pipewright batch FILE.*--create-netns/.test(help('batch'))) return 'not yet available: `pipewright batch --help` shows no --create-netns';
   return null;
 }
 
