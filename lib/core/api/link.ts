@@ -182,19 +182,23 @@ export class LinkApi {
     }
     if (echoed) return echoed;
     // Created in another namespace: the kernel echoes it there, not here (and
-    // an alias, which creation ignores, has to be set there too).
+    // an alias, which creation ignores, has to be set there too). One handle
+    // there for both: the link is read first, so the alias goes to the index
+    // just made and, if that fails, the undo deletes that index, not
+    // whatever holds the name by then.
     if (spec.netns !== undefined) {
-      if (args.alias !== undefined) {
+      return this.inNamespace(spec.netns, async (h) => {
+        const made = await h.link.get(spec.name);
+        if (args.alias === undefined) return made;
         try {
-          await this.inNamespace(spec.netns, (h) => h.link.set(spec.name, { alias: args.alias! }));
+          await h.link.set(made.index, { alias: args.alias });
         } catch (e) {
-          // Made but not finished: unmade before the error is reported (the
-          // name was free a moment ago, so the link there is the one made).
-          await this.inNamespace(spec.netns, (h) => h.link.del(spec.name)).catch(() => undefined);
+          // Made but not finished: unmade before the error is reported.
+          await h.link.del(made.index).catch(() => undefined);
           throw e;
         }
-      }
-      return this.readElsewhere(spec.netns, spec.name);
+        return { ...made, alias: args.alias };
+      });
     }
     return this.get(spec.name);
   }
@@ -268,10 +272,6 @@ export class LinkApi {
     if (peer?.name !== undefined && (await exists(peer.netns, peer.name)))
       return pointAt(e, 'peer.name', peer.name, `the peer's name '${peer.name}' is taken: a link of that name already exists in ${where(peer.netns)}`);
     return e;
-  }
-
-  private readElsewhere(target: NetnsTarget, name: string): Promise<Link> {
-    return this.inNamespace(target, (h) => h.link.get(name));
   }
 
   /** Runs fn with a short-lived handle in another namespace (Handle opens it: this file only knows Handle's type). */
