@@ -11,8 +11,8 @@ const { join } = require('node:path');
 const { timedRun } = require('./proc');
 const W = require('./workload');
 
-// The command as installed: package.json's "bin", which runs the bundle
-// dist/cli/pipewright.js with its code cache (`npm run build:ts` builds both).
+// The command as installed: package.json's "bin", which runs its command's
+// bundle of dist/cli/ with its code cache (`npm run build:ts` builds both).
 // Its first run after a build writes the cache: one sample among the runs.
 const MAIN = join(__dirname, '..', '..', require('../../package.json').bin.pipewright);
 // attach()'s default link group for host ends (PIPEWRIGHT_GROUP, "pw"):

@@ -1,38 +1,60 @@
 #!/usr/bin/env node
 // The installed `pipewright` command (package.json "bin"). It runs the CLI
-// from one bundled file (dist/cli/pipewright.js, made by
-// scripts/bundle-cli.js) and keeps V8's compiled code for it in a cache file,
-// so a start neither resolves ~40 modules nor compiles them again: measured
-// here, that is ~12 ms of the ~35 ms a one-guest attach used to add to Node's
-// own start. The cache lives in the user's cache directory
-// ($XDG_CACHE_HOME/pipewright or ~/.cache/pipewright), never in the package
-// (a read-only or shared install stays untouched); when that directory cannot
-// be written, or (as root) is not root's alone, there is simply no cache.
-// Without a usable bundle — not built, or older than the compiled files —
-// the compiled modules run as they are.
+// from one bundled file of dist/cli/ (made by scripts/bundle-cli.js: the
+// command's lean bundle, or the whole CLI's) and keeps V8's compiled code
+// for it in a cache file, so a start neither resolves ~40 modules nor
+// compiles them again: measured here, that is ~12 ms of the ~35 ms a
+// one-guest attach used to add to Node's own start. The cache lives in the
+// user's cache directory ($XDG_CACHE_HOME/pipewright or ~/.cache/pipewright),
+// never in the package (a read-only or shared install stays untouched); when
+// that directory cannot be written, or (as root) is not root's alone, there
+// is simply no cache. Without a usable bundle — not built, or older than the
+// compiled files — the compiled modules run as they are.
+// This file runs before any cache can help, so it loads as little as it
+// can: which bundle runs a command comes from a small table the bundler
+// writes (dist/cli/commands.json), not from the registry (~1.2 ms a start).
 import { lstatSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import Module from 'node:module';
 import { homedir } from 'node:os';
-import { dirname, isAbsolute, join } from 'node:path';
+import { basename, dirname, isAbsolute, join } from 'node:path';
 import { Script } from 'node:vm';
 import { checkTrustedPath } from '../core/trusted-path';
-import { findCommand } from './registry';
 
-const BUNDLE = join(__dirname, '..', '..', 'cli', 'pipewright.js');
+const CLI_DIR = join(__dirname, '..', '..', 'cli');
+const COMPILED_CLI = join(__dirname, 'bin.js');
+
+/**
+ * Each top-level command word (names and aliases) → [the command's registry
+ * name, its bundle's file]; '' is pipework's positional line, the default.
+ * Written by scripts/bundle-cli.js after the bundles, from the registry and
+ * bundles.ts. Undefined when missing, unreadable or older than the compiled
+ * CLI (tsc ran, the bundler did not).
+ */
+function readCommandTable(): Record<string, [string, string]> | undefined {
+  const file = join(CLI_DIR, 'commands.json');
+  try {
+    if (statSync(file).mtimeMs < statSync(COMPILED_CLI).mtimeMs) return undefined;
+    const table = JSON.parse(readFileSync(file, 'utf8')) as { words?: Record<string, [string, string]> };
+    return table.words?.[''] ? table.words : undefined;
+  } catch {
+    return undefined;
+  }
+}
 
 /**
  * One cache per command: a cache holds what its run compiled, so one made by
  * `--help` would leave an attach compiling most of its code again. Pipework's
- * positional form (any HOSTIF first) is the default. The command's name
- * comes from the registry, a file of plain data that loads nothing else.
+ * positional form (any HOSTIF first) is the default.
  */
 const first = process.argv[2];
-const COMMAND = cacheName(first);
+const TABLE = readCommandTable();
+const [NAME, FILE] = (TABLE && first !== undefined && Object.hasOwn(TABLE, first) && first !== '' ? TABLE[first] : TABLE?.['']) ?? ['pipework', undefined];
+const COMMAND = cacheName(first, NAME);
+const BUNDLE = FILE === undefined ? undefined : join(CLI_DIR, FILE);
 
-function cacheName(word: string | undefined): string {
+function cacheName(word: string | undefined, name: string): string {
   if (word === '--help' || word === '-h') return 'help';
   if (word === '--version' || word === '-V') return 'version';
-  const name = findCommand(word)?.name ?? 'pipework';
   // The CNI plugin: one cache per verb, for the same reason (an ADD compiles
   // the attach machinery, a VERSION nothing of it).
   const verb = process.env.CNI_COMMAND ?? '';
@@ -59,7 +81,7 @@ function installTag(path: string): string {
 }
 
 const DIR = cacheDir();
-const CACHE = DIR === undefined ? undefined : join(DIR, `${installTag(BUNDLE)}-${COMMAND}.cache`);
+const CACHE = DIR === undefined || BUNDLE === undefined ? undefined : join(DIR, `${installTag(BUNDLE)}-${COMMAND}.cache`);
 
 /**
  * The cache is compiled code that this process will run, so it must be
@@ -90,10 +112,12 @@ function trustworthy(file: string): boolean {
 /**
  * What a cache must have been made from to be used: this Node (V8 checks its
  * own version and flags too) and this very bundle file. V8's own check on the
- * source is only its length, so the bundle's size and mtime are part of the key.
+ * source is only its length, so the bundle's size and mtime are part of the
+ * key; the bundle's path lets a later run tell a cache nothing can use any
+ * more (code-cache-files.ts reads this line: keep the two in step).
  */
-function cacheKey(size: number, mtimeMs: number): string {
-  return `pipewright-code-cache 2 ${process.version} ${process.arch} ${size} ${mtimeMs}\n`;
+function cacheKey(bundle: string, size: number, mtimeMs: number): string {
+  return `pipewright-code-cache 3 ${process.version} ${process.arch} ${size} ${mtimeMs} ${JSON.stringify(bundle)}\n`;
 }
 
 /**
@@ -145,21 +169,25 @@ function writeCache(key: string, script: Script, ranOk: boolean): void {
     if (!trustworthy(CACHE)) return;
     writeFileSync(tmp, Buffer.concat([Buffer.from(key + (ranOk ? RAN_OK : RAN_FAILED)), script.createCachedData()]), { mode: 0o600, flag: 'wx' });
     renameSync(tmp, CACHE); // atomic: concurrent starts read an old cache or a new one, never half of one
+    // A write follows a miss, often a new or rebuilt bundle: the time to
+    // remove the caches that no bundle will match again (loaded only now).
+    (require('./code-cache-files') as typeof import('./code-cache-files')).pruneDeadCaches(dirname(CACHE), basename(CACHE));
   } catch {
     // no writable cache directory: run without a cache
   }
 }
 
 function runBundle(): boolean {
+  if (BUNDLE === undefined) return false;
   let bundle;
   try {
     bundle = statSync(BUNDLE);
     // A bundle older than the compiled files (tsc ran, the bundler did not) would run stale code.
-    if (bundle.mtimeMs < statSync(join(__dirname, 'bin.js')).mtimeMs) return false;
+    if (bundle.mtimeMs < statSync(COMPILED_CLI).mtimeMs) return false;
   } catch {
     return false;
   }
-  const key = cacheKey(bundle.size, bundle.mtimeMs);
+  const key = cacheKey(BUNDLE, bundle.size, bundle.mtimeMs);
   const cached = readCache(key);
   const script = new Script(Module.wrap(readFileSync(BUNDLE, 'utf8')), { filename: BUNDLE, ...(cached ? { cachedData: cached.data } : {}) });
   // Written at exit, so the cache holds the functions this run compiled, not

@@ -1,5 +1,5 @@
 // Runs the built CLI as it is installed (package.json's "bin":
-// dist/lib/cli/launch.js, which runs the bundle dist/cli/pipewright.js) with
+// dist/lib/cli/launch.js, which runs a bundle of dist/cli/) with
 // a given namespace as its current network namespace — the scene's private
 // "host" — and collects its exit code and output.
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -8,8 +8,8 @@ import { join } from 'node:path';
 import type { Netns } from '../../lib';
 
 export const MAIN = join(__dirname, '..', '..', 'dist', 'lib', 'cli', 'launch.js');
-const BUNDLE = join(__dirname, '..', '..', 'dist', 'cli', 'pipewright.js');
-for (const f of [MAIN, BUNDLE]) if (!existsSync(f)) throw new Error(`${f} is missing: build it first with 'npm run build:ts'`);
+const BUNDLES = ['pipewright.js', 'per-guest.js', 'cni.js'].map((f) => join(__dirname, '..', '..', 'dist', 'cli', f));
+for (const f of [MAIN, ...BUNDLES]) if (!existsSync(f)) throw new Error(`${f} is missing: build it first with 'npm run build:ts'`);
 
 export interface Run {
   code: number | null;

@@ -64,13 +64,14 @@ const ALLOWED = [
   /^man\/pipewright\.1$/,
   /^completions\/(pipewright\.bash|_pipewright)$/,
   /^dist\/lib\/.+\.(js|d\.ts)$/,
-  /^dist\/cli\/pipewright\.js$/,
+  /^dist\/cli\/(pipewright|per-guest|cni)\.js$/,
+  /^dist\/cli\/commands\.json$/,
   /^prebuilds\/linux-(x64|arm64)\/(pipewright\.glibc\.node|pipewright-fast)$/,
   /^scripts\/sandbox\.sh$/,
   /^examples\/[a-z-]+\.js$/,
   /^examples\/topologies\/[a-zA-Z0-9-]+\.yaml$/,
 ];
-const REQUIRED = ['package.json', 'README.md', 'LICENSE', 'CHANGELOG.md', 'SECURITY.md', 'binding.gyp', 'native/addon.cc', 'dist/lib/index.js', 'dist/lib/index.d.ts', 'dist/lib/cli/launch.js', 'dist/cli/pipewright.js', 'native/op_table_gen.cc', 'native/op_table_gen.h', 'man/pipewright.1', 'completions/pipewright.bash', 'completions/_pipewright',
+const REQUIRED = ['package.json', 'README.md', 'LICENSE', 'CHANGELOG.md', 'SECURITY.md', 'binding.gyp', 'native/addon.cc', 'dist/lib/index.js', 'dist/lib/index.d.ts', 'dist/lib/cli/launch.js', 'dist/cli/pipewright.js', 'dist/cli/per-guest.js', 'dist/cli/cni.js', 'dist/cli/commands.json', 'native/op_table_gen.cc', 'native/op_table_gen.h', 'man/pipewright.1', 'completions/pipewright.bash', 'completions/_pipewright',
   'examples/topology-two-hosts.js', 'examples/topologies/hostA.yaml', 'examples/topologies/hostB.yaml',
   'native/client/pipewright_fast.cc', 'native/client/frames.cc', 'native/client/frames.h', 'packaging/systemd/pipewright-engine.service', 'packaging/systemd/pipewright-engine.socket',
   ...(hostRoot ? ['x64', 'arm64'] : [process.arch]).flatMap((a) => [`prebuilds/linux-${a}/pipewright.glibc.node`, `prebuilds/linux-${a}/pipewright-fast`])];
