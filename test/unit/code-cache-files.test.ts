@@ -8,7 +8,7 @@
 import t from 'tap';
 import type { Test } from 'tap';
 import { spawnSync } from 'node:child_process';
-import { existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { cacheHeader, judge, pruneDeadCaches } from '../../lib/cli/code-cache-files';
@@ -107,7 +107,8 @@ t.test('the installed command prunes when it writes a cache', { skip: existsSync
   const own = names.filter((n) => n.endsWith('-version.cache'));
   t.equal(own.length, 1, `its own cache was written (${names.join(', ')})`);
   // launch.ts writes the header that code-cache-files.ts reads: the two agree.
-  const bundle = join(ROOT, 'dist', 'cli', 'per-guest.js');
+  // Node runs its main script by its real path (the rootless suite's tree is reached through a link).
+  const bundle = realpathSync(join(ROOT, 'dist', 'cli', 'per-guest.js'));
   const st = statSync(bundle);
   const header = readFileSync(join(dir, own[0]!), 'latin1').split('\n', 1)[0]!;
   t.equal(`${header}\n`, cacheHeader(process.version, process.arch, st.size, st.mtimeMs, bundle), 'its header is the one code-cache-files.ts reads');
