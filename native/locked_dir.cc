@@ -65,13 +65,34 @@ Value ReadEntries(int dirFd, const std::string& path) {
   while (struct dirent* ent = readdir(d)) {
     std::string name = ent->d_name;
     if (name == "." || name == "..") continue;
-    struct stat st;
-    if (fstatat(dirFd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) continue;  // gone since readdir
     Value e = Value::MakeObject();
     e.Set("name", name);
+    // A regular file by the directory's own word (d_type) is opened at once,
+    // which tells its type too (fstat): a stat less per lease, the store's
+    // bulk. O_NONBLOCK: a FIFO swapped in since the readdir must not hang us.
+    if (ent->d_type == DT_REG) {
+      int fd = openat(dirFd, name.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+      const int openError = fd < 0 ? errno : 0;
+      struct stat fst;
+      if (fd >= 0 && fstat(fd, &fst) == 0) {
+        e.Set("type", TypeOf(fst.st_mode));
+        if (S_ISREG(fst.st_mode) && static_cast<size_t>(fst.st_size) <= kMaxStateFile) {
+          ReadUpTo(fd, static_cast<size_t>(fst.st_size), &buf);
+          e.Set("data", buf);
+        }
+        close(fd);
+        out.Push(std::move(e));
+        continue;
+      }
+      if (fd >= 0) close(fd);
+      if (openError == ENOENT) continue;  // gone since readdir
+      // Anything else (a link swapped in: ELOOP): looked at as below.
+    }
+    struct stat st;
+    if (fstatat(dirFd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) continue;  // gone since readdir
     e.Set("type", TypeOf(st.st_mode));
+    // Opened only when it is a regular file: opening a device can do things.
     if (S_ISREG(st.st_mode) && static_cast<size_t>(st.st_size) <= kMaxStateFile) {
-      // O_NONBLOCK: a FIFO swapped in since the stat must not hang us.
       int fd = openat(dirFd, name.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
       struct stat fst;
       if (fd >= 0 && fstat(fd, &fst) == 0 && S_ISREG(fst.st_mode)) {

@@ -293,3 +293,31 @@ t.test('the plugin allocates in its own process: a host-local in CNI_PATH is not
     t.notOk(existsSync(marker), 'the host-local in CNI_PATH never ran');
     await reference('DEL', JSON.stringify({ ...conf, cniVersion: '1.0.0' }), 'c2');
   }));
+
+t.test('an ADD reads the store at once but changes it only after what it was told to wait for, and not at all if that fails', async (t) => {
+  const root = store(t);
+  const conf = confOf(root, 'gated', { subnet: '10.82.0.0/29' });
+  const dir = join(root, 'gated');
+  // Held back: the store is opened and read (its lock taken, its directory
+  // made), but no lease is made until the gate opens.
+  let open!: () => void;
+  const gate = new Promise<void>((r) => (open = r));
+  const add = runIpam('host-local', 'ADD', conf, cniEnv('ADD', 'g1', 'eth0'), [REFERENCE_DIR], gate);
+  // Waits for a state: the lock file exists once the store was opened.
+  while (!existsSync(join(dir, 'lock'))) await new Promise((r) => setImmediate(r));
+  t.same(leaseFiles(dir), [], 'the store was opened; no lease yet while the gate is shut');
+  open();
+  t.equal((await add as Answer['result'])!.ips![0]!.address, '10.82.0.2/29', 'the gate opened: the address is leased');
+  t.same(leaseFiles(dir), ['10.82.0.2']);
+
+  // A gate that fails: its reason is the answer, and the store is left as it was.
+  const before = readFileSync(join(dir, 'last_reserved_ip.0'), 'utf8');
+  const why = new Error('the record could not be written');
+  const refused = await runIpam('host-local', 'ADD', conf, cniEnv('ADD', 'g2', 'eth0'), [REFERENCE_DIR], Promise.reject(why)).catch((e: unknown) => e);
+  t.equal(refused, why, "the gate's own reason, not an IPAM error");
+  t.same(leaseFiles(dir), ['10.82.0.2'], 'no lease was made');
+  t.equal(readFileSync(join(dir, 'last_reserved_ip.0'), 'utf8'), before, 'last_reserved_ip is untouched');
+  // And the lock was given back: the next ADD goes through.
+  const next = await builtin('ADD', conf, 'g3');
+  t.equal(addressOf(next), '10.82.0.3', 'the store is usable after it');
+});

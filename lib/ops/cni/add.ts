@@ -143,7 +143,9 @@ async function fresh(conf: NetConf, env: CniEnv, ns: Netns, host: Handle, gh: Ha
     // to this one's rollback; an existing one is used at once. Both settle
     // before anything is judged: a rollback never races a lease still being
     // written.
-    const ipamP = recordWritten.then(() => runIpamFor(conf, env));
+    // IPAM reads its store (under the store's lock) while the record is
+    // written, and changes it only after (the lease waits for the record).
+    const ipamP = runIpamFor(conf, env, recordWritten);
     ipamP.catch(() => undefined); // judged once the attachment beside it settled too
     const routesP = ipamP.then((ipam) => withGateways(ipam.ips, routesFor(ipam.ips, ipam.routes, conf.isDefaultGateway)));
     const settingsP = Promise.all([ipamP, routesP]).then(([ipam, routes]) => guestSettingsFor(ipam.ips, routes));
@@ -262,8 +264,10 @@ function pickDns(conf: CniDns | undefined, ipam: CniDns, prev: CniDns): CniDns {
   return prev;
 }
 
-function runIpamFor(conf: NetConf, env: CniEnv): Promise<CniResult> {
-  const p = conf.ipam ? runIpam(conf.ipam.type, 'ADD', conf.raw, env.raw, env.path).then((r) => parseResult(r, `the result of IPAM plugin "${conf.ipam!.type}"`)) : Promise.resolve(emptyResult());
+function runIpamFor(conf: NetConf, env: CniEnv, changesAfter: Promise<unknown>): Promise<CniResult> {
+  const p = conf.ipam
+    ? runIpam(conf.ipam.type, 'ADD', conf.raw, env.raw, env.path, changesAfter).then((r) => parseResult(r, `the result of IPAM plugin "${conf.ipam!.type}"`))
+    : changesAfter.then(() => emptyResult());
   p.catch(() => undefined); // judged once the attachment beside it settled too
   return p;
 }

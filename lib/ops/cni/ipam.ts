@@ -12,12 +12,21 @@ export class BuiltinDeclined extends PluginMissing {
   }
 }
 
-/** Runs IPAM for one verb; resolves with the result (ADD) or null, rejects with its CniError. */
-export async function runIpam(type: string, verb: Extract<Verb, 'ADD' | 'DEL' | 'CHECK'>, stdin: string, env: NodeJS.ProcessEnv, path: readonly string[]): Promise<unknown> {
-  if (type !== BUILTIN) return delegate(type, verb, stdin, env, path);
-  const answer = await hostLocal(verb, stdin, env);
+/**
+ * Runs IPAM for one verb; resolves with the result (ADD) or null, rejects
+ * with its CniError. `changesAfter`: nothing may be changed before it
+ * resolves (ADD's record must be written first), and nothing is when it
+ * rejects (with its reason). The built-in reads its store meanwhile, under
+ * the store's lock; a delegated plugin, which changes things as it runs,
+ * starts only then.
+ */
+export async function runIpam(type: string, verb: Extract<Verb, 'ADD' | 'DEL' | 'CHECK'>, stdin: string, env: NodeJS.ProcessEnv, path: readonly string[], changesAfter: Promise<unknown> = Promise.resolve()): Promise<unknown> {
+  changesAfter.catch(() => undefined); // its reason is reported below, whenever it is looked at
+  if (type !== BUILTIN) return changesAfter.then(() => delegate(type, verb, stdin, env, path));
+  const answer = await hostLocal(verb, stdin, env, changesAfter);
   if ('result' in answer) return answer.result;
   try {
+    await changesAfter;
     return await delegate(type, verb, stdin, env, path);
   } catch (e) {
     if (e instanceof PluginMissing) throw new BuiltinDeclined(type, path, answer.delegate);

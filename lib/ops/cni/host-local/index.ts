@@ -34,8 +34,13 @@ function failed(verb: string, msg: string): CniError {
   return new CniError(ERR_INTERNAL, `plugin "${BUILTIN}" failed (${verb}): ${msg}`);
 }
 
-/** Runs one verb on the store; env is the plugin's environment (CNI_CONTAINERID, CNI_IFNAME, CNI_ARGS). */
-export async function hostLocal(verb: BuiltinVerb, stdin: string, env: NodeJS.ProcessEnv): Promise<BuiltinAnswer> {
+/**
+ * Runs one verb on the store; env is the plugin's environment (CNI_CONTAINERID,
+ * CNI_IFNAME, CNI_ARGS). ADD changes the store only once `changesAfter`
+ * resolved (it reads it meanwhile), and not at all if it rejects.
+ */
+export async function hostLocal(verb: BuiltinVerb, stdin: string, env: NodeJS.ProcessEnv, changesAfter: Promise<unknown> = Promise.resolve()): Promise<BuiltinAnswer> {
+  changesAfter.catch(() => undefined); // its reason is reported below, whenever it is looked at
   let parsed;
   try {
     parsed = parseHostLocal(stdin, parseArgs(env.CNI_ARGS));
@@ -45,20 +50,24 @@ export async function hostLocal(verb: BuiltinVerb, stdin: string, env: NodeJS.Pr
   }
   if ('delegate' in parsed) return parsed;
   try {
-    return await run(verb, parsed.conf, env);
+    return await run(verb, parsed.conf, env, changesAfter);
   } catch (e) {
+    // What kept the changes back failed: its reason comes first, as it is
+    // (the store was not changed).
+    const gate = await changesAfter.then(() => null, (reason: unknown) => ({ reason }));
+    if (gate) throw gate.reason;
     // The store's own failures (a link refused, a full disk) read as the reference's do: code 999, naming the file.
     if (e instanceof CniError) throw e;
     throw failed(verb, e instanceof Error ? e.message : String(e));
   }
 }
 
-async function run(verb: BuiltinVerb, conf: HostLocalConf, env: NodeJS.ProcessEnv): Promise<BuiltinAnswer> {
+async function run(verb: BuiltinVerb, conf: HostLocalConf, env: NodeJS.ProcessEnv, changesAfter: Promise<unknown>): Promise<BuiltinAnswer> {
   const id = env.CNI_CONTAINERID ?? '';
   const ifname = env.CNI_IFNAME ?? '';
   switch (verb) {
     case 'ADD':
-      return { result: await add(conf, id, ifname) };
+      return { result: await add(conf, id, ifname, changesAfter) };
     case 'DEL':
       await del(conf, id, ifname);
       return { result: null };
@@ -68,7 +77,7 @@ async function run(verb: BuiltinVerb, conf: HostLocalConf, env: NodeJS.ProcessEn
   }
 }
 
-async function add(conf: HostLocalConf, id: string, ifname: string): Promise<unknown> {
+async function add(conf: HostLocalConf, id: string, ifname: string, changesAfter: Promise<unknown>): Promise<unknown> {
   let dns: CniDns = {};
   if (conf.resolvConf) {
     try {
@@ -82,7 +91,7 @@ async function add(conf: HostLocalConf, id: string, ifname: string): Promise<unk
   const reserved: Chosen[] = [];
   try {
     const view = viewOf(store, id, ifname);
-    await allocate(conf, view, id, reserveIn(store, content), reserved);
+    await allocate(conf, view, id, reserveIn(store, content, changesAfter), reserved);
     await store.dir.release();
   } catch (e) {
     // Given back as the reference gives them back: the files go, last_reserved_ip stays.
@@ -100,11 +109,12 @@ async function add(conf: HostLocalConf, id: string, ifname: string): Promise<unk
 }
 
 /** The reference's Reserve: the address's file made exclusively, then last_reserved_ip.<set> written. */
-function reserveIn(store: Store, content: string) {
+function reserveIn(store: Store, content: string, changesAfter: Promise<unknown>) {
   return async (c: Chosen): Promise<boolean> => {
     const last = `${LAST_RESERVED}${c.set}`;
     // A link (or directory) in last_reserved_ip's place is refused before anything is made.
     if (!writable(store, last)) throw failed('ADD', `${store.dir.path}/${last} is not a regular file: refused`);
+    await changesAfter;
     const out = await store.dir.apply([
       { op: 'create', name: ipName(c.ip), data: content },
       { op: 'write', name: last, data: formatIp(c.ip) },
