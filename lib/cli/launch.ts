@@ -35,7 +35,9 @@ function readCommandTable(): Record<string, [string, string]> | undefined {
   try {
     if (statSync(file).mtimeMs < statSync(COMPILED_CLI).mtimeMs) return undefined;
     const table = JSON.parse(readFileSync(file, 'utf8')) as { words?: Record<string, [string, string]> };
-    return table.words?.[''] ? table.words : undefined;
+    // Bundles are plain file names beside the table, nothing else.
+    const plain = (entry: unknown) => Array.isArray(entry) && typeof entry[0] === 'string' && typeof entry[1] === 'string' && /^[a-z0-9-]+\.js$/.test(entry[1]);
+    return table.words?.[''] && Object.values(table.words).every(plain) ? table.words : undefined;
   } catch {
     return undefined;
   }
