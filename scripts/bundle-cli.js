@@ -46,7 +46,10 @@ function commandModules() {
 /**
  * In a lean bundle, the module of every command it does not run becomes a
  * stub (the dispatcher still names them all, for help and suggestions).
- * A module that is also a command of the bundle's own stays real.
+ * A module that is also a command of the bundle's own stays real. A
+ * command's module must not import another command's module for a helper:
+ * in a lean bundle that would be the stub (shared code lives outside
+ * commands/).
  */
 function stubOthers(bundle, modules) {
   const own = new Set(bundle.commands.flatMap((c) => modules.get(c) ?? []));
@@ -63,7 +66,7 @@ function stubOthers(bundle, modules) {
       b.onLoad({ filter: /.*/, namespace: 'stubbed-command' }, (args) => ({
         loader: 'js',
         contents: `exports.run = async () => { throw new Error(${JSON.stringify(
-          `internal error: the command module '${args.path}' is not in the bundle ${bundle.file} (lib/cli/bundles.ts and launch.ts disagree)`,
+          `internal error: the command module '${args.path}' is not in the bundle ${bundle.file} (a stale dist/cli/commands.json, or a command importing another's module: rebuild with npm run build:ts and check lib/cli/bundles.ts)`,
         )}); };`,
       }));
     },
@@ -91,6 +94,13 @@ async function bundle(spec, modules) {
     logLevel: 'warning',
   });
   if (!lean) return;
+  // Only the registry may name a stubbed module (its lazy loads): anything
+  // else importing one would get the stub in place of real code.
+  for (const [file, input] of Object.entries(result.metafile.inputs)) {
+    if (file.startsWith('stubbed-command:')) continue;
+    const stub = input.imports.find((i) => i.path.startsWith('stubbed-command:'));
+    if (stub && resolve(root, file) !== join(cliDir, 'registry.js')) throw new Error(`bundle-cli: ${file} imports ${stub.path.slice('stubbed-command:'.length)}, another command's module, which ${spec.file} stubs out: move what it needs out of commands/`);
+  }
   // Each command the bundle runs must have its module in it, real.
   const inputs = Object.keys(result.metafile.inputs).map((f) => resolve(root, f));
   for (const command of spec.commands) {
