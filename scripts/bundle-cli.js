@@ -12,7 +12,7 @@
 'use strict';
 
 const { build } = require('esbuild');
-const { mkdirSync, readdirSync, renameSync, rmSync, writeFileSync } = require('node:fs');
+const { lstatSync, mkdirSync, readdirSync, renameSync, rmSync, writeFileSync } = require('node:fs');
 const { dirname, join, relative, resolve } = require('node:path');
 
 const root = join(__dirname, '..');
@@ -131,7 +131,11 @@ async function main() {
   // What an older build left: code caches kept beside the bundle (they now
   // live in the user's cache directory), bundles or maps no longer made.
   const made = new Set([WHOLE_CLI, ...LEAN_BUNDLES].flatMap((b) => (MAPS ? [b.file, `${b.file}.map`] : [b.file])).concat('commands.json'));
-  for (const name of readdirSync(outdir)) if (!made.has(name)) rmSync(join(outdir, name));
+  // Only build products of ours (regular files by those names), nothing else put there.
+  for (const name of readdirSync(outdir)) {
+    if (made.has(name) || !/\.(js|js\.map|cache|json)$/.test(name) || !lstatSync(join(outdir, name)).isFile()) continue;
+    rmSync(join(outdir, name));
+  }
   const modules = commandModules();
   await Promise.all([WHOLE_CLI, ...LEAN_BUNDLES].map((b) => bundle(b, modules)));
   writeCommandTable();

@@ -1,9 +1,11 @@
-// Which bundle of the CLI runs which command (scripts/bundle-cli.js makes
-// them, launch.ts picks one). A start reads and compiles its whole bundle,
-// even from V8's code cache: ~1 ms per 100 KB, measured. The commands run
-// once per guest or per container get bundles that hold only what they
-// load (~300 KB, where the whole CLI is ~810 KB, a third of it `yaml`, for
-// `apply` alone); every other command runs from the whole CLI's bundle.
+// Which bundle of the CLI runs which command. scripts/bundle-cli.js makes
+// the bundles and, from this table and the registry, dist/cli/commands.json,
+// by which launch.ts picks one at run time (it does not load this file).
+// A start reads and compiles its whole bundle, even from V8's code cache:
+// ~1 ms per 100 KB, measured. The commands run once per guest or per
+// container get bundles that hold only what they load (~300 KB, where the
+// whole CLI is ~810 KB, a third of it `yaml`, for `apply` alone); every
+// other command runs from the whole CLI's bundle.
 // Plain data: loading this file loads nothing else.
 
 export interface BundleSpec {

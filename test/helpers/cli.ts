@@ -6,9 +6,10 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Netns } from '../../lib';
+import { LEAN_BUNDLES, WHOLE_CLI } from '../../lib/cli/bundles';
 
 export const MAIN = join(__dirname, '..', '..', 'dist', 'lib', 'cli', 'launch.js');
-const BUNDLES = ['pipewright.js', 'per-guest.js', 'cni.js'].map((f) => join(__dirname, '..', '..', 'dist', 'cli', f));
+const BUNDLES = [WHOLE_CLI, ...LEAN_BUNDLES].map((b) => join(__dirname, '..', '..', 'dist', 'cli', b.file));
 for (const f of [MAIN, ...BUNDLES]) if (!existsSync(f)) throw new Error(`${f} is missing: build it first with 'npm run build:ts'`);
 
 export interface Run {
