@@ -77,7 +77,6 @@ class NlSocket {
   int cookieErrno_ = 0;  // why cookie_ could not be read; 0 when it was
   uint32_t seq_ = 0;
   std::mutex mu_;
-  std::vector<uint8_t> rx_;
 };
 
 }  // namespace pw
