@@ -83,11 +83,27 @@ export interface Cidr extends IpAddress {
   prefixLen: number;
 }
 
+// The one IPv4 form accepted: four decimal parts without leading zeros
+// (ipaddr.js also reads 010.1, 0x0a.1 and 167772161, which no one means).
+const FOUR_PART_DECIMAL = /^(0|[1-9]\d*)(\.(0|[1-9]\d*)){3}$/;
+
+/** Parses once: each ipaddr.js check (isValid...) is a whole parse of its own, on every guest's calls. */
+function parseOnce<T>(parse: () => T): T | null {
+  try {
+    return parse();
+  } catch {
+    return null;
+  }
+}
+
 function parseIp(field: string, value: unknown, family?: 4 | 6): ipaddr.IPv4 | ipaddr.IPv6 {
-  let parsed: ipaddr.IPv4 | ipaddr.IPv6;
-  if (typeof value === 'string' && ipaddr.IPv4.isValidFourPartDecimal(value)) parsed = ipaddr.IPv4.parse(value);
-  else if (typeof value === 'string' && value.includes(':') && ipaddr.IPv6.isValid(value)) parsed = ipaddr.IPv6.parse(value);
-  else throw invalidArgument(field, value, 'is not an IPv4 or IPv6 address');
+  let parsed: ipaddr.IPv4 | ipaddr.IPv6 | null = null;
+  if (typeof value === 'string') {
+    // ipaddr.js refuses a part over 255 (parse throws).
+    if (FOUR_PART_DECIMAL.test(value)) parsed = parseOnce(() => ipaddr.IPv4.parse(value));
+    else if (value.includes(':')) parsed = parseOnce(() => ipaddr.IPv6.parse(value));
+  }
+  if (!parsed) throw invalidArgument(field, value, 'is not an IPv4 or IPv6 address');
   const fam = parsed.kind() === 'ipv4' ? 4 : 6;
   if (family && fam !== family) throw invalidArgument(field, value, `is an IPv${fam} address; IPv${family} is needed here`);
   return parsed;

@@ -55,6 +55,17 @@ t.test('addresses and prefixes', async (t) => {
   rejects(t, () => v.ip('gateway', '10'), 'gateway', 'a bare number');
   rejects(t, () => v.ip('gateway', 'fe80::1', 4), 'gateway', 'wrong family');
   t.equal(v.ip('x', '::ffff:10.0.0.1').family, 6);
+  // ipaddr.js reads these as IPv4 addresses; nobody writing a guest's
+  // address means them, so only four decimal parts are taken.
+  for (const odd of ['010.0.0.1', '0x0a.0.0.1', '167772161', '10.0.1', '1.2.3.4.5', '10.0.0.-1', ' 10.0.0.1', '10.0.0.1 ', ''])
+    rejects(t, () => v.ip('gateway', odd), 'gateway', `'${odd}'`);
+  for (const bad of ['1::2::3', '12345::1', 'fe80:::1', '::g', ':'])
+    rejects(t, () => v.ip('gateway', bad), 'gateway', `IPv6 '${bad}'`);
+  t.same(v.ip('x', '0.0.0.0'), { family: 4, address: '0.0.0.0' }, 'zero parts are written as 0');
+  t.same(v.ip('x', '255.255.255.255'), { family: 4, address: '255.255.255.255' });
+  t.same(v.ip('x', 'FE80::A'), { family: 6, address: 'fe80::a' }, 'IPv6 normalised to lower case');
+  t.same(v.ip('x', '2001:db8:0:0:0:0:0:1'), { family: 6, address: '2001:db8::1' }, 'and compressed');
+  rejects(t, () => v.ip('gateway', 17 as unknown as string), 'gateway', 'not a string');
 });
 
 t.test('MAC, MTU, VLAN id', async (t) => {
