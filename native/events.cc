@@ -106,7 +106,7 @@ Napi::Function Subscription::Define(Napi::Env env) {
                      {InstanceMethod("close", &Subscription::Close), InstanceMethod("followLinks", &Subscription::FollowLinks)});
 }
 
-Subscription::Subscription(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Subscription>(info), rx_(64 * 1024) {}
+Subscription::Subscription(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Subscription>(info) {}
 
 Subscription::~Subscription() { Stop(); }
 
@@ -199,8 +199,9 @@ void Subscription::Drain() {
   Napi::Env env = Env();
   Napi::HandleScope scope(env);
   pw::Value events = pw::Value::MakeArray();
+  uint8_t* rx = ThreadReceiveBuffer();
   for (;;) {
-    ssize_t n = recv(fd_, rx_.data(), rx_.size(), 0);
+    ssize_t n = recv(fd_, rx, kReceiveBufferSize, 0);
     if (n < 0) {
       if (errno == EINTR) continue;
       if (errno == ENOBUFS) {  // the kernel dropped events: the consumer must resync
@@ -211,7 +212,7 @@ void Subscription::Drain() {
       }
       break;  // EAGAIN: drained
     }
-    ForEachMessage(rx_.data(), static_cast<size_t>(n), [&](const nlmsghdr* h) {
+    ForEachMessage(rx, static_cast<size_t>(n), [&](const nlmsghdr* h) {
       if (Unfollowed(h)) return;
       pw::Value ev = DecodeAny(h);
       if (!ev.IsUndefined()) events.Push(ev);

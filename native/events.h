@@ -37,7 +37,6 @@ class Subscription : public Napi::ObjectWrap<Subscription> {
   int fd_ = -1;
   uv_poll_t* poll_ = nullptr;
   Napi::FunctionReference onEvents_;
-  std::vector<uint8_t> rx_;
   // The links whose events are passed on, when filtering (JS thread only:
   // Drain runs there too).
   bool linkFilter_ = false;

@@ -36,22 +36,9 @@ namespace {
 // deleted in a loop, a dump needed a median of 5 and up to 25 attempts
 // (measured), so 10 failed about one list in eight. Bounded all the same.
 constexpr int kDumpRetries = 100;
-constexpr size_t kRxBuffer = 64 * 1024;
 constexpr int kReplyTimeoutSeconds = 30;
 
 std::atomic<uint64_t> gDumpRetries{0};
-
-// Where a thread receives its replies: one buffer per thread, made on its
-// first request and never zeroed (the kernel writes what is read). One per
-// socket, zero-filled, cost each new socket ~40 µs of page faults and
-// memset on this VM: a Netns.create took 42 µs to make its socket's buffer
-// against 2 µs for everything else about the socket (docs/performance.md,
-// change 30). A socket's requests never nest, and each thread runs one at
-// a time, so a thread's buffer is only ever in one Transact.
-uint8_t* ReceiveBuffer() {
-  thread_local std::unique_ptr<uint8_t[]> buf(new uint8_t[kRxBuffer]);
-  return buf.get();
-}
 
 void SetOpt(int fd, int level, int name, int value, const char* what) {
   if (setsockopt(fd, level, name, &value, sizeof(value)) != 0) {
@@ -112,6 +99,11 @@ NlSocket::NlSocket(Configured c) {
 }
 
 NlSocket::~NlSocket() { Close(); }
+
+uint8_t* ThreadReceiveBuffer() {
+  thread_local std::unique_ptr<uint8_t[]> buf(new uint8_t[kReceiveBufferSize]);
+  return buf.get();
+}
 
 uint64_t NlSocket::NetnsCookie() const {
   if (cookieErrno_ != 0) ThrowErrno(cookieErrno_, "getsockopt", "SO_NETNS_COOKIE");
@@ -191,11 +183,11 @@ std::vector<std::string> NlSocket::Transact(Builder& b, bool dump, bool* interru
   } while (sent < 0 && errno == EINTR);
   if (sent < 0) ThrowErrno(errno, "sendmsg");
 
-  uint8_t* rx = ReceiveBuffer();
+  uint8_t* rx = ThreadReceiveBuffer();
   std::vector<std::string> out;
   for (;;) {
     sockaddr_nl from{};
-    iovec iov{rx, kRxBuffer};
+    iovec iov{rx, kReceiveBufferSize};
     msghdr mh{};
     mh.msg_name = &from;
     mh.msg_namelen = sizeof(from);

@@ -28,6 +28,16 @@ int ConfigureRouteSocket(int fd, bool blocking);
 // (NLM_F_DUMP_INTR) and were therefore retried or failed: for tests and stats.
 uint64_t DumpRetries();
 
+// Where the calling thread reads netlink messages into: kReceiveBufferSize
+// bytes of its own, made on its first use and never zeroed (the kernel
+// writes what is read). One per socket, zero-filled, cost each new socket
+// or subscription ~40 µs of page faults and memset on this VM, and 64 KB
+// for as long as it stayed open (docs/performance.md, change 30). A read
+// loop parses what it read before it calls anything that could read again
+// on the same thread, so one buffer per thread is enough.
+constexpr size_t kReceiveBufferSize = 64 * 1024;
+uint8_t* ThreadReceiveBuffer();
+
 class NlSocket {
  public:
   explicit NlSocket(int nsfd);  // throws NlException
