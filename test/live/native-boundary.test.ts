@@ -2,8 +2,9 @@
 // travel as JSON text (native/json.h), work runs on the addon's own threads
 // (native/executor.h) and is settled a few at a time (native/dispatch.h).
 // Text JSON has to escape arrives unchanged both ways, a malformed batch is
-// refused before anything is sent, and hundreds of requests in flight at
-// once each get their own answer.
+// refused before anything is sent, hundreds of requests in flight at once
+// each get their own answer, and an open handle or watcher holds no receive
+// buffer of its own (replies go into the reading thread's).
 import t from 'tap';
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
