@@ -100,15 +100,20 @@ Napi::Value StateFileList(const Napi::CallbackInfo& info) {
   return TaskWorker::Start(info.Env(), "state.list", [=] { return ListStateFiles(root, sub, prefix); });
 }
 
-// lockedDirOpen(parent, name, lockName) -> Promise<{dirFd, lockFd, entries}>:
-// a store directory shared with other programs, its lock waited for on the
-// lock thread, its entries read under it (locked_dir.h).
+// lockedDirOpen(parent, name, lockName, wait) -> Promise<{dirFd, lockFd,
+// entries} | {busy: true}>: a store directory shared with other programs, its
+// lock taken and its entries read under it (locked_dir.h). With wait, on the
+// lock thread, where the wait holds up only other waits. Without, on a
+// general thread, and only if the lock is free: reading a store of a few
+// hundred leases takes a millisecond, which on the lock thread held up every
+// lock request behind it, an attach's journal entry among them.
 Napi::Value LockedDirOpenJs(const Napi::CallbackInfo& info) {
   std::string parent = StringArg(info, 0, "parent");
   std::string name = StringArg(info, 1, "name");
   std::string lockName = StringArg(info, 2, "lockName");
+  bool wait = info[3].ToBoolean();
   return TaskWorker::Start(
-      info.Env(), "lockedDir.open", [=] { return LockedDirOpen(parent, name, lockName); }, nullptr, Lane::kLock);
+      info.Env(), "lockedDir.open", [=] { return LockedDirOpen(parent, name, lockName, wait); }, nullptr, wait ? Lane::kLock : Lane::kGeneral);
 }
 
 // lockedDirApply(dirFd, lockFd, changes, closeFds, path) -> Promise<string[]>:

@@ -192,7 +192,7 @@ std::string Remove(int dirFd, const LockedDirChange& c, const std::string& file)
 
 }  // namespace
 
-Value LockedDirOpen(const std::string& parent, const std::string& name, const std::string& lockName) {
+Value LockedDirOpen(const std::string& parent, const std::string& name, const std::string& lockName, bool wait) {
   CheckEntryName(name);
   CheckEntryName(lockName);
   const std::string path = parent + "/" + name;
@@ -204,7 +204,14 @@ Value LockedDirOpen(const std::string& parent, const std::string& name, const st
     if (lockFd < 0) FailAt(errno, "open", path + "/" + lockName, errno == ELOOP ? "is a symbolic link: refused" : "cannot open the lock file");
     struct stat st;
     if (fstat(lockFd, &st) != 0 || !S_ISREG(st.st_mode)) FailAt(EINVAL, "open", path + "/" + lockName, "is not a regular file: refused");
-    while (flock(lockFd, LOCK_EX) != 0) {
+    while (flock(lockFd, wait ? LOCK_EX : LOCK_EX | LOCK_NB) != 0) {
+      if (errno == EWOULDBLOCK && !wait) {
+        close(lockFd);
+        close(dirFd);
+        Value busy = Value::MakeObject();
+        busy.Set("busy", true);
+        return busy;
+      }
       if (errno != EINTR) FailAt(errno, "flock", path + "/" + lockName, "");
     }
     Value out = Value::MakeObject();

@@ -7,9 +7,9 @@
 // symbolic link, through the directory's fd; names are plain entry names; a
 // file we create never replaces one that exists.
 //
-// Open takes the lock (blocking: the caller runs it on the lock thread) and
-// reads every entry once; Apply runs the caller's changes through the same
-// directory fd while the lock is still held, then may give everything back.
+// Open takes the lock and reads every entry once; Apply runs the caller's
+// changes through the same directory fd while the lock is still held, then
+// may give everything back.
 #pragma once
 
 #include <string>
@@ -20,11 +20,13 @@
 namespace pw {
 
 // {dirFd, lockFd, entries: [{name, type: 'file'|'link'|'dir'|'other', data?}]}.
-// Makes parent (and its missing ancestors, mode 0755) and parent/name (0755)
+// With wait, blocks until the lock is granted (the caller runs it on the lock
+// thread); without, takes it only if it is free, else gives everything back
+// and returns {busy: true}. Makes parent (and its missing ancestors, mode 0755) and parent/name (0755)
 // when missing; parent/name must not be a symbolic link. The lock file is
 // made (0600) when missing and refused when it is a symbolic link or not a
 // regular file. data is given for regular files up to 64 KiB.
-Value LockedDirOpen(const std::string& parent, const std::string& name, const std::string& lockName);
+Value LockedDirOpen(const std::string& parent, const std::string& name, const std::string& lockName, bool wait);
 
 struct LockedDirChange {
   enum class Kind { kCreate, kWrite, kRemove } kind;

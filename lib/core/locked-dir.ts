@@ -1,7 +1,8 @@
 // A directory of small files shared with other programs that serialize on
 // an flock of a file inside it (the reference CNI host-local plugin's store:
-// <dataDir>/<network>/lock). The lock is waited for on the addon's lock
-// thread, never on the JS thread; the directory and its files are reached
+// <dataDir>/<network>/lock). A free lock is taken, and the store read, on a
+// general thread; a held one is waited for on the addon's lock thread, never
+// on the JS thread. The directory and its files are reached
 // through the directory's fd without following symbolic links
 // (native/locked_dir.h).
 //
@@ -9,7 +10,7 @@
 // one of them waits in flock at a time: the lock thread is then held up only
 // by other processes' holders, never by a holder of our own that needs it.
 import { resolve } from 'node:path';
-import { transport, type NativeLockedDirChange, type NativeLockedDirEntry, type NativeLockedDirOutcome } from './native';
+import { transport, type NativeLockedDir, type NativeLockedDirChange, type NativeLockedDirEntry, type NativeLockedDirOutcome } from './native';
 
 export type LockedDirEntry = NativeLockedDirEntry;
 export type LockedDirChange = NativeLockedDirChange;
@@ -42,9 +43,13 @@ export async function openLockedDir(parent: string, name: string, lockName: stri
     if (queues.get(path) === tail) queues.delete(path);
   };
   await before;
-  let opened;
+  let opened: NativeLockedDir;
   try {
-    opened = await transport().lockedDirOpen(resolve(parent), name, lockName);
+    // Tried first where no lock request waits behind it; only a lock another
+    // process holds is waited for on the lock thread. Takers of our own never
+    // overtake each other: they queue above.
+    const tried = await transport().lockedDirOpen(resolve(parent), name, lockName, false);
+    opened = 'busy' in tried ? await transport().lockedDirOpen(resolve(parent), name, lockName, true) : tried;
   } catch (e) {
     done();
     throw e;

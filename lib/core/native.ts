@@ -182,10 +182,12 @@ export interface Transport {
   stateFileList(root: string, sub: string, prefix: string): Promise<Array<{ name: string; data: string; mtimeMs: number }>>;
   /**
    * parent/name, a directory shared with other programs (made when missing,
-   * never through a symbolic link), its lock file locked exclusively (waited
-   * for on the lock thread) and its entries read under the lock.
+   * never through a symbolic link), its lock file locked exclusively and its
+   * entries read under the lock. With wait the lock is waited for, on the
+   * lock thread; without, it is taken only if free ({ busy } otherwise).
    */
-  lockedDirOpen(parent: string, name: string, lockName: string): Promise<NativeLockedDir>;
+  lockedDirOpen(parent: string, name: string, lockName: string, wait: true): Promise<NativeLockedDir>;
+  lockedDirOpen(parent: string, name: string, lockName: string, wait: false): Promise<NativeLockedDir | { busy: true }>;
   /** Changes in a directory lockedDirOpen holds, in order; with closeFds the lock is given back after them. */
   lockedDirApply(dirFd: number, lockFd: number, changes: NativeLockedDirChange[], closeFds: boolean, path: string): Promise<NativeLockedDirOutcome[]>;
 }

@@ -3,9 +3,10 @@
 // make the lease), they never give an address twice, write the same bytes,
 // advance last_reserved_ip the same way and fail alike; started all at once
 // (reference processes, pipewright processes, and calls in this process)
-// they never collide, the store's flock keeping them apart. Files in the
-// store that are not leases are left alone, and symbolic links are refused,
-// never followed.
+// they never collide, the store's flock keeping them apart. A free store is
+// read without waiting behind the addon's lock thread; a held one is waited
+// for. Files in the store that are not leases are left alone, and symbolic
+// links are refused, never followed.
 import t from 'tap';
 import { spawn } from 'node:child_process';
 import { existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
@@ -13,6 +14,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runIpam } from '../../lib/ops/cni/ipam';
 import { CniError } from '../../lib/ops/cni/errors';
+import { lockStateFile } from '../../lib/core/state-files';
+import { stateDir } from '../../lib/core/state-dir';
 import { REFERENCE_DIR, cniSkipReason, hostLocalConf, leases, netnsPath, pluginDir, runCni } from '../helpers/cni';
 import { withScene } from '../helpers/scene';
 
@@ -320,4 +323,59 @@ t.test('an ADD reads the store at once but changes it only after what it was tol
   // And the lock was given back: the next ADD goes through.
   const next = await builtin('ADD', conf, 'g3');
   t.equal(addressOf(next), '10.82.0.3', 'the store is usable after it');
+});
+
+/** Inodes of the flocks that process `pid` is waiting for (/proc/locks marks a waiter "->"). */
+function flocksAwaited(pid: number): number[] {
+  return readFileSync('/proc/locks', 'utf8')
+    .split('\n')
+    .map((l) => l.trim().split(/\s+/))
+    .filter((f) => f[1] === '->' && f[2] === 'FLOCK' && Number(f[5]) === pid)
+    .map((f) => Number(f[6]!.split(':')[2]));
+}
+
+async function until(what: () => boolean): Promise<void> {
+  while (!what()) await new Promise((r) => setTimeout(r, 5));
+}
+
+/** flock(1) holding `file` exclusively in a process of its own until released. */
+async function holdFlock(file: string): Promise<{ release(): Promise<void> }> {
+  const child = spawn('flock', ['-x', file, '-c', 'echo held; read x'], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const exited = new Promise<void>((r) => child.once('close', () => r()));
+  await new Promise<void>((resolve, reject) => {
+    child.once('error', reject);
+    child.stdout.once('data', () => resolve());
+  });
+  return { release: () => (child.stdin.end(), exited) };
+}
+
+t.test('a free store is read and changed while the lock thread waits for another lock; a held one is waited for', async (t) => {
+  const root = store(t);
+  const conf = confOf(root, 'beside', { subnet: '10.83.0.0/29' });
+  const dir = join(root, 'beside');
+  // The addon's one lock thread, kept waiting: a state file's lock that
+  // another process holds, asked for by this one.
+  mkdirSync(join(stateDir(), 'test-held'), { recursive: true, mode: 0o700 });
+  const heldFile = join(stateDir(), 'test-held', 'held');
+  writeFileSync(heldFile, '');
+  const holder = await holdFlock(heldFile);
+  let granted = false;
+  const waiting = lockStateFile('test-held', 'held', false).then((release) => ((granted = true), release));
+  await until(() => flocksAwaited(process.pid).includes(statSync(heldFile).ino));
+  const a = await builtin('ADD', conf, 'b1');
+  t.equal(addressOf(a), '10.83.0.2', 'the ADD was answered');
+  t.notOk(granted, 'while the lock thread was still waiting');
+  await holder.release();
+  await (await waiting)();
+
+  // The store's own lock held by another process: the ADD waits for it, then goes on.
+  const storeHolder = await holdFlock(join(dir, 'lock'));
+  let answered = false;
+  const second = builtin('ADD', conf, 'b2').then((x) => ((answered = true), x));
+  await until(() => flocksAwaited(process.pid).includes(statSync(join(dir, 'lock')).ino));
+  t.notOk(answered, 'not answered while the store is locked');
+  t.same(leaseFiles(dir), ['10.83.0.2'], 'nothing leased while the store is locked');
+  await storeHolder.release();
+  t.equal(addressOf(await second), '10.83.0.3', 'answered once the lock was given back');
+  t.same(leaseFiles(dir), ['10.83.0.2', '10.83.0.3']);
 });
