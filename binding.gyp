@@ -21,6 +21,7 @@
         "native/link.cc",
         "native/link_kinds.cc",
         "native/locked_dir.cc",
+        "native/store_file_cache.cc",
         "native/message.cc",
         "native/neigh.cc",
         "native/netns.cc",

@@ -7,9 +7,11 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <ctime>
 
 #include "errors.h"
 #include "state_dir.h"
+#include "store_file_cache.h"
 
 namespace pw {
 
@@ -51,9 +53,41 @@ const char* TypeOf(mode_t m) {
   return "other";
 }
 
-// Every entry, with the contents of the regular files (read without following links).
+// The entry of a regular file whose contents are known: from the cache, or just read.
+Value FileEntry(const std::string& name, const std::string& data) {
+  Value e = Value::MakeObject();
+  e.Set("name", name);
+  e.Set("type", "file");
+  e.Set("data", data);
+  return e;
+}
+
+// Every entry, with the contents of the regular files (read without
+// following links; a file unchanged since the last reading is not read
+// again: store_file_cache.h).
 Value ReadEntries(int dirFd, const std::string& path) {
   Value out = Value::MakeArray();
+  struct stat dirSt;
+  const bool cacheable = fstat(dirFd, &dirSt) == 0;
+  CachedFiles before = cacheable ? TakeCachedFiles(dirSt) : CachedFiles{};
+  CachedFiles kept;
+  struct timespec now;
+  clock_gettime(CLOCK_REALTIME, &now);
+  // What was read before, if the file at this name now is the same: one stat instead of four calls.
+  auto known = [&](const std::string& name, const struct stat* st) -> const CachedFile* {
+    auto c = before.find(name);
+    if (c == before.end()) return nullptr;
+    struct stat now_st;
+    if (!st) {
+      if (fstatat(dirFd, name.c_str(), &now_st, AT_SYMLINK_NOFOLLOW) != 0) return nullptr;
+      st = &now_st;
+    }
+    if (!StillTheSame(c->second, *st)) return nullptr;
+    return &kept.emplace(name, std::move(c->second)).first->second;
+  };
+  auto keep = [&](const std::string& name, const struct stat& st, const std::string& data) {
+    if (MayKeep(st, now) && data.size() == static_cast<size_t>(st.st_size)) kept[name] = CachedFile{st.st_ino, st.st_size, st.st_mtim, st.st_ctim, data};
+  };
   int scanFd = dup(dirFd);
   DIR* d = scanFd >= 0 ? fdopendir(scanFd) : nullptr;
   if (!d) {
@@ -65,20 +99,26 @@ Value ReadEntries(int dirFd, const std::string& path) {
   while (struct dirent* ent = readdir(d)) {
     std::string name = ent->d_name;
     if (name == "." || name == "..") continue;
-    Value e = Value::MakeObject();
-    e.Set("name", name);
-    // A regular file by the directory's own word (d_type) is opened at once,
-    // which tells its type too (fstat): a stat less per lease, the store's
-    // bulk. O_NONBLOCK: a FIFO swapped in since the readdir must not hang us.
+    // A regular file by the directory's own word (d_type) is, unless known,
+    // opened at once, which tells its type too (fstat): a stat less per
+    // lease, the store's bulk. O_NONBLOCK: a FIFO swapped in since the
+    // readdir must not hang us.
     if (ent->d_type == DT_REG) {
+      if (const CachedFile* c = known(name, nullptr)) {
+        out.Push(FileEntry(name, c->data));
+        continue;
+      }
       int fd = openat(dirFd, name.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
       const int openError = fd < 0 ? errno : 0;
       struct stat fst;
       if (fd >= 0 && fstat(fd, &fst) == 0) {
+        Value e = Value::MakeObject();
+        e.Set("name", name);
         e.Set("type", TypeOf(fst.st_mode));
         if (S_ISREG(fst.st_mode) && static_cast<size_t>(fst.st_size) <= kMaxStateFile) {
           ReadUpTo(fd, static_cast<size_t>(fst.st_size), &buf);
           e.Set("data", buf);
+          keep(name, fst, buf);
         }
         close(fd);
         out.Push(std::move(e));
@@ -90,6 +130,12 @@ Value ReadEntries(int dirFd, const std::string& path) {
     }
     struct stat st;
     if (fstatat(dirFd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) continue;  // gone since readdir
+    if (const CachedFile* c = known(name, &st)) {
+      out.Push(FileEntry(name, c->data));
+      continue;
+    }
+    Value e = Value::MakeObject();
+    e.Set("name", name);
     e.Set("type", TypeOf(st.st_mode));
     // Opened only when it is a regular file: opening a device can do things.
     if (S_ISREG(st.st_mode) && static_cast<size_t>(st.st_size) <= kMaxStateFile) {
@@ -98,12 +144,14 @@ Value ReadEntries(int dirFd, const std::string& path) {
       if (fd >= 0 && fstat(fd, &fst) == 0 && S_ISREG(fst.st_mode)) {
         ReadUpTo(fd, static_cast<size_t>(fst.st_size), &buf);
         e.Set("data", buf);
+        keep(name, fst, buf);
       }
       if (fd >= 0) close(fd);
     }
     out.Push(std::move(e));
   }
   closedir(d);
+  if (cacheable) KeepCachedFiles(dirSt, std::move(kept));
   return out;
 }
 

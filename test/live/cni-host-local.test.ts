@@ -8,7 +8,7 @@
 // for. Files in the store that are not leases are left alone, and symbolic
 // links are refused, never followed.
 import t from 'tap';
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -378,4 +378,37 @@ t.test('a free store is read and changed while the lock thread waits for another
   await storeHolder.release();
   t.equal(addressOf(await second), '10.83.0.3', 'answered once the lock was given back');
   t.same(leaseFiles(dir), ['10.83.0.2', '10.83.0.3']);
+});
+
+t.test('a lease read before is read again when it changed, even in place with its size and modification time kept', async (t) => {
+  const root = store(t);
+  const conf = confOf(root, 'kept', { subnet: '10.84.0.0/29' });
+  const dir = join(root, 'kept');
+  t.equal(addressOf(await builtin('ADD', conf, 'k1')), '10.84.0.2');
+  t.equal(addressOf(await builtin('ADD', conf, 'k2')), '10.84.0.3');
+  // The files' contents are kept once their change time is older than a
+  // clock tick or so (native/store_file_cache.h): waited for, then read (and kept).
+  const lease = join(dir, '10.84.0.2');
+  await until(() => Date.now() - statSync(lease).ctimeMs > 300);
+  t.ok((await builtin('CHECK', conf, 'k1')).ok, 'k1 holds 10.84.0.2');
+  // Rewritten in place by someone else: the same inode, the same size, the
+  // modification time put back; only the change time tells.
+  const times = join(root, 'times');
+  writeFileSync(times, '');
+  execFileSync('touch', ['-r', lease, times]); // the times to the nanosecond (utimes from JS rounds them)
+  const before = statSync(lease, { bigint: true });
+  writeFileSync(lease, 'k3\r\neth0', { flag: 'r+' });
+  execFileSync('touch', ['-r', times, lease]);
+  const after = statSync(lease, { bigint: true });
+  t.same([after.ino, after.size, after.mtimeNs], [before.ino, before.size, before.mtimeNs], 'the same inode, size and modification time');
+  t.notOk((await builtin('CHECK', conf, 'k1')).ok, 'k1 no longer holds an address');
+  const dup = await builtin('ADD', conf, 'k3');
+  t.match(dup.msg, /10\.84\.0\.2 has been allocated to k3, duplicate allocation is not allowed/, 'k3 holds 10.84.0.2: ADD refuses a second, as the reference does');
+  // Replaced (removed, made again): read afresh too.
+  rmSync(join(dir, '10.84.0.3'));
+  writeFileSync(join(dir, '10.84.0.3'), 'k4\r\neth0');
+  t.ok((await builtin('CHECK', conf, 'k4')).ok, 'the file made again is read');
+  t.notOk((await builtin('CHECK', conf, 'k2')).ok, 'and what it held before is gone');
+  const ref = await reference('ADD', conf, 'k3');
+  t.same([ref.ok, ref.msg], [dup.ok, dup.msg], 'the reference plugin says the same');
 });
