@@ -77,10 +77,10 @@ Value ReadEntries(int dirFd, const std::string& path) {
   auto known = [&](const std::string& name, const struct stat* st) -> const CachedFile* {
     auto c = before.find(name);
     if (c == before.end()) return nullptr;
-    struct stat now_st;
+    struct stat current;
     if (!st) {
-      if (fstatat(dirFd, name.c_str(), &now_st, AT_SYMLINK_NOFOLLOW) != 0) return nullptr;
-      st = &now_st;
+      if (fstatat(dirFd, name.c_str(), &current, AT_SYMLINK_NOFOLLOW) != 0) return nullptr;
+      st = &current;
     }
     if (!StillTheSame(c->second, *st)) return nullptr;
     return &kept.emplace(name, std::move(c->second)).first->second;
