@@ -22,10 +22,12 @@ namespace pw {
 // {dirFd, lockFd, entries: [{name, type: 'file'|'link'|'dir'|'other', data?}]}.
 // With wait, blocks until the lock is granted (the caller runs it on the lock
 // thread); without, takes it only if it is free, else gives everything back
-// and returns {busy: true}. Makes parent (and its missing ancestors, mode 0755) and parent/name (0755)
-// when missing; parent/name must not be a symbolic link. The lock file is
-// made (0600) when missing and refused when it is a symbolic link or not a
-// regular file. data is given for regular files up to 64 KiB.
+// and returns {busy: true}. Makes parent (and its missing ancestors, mode
+// 0755) and parent/name (0755) when missing; parent/name must not be a
+// symbolic link. The lock file is made (0600) when missing and refused when
+// it is a symbolic link or not a regular file. data is given for regular
+// files up to 64 KiB: read now, or, for a file unchanged since this process
+// last read the store, as read then (store_file_cache.h).
 Value LockedDirOpen(const std::string& parent, const std::string& name, const std::string& lockName, bool wait);
 
 struct LockedDirChange {
