@@ -18,6 +18,7 @@ import { lockStateFile } from '../../lib/core/state-files';
 import { stateDir } from '../../lib/core/state-dir';
 import { REFERENCE_DIR, cniSkipReason, hostLocalConf, leases, netnsPath, pluginDir, runCni } from '../helpers/cni';
 import { withScene } from '../helpers/scene';
+import { holdFlock, lockId, untilLocks, waitedFor } from '../helpers/proc-locks';
 
 const REFERENCE = join(REFERENCE_DIR, 'host-local');
 const DIST_BUILTIN = join(__dirname, '..', '..', 'dist', 'lib', 'ops', 'cni', 'host-local', 'index.js');
@@ -325,30 +326,6 @@ t.test('an ADD reads the store at once but changes it only after what it was tol
   t.equal(addressOf(next), '10.82.0.3', 'the store is usable after it');
 });
 
-/** Inodes of the flocks that process `pid` is waiting for (/proc/locks marks a waiter "->"). */
-function flocksAwaited(pid: number): number[] {
-  return readFileSync('/proc/locks', 'utf8')
-    .split('\n')
-    .map((l) => l.trim().split(/\s+/))
-    .filter((f) => f[1] === '->' && f[2] === 'FLOCK' && Number(f[5]) === pid)
-    .map((f) => Number(f[6]!.split(':')[2]));
-}
-
-async function until(what: () => boolean): Promise<void> {
-  while (!what()) await new Promise((r) => setTimeout(r, 5));
-}
-
-/** flock(1) holding `file` exclusively in a process of its own until released. */
-async function holdFlock(file: string): Promise<{ release(): Promise<void> }> {
-  const child = spawn('flock', ['-x', file, '-c', 'echo held; read x'], { stdio: ['pipe', 'pipe', 'inherit'] });
-  const exited = new Promise<void>((r) => child.once('close', () => r()));
-  await new Promise<void>((resolve, reject) => {
-    child.once('error', reject);
-    child.stdout.once('data', () => resolve());
-  });
-  return { release: () => (child.stdin.end(), exited) };
-}
-
 t.test('a free store is read and changed while the lock thread waits for another lock; a held one is waited for', async (t) => {
   const root = store(t);
   const conf = confOf(root, 'beside', { subnet: '10.83.0.0/29' });
@@ -356,12 +333,13 @@ t.test('a free store is read and changed while the lock thread waits for another
   // The addon's one lock thread, kept waiting: a state file's lock that
   // another process holds, asked for by this one.
   mkdirSync(join(stateDir(), 'test-held'), { recursive: true, mode: 0o700 });
+  t.teardown(() => rmSync(join(stateDir(), 'test-held'), { recursive: true, force: true }));
   const heldFile = join(stateDir(), 'test-held', 'held');
   writeFileSync(heldFile, '');
   const holder = await holdFlock(heldFile);
   let granted = false;
   const waiting = lockStateFile('test-held', 'held', false).then((release) => ((granted = true), release));
-  await until(() => flocksAwaited(process.pid).includes(statSync(heldFile).ino));
+  await untilLocks(lockId(heldFile), waitedFor, 'this process to wait for the held lock');
   const a = await builtin('ADD', conf, 'b1');
   t.equal(addressOf(a), '10.83.0.2', 'the ADD was answered');
   t.notOk(granted, 'while the lock thread was still waiting');
@@ -372,7 +350,7 @@ t.test('a free store is read and changed while the lock thread waits for another
   const storeHolder = await holdFlock(join(dir, 'lock'));
   let answered = false;
   const second = builtin('ADD', conf, 'b2').then((x) => ((answered = true), x));
-  await until(() => flocksAwaited(process.pid).includes(statSync(join(dir, 'lock')).ino));
+  await untilLocks(lockId(join(dir, 'lock')), waitedFor, "the ADD to wait for the store's lock");
   t.notOk(answered, 'not answered while the store is locked');
   t.same(leaseFiles(dir), ['10.83.0.2'], 'nothing leased while the store is locked');
   await storeHolder.release();
@@ -389,7 +367,7 @@ t.test('a lease read before is read again when it changed, even in place with it
   // The files' contents are kept once their change time is older than a
   // clock tick or so (native/store_file_cache.h): waited for, then read (and kept).
   const lease = join(dir, '10.84.0.2');
-  await until(() => Date.now() - statSync(lease).ctimeMs > 300);
+  while (Date.now() - statSync(lease).ctimeMs <= 300) await new Promise((r) => setTimeout(r, 20));
   t.ok((await builtin('CHECK', conf, 'k1')).ok, 'k1 holds 10.84.0.2');
   // Rewritten in place by someone else: the same inode, the same size, the
   // modification time put back; only the change time tells.

@@ -7,7 +7,7 @@
 // lock someone else holds) lets it sleep too, and still gets its answer.
 // Everything waits on states (the addon's counters, /proc/locks), never on time.
 import t from 'tap';
-import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { spawn } from 'node:child_process';
 import { setImmediate as turn } from 'node:timers/promises';
 import { tmpdir } from 'node:os';
@@ -15,6 +15,7 @@ import { join } from 'node:path';
 import { withScene } from '../helpers/scene';
 import { addon } from '../../lib/core/native';
 import { lockStateFilePrunable, lockStateFilePrunableAndList } from '../../lib/core/state-files';
+import { lockId, locksOn } from '../helpers/proc-locks';
 
 // The longest poll the addon allows (5 ms): answers come within it even on a
 // busy machine. Read at the first request, which comes after this line.
@@ -56,20 +57,13 @@ t.test('a chain of awaited calls is answered through polling, with the same resu
   }),
 );
 
-/** How /proc/locks names a file: major:minor:inode, the device numbers in hex. */
-function lockId(path: string): string {
-  const { dev, ino } = statSync(path);
-  const hex = (n: number) => n.toString(16).padStart(2, '0');
-  return `${hex((dev >> 8) & 0xfff)}:${hex((dev & 0xff) | ((dev >> 12) & 0xfff00))}:${ino}`;
-}
-
 t.test('a request that waits for a lock held elsewhere lets the loop sleep, and is answered once the lock is free', async (t) => {
   await (await lockStateFilePrunable('locks-p', 'k')).release(); // the directory and the file, as pipewright makes them
   const path = join(root, 'locks-p', 'k');
   const holder = spawn('flock', ['-x', path, 'cat'], { stdio: ['pipe', 'ignore', 'ignore'] });
   t.teardown(() => void holder.kill());
   const id = lockId(path);
-  const lines = () => readFileSync('/proc/locks', 'utf8').split('\n').filter((l) => l.includes(` ${id} `));
+  const lines = () => locksOn(id);
   while (!lines().some((l) => !l.includes('->'))) await new Promise((r) => setTimeout(r, 10));
   let answered = false;
   const taking = lockStateFilePrunableAndList('locks-p', 'k', 'recs-p', 'x').then((r) => ((answered = true), r));

@@ -4,37 +4,17 @@
 // releaseAndRemove leaves no file behind. Each step waits on the kernel's
 // own view of the locks (/proc/locks), never on time.
 import t from 'tap';
-import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
 import { spawn } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { lockStateFilePrunable, lockStateFilePrunableAndList, writeStateFile } from '../../lib/core/state-files';
+import { held, lockId, untilLocks, waitedFor } from '../helpers/proc-locks';
 
 const root = mkdtempSync(join(process.env.PW_STATE_DIR ?? tmpdir(), 'lock-prune-test-'));
 process.env.PW_STATE_DIR = root;
 t.teardown(() => rmSync(root, { recursive: true, force: true }));
 
-/** How /proc/locks names a file: major:minor:inode, the device numbers in hex. */
-function lockId(path: string): string {
-  const { dev, ino } = statSync(path);
-  const major = (dev >> 8) & 0xfff;
-  const minor = (dev & 0xff) | ((dev >> 12) & 0xfff00);
-  const hex = (n: number) => n.toString(16).padStart(2, '0');
-  return `${hex(major)}:${hex(minor)}:${ino}`;
-}
-
-/** Polls /proc/locks until `want` holds for the lines about `id` (a generous deadline: the machine may be loaded). */
-async function untilLocks(id: string, want: (lines: string[]) => boolean, what: string): Promise<void> {
-  const deadline = Date.now() + 20_000;
-  for (;;) {
-    const lines = readFileSync('/proc/locks', 'utf8').split('\n').filter((l) => l.includes(` ${id} `));
-    if (want(lines)) return;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}: ${JSON.stringify(lines)}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
-const held = (lines: string[]) => lines.some((l) => !l.includes('->'));
-const waitedFor = (lines: string[]) => lines.some((l) => l.includes('->'));
 
 /** flock(1) -n on the path: 0 when the file of that name is free, 1 when someone holds it. */
 function tryLock(path: string): Promise<number | null> {
