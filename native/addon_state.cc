@@ -100,9 +100,10 @@ Napi::Value StateFileList(const Napi::CallbackInfo& info) {
   return TaskWorker::Start(info.Env(), "state.list", [=] { return ListStateFiles(root, sub, prefix); });
 }
 
-// lockedDirOpen(parent, name, lockName, wait) -> Promise<{dirFd, lockFd,
-// entries} | {busy: true}>: a store directory shared with other programs, its
-// lock taken and its entries read under it (locked_dir.h). With wait, on the
+// lockedDirOpen(parent, name, lockName, wait, since) -> Promise<{dirFd,
+// lockFd, entries, same, reading} | {busy: true}>: a store directory shared
+// with other programs, its lock taken and its entries read under it, those
+// unchanged since reading `since` by name only (locked_dir.h). With wait, on the
 // lock thread, where the wait holds up only other waits. Without, on a
 // general thread, and only if the lock is free: reading a store of a few
 // hundred leases takes a millisecond, which on the lock thread held up every
@@ -112,8 +113,12 @@ Napi::Value LockedDirOpenJs(const Napi::CallbackInfo& info) {
   std::string name = StringArg(info, 1, "name");
   std::string lockName = StringArg(info, 2, "lockName");
   bool wait = info[3].ToBoolean();
+  double sinceArg = info.Length() > 4 && info[4].IsNumber() ? info[4].As<Napi::Number>().DoubleValue() : 0;
+  if (!(sinceArg >= 0 && sinceArg <= 9007199254740991.0) || sinceArg != static_cast<double>(static_cast<uint64_t>(sinceArg)))
+    throw Napi::TypeError::New(info.Env(), "since must be a reading's number (a non-negative integer)");
+  uint64_t since = static_cast<uint64_t>(sinceArg);
   return TaskWorker::Start(
-      info.Env(), "lockedDir.open", [=] { return LockedDirOpen(parent, name, lockName, wait); }, nullptr, wait ? Lane::kLock : Lane::kGeneral);
+      info.Env(), "lockedDir.open", [=] { return LockedDirOpen(parent, name, lockName, wait, since); }, nullptr, wait ? Lane::kLock : Lane::kGeneral);
 }
 
 // lockedDirApply(dirFd, lockFd, changes, closeFds, path) -> Promise<string[]>:

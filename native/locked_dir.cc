@@ -64,19 +64,25 @@ Value FileEntry(const std::string& name, const std::string& data) {
 
 // Every entry, with the contents of the regular files (read without
 // following links; a file unchanged since the last reading is not read
-// again: store_file_cache.h).
-Value ReadEntries(int dirFd, const std::string& path) {
-  Value out = Value::MakeArray();
+// again: store_file_cache.h), set on `out` as entries, same and reading.
+// When `since` is the number of the reading the cache comes from, the caller
+// holds that reading's entries, so a file unchanged since is named in `same`
+// (names joined by '/', which no entry name holds) rather than sent again:
+// a store of 200 leases is then a few names and the leases that changed.
+void ReadEntries(int dirFd, const std::string& path, uint64_t since, Value* out) {
+  Value entries = Value::MakeArray();
+  std::string same;
   struct stat dirSt;
   const bool cacheable = fstat(dirFd, &dirSt) == 0;
-  CachedFiles before = cacheable ? TakeCachedFiles(dirSt) : CachedFiles{};
+  CachedStore before = cacheable ? TakeCachedFiles(dirSt) : CachedStore{};
+  const bool callerHolds = since != 0 && since == before.reading;
   CachedFiles kept;
   struct timespec now;
   clock_gettime(CLOCK_REALTIME, &now);
   // What was read before, if the file at this name now is the same: one stat instead of four calls.
   auto known = [&](const std::string& name, const struct stat* st) -> const CachedFile* {
-    auto c = before.find(name);
-    if (c == before.end()) return nullptr;
+    auto c = before.files.find(name);
+    if (c == before.files.end()) return nullptr;
     struct stat current;
     if (!st) {
       if (fstatat(dirFd, name.c_str(), &current, AT_SYMLINK_NOFOLLOW) != 0) return nullptr;
@@ -84,6 +90,11 @@ Value ReadEntries(int dirFd, const std::string& path) {
     }
     if (!StillTheSame(c->second, *st)) return nullptr;
     return &kept.emplace(name, std::move(c->second)).first->second;
+  };
+  auto unchanged = [&](const std::string& name, const CachedFile& c) {
+    if (!callerHolds) return entries.Push(FileEntry(name, c.data));
+    if (!same.empty()) same += '/';
+    same += name;
   };
   auto keep = [&](const std::string& name, const struct stat& st, const std::string& data) {
     if (MayKeep(st, now) && data.size() == static_cast<size_t>(st.st_size)) kept[name] = CachedFile{st.st_ino, st.st_size, st.st_mtim, st.st_ctim, data};
@@ -105,7 +116,7 @@ Value ReadEntries(int dirFd, const std::string& path) {
     // readdir must not hang us.
     if (ent->d_type == DT_REG) {
       if (const CachedFile* c = known(name, nullptr)) {
-        out.Push(FileEntry(name, c->data));
+        unchanged(name, *c);
         continue;
       }
       int fd = openat(dirFd, name.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
@@ -121,7 +132,7 @@ Value ReadEntries(int dirFd, const std::string& path) {
           keep(name, fst, buf);
         }
         close(fd);
-        out.Push(std::move(e));
+        entries.Push(std::move(e));
         continue;
       }
       if (fd >= 0) close(fd);
@@ -131,7 +142,7 @@ Value ReadEntries(int dirFd, const std::string& path) {
     struct stat st;
     if (fstatat(dirFd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) continue;  // gone since readdir
     if (const CachedFile* c = known(name, &st)) {
-      out.Push(FileEntry(name, c->data));
+      unchanged(name, *c);
       continue;
     }
     Value e = Value::MakeObject();
@@ -148,11 +159,14 @@ Value ReadEntries(int dirFd, const std::string& path) {
       }
       if (fd >= 0) close(fd);
     }
-    out.Push(std::move(e));
+    entries.Push(std::move(e));
   }
   closedir(d);
-  if (cacheable) KeepCachedFiles(dirSt, std::move(kept));
-  return out;
+  const uint64_t reading = cacheable ? KeepCachedFiles(dirSt, std::move(kept)) : 0;
+  out->Set("entries", std::move(entries));
+  out->Set("same", same);
+  // A JS number: exact far beyond any count of readings a process makes.
+  out->Set("reading", static_cast<double>(reading));
 }
 
 std::string Create(int dirFd, const LockedDirChange& c, const std::string& file) {
@@ -240,7 +254,7 @@ std::string Remove(int dirFd, const LockedDirChange& c, const std::string& file)
 
 }  // namespace
 
-Value LockedDirOpen(const std::string& parent, const std::string& name, const std::string& lockName, bool wait) {
+Value LockedDirOpen(const std::string& parent, const std::string& name, const std::string& lockName, bool wait, uint64_t since) {
   CheckEntryName(name);
   CheckEntryName(lockName);
   const std::string path = parent + "/" + name;
@@ -263,7 +277,7 @@ Value LockedDirOpen(const std::string& parent, const std::string& name, const st
       if (errno != EINTR) FailAt(errno, "flock", path + "/" + lockName, "");
     }
     Value out = Value::MakeObject();
-    out.Set("entries", ReadEntries(dirFd, path));
+    ReadEntries(dirFd, path, since, &out);
     out.Set("dirFd", dirFd);
     out.Set("lockFd", lockFd);
     return out;

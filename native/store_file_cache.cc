@@ -15,9 +15,11 @@ constexpr size_t kMaxCachedStores = 64;
 using StoreKey = std::pair<dev_t, ino_t>;
 
 std::mutex mu;
+// The last reading's number; guarded by mu.
+uint64_t lastReading = 0;
 // Never destroyed: a lane's thread may still use it while static destructors run at exit.
-std::map<StoreKey, CachedFiles>& Stores() {
-  static auto* stores = new std::map<StoreKey, CachedFiles>();
+std::map<StoreKey, CachedStore>& Stores() {
+  static auto* stores = new std::map<StoreKey, CachedStore>();
   return *stores;
 }
 
@@ -27,20 +29,21 @@ long long Ns(const struct timespec& t) { return static_cast<long long>(t.tv_sec)
 
 }  // namespace
 
-CachedFiles TakeCachedFiles(const struct stat& dir) {
+CachedStore TakeCachedFiles(const struct stat& dir) {
   std::lock_guard<std::mutex> lock(mu);
   auto it = Stores().find({dir.st_dev, dir.st_ino});
   if (it == Stores().end()) return {};
-  CachedFiles files = std::move(it->second);
+  CachedStore taken = std::move(it->second);
   Stores().erase(it);
-  return files;
+  return taken;
 }
 
-void KeepCachedFiles(const struct stat& dir, CachedFiles files) {
+uint64_t KeepCachedFiles(const struct stat& dir, CachedFiles files) {
   std::lock_guard<std::mutex> lock(mu);
   auto& stores = Stores();
   if (stores.size() >= kMaxCachedStores && stores.find({dir.st_dev, dir.st_ino}) == stores.end()) stores.clear();
-  stores[{dir.st_dev, dir.st_ino}] = std::move(files);
+  stores[{dir.st_dev, dir.st_ino}] = CachedStore{std::move(files), ++lastReading};
+  return lastReading;
 }
 
 bool StillTheSame(const CachedFile& c, const struct stat& st) {

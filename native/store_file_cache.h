@@ -18,6 +18,8 @@
 #include <sys/types.h>
 #include <time.h>
 
+#include <cstdint>
+
 #include <string>
 #include <unordered_map>
 
@@ -34,19 +36,29 @@ struct CachedFile {
 // By entry name.
 using CachedFiles = std::unordered_map<std::string, CachedFile>;
 
+// A directory's cache and the number of the reading that kept it (0: none).
+// Readings are numbered across the process, never reused: a caller that
+// holds the entries of reading n (locked_dir.h, `since`) may be told "as in
+// reading n" for the files this cache still holds, and for no other reading.
+struct CachedStore {
+  CachedFiles files;
+  uint64_t reading = 0;
+};
+
 // How old a change time must be for a file's contents to be kept.
 constexpr long long kSettledNs = 100'000'000;
 // Files larger than this are read every time (leases are tens of bytes).
 constexpr size_t kMaxCachedFile = 4096;
 
-// The directory's cache, taken out (empty when there is none). The caller
-// holds the store's lock, and gives back with KeepCachedFiles what it read.
-CachedFiles TakeCachedFiles(const struct stat& dir);
+// The directory's cache, taken out (empty, reading 0, when there is none).
+// The caller holds the store's lock, and gives back with KeepCachedFiles
+// what it read.
+CachedStore TakeCachedFiles(const struct stat& dir);
 
 // Keeps what was read this time for the next reading (replacing what was
-// there: names no longer in the directory are forgotten). At most
-// kMaxCachedStores directories are remembered.
-void KeepCachedFiles(const struct stat& dir, CachedFiles files);
+// there: names no longer in the directory are forgotten), and returns this
+// reading's number. At most kMaxCachedStores directories are remembered.
+uint64_t KeepCachedFiles(const struct stat& dir, CachedFiles files);
 
 // st (an lstat of the name now) is the file c was read from, unchanged.
 bool StillTheSame(const CachedFile& c, const struct stat& st);

@@ -9,10 +9,18 @@
 // Within this process, takers of one directory queue here first, so at most
 // one of them waits in flock at a time: the lock thread is then held up only
 // by other processes' holders, never by a holder of our own that needs it.
+//
+// The entries of the last reading of each directory are kept here (`views`)
+// for the next: the addon then names the files unchanged since instead of
+// sending them again, and an entry that did not change is the same object
+// as before (frozen), so what a caller derived from it can be kept too
+// (lib/ops/cni/host-local/store.ts). A store of 200 leases read by every
+// ADD costs the files that changed, not 200 objects made and parsed again.
 import { resolve } from 'node:path';
 import { transport, type NativeLockedDir, type NativeLockedDirChange, type NativeLockedDirEntry, type NativeLockedDirOutcome } from './native';
 
-export type LockedDirEntry = NativeLockedDirEntry;
+/** An entry of a reading; unchanged entries are shared between readings, so frozen. */
+export type LockedDirEntry = Readonly<NativeLockedDirEntry>;
 export type LockedDirChange = NativeLockedDirChange;
 export type LockedDirOutcome = NativeLockedDirOutcome;
 
@@ -29,6 +37,43 @@ export interface LockedDir {
 }
 
 const queues = new Map<string, Promise<void>>();
+
+/** A directory's entries as of the addon's reading number `reading`. */
+interface View {
+  reading: number;
+  entries: Map<string, LockedDirEntry>;
+}
+
+/** Directories remembered at once, as many as the addon remembers (native/store_file_cache.cc). */
+const MAX_VIEWS = 64;
+const views = new Map<string, View>();
+
+/**
+ * The entries of a reading: those sent, each the object of the last reading
+ * when it is the same entry, and those named as unchanged since the last
+ * reading, taken from it. Remembered for the next reading of `path`.
+ */
+function entriesOf(path: string, before: View | undefined, opened: NativeLockedDir): readonly LockedDirEntry[] {
+  views.delete(path); // until this reading is whole: a reading that fails here leaves none to build on
+  const now = new Map<string, LockedDirEntry>();
+  for (const e of opened.entries) {
+    const old = before?.entries.get(e.name);
+    now.set(e.name, old && old.type === e.type && old.data === e.data ? old : Object.freeze(e));
+  }
+  if (opened.same !== '') {
+    for (const name of opened.same.split('/')) {
+      const old = before?.entries.get(name);
+      // The addon names only files of the reading `since` came from, which is this view's.
+      if (!old) throw new Error(`internal: the addon reported ${path}/${name} unchanged since a reading this process does not hold`);
+      now.set(name, old);
+    }
+  }
+  if (opened.reading > 0) {
+    if (views.size >= MAX_VIEWS) views.clear();
+    views.set(path, { reading: opened.reading, entries: now });
+  }
+  return [...now.values()];
+}
 
 /** Waits for, then holds, the lock of parent/name (both made when missing). */
 export async function openLockedDir(parent: string, name: string, lockName: string): Promise<LockedDir> {
@@ -48,13 +93,23 @@ export async function openLockedDir(parent: string, name: string, lockName: stri
     // Tried first where no lock request waits behind it; only a lock another
     // process holds is waited for on the lock thread. Takers of our own never
     // overtake each other: they queue above.
-    const tried = await transport().lockedDirOpen(resolve(parent), name, lockName, false);
-    opened = 'busy' in tried ? await transport().lockedDirOpen(resolve(parent), name, lockName, true) : tried;
+    const since = views.get(path)?.reading ?? 0;
+    const tried = await transport().lockedDirOpen(resolve(parent), name, lockName, false, since);
+    opened = 'busy' in tried ? await transport().lockedDirOpen(resolve(parent), name, lockName, true, since) : tried;
   } catch (e) {
     done();
     throw e;
   }
-  const { dirFd, lockFd, entries } = opened;
+  const { dirFd, lockFd } = opened;
+  let entries: readonly LockedDirEntry[];
+  try {
+    entries = entriesOf(path, views.get(path), opened);
+  } catch (e) {
+    await transport().fdClose(lockFd).catch(() => undefined);
+    await transport().fdClose(dirFd).catch(() => undefined);
+    done();
+    throw e;
+  }
   let held = true;
   const finish = async (changes: LockedDirChange[]) => {
     if (!held) throw new Error(`the lock of ${path} was already given back`);

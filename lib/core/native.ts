@@ -185,9 +185,12 @@ export interface Transport {
    * never through a symbolic link), its lock file locked exclusively and its
    * entries read under the lock. With wait the lock is waited for, on the
    * lock thread; without, it is taken only if free ({ busy } otherwise).
+   * `since`: the number of the last reading of this directory whose entries
+   * the caller holds (0: none); the files unchanged since are then only
+   * named, in `same`.
    */
-  lockedDirOpen(parent: string, name: string, lockName: string, wait: true): Promise<NativeLockedDir>;
-  lockedDirOpen(parent: string, name: string, lockName: string, wait: false): Promise<NativeLockedDir | { busy: true }>;
+  lockedDirOpen(parent: string, name: string, lockName: string, wait: true, since?: number): Promise<NativeLockedDir>;
+  lockedDirOpen(parent: string, name: string, lockName: string, wait: false, since?: number): Promise<NativeLockedDir | { busy: true }>;
   /** Changes in a directory lockedDirOpen holds, in order; with closeFds the lock is given back after them. */
   lockedDirApply(dirFd: number, lockFd: number, changes: NativeLockedDirChange[], closeFds: boolean, path: string): Promise<NativeLockedDirOutcome[]>;
 }
@@ -202,7 +205,12 @@ export interface NativeLockedDirEntry {
 export interface NativeLockedDir {
   dirFd: number;
   lockFd: number;
+  /** Every entry, but those named in `same`. */
   entries: NativeLockedDirEntry[];
+  /** The names ('/'-joined, '' for none) of the files as they were in reading `since`: not sent again. */
+  same: string;
+  /** This reading's number, for the next one's `since` (0: the addon keeps nothing of it). */
+  reading: number;
 }
 
 export interface NativeLockedDirChange {

@@ -41,6 +41,23 @@ export interface Store {
   entries: ReadonlyMap<string, LockedDirEntry>;
 }
 
+/**
+ * Each entry's lease (null: not a lease), kept while the entry is: an entry
+ * that did not change between readings is the same object (openLockedDir),
+ * so its lease is not parsed again.
+ */
+const leaseOfEntry = new WeakMap<LockedDirEntry, Readonly<Lease> | null>();
+
+function leaseOf(e: LockedDirEntry): Readonly<Lease> | null {
+  let lease = leaseOfEntry.get(e);
+  if (lease === undefined) {
+    const ip = e.type === 'file' && e.data !== undefined ? parseIp(e.name) : null;
+    lease = ip ? Object.freeze({ name: e.name, ip: Object.freeze(ip), owner: e.data!.trim() }) : null;
+    leaseOfEntry.set(e, lease);
+  }
+  return lease;
+}
+
 export async function openStore(dataDir: string, network: string): Promise<Store> {
   const dir = await openLockedDir(dataDir, network, LOCK_FILE);
   const entries = new Map(dir.entries.map((e) => [e.name, e]));
@@ -48,10 +65,8 @@ export async function openStore(dataDir: string, network: string): Promise<Store
   const names = [...entries.keys()].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
   const leases: Lease[] = [];
   for (const name of names) {
-    const e = entries.get(name)!;
-    const ip = parseIp(name);
-    if (!ip || e.type !== 'file' || e.data === undefined) continue;
-    leases.push({ name, ip, owner: e.data.trim() });
+    const lease = leaseOf(entries.get(name)!);
+    if (lease) leases.push(lease);
   }
   return { dir, leases, entries };
 }
