@@ -46,6 +46,12 @@ interface View {
 
 /** Directories remembered at once, as many as the addon remembers (native/store_file_cache.cc). */
 const MAX_VIEWS = 64;
+/**
+ * Entries with more data than this are not remembered: the addon keeps no
+ * file over 4 KiB (native/store_file_cache.h), so it never names one as
+ * unchanged (a file's UTF-16 length never exceeds its size in bytes).
+ */
+const MAX_KEPT_DATA = 4096;
 const views = new Map<string, View>();
 
 /**
@@ -68,11 +74,13 @@ function entriesOf(path: string, before: View | undefined, opened: NativeLockedD
       now.set(name, old);
     }
   }
+  const all = [...now.values()];
   if (opened.reading > 0) {
+    for (const [name, e] of now) if (e.data !== undefined && e.data.length > MAX_KEPT_DATA) now.delete(name);
     if (views.size >= MAX_VIEWS) views.clear();
     views.set(path, { reading: opened.reading, entries: now });
   }
-  return [...now.values()];
+  return all;
 }
 
 /** Waits for, then holds, the lock of parent/name (both made when missing). */

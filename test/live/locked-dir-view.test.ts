@@ -100,6 +100,24 @@ t.test('an unchanged entry, and the lease read from it, are the objects of the r
   t.equal(c.leases.find((l) => l.name === '10.85.0.4'), b.leases.find((l) => l.name === '10.85.0.4'));
 });
 
+t.test('a file over 4 KiB is read and sent every time, and its entry is not kept', async (t) => {
+  const { parent, dir } = await storeOf(t, 1);
+  const big = 'x'.repeat(5000);
+  writeFileSync(join(dir, 'notes'), big);
+  await settled(dir, ['notes']);
+  const first = await read(parent, 0);
+  const second = await read(parent, first.reading);
+  t.same(names(second), { sent: ['notes'], same: ['10.85.0.2', 'last_reserved_ip.0', 'lock'] }, 'the big file is sent again, the rest named');
+  t.equal(second.entries[0]!.data, big);
+  const a = await openLockedDir(parent, 'net', 'lock');
+  await a.release();
+  const b = await openLockedDir(parent, 'net', 'lock');
+  await b.release();
+  t.equal(byName(b.entries).get('notes')?.data, big, 'through openLockedDir too');
+  t.not(byName(b.entries).get('notes'), byName(a.entries).get('notes'), 'a new entry each time: not kept between readings');
+  t.equal(byName(b.entries).get('10.85.0.2'), byName(a.entries).get('10.85.0.2'), 'while a lease is');
+});
+
 t.test('a reading through another name of the directory: the first name is sent everything again', async (t) => {
   const { parent, dir } = await storeOf(t, 3);
   const other = mkdtempSync(join(tmpdir(), 'pw-view-other-'));
