@@ -12,6 +12,7 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, 
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { makePluginDir } from './cni-world';
+import { sanitizerEnv } from './sanitizer-env';
 
 const run = promisify(execFile);
 
@@ -97,8 +98,9 @@ export class Podman {
         // Every podman process, not only the ones the tests start: `podman
         // container cleanup`, which conmon starts when a container exits
         // (with an environment of its own), also tears networks down, and its
-        // DELs must find this podman's records and journal.
-        `env = ["PW_STATE_DIR=${join(dir, 'state')}"]`,
+        // DELs must find this podman's records and journal (and, in the
+        // sanitizer run, load its addon with leak checking off: sanitizer-env.ts).
+        `env = ${JSON.stringify([`PW_STATE_DIR=${join(dir, 'state')}`, ...Object.entries(sanitizerEnv()).map(([k, v]) => `${k}=${v}`)])}`,
         `tmp_dir = "${join(dir, 'tmp')}"`,
         '',
       ].join('\n'),

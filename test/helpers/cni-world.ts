@@ -17,6 +17,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { driverPath } from './cni-driver';
+import { sanitizerEnv } from './sanitizer-env';
 import { tied } from './engine';
 
 const run = promisify(execFile);
@@ -160,7 +161,8 @@ export class CniWorld {
 
   private async runDriver(args: string[], opts: { env?: Record<string, string>; stdin?: string; exactEnv?: boolean } = {}): Promise<DriverOut> {
     // Each world is a host of its own, with its own pipewright state.
-    const base = { PATH: process.env.PATH ?? '/usr/bin:/bin', PW_STATE_DIR: this.state };
+    // With exactEnv too, the sanitizer run's variables (sanitizer-env.ts): libcni passes them on to the plugin.
+    const base = { PATH: process.env.PATH ?? '/usr/bin:/bin', PW_STATE_DIR: this.state, ...sanitizerEnv() };
     const env = opts.exactEnv ? { ...base, ...opts.env } : { ...process.env, ...base, ...opts.env };
     return new Promise((resolvePromise, reject) => {
       const child = execFile('nsenter', [`--net=${this.hostPath}`, this.driver, ...args], { env, timeout: 120_000, maxBuffer: 64 << 20 }, (err, stdout, stderr) => {

@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import type { Netns } from '../../lib';
+import { sanitizerEnv } from './sanitizer-env';
 
 export const REFERENCE_DIR = '/usr/lib/cni';
 export const CNI_MAIN = join(__dirname, '..', '..', 'dist', 'lib', 'cli', 'cni.js');
@@ -65,11 +66,8 @@ export interface CniCall {
 
 /** Runs one plugin call inside `host` (the scene's host namespace). */
 export function runCni(host: Netns, dir: string, call: CniCall, stdin: string | object, started?: (pid: number) => void): Promise<CniRun> {
-  // A runtime passes the plugin nothing of its own environment but PATH; the
-  // sanitizer run's variables (scripts/asan.sh) go along, so that the plugin
-  // loads the sanitized addon and its leak check stays off as everywhere else.
-  const sanitizer = Object.fromEntries(['PW_ADDON_PATH', 'ASAN_OPTIONS', 'UBSAN_OPTIONS'].filter((k) => process.env[k] !== undefined).map((k) => [k, process.env[k]]));
-  const base: NodeJS.ProcessEnv = { PATH: process.env.PATH, PW_STATE_DIR: process.env.PW_STATE_DIR, ...sanitizer };
+  // A runtime passes the plugin nothing of its own environment but PATH (and the sanitizer run's, sanitizer-env.ts).
+  const base: NodeJS.ProcessEnv = { PATH: process.env.PATH, PW_STATE_DIR: process.env.PW_STATE_DIR, ...sanitizerEnv() };
   const cni: Record<string, string> = call.env ?? {
     CNI_COMMAND: call.command,
     CNI_PATH: call.path ?? dir,

@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { withScene, type Scene } from '../helpers/scene';
 import { CNI_MAIN, cniSkipReason, hostLocalConf, leases, netnsPath, pluginDir, runCni, type CniRun, type PluginDir } from '../helpers/cni';
 import { FAST, longWatch, privateStateDir, startEngine, until, type RunningEngine } from '../helpers/engine';
+import { sanitizerEnv } from '../helpers/sanitizer-env';
 
 const skip = cniSkipReason();
 if (skip) t.plan(0, skip);
@@ -140,7 +141,7 @@ t.test('a caller the engine must not serve runs the Node plugin itself: another 
     // Another network namespace: the test's own, not the scene's host namespace where the engine runs.
     const { spawn } = await import('node:child_process');
     const here = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
-      const c = spawn(join(fastDir.dir, 'pipewright'), [], { env: { PATH: process.env.PATH, PW_STATE_DIR: stateDir, CNI_COMMAND: 'VERSION', PIPEWRIGHT_ENGINE_DEBUG: '1' } });
+      const c = spawn(join(fastDir.dir, 'pipewright'), [], { env: { PATH: process.env.PATH, PW_STATE_DIR: stateDir, CNI_COMMAND: 'VERSION', PIPEWRIGHT_ENGINE_DEBUG: '1', ...sanitizerEnv() } });
       let stdout = '';
       let stderr = '';
       c.stdout.on('data', (b: Buffer) => (stdout += b.toString()));
