@@ -28,7 +28,8 @@ export function refusal(req: CliRequest): string {
   // The plugin's environment is per call: only a request that carries it whole is run here.
   if (c?.name === 'cni' && req.v !== PROTOCOL_VERSION_OWN_ENV) return `'cni' reads the caller's whole environment: a request of protocol ${PROTOCOL_VERSION_OWN_ENV} carries it`;
   if (stateDirOf(req.env) !== stateDirOf(process.env)) return `the caller uses another state directory (${stateDirOf(req.env)})`;
-  if (req.env.PW_ADDON_PATH) return 'PW_ADDON_PATH asks for another build of the addon';
+  // The build the engine runs itself (started with the same PW_ADDON_PATH: the sanitizer run's) is no other.
+  if (req.env.PW_ADDON_PATH && req.env.PW_ADDON_PATH !== process.env.PW_ADDON_PATH) return 'PW_ADDON_PATH asks for another build of the addon';
   try {
     if (!statSync(req.cwd).isDirectory()) return `the working directory ${req.cwd} is not a directory`;
   } catch {

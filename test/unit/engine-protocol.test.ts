@@ -61,6 +61,16 @@ t.test('what the engine leaves to its own process, or to the caller', async (t) 
   t.match(refusal({ ...base, argv: ['repro'] }), /own process/);
   t.match(refusal({ ...base, env: { PW_STATE_DIR: '/somewhere/else' } }), /another state directory/);
   t.match(refusal({ ...base, env: { ...env, PW_ADDON_PATH: '/x.node' } }), /PW_ADDON_PATH/);
+  // The build the engine runs itself is served (scripts/asan.sh starts engine and callers with the same one).
+  const own = process.env.PW_ADDON_PATH;
+  process.env.PW_ADDON_PATH = '/y.node';
+  try {
+    t.equal(refusal({ ...base, env: { ...env, PW_ADDON_PATH: '/y.node' } }), '', "the engine's own build: served");
+    t.match(refusal({ ...base, env: { ...env, PW_ADDON_PATH: '/x.node' } }), /another build/, 'another: refused');
+  } finally {
+    if (own === undefined) delete process.env.PW_ADDON_PATH;
+    else process.env.PW_ADDON_PATH = own;
+  }
   t.match(refusal({ ...base, cwd: '/no/such/dir/pw' }), /cannot be entered/);
   // The CNI plugin's environment is per call: run here only from a request that carries it whole.
   t.match(refusal({ ...base, argv: ['cni'] }), /protocol 2/);
