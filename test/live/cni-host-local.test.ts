@@ -8,7 +8,7 @@
 // for. Files in the store that are not leases are left alone, and symbolic
 // links are refused, never followed.
 import t from 'tap';
-import { execFileSync, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -19,6 +19,7 @@ import { stateDir } from '../../lib/core/state-dir';
 import { REFERENCE_DIR, cniSkipReason, hostLocalConf, leases, netnsPath, pluginDir, runCni } from '../helpers/cni';
 import { withScene } from '../helpers/scene';
 import { holdFlock, lockId, untilLocks, waitedFor } from '../helpers/proc-locks';
+import { rewriteInPlace, settled } from '../helpers/store-files';
 
 const REFERENCE = join(REFERENCE_DIR, 'host-local');
 const DIST_BUILTIN = join(__dirname, '..', '..', 'dist', 'lib', 'ops', 'cni', 'host-local', 'index.js');
@@ -367,16 +368,12 @@ t.test('a lease read before is read again when it changed, even in place with it
   // The files' contents are kept once their change time is older than a
   // clock tick or so (native/store_file_cache.h): waited for, then read (and kept).
   const lease = join(dir, '10.84.0.2');
-  while (Date.now() - statSync(lease).ctimeMs <= 300) await new Promise((r) => setTimeout(r, 20));
+  await settled([lease]);
   t.ok((await builtin('CHECK', conf, 'k1')).ok, 'k1 holds 10.84.0.2');
   // Rewritten in place by someone else: the same inode, the same size, the
   // modification time put back; only the change time tells.
-  const times = join(root, 'times');
-  writeFileSync(times, '');
-  execFileSync('touch', ['-r', lease, times]); // the times to the nanosecond (utimes from JS rounds them)
   const before = statSync(lease, { bigint: true });
-  writeFileSync(lease, 'k3\r\neth0', { flag: 'r+' });
-  execFileSync('touch', ['-r', times, lease]);
+  rewriteInPlace(lease, 'k3\r\neth0', root);
   const after = statSync(lease, { bigint: true });
   t.same([after.ino, after.size, after.mtimeNs], [before.ino, before.size, before.mtimeNs], 'the same inode, size and modification time');
   t.notOk((await builtin('CHECK', conf, 'k1')).ok, 'k1 no longer holds an address');

@@ -8,12 +8,13 @@
 // directory read it since).
 import t from 'tap';
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { transport, type NativeLockedDir } from '../../lib/core/native';
 import { openLockedDir, type LockedDirEntry } from '../../lib/core/locked-dir';
 import { openStore } from '../../lib/ops/cni/host-local/store';
+import { rewriteInPlace, settled } from '../helpers/store-files';
 
 /** A store of `n` leases under a fresh parent, its files' change times old enough to be kept (native/store_file_cache.h). */
 async function storeOf(t: { teardown(f: () => void): void }, n: number): Promise<{ parent: string; dir: string }> {
@@ -24,13 +25,8 @@ async function storeOf(t: { teardown(f: () => void): void }, n: number): Promise
   writeFileSync(join(dir, 'lock'), '');
   for (let i = 0; i < n; i++) writeFileSync(join(dir, `10.85.0.${i + 2}`), `c${i}\r\neth0`);
   writeFileSync(join(dir, 'last_reserved_ip.0'), `10.85.0.${n + 1}`);
-  await settled(dir, ['lock', 'last_reserved_ip.0', ...Array.from({ length: n }, (_, i) => `10.85.0.${i + 2}`)]);
+  await settled(['lock', 'last_reserved_ip.0', ...Array.from({ length: n }, (_, i) => `10.85.0.${i + 2}`)].map((f) => join(dir, f)));
   return { parent, dir };
-}
-
-/** Waits until each file's change time is 300 ms old: the state in which the addon keeps what it read. */
-async function settled(dir: string, names: string[]): Promise<void> {
-  for (const name of names) while (Date.now() - statSync(join(dir, name)).ctimeMs <= 300) await new Promise((r) => setTimeout(r, 20));
 }
 
 /** One reading at the native boundary, the lock given back at once. */
@@ -43,15 +39,6 @@ async function read(parent: string, since: number): Promise<NativeLockedDir> {
 
 const names = (r: NativeLockedDir) => ({ sent: r.entries.map((e) => e.name).sort(), same: r.same === '' ? [] : r.same.split('/').sort() });
 const byName = (entries: readonly LockedDirEntry[]) => new Map(entries.map((e) => [e.name, e]));
-
-/** Rewrites a file in place with content of the same length, its modification time put back to the nanosecond. */
-function rewriteInPlace(parent: string, file: string, data: string): void {
-  const times = join(parent, 'times');
-  writeFileSync(times, '');
-  execFileSync('touch', ['-r', file, times]); // utimes from JS rounds them
-  writeFileSync(file, data, { flag: 'r+' });
-  execFileSync('touch', ['-r', times, file]);
-}
 
 t.test('files unchanged since the reading the caller holds are named, not sent', async (t) => {
   const { parent, dir } = await storeOf(t, 5);
@@ -67,7 +54,7 @@ t.test('files unchanged since the reading the caller holds are named, not sent',
   t.same(names(fresh), { sent: all, same: [] }, 'so is one holding none');
 
   // Changed in place (same inode, size and modification time), replaced, added, removed.
-  rewriteInPlace(parent, join(dir, '10.85.0.2'), 'x0\r\neth0');
+  rewriteInPlace(join(dir, '10.85.0.2'), 'x0\r\neth0', parent);
   rmSync(join(dir, '10.85.0.3'));
   writeFileSync(join(dir, '10.85.0.3'), 'x1\r\neth0');
   writeFileSync(join(dir, '10.85.0.7'), 'x2\r\neth0');
@@ -92,7 +79,7 @@ t.test('an unchanged entry, and the lease read from it, are the objects of the r
   b.leases.forEach((l, i) => t.equal(l, a.leases[i], `${l.name}: the same lease`));
   t.ok(Object.isFrozen(b.entries.get('10.85.0.2')) && Object.isFrozen(b.leases[0]) && Object.isFrozen(b.leases[0]!.ip), 'shared, so frozen');
 
-  rewriteInPlace(parent, join(dir, '10.85.0.3'), 'y1\r\neth0');
+  rewriteInPlace(join(dir, '10.85.0.3'), 'y1\r\neth0', parent);
   const c = await take();
   t.not(c.entries.get('10.85.0.3'), b.entries.get('10.85.0.3'), 'the changed file is a new entry');
   t.equal(c.leases.find((l) => l.name === '10.85.0.3')?.owner, 'y1\r\neth0', 'and a new lease, with its new owner');
@@ -104,7 +91,7 @@ t.test('a file over 4 KiB is read and sent every time, and its entry is not kept
   const { parent, dir } = await storeOf(t, 1);
   const big = 'x'.repeat(5000);
   writeFileSync(join(dir, 'notes'), big);
-  await settled(dir, ['notes']);
+  await settled([join(dir, 'notes')]);
   const first = await read(parent, 0);
   const second = await read(parent, first.reading);
   t.same(names(second), { sent: ['notes'], same: ['10.85.0.2', 'last_reserved_ip.0', 'lock'] }, 'the big file is sent again, the rest named');
@@ -134,8 +121,8 @@ t.test('a reading through another name of the directory: the first name is sent 
   };
   t.equal((await entry(parent, '10.85.0.2'))?.data, 'c0\r\neth0', 'read through the first name');
   t.equal((await entry(parent, '10.85.0.2'))?.data, 'c0\r\neth0', 'and again: kept');
-  rewriteInPlace(parent, join(dir, '10.85.0.2'), 'z0\r\neth0');
-  await settled(dir, ['10.85.0.2']);
+  rewriteInPlace(join(dir, '10.85.0.2'), 'z0\r\neth0', parent);
+  await settled([join(dir, '10.85.0.2')]);
   t.equal((await entry(other, '10.85.0.2'))?.data, 'z0\r\neth0', 'the other name reads the change, and the addon keeps it');
   t.equal((await entry(parent, '10.85.0.2'))?.data, 'z0\r\neth0', 'the first name sees it too: its reading is not the one the addon holds');
 });
