@@ -3,7 +3,7 @@
 // refusal naming the field for anything a client of ours would not send.
 import t from 'tap';
 import { FRAME, FrameReader, MAX_FRAME, encodeFrame, parseRequest, PROTOCOL_VERSION, PROTOCOL_VERSION_OWN_ENV } from '../../lib/ops/engine/protocol';
-import { portProblems, isFight, FIGHT_REPAIRS, FIGHT_WINDOW_MS } from '../../lib/ops/engine/reconcile';
+import { portProblems, isFight, FIGHT_REPAIRS, FIGHT_WINDOW_MS } from '../../lib/ops/engine/port-rules';
 import { refusal } from '../../lib/cli/engine-session';
 import type { Link } from '../../lib';
 

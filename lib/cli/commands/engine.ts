@@ -16,7 +16,8 @@ import { packageRoot } from '../../core/paths';
 import { PipewrightError, invalidArgument } from '../../core/errors';
 import type { CommandContext } from '../registry';
 import { EXIT } from '../exit-codes';
-import { line, printJson, reportError, type Io } from '../report';
+import { line, printJson, processIo, reportError, type Io } from '../report';
+import { engineLog } from '../engine-log';
 import { UsageError } from '../args-common';
 import { refusal, runRequest, runsBeside } from '../engine-session';
 
@@ -55,7 +56,9 @@ async function serve(a: CommandContext['args'], io: Io): Promise<number> {
   const socketPath = a.options.get('socket') ?? defaultSocketPath();
   const socketMode = parseMode(a.options.get('socket-mode'));
   const allowUids = parseUids(a.options.get('allow-uid'));
-  const log = (text: string) => line(io.stderr, `pipewright engine: ${text}`);
+  // The process's own stderr is written so that a reader who stops reading never stops the engine (engine-log.ts).
+  const logOut = io === processIo ? engineLog() : io.stderr;
+  const log = (text: string) => line(logOut, `pipewright engine: ${text}`);
   // The JS thread does not wait for quick answers here unless asked to
   // (PIPEWRIGHT_ANSWER_WAIT_US): in the engine, where a CNI ADD has IPAM,
   // its attach and its records at work together, the waits cost ~10 % of

@@ -4,8 +4,9 @@
 // is its client for library users.
 export { EngineServer } from './server';
 export type { ServerOptions, Session } from './server';
-export { Reconciler, portProblems, isFight, FIGHT_REPAIRS, FIGHT_WINDOW_MS } from './reconcile';
-export type { Incident, TrackedPort } from './reconcile';
+export { Reconciler } from './reconcile';
+export { portProblems, isFight, FIGHT_REPAIRS, FIGHT_WINDOW_MS } from './port-rules';
+export type { Incident, TrackedPort } from './port-rules';
 export { Engine, EngineRefusal } from './client';
 export type { EngineReply, RunOptions, ConnectOptions } from './client';
 export { defaultSocketPath, ENGINE_DIR, engineLockName } from './paths';

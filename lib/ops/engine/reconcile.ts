@@ -7,7 +7,8 @@
 //  - a host end gone with its guest namespace (the kernel deletes a veth with
 //    its namespace) has its journal entry removed;
 //  - a host end gone while its guest lives (a detach at work, or deleted by
-//    hand) is no longer followed; the entry is left to detach, doctor and gc.
+//    hand) is no longer followed; the entry is left to detach, doctor and gc,
+//    and reported only when no detach forgot it (deleted by hand).
 // Only links carrying our mark (alias or group) are touched, and an entry is
 // removed only while it is exactly as it was read (a new attach of the same
 // interface writes a new one). The journal directory is watched (inotify),
@@ -16,30 +17,9 @@
 import { Handle } from '../../core/handle';
 import { isNetlinkError } from '../../core/errors';
 import { watchStateDir, type StateDirWatch } from '../../core/state-files';
-import type { Link } from '../../core/types';
 import type { Watcher } from '../../core/api/watch';
+import { FIGHT_REPAIRS, FIGHT_WINDOW_MS, GONE_GRACE_MS, HOLD_MAX_MS, KEEP_INCIDENTS, isFight, portProblems, type Incident, type TrackedPort } from './port-rules';
 import { JOURNAL_DIR, PIPEWRIGHT_GROUP, guestReachable, netnsCookie, ownNetnsId, readEntries, removeEntry, rereadEntry, sameHost, type StoredEntry } from '../ownership';
-
-export interface Incident {
-  at: string;
-  hostEnd: string;
-  index: number;
-  what: string;
-  /** What the engine did about it. */
-  action: 'repaired' | 'renamed-back' | 'reported' | 'cleaned' | 'repair-failed';
-  detail?: string;
-}
-
-export interface TrackedPort {
-  /** True once the engine stopped repairing it (something kept undoing it). */
-  givenUp?: boolean;
-  index: number;
-  name: string;
-  bridge: number;
-  guestIf: string;
-  guestNetns: string;
-  file: string;
-}
 
 interface Tracked extends TrackedPort {
   stored: StoredEntry;
@@ -47,34 +27,6 @@ interface Tracked extends TrackedPort {
   repairedAt: number[];
   /** Set once the engine stopped fighting over this port. */
   givenUp?: boolean;
-}
-
-const KEEP_INCIDENTS = 200;
-
-/**
- * How many repairs of one port within FIGHT_WINDOW_MS mean that something
- * undoes it as fast as it is put back (two agents fighting would burn CPU
- * and flood the log forever): the engine then stops repairing that port,
- * reports it, and leaves it to a person (a new attach of it starts afresh).
- */
-export const FIGHT_REPAIRS = 20;
-export const FIGHT_WINDOW_MS = 10_000;
-
-/** The longest a journal change waits for the command at work (Reconciler.hold). */
-export const HOLD_MAX_MS = 20;
-
-/** Whether repairs at these times (ms, oldest first) are a fight. */
-export function isFight(repairedAt: readonly number[], now: number): boolean {
-  return repairedAt.filter((t) => now - t <= FIGHT_WINDOW_MS).length >= FIGHT_REPAIRS;
-}
-
-/** What differs from the port as attached ('' when nothing does). */
-export function portProblems(link: Link, bridge: number, name: string): string {
-  const p = [];
-  if (link.master !== bridge) p.push(`released from its bridge (master ${link.master ?? 'none'})`);
-  if (!link.up) p.push('set down');
-  if (link.name !== name) p.push(`renamed to ${link.name}`);
-  return p.join(' and ');
 }
 
 export class Reconciler {
@@ -93,6 +45,8 @@ export class Reconciler {
   readonly #heldFiles = new Set<string>();
   #heldAll = false;
   #holdTimer: NodeJS.Timeout | null = null;
+  /** Host ends deleted while their guests live, waiting for GONE_GRACE_MS before their entries are looked at again. */
+  readonly #goneTimers = new Set<NodeJS.Timeout>();
   #closed = false;
   #loop: Promise<void> | null = null;
   #repairs = 0;
@@ -358,13 +312,29 @@ export class Reconciler {
     this.#untrack(t.index);
     const e = t.stored.entry;
     if (await guestReachable(e.guest, e.guestNetns)) {
-      // A veth goes as a pair: a detach (which forgets the entry itself) or a
-      // hand-made delete (doctor then reports the entry left over). Neither is ours to act on.
-      return this.#log(`${t.name} (link ${t.index}): deleted while its guest lives (a detach, or by hand); no longer followed`);
+      // A veth goes as a pair: a detach (which forgets the entry itself, just
+      // after) or a hand-made delete (doctor then reports the entry left
+      // over). Neither is ours to act on; only the second is worth telling,
+      // so the entry is looked at again once a detach would have forgotten it.
+      const timer = setTimeout(() => {
+        this.#goneTimers.delete(timer);
+        void this.#goneByHand(t);
+      }, GONE_GRACE_MS);
+      timer.unref();
+      this.#goneTimers.add(timer);
+      return;
     }
     const now = await rereadEntry(t.file);
     if (now && now.raw === t.stored.raw) await removeEntry(t.file);
     this.#record({ hostEnd: t.name, index: t.index, what: `its guest namespace (${e.guest.label}) is gone and the host end with it`, action: 'cleaned', detail: 'journal entry removed' });
+  }
+
+  /** Reported when its entry is still there as it was: nothing forgot it, so no detach deleted the host end. */
+  async #goneByHand(t: Tracked): Promise<void> {
+    if (this.#closed) return;
+    const now = await rereadEntry(t.file).catch(() => null);
+    if (!now || now.raw !== t.stored.raw || this.#closed) return;
+    this.#record({ hostEnd: t.name, index: t.index, what: 'deleted while its guest lives, its journal entry left behind (by hand?)', action: 'reported', detail: 'no longer followed; doctor shows the entry, gc removes it' });
   }
 
   /** Waits until every look started so far is done (tests, shutdown). */
@@ -377,6 +347,8 @@ export class Reconciler {
     this.#closed = true;
     if (this.#holdTimer) clearTimeout(this.#holdTimer);
     this.#holdTimer = null;
+    for (const timer of this.#goneTimers) clearTimeout(timer);
+    this.#goneTimers.clear();
     this.#journalWatch?.close();
     await this.settled().catch(() => {});
     await this.#host.close();
