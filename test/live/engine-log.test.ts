@@ -47,6 +47,7 @@ t.test('a stderr nobody reads does not stop the engine: it serves, and says late
     t.ok(dropped > 0, `some lines were dropped (${dropped})`);
     t.equal(kept + dropped, 300, `every refusal is either in the log (${kept}) or counted as dropped`);
     t.ok(kept > 0, 'what fit was kept');
+    t.equal((await engine.status()).logDropped, dropped, 'engine status says how many lines were dropped');
   }),
 );
 

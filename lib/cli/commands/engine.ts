@@ -57,7 +57,8 @@ async function serve(a: CommandContext['args'], io: Io): Promise<number> {
   const socketMode = parseMode(a.options.get('socket-mode'));
   const allowUids = parseUids(a.options.get('allow-uid'));
   // The process's own stderr is written so that a reader who stops reading never stops the engine (engine-log.ts).
-  const logOut = io === processIo ? engineLog() : io.stderr;
+  const ownLog = io === processIo ? engineLog() : null;
+  const logOut = ownLog ?? io.stderr;
   const log = (text: string) => line(logOut, `pipewright engine: ${text}`);
   // The JS thread does not wait for quick answers here unless asked to
   // (PIPEWRIGHT_ANSWER_WAIT_US): in the engine, where a CNI ADD has IPAM,
@@ -92,7 +93,7 @@ async function serve(a: CommandContext['args'], io: Io): Promise<number> {
           release?.();
         }
       },
-      status: () => ({ stateDir: stateDir(), answerWaitUs: answerWaitUs(), pollUs: pollUs(), socket: listenFd !== undefined ? `fd ${listenFd} (socket activation)` : socketPath, tracked: reconciler?.tracked() ?? [], repairs: reconciler?.repairs ?? 0, incidents: reconciler?.incidents() ?? [], memory: memoryMb() }),
+      status: () => ({ stateDir: stateDir(), answerWaitUs: answerWaitUs(), pollUs: pollUs(), socket: listenFd !== undefined ? `fd ${listenFd} (socket activation)` : socketPath, tracked: reconciler?.tracked() ?? [], repairs: reconciler?.repairs ?? 0, incidents: reconciler?.incidents() ?? [], memory: memoryMb(), logDropped: ownLog?.dropped ?? 0 }),
       log,
     });
     log(`ready on ${listenFd !== undefined ? `the socket systemd passed` : socketPath} (pid ${process.pid}; following ${reconciler ? `${reconciler.tracked().length} attachment(s)` : 'nothing: --no-reconcile'})`);
@@ -118,7 +119,7 @@ async function status(a: CommandContext['args'], io: Io): Promise<number> {
   if (a.flags.has('json')) printJson(io, s);
   else {
     const tracked = (s.tracked as unknown[]).length;
-    line(io.stdout, `engine pid ${String(s.pid)} on ${String(s.socket)}: ${String(s.served)} command(s) served, following ${tracked} attachment(s), ${String(s.repairs)} repair(s), RSS ${String((s.memory as { rss?: number } | undefined)?.rss ?? "?")} MB`);
+    line(io.stdout, `engine pid ${String(s.pid)} on ${String(s.socket)}: ${String(s.served)} command(s) served, following ${tracked} attachment(s), ${String(s.repairs)} repair(s), RSS ${String((s.memory as { rss?: number } | undefined)?.rss ?? "?")} MB${Number(s.logDropped) > 0 ? `, ${String(s.logDropped)} log line(s) dropped (stderr not read)` : ''}`);
     for (const i of (s.incidents as Array<{ at: string; hostEnd: string; what: string; action: string; detail?: string }>).slice(-10)) line(io.stdout, `  ${i.at} ${i.hostEnd}: ${i.what}: ${i.action}${i.detail ? ` (${i.detail})` : ''}`);
   }
   return EXIT.OK;
