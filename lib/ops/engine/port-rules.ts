@@ -38,9 +38,10 @@ export const FIGHT_WINDOW_MS = 10_000;
 
 /**
  * How long after its host end was deleted, while its guest lives, an entry
- * is looked at again: a detach forgets it right after the delete, so one
- * still there unchanged was deleted by hand (and is reported). Generous, so
- * that a detach on a loaded machine is not taken for a hand.
+ * is looked at again (at least; a sweep runs this often): a detach forgets
+ * it right after the delete, so one still there unchanged was deleted by
+ * hand (and is reported). Generous, so that a detach on a loaded machine is
+ * not taken for a hand.
  */
 export const GONE_GRACE_MS = 5000;
 

@@ -45,8 +45,14 @@ export class Reconciler {
   readonly #heldFiles = new Set<string>();
   #heldAll = false;
   #holdTimer: NodeJS.Timeout | null = null;
-  /** Host ends deleted while their guests live, waiting for GONE_GRACE_MS before their entries are looked at again. */
-  readonly #goneTimers = new Set<NodeJS.Timeout>();
+  /**
+   * Host ends deleted while their guests live, by entry file, with when. A
+   * detach forgets the entry just after (the journal watch then drops it
+   * from here, without a read); one still here GONE_GRACE_MS later is
+   * looked at again by one sweep (#sweepGone), never a timer per port.
+   */
+  readonly #goneLive = new Map<string, { t: Tracked; at: number }>();
+  #goneSweep: NodeJS.Timeout | null = null;
   #closed = false;
   #loop: Promise<void> | null = null;
   #repairs = 0;
@@ -182,6 +188,8 @@ export class Reconciler {
   }
 
   async #rereadOne(file: string): Promise<void> {
+    // Changed since its host end went: forgotten by a detach, or rewritten by a new attach. Nothing to tell.
+    this.#goneLive.delete(file);
     const stored = await rereadEntry(file);
     const was = [...this.#tracked.values()].find((x) => x.file === file);
     if (!stored) {
@@ -316,17 +324,33 @@ export class Reconciler {
       // after) or a hand-made delete (doctor then reports the entry left
       // over). Neither is ours to act on; only the second is worth telling,
       // so the entry is looked at again once a detach would have forgotten it.
-      const timer = setTimeout(() => {
-        this.#goneTimers.delete(timer);
-        void this.#goneByHand(t);
-      }, GONE_GRACE_MS);
-      timer.unref();
-      this.#goneTimers.add(timer);
+      this.#goneLive.set(t.file, { t, at: Date.now() });
+      this.#armGoneSweep();
       return;
     }
     const now = await rereadEntry(t.file);
     if (now && now.raw === t.stored.raw) await removeEntry(t.file);
     this.#record({ hostEnd: t.name, index: t.index, what: `its guest namespace (${e.guest.label}) is gone and the host end with it`, action: 'cleaned', detail: 'journal entry removed' });
+  }
+
+  #armGoneSweep(): void {
+    if (this.#goneSweep || this.#closed || this.#goneLive.size === 0) return;
+    this.#goneSweep = setTimeout(() => {
+      this.#goneSweep = null;
+      this.#sweepGone();
+    }, GONE_GRACE_MS);
+    this.#goneSweep.unref();
+  }
+
+  /** Looks again at the entries whose host ends went GONE_GRACE_MS ago or more, and waits for the rest. */
+  #sweepGone(): void {
+    const now = Date.now();
+    for (const [file, g] of this.#goneLive) {
+      if (now - g.at < GONE_GRACE_MS) continue;
+      this.#goneLive.delete(file);
+      void this.#goneByHand(g.t);
+    }
+    this.#armGoneSweep();
   }
 
   /** Reported when its entry is still there as it was: nothing forgot it, so no detach deleted the host end. */
@@ -347,8 +371,9 @@ export class Reconciler {
     this.#closed = true;
     if (this.#holdTimer) clearTimeout(this.#holdTimer);
     this.#holdTimer = null;
-    for (const timer of this.#goneTimers) clearTimeout(timer);
-    this.#goneTimers.clear();
+    if (this.#goneSweep) clearTimeout(this.#goneSweep);
+    this.#goneSweep = null;
+    this.#goneLive.clear();
     this.#journalWatch?.close();
     await this.settled().catch(() => {});
     await this.#host.close();
