@@ -25,6 +25,27 @@ std::string TempName(const std::string& name) {
   return "." + name + "." + std::to_string(getpid()) + "." + std::to_string(counter.fetch_add(1)) + ".tmp";
 }
 
+// Reads name in dirFd into {name, data, mtimeMs}; false when it is gone, a
+// symbolic link, not a regular file, or too big to be one of ours.
+bool ReadFileAt(int dirFd, const std::string& name, Value* out) {
+  // O_NONBLOCK: a FIFO planted here must not hang us (it is then skipped as not regular).
+  int fd = openat(dirFd, name.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+  if (fd < 0) return false;
+  struct stat st;
+  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || static_cast<size_t>(st.st_size) > kMaxStateFile) {
+    close(fd);
+    return false;
+  }
+  std::string buf;
+  ReadUpTo(fd, static_cast<size_t>(st.st_size), &buf);
+  close(fd);
+  *out = Value::MakeObject();
+  out->Set("name", name);
+  out->Set("data", buf);
+  out->Set("mtimeMs", static_cast<double>(st.st_mtim.tv_sec) * 1000.0 + static_cast<double>(st.st_mtim.tv_nsec) / 1e6);
+  return true;
+}
+
 }  // namespace
 
 Value WriteStateFile(const std::string& root, const std::string& sub, const std::string& name, const std::string& data) {
@@ -104,29 +125,30 @@ Value ListStateFiles(const std::string& root, const std::string& sub, const std:
     close(dirFd);
     FailAt(e, "opendir", root + "/" + sub, "");
   }
-  std::string buf;
   while (struct dirent* ent = readdir(d)) {
     std::string name = ent->d_name;
     if (name == "." || name == ".." || name.compare(0, prefix.size(), prefix) != 0) continue;
-    // O_NONBLOCK: a FIFO planted here must not hang us (it is then skipped as not regular).
-    int fd = openat(dirFd, name.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
-    if (fd < 0) continue;  // gone since readdir, or a symbolic link: not an entry of ours
-    struct stat st;
-    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || static_cast<size_t>(st.st_size) > kMaxStateFile) {
-      close(fd);
-      continue;
-    }
-    ReadUpTo(fd, static_cast<size_t>(st.st_size), &buf);
-    close(fd);
-    Value e = Value::MakeObject();
-    e.Set("name", name);
-    e.Set("data", buf);
-    e.Set("mtimeMs", static_cast<double>(st.st_mtim.tv_sec) * 1000.0 + static_cast<double>(st.st_mtim.tv_nsec) / 1e6);
-    out.Push(std::move(e));
+    Value e;
+    if (ReadFileAt(dirFd, name, &e)) out.Push(std::move(e));
   }
   closedir(d);
   close(dirFd);
   return out;
+}
+
+Value ReadStateFile(const std::string& root, const std::string& sub, const std::string& name) {
+  CheckEntryName(name);
+  int dirFd;
+  try {
+    dirFd = OpenOwnDir(root, sub, false);
+  } catch (const NlException& e) {
+    if (e.err.errnum == ENOENT) return Value::Null();
+    throw;
+  }
+  Value out;
+  bool found = ReadFileAt(dirFd, name, &out);
+  close(dirFd);
+  return found ? out : Value::Null();
 }
 
 }  // namespace pw

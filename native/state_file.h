@@ -19,5 +19,8 @@ Value RemoveStateFile(const std::string& root, const std::string& sub, const std
 // [{name, data}] for every regular file whose name starts with prefix; []
 // when the directory does not exist (nothing is created).
 Value ListStateFiles(const std::string& root, const std::string& sub, const std::string& prefix);
+// {name, data, mtimeMs} for the regular file name, opened by its name (no
+// listing of the directory); null when it or the directory is absent.
+Value ReadStateFile(const std::string& root, const std::string& sub, const std::string& name);
 
 }  // namespace pw

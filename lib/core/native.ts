@@ -180,6 +180,8 @@ export interface Transport {
   stateFileRemove(root: string, sub: string, name: string): Promise<{ removed: boolean }>;
   /** The regular files of root/sub whose names start with prefix, with their contents ([] without the directory). */
   stateFileList(root: string, sub: string, prefix: string): Promise<Array<{ name: string; data: string; mtimeMs: number }>>;
+  /** root/sub/name if it is a regular file of ours, opened by name (no listing); null otherwise. */
+  stateFileRead(root: string, sub: string, name: string): Promise<{ name: string; data: string; mtimeMs: number } | null>;
   /**
    * parent/name, a directory shared with other programs (made when missing,
    * never through a symbolic link), its lock file locked exclusively and its

@@ -33,6 +33,11 @@ export function listStateFiles(sub: string, prefix: string): Promise<StateFile[]
 /** Gives a lock back. Calling it again does nothing. */
 export type Release = () => Promise<void>;
 
+/** stateDir/sub/name, read by its name (the cost does not grow with the directory); null when it is not there. */
+export function readStateFile(sub: string, name: string): Promise<StateFile | null> {
+  return transport().stateFileRead(stateDir(), sub, name);
+}
+
 /** An advisory lock (flock) on stateDir/sub/name, waited for off the JS thread. */
 export async function lockStateFile(sub: string, name: string, exclusive: boolean): Promise<Release> {
   const { fd, gateFd } = await transport().lockAcquire(stateDir(), sub, name, exclusive);

@@ -216,6 +216,11 @@ export class FakeTransport implements Transport {
     return { removed: this.files.delete(`${root}/${sub}/${name}`) };
   }
 
+  async stateFileRead(root: string, sub: string, name: string) {
+    const f = this.files.get(`${root}/${sub}/${name}`);
+    return f ? { name, ...f } : null;
+  }
+
   async stateFileList(root: string, sub: string, prefix: string) {
     const dir = `${root}/${sub}/`;
     return [...this.files.entries()]

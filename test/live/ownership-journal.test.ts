@@ -9,7 +9,7 @@ import { execFileSync, spawn } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { attach, Netns } from '../../lib';
-import { AttachmentRecord, guestReachable, lockNamespace, netnsCookie, readEntries, removeEntry, journalPath, JOURNAL_DIR } from '../../lib/ops/ownership';
+import { AttachmentRecord, guestReachable, lockNamespace, netnsCookie, readEntries, removeEntry, rereadEntry, journalPath, JOURNAL_DIR } from '../../lib/ops/ownership';
 import type { AttachmentDraft } from '../../lib/ops/ownership';
 import { withScene } from '../helpers/scene';
 
@@ -40,6 +40,7 @@ t.test('an entry: written whole, in a 0700 directory, complete after, gone on fa
   const rec = await AttachmentRecord.begin(draft('9:100'));
   t.equal(statSync(journalPath()).mode & 0o777, 0o700, 'the journal directory is 0700');
   const [e] = await readEntries(rec.file);
+  t.same(await rereadEntry(rec.file), e, 'read again by its name: the same entry, as written');
   t.match(e?.entry, { state: 'in-progress', owner: 'test', guestNetns: '9:100', process: { pid: process.pid } }, 'written in progress, with our pid');
   t.match(e!.entry.process.startTime, /^\d+$/, "and this process's start time");
   t.equal(readdirSync(journalPath()).filter((n) => n.endsWith('.tmp')).length, 0, 'no temporary file left');
@@ -60,9 +61,15 @@ t.test('never through a symbolic link, never in a directory someone else can wri
   const other = join(root, 'other-state');
   mkdirSync(other, { mode: 0o700 });
   symlinkSync(elsewhere, join(other, JOURNAL_DIR));
+  const real = await AttachmentRecord.begin(draft('9:199'));
+  const realEntry = (await rereadEntry(real.file))!.raw;
+  await removeEntry(real.file);
   process.env.PW_STATE_DIR = other;
   try {
     await t.rejects(AttachmentRecord.begin(draft('9:200')), { code: 'ELOOP', message: /symbolic link: refused/ }, 'a symlinked journal directory is refused');
+    writeFileSync(join(elsewhere, 'lure.json'), JSON.stringify({ state: 'complete' }));
+    await t.rejects(rereadEntry('lure.json'), { code: 'ELOOP' }, 'and never read through, not even one entry by its name');
+    rmSync(join(elsewhere, 'lure.json'));
     t.same(readdirSync(elsewhere), [], 'nothing was written where it points');
     rmSync(join(other, JOURNAL_DIR));
     mkdirSync(join(other, JOURNAL_DIR), { mode: 0o777 });
@@ -74,6 +81,14 @@ t.test('never through a symbolic link, never in a directory someone else can wri
     symlinkSync('/etc/hostname', planted);
     writeFileSync(join(other, JOURNAL_DIR, 'junk.json'), 'not json');
     t.same(await readEntries(), [], 'a symlink or a file that is not an entry is never read as one');
+    t.equal(await rereadEntry('planted.json'), null, 'nor read again by its name');
+    writeFileSync(join(elsewhere, 'whole.json'), realEntry);
+    symlinkSync(join(elsewhere, 'whole.json'), join(other, JOURNAL_DIR, 'linked.json'));
+    t.equal(await rereadEntry('linked.json'), null, 'a symlink to a whole entry is not read as one either');
+    execFileSync('mkfifo', [join(other, JOURNAL_DIR, 'fifo.json')]);
+    t.equal(await rereadEntry('fifo.json'), null, 'a FIFO by its name is skipped, not waited on');
+    t.equal(await rereadEntry('absent.json'), null, 'an entry that is not there is null');
+    await t.rejects(rereadEntry('../escape.json'), { code: 'EINVAL' }, 'a name with a slash is refused');
   } finally {
     process.env.PW_STATE_DIR = root;
   }

@@ -7,7 +7,7 @@
 // crashed attaches that process wrote, and only those (gc, limited to that
 // writer): the attaches of other tools, crashed or not, stay for their
 // owners' gc. A clean stop removes the record.
-import { listStateFiles, removeStateFile, writeStateFile } from '../../core/state-files';
+import { readStateFile, removeStateFile, writeStateFile } from '../../core/state-files';
 import { gc } from '../forensics/gc';
 import { processAlive, selfIdentity, type ProcessIdentity } from '../ownership';
 import { ENGINE_DIR } from './paths';
@@ -34,7 +34,7 @@ function parseIdentity(text: string): ProcessIdentity | null {
  */
 export async function takeOverFromPredecessor(netnsId: string, log: (text: string) => void): Promise<() => Promise<void>> {
   const name = engineRecordName(netnsId);
-  const found = (await listStateFiles(ENGINE_DIR, name)).find((f) => f.name === name);
+  const found = await readStateFile(ENGINE_DIR, name);
   const before = found ? parseIdentity(found.data) : null;
   if (before && !(await processAlive(before))) {
     const r = await gc({ writtenBy: before }).catch((e: unknown) => {

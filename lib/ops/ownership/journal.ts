@@ -3,7 +3,7 @@
 // (native/state_file.h: temporary file, fsync, rename, fsync of the
 // directory), on its threads, through a directory fd opened without
 // following symbolic links, in a directory of mode 0700 that must be ours.
-import { listStateFiles, removeStateFile, writeStateFile } from '../../core/state-files';
+import { listStateFiles, readStateFile, removeStateFile, writeStateFile } from '../../core/state-files';
 import { stateDir } from '../../core/state-dir';
 import { AttachmentEntry, parseEntry } from './entry';
 
@@ -51,7 +51,7 @@ export async function readEntries(prefix = ''): Promise<StoredEntry[]> {
 
 /** Re-reads one entry: null when it is gone (or no longer an entry). */
 export async function rereadEntry(file: string): Promise<StoredEntry | null> {
-  const [f] = (await listStateFiles(JOURNAL_DIR, file)).filter((x) => x.name === file);
+  const f = await readStateFile(JOURNAL_DIR, file);
   const entry = f ? parseEntry(f.data) : null;
   return f && entry ? { file, entry, raw: f.data } : null;
 }
