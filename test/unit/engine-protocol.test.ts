@@ -3,7 +3,8 @@
 // refusal naming the field for anything a client of ours would not send.
 import t from 'tap';
 import { FRAME, FrameReader, MAX_FRAME, encodeFrame, parseRequest, PROTOCOL_VERSION, PROTOCOL_VERSION_OWN_ENV } from '../../lib/ops/engine/protocol';
-import { portProblems, isFight, FIGHT_REPAIRS, FIGHT_WINDOW_MS } from '../../lib/ops/engine/port-rules';
+import { portProblems, isFight, FIGHT_REPAIRS, FIGHT_WINDOW_MS, carriesOurMark, portsToLookAt } from '../../lib/ops/engine/port-rules';
+import { PIPEWRIGHT_GROUP } from '../../lib/ops/ownership/marks';
 import { refusal } from '../../lib/cli/engine-session';
 import type { Link } from '../../lib';
 
@@ -82,6 +83,23 @@ t.test('port problems: released, down, renamed, each said', async (t) => {
   t.equal(portProblems(link, 2, 'veth1'), '');
   t.equal(portProblems({ ...link, master: null }, 2, 'veth1'), 'released from its bridge (master none)');
   t.equal(portProblems({ ...link, up: false, name: 'x' }, 2, 'veth1'), 'set down and renamed to x');
+});
+
+t.test('many ports at once, from one read of the links: the changed and the foreign to look at, the gone to clean, the rest left', async (t) => {
+  const alias = (i: number) => `pipewright owner=t guest=g${i} if=eth1`;
+  const port = (i: number) => ({ index: i, name: `veth${i}`, bridge: 2, alias: alias(i) });
+  const link = (i: number, o: Partial<Link> = {}) => ({ index: i, name: `veth${i}`, up: true, master: 2, alias: alias(i), ...o }) as Link;
+  const links = new Map<number, Link>([
+    [10, link(10)],
+    [11, link(11, { master: null })],
+    [12, link(12, { name: 'renamed' })],
+    [13, link(13, { alias: 'someone else', group: 0 })],
+    [14, link(14, { alias: 'pipewright owner=t guest=other if=eth1', group: PIPEWRIGHT_GROUP })],
+    [16, link(16, { up: false })],
+  ]);
+  t.same(portsToLookAt([10, 11, 12, 13, 14, 15, 16].map(port), links), { repairs: [11, 12, 13, 16], gone: [15] });
+  t.equal(carriesOurMark(link(14, { alias: 'x', group: PIPEWRIGHT_GROUP }), alias(14)), true, 'our group is mark enough');
+  t.equal(carriesOurMark(link(13, { alias: 'x', group: 0 }), alias(13)), false, 'neither alias nor group: not ours');
 });
 
 t.test('a port undone as fast as it is put back is a fight: the engine stops after FIGHT_REPAIRS within the window', async (t) => {

@@ -2,6 +2,7 @@
 // to, and how long it waits on what: the problems a host end can have, when
 // repairs become a fight, and the incidents it keeps. Pure: unit-tested.
 import type { Link } from '../../core/types';
+import { PIPEWRIGHT_GROUP } from '../ownership/marks';
 
 export interface Incident {
   at: string;
@@ -45,6 +46,16 @@ export const FIGHT_WINDOW_MS = 10_000;
  */
 export const GONE_GRACE_MS = 5000;
 
+/**
+ * How many ports a look at many (the engine's start, lost link events) has
+ * at work at once. One read of the host's links says which ports need a look
+ * of their own; those are looked at this many at a time, so that a repair an
+ * event asks for meanwhile waits behind a few, not behind hundreds (a
+ * thousand entries of guests gone while no engine ran, all cleaned at once,
+ * held a repair back for seconds).
+ */
+export const LOOK_AT_ONCE = 4;
+
 /** The longest a journal change waits for the command at work (Reconciler.hold). */
 export const HOLD_MAX_MS = 20;
 
@@ -60,4 +71,25 @@ export function portProblems(link: Link, bridge: number, name: string): string {
   if (!link.up) p.push('set down');
   if (link.name !== name) p.push(`renamed to ${link.name}`);
   return p.join(' and ');
+}
+
+/** Whether the link at a followed index is still the attachment's: its alias, or pipewright's group. Never touched otherwise. */
+export function carriesOurMark(link: Link, alias: string): boolean {
+  return link.alias === alias || link.group === PIPEWRIGHT_GROUP;
+}
+
+/**
+ * Of many followed ports, from one read of the host's links: those to put
+ * back (changed, or the index now names a link without our marks: looked at,
+ * to be reported) and those whose host end is gone. The rest need nothing.
+ */
+export function portsToLookAt(ports: Iterable<{ index: number; name: string; bridge: number; alias: string }>, links: ReadonlyMap<number, Link>): { repairs: number[]; gone: number[] } {
+  const repairs: number[] = [];
+  const gone: number[] = [];
+  for (const p of ports) {
+    const l = links.get(p.index);
+    if (!l) gone.push(p.index);
+    else if (!carriesOurMark(l, p.alias) || portProblems(l, p.bridge, p.name) !== '') repairs.push(p.index);
+  }
+  return { repairs, gone };
 }

@@ -18,8 +18,10 @@ import { Handle } from '../../core/handle';
 import { isNetlinkError } from '../../core/errors';
 import { watchStateDir, type StateDirWatch } from '../../core/state-files';
 import type { Watcher } from '../../core/api/watch';
-import { FIGHT_REPAIRS, FIGHT_WINDOW_MS, GONE_GRACE_MS, HOLD_MAX_MS, KEEP_INCIDENTS, isFight, portProblems, type Incident, type TrackedPort } from './port-rules';
-import { JOURNAL_DIR, PIPEWRIGHT_GROUP, guestReachable, netnsCookie, ownNetnsId, readEntries, removeEntry, rereadEntry, sameHost, type StoredEntry } from '../ownership';
+import type { Link } from '../../core/types';
+import { FIGHT_REPAIRS, FIGHT_WINDOW_MS, HOLD_MAX_MS, KEEP_INCIDENTS, LOOK_AT_ONCE, carriesOurMark, isFight, portProblems, portsToLookAt, type Incident, type TrackedPort } from './port-rules';
+import { GoneWhileLive } from './gone-while-live';
+import { JOURNAL_DIR, guestReachable, netnsCookie, ownNetnsId, readEntries, removeEntry, rereadEntry, sameHost, type StoredEntry } from '../ownership';
 
 interface Tracked extends TrackedPort {
   stored: StoredEntry;
@@ -39,20 +41,16 @@ export class Reconciler {
   #refreshing: Promise<void> | null = null;
   #refreshAgain = false;
   readonly #fileReads = new Map<string, Promise<void>>();
+  /** Looks at many ports at work (#lookAtMany). */
+  readonly #looks = new Set<Promise<void>>();
   #journalWatch: StateDirWatch | null = null;
   /** Commands at work in this process (hold()); while any is, journal changes wait in #heldFiles. */
   #holds = 0;
   readonly #heldFiles = new Set<string>();
   #heldAll = false;
   #holdTimer: NodeJS.Timeout | null = null;
-  /**
-   * Host ends deleted while their guests live, by entry file, with when. A
-   * detach forgets the entry just after (the journal watch then drops it
-   * from here, without a read); one still here GONE_GRACE_MS later is
-   * looked at again by one sweep (#sweepGone), never a timer per port.
-   */
-  readonly #goneLive = new Map<string, { t: Tracked; at: number }>();
-  #goneSweep: NodeJS.Timeout | null = null;
+  /** Host ends deleted while their guests live: a detach's, or a hand's (reported). */
+  readonly #goneLive = new GoneWhileLive<Tracked>((t) => void this.#goneByHand(t));
   #closed = false;
   #loop: Promise<void> | null = null;
   #repairs = 0;
@@ -109,9 +107,8 @@ export class Reconciler {
       for await (const ev of w) {
         if (this.#closed) break;
         if (ev.kind === 'overrun') {
-          // Events were lost: look at everything again.
-          this.refresh();
-          for (const i of this.#tracked.keys()) this.#check(i);
+          // Events were lost: read the journal and look at every port again.
+          void this.refresh().then(() => this.#lookInBackground([...this.#tracked.keys()]));
         } else if (ev.kind === 'link') {
           if (this.#tracked.has(ev.link.index)) this.#check(ev.link.index);
         }
@@ -189,7 +186,7 @@ export class Reconciler {
 
   async #rereadOne(file: string): Promise<void> {
     // Changed since its host end went: forgotten by a detach, or rewritten by a new attach. Nothing to tell.
-    this.#goneLive.delete(file);
+    this.#goneLive.forget(file);
     const stored = await rereadEntry(file);
     const was = [...this.#tracked.values()].find((x) => x.file === file);
     if (!stored) {
@@ -199,8 +196,13 @@ export class Reconciler {
     if (!(await this.#take(stored)) && was) this.#untrack(was.index);
   }
 
-  /** Follows the entry if it is a complete bridge attachment of this host; true when it is. */
-  async #take(stored: StoredEntry): Promise<boolean> {
+  /**
+   * Follows the entry if it is a complete bridge attachment of this host;
+   * true when it is. A port newly followed is looked at now, or, when
+   * `fresh` is given (a read of the whole journal), added to it for one look
+   * at them all.
+   */
+  async #take(stored: StoredEntry, fresh?: number[]): Promise<boolean> {
     const e = stored.entry;
     if (e.state !== 'complete' || e.mode !== 'bridge' || e.hostEndIndex === undefined || e.hostEnd === undefined) return false;
     const [hostId, hostCookie] = await Promise.all([ownNetnsId(), netnsCookie(this.#host).catch(() => undefined)]);
@@ -210,7 +212,7 @@ export class Reconciler {
     const old = this.#tracked.get(e.hostEndIndex);
     if (old && old.stored.raw === stored.raw) return true;
     this.#track({ index: e.hostEndIndex, name: e.hostEnd, bridge, guestIf: e.guestIf, guestNetns: e.guestNetns, file: stored.file, stored, repairedAt: [] });
-    if (!old) this.#check(e.hostEndIndex);
+    if (!old) fresh ? fresh.push(e.hostEndIndex) : this.#check(e.hostEndIndex);
     return true;
   }
 
@@ -237,8 +239,49 @@ export class Reconciler {
 
   async #readJournal(): Promise<void> {
     const seen = new Set<number>();
-    for (const stored of await readEntries()) if (await this.#take(stored)) seen.add(stored.entry.hostEndIndex!);
+    const fresh: number[] = [];
+    for (const stored of await readEntries()) if (await this.#take(stored, fresh)) seen.add(stored.entry.hostEndIndex!);
     for (const i of [...this.#tracked.keys()]) if (!seen.has(i)) this.#untrack(i);
+    this.#lookInBackground(fresh);
+  }
+
+  /** Not waited for by a refresh: an engine starting over a thousand stale entries is ready at once, and cleans them meanwhile. */
+  #lookInBackground(indexes: number[]): void {
+    const look = this.#lookAtMany(indexes);
+    this.#looks.add(look);
+    void look.finally(() => this.#looks.delete(look));
+  }
+
+  /**
+   * Looks at many ports with one read of the host's links: only those it
+   * shows changed, not ours, or gone get a look of their own, LOOK_AT_ONCE at
+   * a time (those to put back before those gone), so the repairs events ask
+   * for meanwhile are not queued behind them all.
+   */
+  async #lookAtMany(indexes: number[]): Promise<void> {
+    if (indexes.length === 0 || this.#closed) return;
+    let links: Map<number, Link>;
+    try {
+      links = new Map((await this.#host.link.list()).map((l) => [l.index, l]));
+    } catch (e) {
+      if (!this.#closed) this.#log(`cannot list the host's links: ${(e as Error).message}`);
+      return;
+    }
+    const followed = indexes.flatMap((i) => {
+      const t = this.#tracked.get(i);
+      return t ? [{ index: i, name: t.name, bridge: t.bridge, alias: t.stored.entry.alias }] : [];
+    });
+    const { repairs, gone } = portsToLookAt(followed, links);
+    // Ports to put back first, then entries to clean: a live guest's network before housekeeping.
+    for (const due of [repairs, gone]) {
+      const worker = async (): Promise<void> => {
+        for (let i = due.shift(); i !== undefined && !this.#closed; i = due.shift()) {
+          this.#check(i);
+          await this.#checking.get(i);
+        }
+      };
+      await Promise.all(Array.from({ length: LOOK_AT_ONCE }, worker));
+    }
   }
 
   /** Looks at one port (coalesced per port: one look at a time, one more if an event came meanwhile). */
@@ -275,7 +318,7 @@ export class Reconciler {
     if (!link) return this.#gone(t);
     const e = t.stored.entry;
     // The index now names a link that is not this attachment's (never touched).
-    if (link.alias !== e.alias && link.group !== PIPEWRIGHT_GROUP) {
+    if (!carriesOurMark(link, e.alias)) {
       this.#untrack(index);
       return this.#record({ hostEnd: t.name, index, what: `link ${index} is now ${link.name}, which carries no mark of ours`, action: 'reported', detail: 'no longer followed' });
     }
@@ -320,37 +363,13 @@ export class Reconciler {
     this.#untrack(t.index);
     const e = t.stored.entry;
     if (await guestReachable(e.guest, e.guestNetns)) {
-      // A veth goes as a pair: a detach (which forgets the entry itself, just
-      // after) or a hand-made delete (doctor then reports the entry left
-      // over). Neither is ours to act on; only the second is worth telling,
-      // so the entry is looked at again once a detach would have forgotten it.
-      this.#goneLive.set(t.file, { t, at: Date.now() });
-      this.#armGoneSweep();
+      // A detach's delete or a hand's: neither is ours to act on, only a hand's is worth telling (GoneWhileLive).
+      this.#goneLive.add(t.file, t);
       return;
     }
     const now = await rereadEntry(t.file);
     if (now && now.raw === t.stored.raw) await removeEntry(t.file);
     this.#record({ hostEnd: t.name, index: t.index, what: `its guest namespace (${e.guest.label}) is gone and the host end with it`, action: 'cleaned', detail: 'journal entry removed' });
-  }
-
-  #armGoneSweep(): void {
-    if (this.#goneSweep || this.#closed || this.#goneLive.size === 0) return;
-    this.#goneSweep = setTimeout(() => {
-      this.#goneSweep = null;
-      this.#sweepGone();
-    }, GONE_GRACE_MS);
-    this.#goneSweep.unref();
-  }
-
-  /** Looks again at the entries whose host ends went GONE_GRACE_MS ago or more, and waits for the rest. */
-  #sweepGone(): void {
-    const now = Date.now();
-    for (const [file, g] of this.#goneLive) {
-      if (now - g.at < GONE_GRACE_MS) continue;
-      this.#goneLive.delete(file);
-      void this.#goneByHand(g.t);
-    }
-    this.#armGoneSweep();
   }
 
   /** Reported when its entry is still there as it was: nothing forgot it, so no detach deleted the host end. */
@@ -363,7 +382,8 @@ export class Reconciler {
 
   /** Waits until every look started so far is done (tests, shutdown). */
   async settled(): Promise<void> {
-    while (this.#refreshing || this.#checking.size || this.#fileReads.size) await Promise.all([this.#refreshing, ...this.#checking.values(), ...this.#fileReads.values()]);
+    while (this.#refreshing || this.#checking.size || this.#fileReads.size || this.#looks.size)
+      await Promise.all([this.#refreshing, ...this.#checking.values(), ...this.#fileReads.values(), ...this.#looks]);
   }
 
   async close(): Promise<void> {
@@ -371,9 +391,7 @@ export class Reconciler {
     this.#closed = true;
     if (this.#holdTimer) clearTimeout(this.#holdTimer);
     this.#holdTimer = null;
-    if (this.#goneSweep) clearTimeout(this.#goneSweep);
-    this.#goneSweep = null;
-    this.#goneLive.clear();
+    this.#goneLive.close();
     this.#journalWatch?.close();
     await this.settled().catch(() => {});
     await this.#host.close();
