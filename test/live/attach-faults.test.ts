@@ -122,6 +122,30 @@ t.test('a host end name that is already taken is a conflict, not a leak', (t) =>
   }),
 );
 
+t.test('a bridge with all the ports the kernel allows: the attach says so, names the field, and leaves nothing', (t) =>
+  withScene(t, async (s) => {
+    await s.host.link.add({ kind: 'bridge', name: 'brfull', up: true });
+    // 1023 ports, the kernel's limit (port number 0 is reserved): both ends of 511 veth pairs, and one end of a 512th.
+    for (let i = 0; i < 512; i += 64)
+      await Promise.all(
+        Array.from({ length: 64 }, async (_, j) => {
+          await s.host.link.add({ kind: 'veth', name: `pf${i + j}a`, master: 'brfull', peer: { name: `pf${i + j}b` } });
+          if (i + j < 511) await s.host.link.set(`pf${i + j}b`, { master: 'brfull' });
+        }),
+      );
+    t.equal((await s.host.link.list({ master: 'brfull' })).length, 1023, 'the bridge is full');
+    const direct = await s.host.link.add({ kind: 'veth', name: 'pfx', master: 'brfull', peer: { name: 'pfy' } }).catch((e: unknown) => e);
+    t.match(direct, { code: 'EXFULL', field: 'master', message: /a bridge takes at most 1023/ }, 'a port too many: what it means, and which field');
+    t.equal(await s.host.link.find('pfx'), null, 'and nothing was created');
+    const g = await s.guest();
+    const before = await state(s, g);
+    const err = await attach({ host: s.host, hostIf: 'brfull', guest: g.ns, address: '10.0.0.3/24' }).catch((e: unknown) => e);
+    t.ok(err instanceof AttachError, 'an attach to it fails');
+    t.match((err as Error).message, /a bridge takes at most 1023.*nothing was left behind|nothing was left behind.*a bridge takes at most 1023/s, 'saying why');
+    t.same(await state(s, g), before, 'and leaves nothing');
+  }),
+);
+
 t.test('a failed attach settles only after its firewall check: nothing it started runs on', (t) =>
   withScene(t, async (s) => {
     // FORWARD DROP (with bridge-nf-call-iptables = 1, a new namespace's
