@@ -59,19 +59,20 @@ Napi::Value LockAndWrite(const Napi::CallbackInfo& info) {
       nullptr, Lane::kLock);
 }
 
-// lockAndList(root, lockSub, lockName, fileSub, prefix) -> Promise<{fd, gateFd?, files}>:
-// an exclusive lock waited for (file_lock.h), then the state files a
-// stateFileList would give, read under it, in one trip to the lock thread:
-// a CNI call's container lock and its record.
-Napi::Value LockAndList(const Napi::CallbackInfo& info) {
+// lockAndRead(root, lockSub, lockName, fileSub, name) -> Promise<{fd,
+// gateFd?, file}>: an exclusive lock waited for (file_lock.h), then the one
+// state file it guards read by its name under it (null when absent), in one
+// trip to the lock thread: a CNI call's container lock and its record. By
+// name, so the lock thread's time does not grow with the records beside it.
+Napi::Value LockAndRead(const Napi::CallbackInfo& info) {
   std::string root = StringArg(info, 0, "root");
   std::string lockSub = StringArg(info, 1, "lockSub");
   std::string lockName = StringArg(info, 2, "lockName");
   std::string fileSub = StringArg(info, 3, "fileSub");
-  std::string prefix = StringArg(info, 4, "prefix");
+  std::string name = StringArg(info, 4, "name");
   return TaskWorker::Start(
-      info.Env(), "lock.list",
-      [=] { return UnderLock(AcquireFileLock(root, lockSub, lockName, true), [&](Value& lock) { lock.Set("files", ListStateFiles(root, fileSub, prefix)); }); },
+      info.Env(), "lock.read",
+      [=] { return UnderLock(AcquireFileLock(root, lockSub, lockName, true), [&](Value& lock) { lock.Set("file", ReadStateFile(root, fileSub, name)); }); },
       nullptr, Lane::kLock);
 }
 
@@ -172,7 +173,7 @@ void RegisterStateExports(Napi::Env env, Napi::Object exports) {
   exports.Set("lockAcquire", Napi::Function::New(env, LockAcquire));
   exports.Set("stateFileWrite", Napi::Function::New(env, StateFileWrite));
   exports.Set("lockAndWrite", Napi::Function::New(env, LockAndWrite));
-  exports.Set("lockAndList", Napi::Function::New(env, LockAndList));
+  exports.Set("lockAndRead", Napi::Function::New(env, LockAndRead));
   exports.Set("stateFileRemove", Napi::Function::New(env, StateFileRemove));
   exports.Set("stateFileList", Napi::Function::New(env, StateFileList));
   exports.Set("stateFileRead", Napi::Function::New(env, StateFileRead));

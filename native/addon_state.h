@@ -6,7 +6,7 @@
 
 namespace pw {
 
-// Adds lockAcquire, lockAndWrite, lockAndList, stateFileWrite/Remove/List and lockedDirOpen/Apply to exports.
+// Adds lockAcquire, lockAndWrite, lockAndRead, stateFileWrite/Remove/List/Read and lockedDirOpen/Apply to exports.
 void RegisterStateExports(Napi::Env env, Napi::Object exports);
 
 }  // namespace pw

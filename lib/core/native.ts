@@ -173,8 +173,8 @@ export interface Transport {
   lockAcquire(root: string, sub: string, name: string, exclusive: boolean, wait?: boolean): Promise<{ fd: number; gateFd?: number }>;
   /** lockAcquire (shared) then stateFileWrite, in one trip to the lock thread; on failure the lock is released. */
   lockAndWrite(root: string, lockSub: string, lockName: string, fileSub: string, fileName: string, data: string): Promise<{ fd: number }>;
-  /** lockAcquire (exclusive, waited for) then stateFileList, in one trip to the lock thread; on failure the lock is released. */
-  lockAndList(root: string, lockSub: string, lockName: string, fileSub: string, prefix: string): Promise<{ fd: number; gateFd?: number; files: Array<{ name: string; data: string; mtimeMs: number }> }>;
+  /** lockAcquire (exclusive, waited for) then stateFileRead, in one trip to the lock thread; on failure the lock is released. */
+  lockAndRead(root: string, lockSub: string, lockName: string, fileSub: string, name: string): Promise<{ fd: number; gateFd?: number; file: { name: string; data: string; mtimeMs: number } | null }>;
   /** Writes root/sub/name atomically and durably (temporary file, fsync, rename, fsync of the directory). */
   stateFileWrite(root: string, sub: string, name: string, data: string): Promise<void>;
   stateFileRemove(root: string, sub: string, name: string): Promise<{ removed: boolean }>;

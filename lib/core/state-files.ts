@@ -78,12 +78,12 @@ export async function lockStateFilePrunable(sub: string, name: string): Promise<
 }
 
 /**
- * lockStateFilePrunable, then listStateFiles(fileSub, prefix) read under
- * the lock, in one trip to the addon: a lock and the file it guards.
+ * lockStateFilePrunable, then readStateFile(fileSub, fileName) under the
+ * lock, in one trip to the addon: a lock and the file it guards.
  */
-export async function lockStateFilePrunableAndList(sub: string, name: string, fileSub: string, prefix: string): Promise<{ lock: PrunableLock; files: StateFile[] }> {
-  const { fd, gateFd, files } = await transport().lockAndList(stateDir(), sub, name, fileSub, prefix);
-  return { lock: prunable(sub, name, fd, gateFd), files };
+export async function lockStateFilePrunableAndRead(sub: string, name: string, fileSub: string, fileName: string): Promise<{ lock: PrunableLock; file: StateFile | null }> {
+  const { fd, gateFd, file } = await transport().lockAndRead(stateDir(), sub, name, fileSub, fileName);
+  return { lock: prunable(sub, name, fd, gateFd), file };
 }
 
 function prunable(sub: string, name: string, fd: number, gateFd: number | undefined): PrunableLock {

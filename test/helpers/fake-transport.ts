@@ -203,9 +203,9 @@ export class FakeTransport implements Transport {
     return { fd };
   }
 
-  async lockAndList(root: string, _lockSub: string, _lockName: string, fileSub: string, prefix: string) {
+  async lockAndRead(root: string, _lockSub: string, _lockName: string, fileSub: string, name: string) {
     const { fd } = await this.lockAcquire();
-    return { fd, files: await this.stateFileList(root, fileSub, prefix) };
+    return { fd, file: await this.stateFileRead(root, fileSub, name) };
   }
 
   async stateFileWrite(root: string, sub: string, name: string, data: string) {

@@ -14,7 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { withScene } from '../helpers/scene';
 import { addon } from '../../lib/core/native';
-import { lockStateFilePrunable, lockStateFilePrunableAndList } from '../../lib/core/state-files';
+import { lockStateFilePrunable, lockStateFilePrunableAndRead } from '../../lib/core/state-files';
 import { lockId, locksOn } from '../helpers/proc-locks';
 
 // The longest poll the addon allows (5 ms): answers come within it even on a
@@ -66,7 +66,7 @@ t.test('a request that waits for a lock held elsewhere lets the loop sleep, and 
   const lines = () => locksOn(id);
   while (!lines().some((l) => !l.includes('->'))) await new Promise((r) => setTimeout(r, 10));
   let answered = false;
-  const taking = lockStateFilePrunableAndList('locks-p', 'k', 'recs-p', 'x').then((r) => ((answered = true), r));
+  const taking = lockStateFilePrunableAndRead('locks-p', 'k', 'recs-p', 'x').then((r) => ((answered = true), r));
   t.ok(stats().polling, 'polling while the request is on its way');
   // It waits in the kernel (seen in /proc/locks); the loop gives up polling and sleeps.
   while (!lines().some((l) => l.includes('->'))) await new Promise((r) => setTimeout(r, 10));

@@ -8,7 +8,7 @@ import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync,
 import { spawn } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { lockStateFilePrunable, lockStateFilePrunableAndList, writeStateFile } from '../../lib/core/state-files';
+import { lockStateFilePrunable, lockStateFilePrunableAndRead, writeStateFile } from '../../lib/core/state-files';
 import { held, lockId, untilLocks, waitedFor } from '../helpers/proc-locks';
 
 const root = mkdtempSync(join(process.env.PW_STATE_DIR ?? tmpdir(), 'lock-prune-test-'));
@@ -67,22 +67,25 @@ t.test('releaseAndRemove: the lock file and its gate go; a taker waiting meanwhi
   t.same(readdirSync(dir), [], 'giving it back again does nothing');
 });
 
-t.test('a lock and the files it guards, read under it in one trip: held until released; nothing held when the read fails', async (t) => {
+t.test('a lock and the file it guards, read by its name under it in one trip: held until released; nothing held when the read fails', async (t) => {
   const path = join(root, 'locks-c', 'k');
   await writeStateFile('recs-c', 'k-1.json', '{"a":1}\n');
   await writeStateFile('recs-c', 'k-10.json', '{"a":10}\n');
   await writeStateFile('recs-c', 'other.json', '{}\n');
-  const { lock, files } = await lockStateFilePrunableAndList('locks-c', 'k', 'recs-c', 'k-1');
-  t.same(files.map((f) => [f.name, f.data]).sort(), [['k-1.json', '{"a":1}\n'], ['k-10.json', '{"a":10}\n']], 'the files with that prefix, with their contents');
+  const absent = await lockStateFilePrunableAndRead('locks-c', 'k', 'recs-c', 'k-2.json');
+  t.equal(absent.file, null, 'a file not there is null, the lock held all the same');
+  await absent.lock.release();
+  const { lock, file } = await lockStateFilePrunableAndRead('locks-c', 'k', 'recs-c', 'k-1.json');
+  t.same([file?.name, file?.data], ['k-1.json', '{"a":1}\n'], 'the file of that name, with its contents');
   t.equal(await tryLock(path), 1, 'the lock is held');
-  // A second taker waits on it (seen in /proc/locks), and gets it, with the files as they are then, once it is given back.
-  const second = lockStateFilePrunableAndList('locks-c', 'k', 'recs-c', 'k-10');
+  // A second taker waits on it (seen in /proc/locks), and gets it, with the file as it is then, once it is given back.
+  const second = lockStateFilePrunableAndRead('locks-c', 'k', 'recs-c', 'k-10.json');
   // An exclusive holder keeps the gate in front of the lock file too (native/file_lock.h): the taker waits there.
   await untilLocks(lockId(`${path}.gate`), waitedFor, 'the second taker to wait');
   await writeStateFile('recs-c', 'k-10.json', '{"a":11}\n');
   await lock.release();
   const s2 = await second;
-  t.same(s2.files.map((f) => f.data), ['{"a":11}\n'], 'read after the lock was granted');
+  t.same(s2.file?.data, '{"a":11}\n', 'read after the lock was granted');
   await s2.lock.releaseAndRemove();
   t.same(readdirSync(join(root, 'locks-c')), [], 'releaseAndRemove left no lock file nor gate');
   t.equal(await tryLock(path), 0, 'free again');
@@ -92,7 +95,7 @@ t.test('a lock and the files it guards, read under it in one trip: held until re
   writeFileSync(join(elsewhere, 'k-1.json'), '{"decoy":true}\n');
   mkdirSync(join(root, 'locks-d'), { recursive: true });
   symlinkSync(elsewhere, join(root, 'recs-d'));
-  const failed = await lockStateFilePrunableAndList('locks-d', 'k', 'recs-d', 'k-1').then(() => null, (e: unknown) => e);
+  const failed = await lockStateFilePrunableAndRead('locks-d', 'k', 'recs-d', 'k-1.json').then(() => null, (e: unknown) => e);
   t.ok(failed instanceof Error, `the read through a symbolic link is refused: ${(failed as Error)?.message}`);
   t.equal(await tryLock(join(root, 'locks-d', 'k')), 0, 'and the lock was given back');
   t.same(readFileSync(join(elsewhere, 'k-1.json'), 'utf8'), '{"decoy":true}\n', 'the decoy is untouched');

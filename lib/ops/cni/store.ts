@@ -14,7 +14,7 @@
 // container ever run; a taker already waiting then takes the fresh file of
 // that name (the lock re-checks the file it was granted).
 import { createHash } from 'node:crypto';
-import { listStateFiles, lockStateFilePrunable, lockStateFilePrunableAndList, removeStateFile, writeStateFile, type StateFile } from '../../core/state-files';
+import { listStateFiles, lockStateFilePrunable, lockStateFilePrunableAndRead, removeStateFile, writeStateFile } from '../../core/state-files';
 import type { CniResult } from './result';
 
 export const RECORD_DIR = 'cni';
@@ -52,11 +52,6 @@ export function networkPrefix(network: string): string {
 
 export function recordFile(network: string, containerId: string, ifname: string): string {
   return `${networkPrefix(network)}${hash(`${containerId}\0${ifname}`, 32)}.json`;
-}
-
-function recordIn(files: StateFile[], file: string): CniRecord | null {
-  const f = files.find((x) => x.name === file);
-  return f ? parse(f.data) : null;
 }
 
 export async function writeRecord(r: CniRecord): Promise<void> {
@@ -107,6 +102,6 @@ export async function lockContainer(containerId: string): Promise<ContainerLock>
 /** lockContainer, then readRecord under that lock: one trip to the addon's lock thread instead of two. */
 export async function lockAndReadRecord(network: string, containerId: string, ifname: string): Promise<{ lock: ContainerLock; record: CniRecord | null }> {
   const file = recordFile(network, containerId, ifname);
-  const { lock: l, files } = await lockStateFilePrunableAndList(LOCK_DIR, lockName(containerId), RECORD_DIR, file);
-  return { lock: { unlock: l.release, unlockAndRemove: l.releaseAndRemove }, record: recordIn(files, file) };
+  const { lock: l, file: f } = await lockStateFilePrunableAndRead(LOCK_DIR, lockName(containerId), RECORD_DIR, file);
+  return { lock: { unlock: l.release, unlockAndRemove: l.releaseAndRemove }, record: f ? parse(f.data) : null };
 }
