@@ -33,7 +33,6 @@ t.test('an engine starting over stale entries puts back the live port first, the
       if (own === undefined) delete process.env.PW_STATE_DIR;
       else process.env.PW_STATE_DIR = own;
     }
-    const staleIds = doomed.map((ns) => ns.id);
     await Promise.all(doomed.map((ns) => ns.delete()));
 
     // Then the live guest and a decoy, by the Node CLI: their entries are the newest.
@@ -45,7 +44,7 @@ t.test('an engine starting over stale entries puts back the live port first, the
     }
     const prefix = (id: string) => id.replace(':', '-');
     t.equal(readdirSync(journal).length, STALE + 2, 'the journal holds the stale entries and the two live ones');
-    const port = (await s.host.link.list({ master: 'br0' })).find((l) => l.alias?.includes(live.ns.id))!;
+    const port = (await s.host.link.list({ master: 'br0' })).find((l) => l.alias?.includes(`guest=${live.ns.id} `))!;
     t.ok(port, "the live guest's host end");
     await inNetns(s.hostNs, 'ip', ['link', 'set', port.name, 'nomaster']);
 
@@ -66,11 +65,8 @@ t.test('an engine starting over stale entries puts back the live port first, the
         .map((f) => f.slice(0, f.indexOf('-', f.indexOf('-') + 1)))
         .sort(),
       [prefix(live.ns.id), prefix(decoy.ns.id)].sort(),
+      // (By entry, not by namespace id: the kernel reuses a dead namespace's inode number, so a live guest may have a stale one's id.)
       'the two live guests keep their entries, nothing else is left',
-    );
-    t.notOk(
-      readdirSync(journal).some((f) => staleIds.some((id) => f.startsWith(`${prefix(id)}-`))),
-      'no stale entry is left',
     );
     await followed(engine, decoy.ns.id);
     t.same(

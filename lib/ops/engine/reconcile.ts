@@ -260,20 +260,20 @@ export class Reconciler {
    */
   async #lookAtMany(indexes: number[]): Promise<void> {
     if (indexes.length === 0 || this.#closed) return;
-    let links: Map<number, Link>;
-    try {
-      links = new Map((await this.#host.link.list()).map((l) => [l.index, l]));
-    } catch (e) {
-      if (!this.#closed) this.#log(`cannot list the host's links: ${(e as Error).message}`);
-      return;
-    }
     const followed = indexes.flatMap((i) => {
       const t = this.#tracked.get(i);
       return t ? [{ index: i, name: t.name, bridge: t.bridge, alias: t.stored.entry.alias }] : [];
     });
-    const { repairs, gone } = portsToLookAt(followed, links);
+    let sorted: { repairs: number[]; gone: number[] };
+    try {
+      sorted = portsToLookAt(followed, new Map((await this.#host.link.list()).map((l): [number, Link] => [l.index, l])));
+    } catch (e) {
+      // Without the list, every port gets a look of its own (at the same pace).
+      if (!this.#closed) this.#log(`cannot list the host's links (${(e as Error).message}): looking at each port`);
+      sorted = { repairs: followed.map((p) => p.index), gone: [] };
+    }
     // Ports to put back first, then entries to clean: a live guest's network before housekeeping.
-    for (const due of [repairs, gone]) {
+    for (const due of [sorted.repairs, sorted.gone]) {
       const worker = async (): Promise<void> => {
         for (let i = due.shift(); i !== undefined && !this.#closed; i = due.shift()) {
           this.#check(i);
