@@ -132,8 +132,9 @@ Value RunOp(NlSocket& sock, const OpSpec& op, const Value& rawArgs) {
     // trace and all, only to be caught and dropped: attach() does two such
     // lookups before it creates anything.
     if (ex.err.errnum == ENODEV && args.Get("orNull").IsBool() && args.Get("orNull").AsBool()) return Value::Null();
-    // A bridge refuses its 1,024th port (port number 0 is reserved) with a bare EXFULL ("Exchange full")
-    // and no message of its own: say what it means, and which field.
+    // A bridge refuses its 1,024th port (port number 0 is reserved) with a
+    // bare EXFULL ("Exchange full") and no message of its own: say what it
+    // means, and which field.
     if (ex.err.errnum == EXFULL && ex.err.extack.empty() && args.Has("master")) {
       NlError e = ex.err;
       e.field = "master";
