@@ -77,6 +77,7 @@ function ioOf(req: CliRequest, session: Session): Io {
     stderr: { write: (s: string) => session.stderr(s) },
     readStdin: () => (session.stdin ?? Buffer.alloc(0)).toString('utf8'),
     signal: session.signal,
+    afterAnswer: (work) => session.afterAnswer(work),
     // A copy: the command may keep it (a delegated plugin's environment), the request is not touched.
     ...(req.v === PROTOCOL_VERSION_OWN_ENV ? { env: { ...req.env } } : {}),
   };

@@ -25,6 +25,13 @@ export interface Io {
    * environment is seen by another.
    */
   env?: Readonly<NodeJS.ProcessEnv>;
+  /**
+   * The engine: takes work a command leaves going once it has answered (the
+   * CNI ADD's announcement), lets it finish after the answer is sent, and
+   * logs its lines. Absent: the command finishes the work itself before it
+   * returns (its process would otherwise exit under it).
+   */
+  afterAnswer?(work: Promise<string[]>): void;
 }
 
 export const processIo: Io = { stdout: syncOut(1), stderr: syncOut(2) };

@@ -132,6 +132,59 @@ t.test('calls at once through the engine: each gets its own CNI_* environment, a
     t.ok((await engine.status()).served >= 2 * K + 2, 'the engine served them');
   }));
 
+t.test("the announcement goes after the answer: the host drops a stale MAC for the address, what it has to say is logged, and the container's next call waits for it", (t) =>
+  withScene(t, async (s) => {
+    const { nodeDir, fastDir, stateDir } = setup(s);
+    const engine = await sceneEngine(s, stateDir);
+    const conf = hostLocalConf(fastDir);
+    const g0 = await s.guest();
+    const ctr0 = { CNI_CONTAINERID: 'ann0', CNI_NETNS: netnsPath(g0.ns), CNI_IFNAME: 'eth0' };
+    t.equal((await call(s, fastDir.dir, stateDir, { CNI_COMMAND: 'ADD', ...ctr0 }, conf)).code, 0, 'the first ADD makes cni0');
+    // A bridge whose MAC follows its ports would change it (and flush its
+    // neighbours) as ports join: give it its own. Then the host holds a
+    // stale MAC for the address host-local hands out next, cached just now
+    // (inside the kernel's 1 s locktime): only a gratuitous ARP replaces it.
+    await s.host.link.set('cni0', { address: '02:00:00:00:b0:07' });
+    const OLD_MAC = '02:00:00:00:00:99';
+    await s.host.neigh.replace({ dev: 'cni0', address: '10.88.7.3', lladdr: OLD_MAC, state: 'stale' });
+    const g = await s.guest();
+    const ctr = { CNI_CONTAINERID: 'ann1', CNI_NETNS: netnsPath(g.ns), CNI_IFNAME: 'eth0' };
+    const add = await call(s, fastDir.dir, stateDir, { CNI_COMMAND: 'ADD', ...ctr }, conf);
+    t.equal(add.code, 0, `ADD through the engine: ${add.stdout}${add.stderr}`);
+    t.equal((add.json as { ips: Array<{ address: string }> }).ips[0]!.address, '10.88.7.3/24', 'the address the host held a stale MAC for');
+    // The ADD again takes the container's lock, which the first holds until its announcement is done.
+    const again = await call(s, fastDir.dir, stateDir, { CNI_COMMAND: 'ADD', ...ctr }, conf);
+    t.same([again.code, again.json], [0, add.json], 'the same container again: the same result');
+    const mac = (await g.handle.link.get('eth0')).address!;
+    // Its receipt is the host kernel's, a moment after the send: the state is waited for, bounded.
+    const cached = await until("the host to cache the container's MAC", async () => {
+      const n = (await s.host.neigh.list({ dev: 'cni0', family: 4 })).find((x) => x.address === '10.88.7.3');
+      return n?.lladdr === mac ? n.lladdr : undefined;
+    }, 5_000).catch(() => OLD_MAC);
+    t.equal(cached, mac, "the host caches the container's MAC");
+    t.equal((await call(s, fastDir.dir, stateDir, { CNI_COMMAND: 'DEL', ...ctr0 }, conf)).code, 0, 'DEL the first');
+    t.equal((await call(s, fastDir.dir, stateDir, { CNI_COMMAND: 'DEL', ...ctr }, conf)).code, 0, 'DEL');
+
+    // STP on: a new port listens for the forward delay, so the announcement
+    // says it will not get past the bridge yet, a line to report after the answer.
+    await s.host.link.add({ kind: 'bridge', name: 'cnistp', up: true, stp: true, forwardDelay: 1500 });
+    const stp = (p: typeof fastDir) => hostLocalConf(p, { name: 'pwstp', bridge: 'cnistp', verbose: true }, { subnet: '10.88.8.0/24' });
+    const g2 = await s.guest();
+    const ctr2 = { CNI_CONTAINERID: 'ann2', CNI_NETNS: netnsPath(g2.ns), CNI_IFNAME: 'eth0' };
+    const viaEngine = await call(s, fastDir.dir, stateDir, { CNI_COMMAND: 'ADD', ...ctr2 }, stp(fastDir));
+    t.equal(viaEngine.code, 0, `ADD on the STP bridge through the engine: ${viaEngine.stdout}`);
+    t.notMatch(viaEngine.stderr, /STP/, 'the answer carries nothing of the announcement');
+    const line = await engine.waitLog(/after the answer to pid \d+: .*is (listening|learning|blocking) on cnistp \(STP/);
+    t.pass(`the engine logs what the announcement had to say: ${line.trim()}`);
+    t.equal((await call(s, fastDir.dir, stateDir, { CNI_COMMAND: 'DEL', ...ctr2 }, stp(fastDir))).code, 0, 'DEL');
+    // The Node plugin, with no engine to leave the work to, finishes it before it exits and prints its line (verbose).
+    await engine.stop();
+    const viaNode = await call(s, nodeDir.dir, stateDir, { CNI_COMMAND: 'ADD', ...ctr2 }, stp(nodeDir));
+    t.equal(viaNode.code, 0, `ADD through the Node plugin: ${viaNode.stdout}`);
+    t.match(viaNode.stderr, /pipewright-cni: .*is (listening|learning|blocking) on cnistp \(STP/, "the Node plugin prints the announcement's line on stderr");
+    t.equal((await call(s, nodeDir.dir, stateDir, { CNI_COMMAND: 'DEL', ...ctr2 }, stp(nodeDir))).code, 0, 'DEL');
+  }));
+
 t.test('a caller the engine must not serve runs the Node plugin itself: another network namespace, another state directory', (t) =>
   withScene(t, async (s) => {
     const { fastDir, stateDir } = setup(s);

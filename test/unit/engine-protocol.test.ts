@@ -116,8 +116,10 @@ t.test("a CNI call run by the engine reads the request's environment and stdin, 
   const stateEnv: Record<string, string> = process.env.PW_STATE_DIR ? { PW_STATE_DIR: process.env.PW_STATE_DIR } : {};
   const call = async (env: Record<string, string>, stdin: string) => {
     let stdout = '';
-    const session = { stdout: (s: string) => (stdout += s), stderr: () => undefined, stdin: Buffer.from(stdin), peer: { pid: process.pid, uid: 0, gid: 0 }, signal: new AbortController().signal };
+    const later: Promise<string[]>[] = [];
+    const session = { stdout: (s: string) => (stdout += s), stderr: () => undefined, stdin: Buffer.from(stdin), peer: { pid: process.pid, uid: 0, gid: 0 }, signal: new AbortController().signal, afterAnswer: (w: Promise<string[]>) => void later.push(w) };
     const code = await runRequest({ v: PROTOCOL_VERSION_OWN_ENV, argv: ['cni'], cwd: '/', env: { ...stateEnv, ...env }, stdin: true }, session);
+    await Promise.all(later);
     return { code, json: JSON.parse(stdout) as Record<string, unknown> };
   };
   t.equal(process.env.CNI_COMMAND, undefined, 'this process has no CNI_COMMAND');

@@ -23,5 +23,11 @@ export async function run({ io }: CommandContext): Promise<number> {
   const out = await runPlugin(env, stdin);
   if (out.stdout) io.stdout.write(out.stdout);
   for (const l of out.log) io.stderr.write(`pipewright-cni: ${l}\n`);
+  // The answer is out; what goes on after it (ADD's announcement) finishes
+  // in the engine's background, or here before the process exits.
+  if (out.after) {
+    if (io.afterAnswer) io.afterAnswer(out.after);
+    else for (const l of await out.after) if (out.verbose) io.stderr.write(`pipewright-cni: ${l}\n`);
+  }
   return out.exitCode;
 }

@@ -14,16 +14,25 @@ export interface PluginOutput {
   /** Lines for stderr (only when the configuration says "verbose": true). */
   log: string[];
   exitCode: number;
+  /**
+   * Work that goes on after the answer (ADD's announcement: AddOutcome.after):
+   * the caller writes stdout first, then lets it finish (the process before
+   * it exits, the engine in the background). Never rejects; resolves with
+   * what there is to say of it (a process prints it only when `verbose`).
+   */
+  after?: Promise<string[]>;
+  /** The configuration said "verbose": true. */
+  verbose?: boolean;
 }
 
-type Handler = (conf: NetConf, env: CniEnv) => Promise<{ result?: Record<string, unknown>; log?: string[] }>;
+type Handler = (conf: NetConf, env: CniEnv) => Promise<{ result?: Record<string, unknown>; log?: string[]; after?: Promise<string[]> }>;
 
 // Each verb's module loads when that verb runs: VERSION and refused input
 // never load the attach machinery.
 const VERBS: Record<Exclude<Verb, 'VERSION'>, Handler> = {
   ADD: async (conf, env) => {
     const r = await (await import('./add')).cmdAdd(conf, env);
-    return { result: renderResult(r.result, conf.cniVersion), log: r.warnings };
+    return { result: renderResult(r.result, conf.cniVersion), log: r.warnings, ...(r.after ? { after: r.after } : {}) };
   },
   DEL: async (conf, env) => ({ log: await (await import('./del')).cmdDel(conf, env) }),
   CHECK: async (conf, env) => {
@@ -61,7 +70,7 @@ export async function runPlugin(environ: NodeJS.ProcessEnv, stdin: string): Prom
     verbose = conf.verbose;
     requireVerb(env.command, conf.cniVersion);
     const out = await VERBS[env.command](conf, env);
-    return { stdout: out.result ? `${JSON.stringify(out.result)}\n` : '', log: verbose ? (out.log ?? []) : [], exitCode: 0 };
+    return { stdout: out.result ? `${JSON.stringify(out.result)}\n` : '', log: verbose ? (out.log ?? []) : [], exitCode: 0, ...(out.after ? { after: out.after, verbose } : {}) };
   } catch (e) {
     const err = toCniError(e);
     return { stdout: `${JSON.stringify(err.toJSON(versionOf(stdin)))}\n`, log: verbose && err.stack ? [err.stack] : [], exitCode: 1 };

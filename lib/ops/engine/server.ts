@@ -25,6 +25,8 @@ export interface Session {
   peer: PeerCredentials;
   /** Aborted when the client's connection closes before the command ends. */
   signal: AbortSignal;
+  /** Work the command leaves going past its answer: finished (and its lines logged) after the exit frame is sent; stop() waits for it. */
+  afterAnswer(work: Promise<string[]>): void;
 }
 
 export interface ServerOptions {
@@ -304,8 +306,11 @@ export class EngineServer {
     const serial = !this.#opts.beside?.(job.req);
     if (serial) this.#busy = true;
     let exitCode: number;
+    // Work the command leaves going past its answer (Session.afterAnswer), each read as log lines, a failure too.
+    const later: Promise<string[]>[] = [];
+    const afterAnswer = (work: Promise<string[]>) => void later.push(work.catch((e: unknown) => [`work left after the answer failed: ${(e as Error).message}`]));
     try {
-      exitCode = await this.#opts.run(job.req, { stdout: (t) => send(FRAME.stdout, t), stderr: (t) => send(FRAME.stderr, t), stdin: job.stdin, peer: job.peer, signal: gone.signal });
+      exitCode = await this.#opts.run(job.req, { stdout: (t) => send(FRAME.stdout, t), stderr: (t) => send(FRAME.stderr, t), stdin: job.stdin, peer: job.peer, signal: gone.signal, afterAnswer });
     } catch (e) {
       send(FRAME.stderr, `pipewright: the engine failed to run the command: ${(e as Error).message}\n`);
       exitCode = 1;
@@ -316,6 +321,9 @@ export class EngineServer {
     }
     this.#served++;
     if (!socket.destroyed) socket.end(encodeFrame(FRAME.exit, JSON.stringify({ exitCode })));
+    // The answer is out: what the command left going finishes here, in the
+    // job's slot (a serial command's successor, and stop(), wait for it).
+    for (const work of later) for (const l of await work) this.#opts.log(`after the answer to pid ${job.peer.pid}: ${l}`);
   }
 
   /**
