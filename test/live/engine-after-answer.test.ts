@@ -2,18 +2,29 @@
 // ADD's announcement): the client has its output and exit code while the
 // work is still held back; the work's lines are logged once it is done; a
 // serial command after it, and the engine's stop, wait for it.
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Engine, EngineServer, type CliRequest, type Session } from '../../lib/ops/engine';
 
-t.test('the answer goes out before the work left after it; its lines are logged, and the next serial command and stop() wait for it', async (t) => {
+/** A socket path in a directory of the test's own, removed at its end. */
+function socketIn(t: Test): string {
   const dir = mkdtempSync(join(tmpdir(), 'pw-after-answer-'));
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
-  const socket = join(dir, 'engine.sock');
+  return join(dir, 'engine.sock');
+}
+
+/** A promise held back until open() is called. */
+function gated(): { gate: Promise<void>; open: () => void } {
   let open!: () => void;
   const gate = new Promise<void>((r) => (open = r));
+  return { gate, open };
+}
+
+t.test('the answer goes out before the work left after it; its lines are logged, and the next serial command and stop() wait for it', async (t) => {
+  const socket = socketIn(t);
+  const { gate, open } = gated();
   let workDone = false;
   const events: string[] = [];
   const server = await EngineServer.start({
@@ -60,11 +71,8 @@ t.test('the answer goes out before the work left after it; its lines are logged,
 });
 
 t.test('a serial command after a job that left work waits for that work', async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 'pw-after-answer-'));
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
-  const socket = join(dir, 'engine.sock');
-  let open!: () => void;
-  const gate = new Promise<void>((r) => (open = r));
+  const socket = socketIn(t);
+  const { gate, open } = gated();
   const order: string[] = [];
   const server = await EngineServer.start({
     socketPath: socket,
