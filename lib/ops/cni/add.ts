@@ -5,9 +5,10 @@
 // the container's interface in the hop that brings it up and verifies them
 // with the rest; the bridge's gateway addresses go on beside it; then the
 // IPv4 addresses are announced, which the answer does not wait for
-// (AddOutcome.after). A missing bridge is made only after IPAM succeeded. A failure anywhere undoes all of it,
-// including the IPAM lease. Run again for the same container and interface,
-// it returns the result it gave, once the kernel shows it is still intact.
+// (AddOutcome.after). A missing bridge is made only after IPAM succeeded.
+// A failure anywhere before the answer undoes all of it, including the IPAM
+// lease. Run again for the same container and interface, it returns the
+// result it gave, once the kernel shows it is still intact.
 import { Handle } from '../../core/handle';
 import { Netns } from '../../core/netns';
 import { attachUnsettled } from '../attach';
