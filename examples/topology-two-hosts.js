@@ -52,10 +52,16 @@ async function main() {
   console.log(`ns3 -> ns2 (across VXLAN 42): ${ping('ns3', '172.16.1.3')}`);
 
   // Teardown: an empty topology of the same name removes what the file made.
-  for (const host of ['hostA', 'hostB']) {
-    const empty = join(require('node:os').tmpdir(), `${host}-empty.json`);
-    require('node:fs').writeFileSync(empty, JSON.stringify({ name: host }));
-    process.stdout.write(pipewright(host, 'apply', empty, '-v'));
+  const fs = require('node:fs');
+  const scratch = fs.mkdtempSync(join(require('node:os').tmpdir(), 'pw-example-'));
+  try {
+    for (const host of ['hostA', 'hostB']) {
+      const empty = join(scratch, `${host}-empty.json`);
+      fs.writeFileSync(empty, JSON.stringify({ name: host }));
+      process.stdout.write(pipewright(host, 'apply', empty, '-v'));
+    }
+  } finally {
+    fs.rmSync(scratch, { recursive: true, force: true });
   }
   for (const name of ['ns1', 'ns2', 'ns3']) await (await Netns.open({ name })).delete();
   for (const ns of hosts) await ns.delete({ wait: true });

@@ -60,6 +60,7 @@ for (const variant of [
 t.test('guests that are not usable namespaces are refused before anything is created', (t) =>
   withScene(t, async (s) => {
     const dir = mkdtempSync(join(tmpdir(), 'pw-'));
+    s.defer(async () => rmSync(dir, { recursive: true, force: true }));
     const plain = join(dir, 'not-a-netns');
     writeFileSync(plain, '');
     const dead = spawn('true');

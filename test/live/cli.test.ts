@@ -294,10 +294,11 @@ t.test('--wait: returns once the interface is attached; exit 7 on timeout', (t) 
 );
 
 t.test('batch: many guests in one invocation, lines validated before any attach', async (t) => {
-  const { mkdtempSync, writeFileSync } = await import('node:fs');
+  const { mkdtempSync, rmSync, writeFileSync } = await import('node:fs');
   const { tmpdir } = await import('node:os');
   const { join } = await import('node:path');
   const dir = mkdtempSync(join(tmpdir(), 'pw-batch-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
   await withScene(t, async (s) => {
     const guests = [await s.guest({ named: true }), await s.guest({ named: true }), await s.guest({ named: true })];
     const file = join(dir, 'guests.txt');
@@ -322,10 +323,11 @@ t.test('batch: many guests in one invocation, lines validated before any attach'
 });
 
 t.test('batch --create-netns: makes missing named guests; a failed line removes the one it made', async (t) => {
-  const { existsSync, mkdtempSync, writeFileSync } = await import('node:fs');
+  const { existsSync, mkdtempSync, rmSync, writeFileSync } = await import('node:fs');
   const { tmpdir } = await import('node:os');
   const { join } = await import('node:path');
   const dir = mkdtempSync(join(tmpdir(), 'pw-batch-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
   const made = `pwbatch${process.pid}a`;
   const failed = `pwbatch${process.pid}b`;
   await withScene(t, async (s) => {

@@ -7,7 +7,7 @@
 // a failure in the middle leaves nothing; bad input is exit 2 naming the
 // value; a foreign VXLAN device and a foreign FDB entry survive it all.
 import t from 'tap';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
@@ -18,6 +18,7 @@ import { failAt, setFailpoint } from '../../lib/ops/transaction';
 import { ping, uniqueName } from '../helpers/scene';
 
 const DIR = mkdtempSync(join(tmpdir(), 'pw-topo-'));
+t.teardown(() => rmSync(DIR, { recursive: true, force: true }));
 const FLOOD = '00:00:00:00:00:00';
 
 interface Host {

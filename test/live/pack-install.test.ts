@@ -171,6 +171,7 @@ function sandboxed(script: string, cwd: string, env: NodeJS.ProcessEnv = {}) {
 ip link set lo up
 mount -t tmpfs -o mode=0755 pw-netns /run/netns
 export PW_STATE_DIR=$(mktemp -d)
+trap 'rm -rf "$PW_STATE_DIR"' EXIT
 ${script}`;
   return sh('unshare', ['--net', '--mount', '--propagation', 'private', 'bash', '-c', wrapped], { cwd, env: { ...process.env, PW_SANDBOXED: '1', ...env } });
 }

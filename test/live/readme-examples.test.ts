@@ -21,6 +21,7 @@ async function inSandbox(script: string, cwd: string, env: NodeJS.ProcessEnv = {
 ip link set lo up
 mount -t tmpfs -o mode=0755 pw-netns /run/netns
 export PW_STATE_DIR=$(mktemp -d)
+trap 'rm -rf "$PW_STATE_DIR"' EXIT
 ${script}`;
   return run('unshare', ['--net', '--mount', '--propagation', 'private', 'bash', '-c', wrapped], {
     cwd,

@@ -7,7 +7,7 @@
 // registry (and the committed copies current). Nothing reaches the kernel.
 import t from 'tap';
 import { spawnSync } from 'node:child_process';
-import { readFileSync, writeFileSync, mkdtempSync } from 'node:fs';
+import { readFileSync, writeFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { main } from '../../lib/cli/main';
@@ -225,6 +225,7 @@ t.test('completion scripts and the man page come from the registry; the committe
 
 t.test('bash completion completes commands, subcommands and options', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'pw-compl-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
   const script = join(dir, 'pipewright.bash');
   writeFileSync(script, bashCompletion());
   const complete = (...words: string[]) => {
@@ -244,6 +245,7 @@ const HAS_ZSH = spawnSync('zsh', ['--version']).status === 0;
 
 t.test('zsh completion: valid zsh, completing subcommands, options and files', { skip: HAS_ZSH ? false : 'zsh is not installed here (apt-get install zsh)' }, async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'pw-zcompl-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
   const script = join(dir, '_pipewright');
   writeFileSync(script, zshCompletion());
   t.equal(spawnSync('zsh', ['-n', script]).status, 0, 'zsh -n accepts it');
