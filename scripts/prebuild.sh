@@ -45,6 +45,10 @@ fresh() {
   return 0
 }
 export JOBS="${JOBS:-max}"
+# node-gyp's devdir for prebuildify: a cache, kept with our others rather
+# than in prebuildify's default, the temporary directory, where it would
+# stay behind after every pack (the tests' TMPDIR must be left empty).
+cache="${XDG_CACHE_HOME:-${HOME:-/tmp}/.cache}/pipewright/prebuildify"
 
 order=()
 for a in "${archs[@]}"; do [ "$a" = "$host" ] || order+=("$a"); done
@@ -57,7 +61,7 @@ for arch in "${order[@]}"; do
   fi
   rm -rf "prebuilds/linux-$arch"
   if [ "$arch" = "$host" ]; then
-    env -u CC -u CXX -u LINK -u AR npx prebuildify --napi --strip --tag-libc --target "node@$version" --arch "$arch"
+    env -u CC -u CXX -u LINK -u AR npx prebuildify --napi --strip --tag-libc --target "node@$version" --arch "$arch" --cache "$cache"
   else
     t=$(triplet "$arch")
     if ! command -v "$t-g++" >/dev/null; then
@@ -65,7 +69,7 @@ for arch in "${order[@]}"; do
       exit 1
     fi
     CC="$t-gcc" CXX="$t-g++" LINK="$t-g++" AR="$t-ar" PREBUILD_STRIP_BIN="$t-strip" \
-      npx prebuildify --napi --strip --tag-libc --target "node@$version" --arch "$arch"
+      npx prebuildify --napi --strip --tag-libc --target "node@$version" --arch "$arch" --cache "$cache"
   fi
   # The engine's native client (binding.gyp's second target, static) goes
   # beside the addon: prebuildify packs only .node files. `pipewright engine
