@@ -3,9 +3,10 @@
 // mktemp read, and which the processes it starts inherit), and must leave it
 // empty. At exit, anything left there fails the file, named, and is then
 // removed: a test that forgets its scratch files fails, rather than leaving
-// them in the host's /tmp run after run. Outside the sandbox nothing changes.
+// them in the host's /tmp run after run (but nothing is removed from under
+// a mount left there). Outside the sandbox nothing changes.
 'use strict';
-const { mkdtempSync, readdirSync, rmSync } = require('node:fs');
+const { mkdtempSync, readFileSync, readdirSync, rmdirSync, rmSync } = require('node:fs');
 const { tmpdir } = require('node:os');
 const { basename, join } = require('node:path');
 
@@ -24,10 +25,25 @@ if (process.env.PW_SANDBOXED === '1' && !process.env.PW_TEST_OWN_TMPDIR) {
     } catch {
       return; // gone already: nothing left
     }
-    if (left.length > 0) {
-      process.stderr.write(`# ${basename(process.argv[1] || 'test')} left in its temporary directory ${dir}: ${left.join(', ')}\n`);
-      if (code === 0) process.exitCode = 1;
-    }
-    rmSync(dir, { recursive: true, force: true });
+    if (left.length === 0) return rmdirSync(dir);
+    process.stderr.write(`# ${basename(process.argv[1] || 'test')} left in its temporary directory ${dir}: ${left.join(', ')}\n`);
+    if (code === 0) process.exitCode = 1;
+    // Removed only when nothing is mounted there: a removal would go on into
+    // whatever a mount shows (rmSync does not stay on one file system).
+    const mounted = mountsUnder(dir);
+    if (mounted.length > 0) process.stderr.write(`# not removed: still mounted there: ${mounted.join(', ')}\n`);
+    else rmSync(dir, { recursive: true, force: true });
   });
+}
+
+/** Mount points at or under dir, as this process's mount namespace has them. */
+function mountsUnder(dir) {
+  try {
+    return readFileSync('/proc/self/mountinfo', 'utf8')
+      .split('\n')
+      .map((l) => (l.split(' ')[4] || '').replace(/\\(\d{3})/g, (_, o) => String.fromCharCode(parseInt(o, 8))))
+      .filter((m) => m === dir || m.startsWith(`${dir}/`));
+  } catch {
+    return [dir]; // cannot tell: assume the worst, remove nothing
+  }
 }

@@ -7,6 +7,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Engine, EngineServer, type CliRequest, type Session } from '../../lib/ops/engine';
+import { until } from '../helpers/engine';
 
 /** A socket path in a directory of the test's own, removed at its end. */
 function socketIn(t: Test): string {
@@ -52,9 +53,8 @@ t.test('the answer goes out before the work left after it; its lines are logged,
     t.equal(workDone, false, 'while the work left after the answer is still held back');
     t.notOk(events.some((e) => e.startsWith('log ')), 'nothing logged yet');
     const stop = server.stop().then(() => (stopped = true));
-    // Let the loop turn: a stop that did not wait would be done by now.
-    await new Promise((r) => setImmediate(r));
-    await new Promise((r) => setTimeout(r, 10));
+    // Once the engine refuses connections, stop() has gone on to wait for what is at work.
+    await until('the engine to stop listening', () => Engine.connect({ socket }).then(() => undefined, () => true));
     t.equal(stopped, false, 'stop() waits for the work');
     open();
     await stop;
@@ -90,7 +90,7 @@ t.test('a serial command after a job that left work waits for that work', async 
     t.equal((await engine.run(['first'], { env: {} })).exitCode, 0, 'the first is answered');
     const second = engine.run(['second'], { env: {} });
     // The second is queued behind the first's slot, which its work holds.
-    await new Promise((r) => setTimeout(r, 10));
+    await until('the second to be queued', async () => (server.counts.queued === 1 ? true : undefined));
     t.same(order, ['run first'], 'the second has not run while the work is held back');
     open();
     t.equal((await second).exitCode, 0, 'the second is answered');
