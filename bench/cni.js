@@ -12,7 +12,9 @@
 // started untimed in the same namespace before the containers and stopped
 // untimed after; every call must be served by it; timed warm, after an
 // untimed first pass over the same containers, whose figures are reported
-// apart) and 'bridge'.
+// apart) and 'bridge'. host-local's store and libcni's cache, which every
+// call of every way writes to, are on an ext4 with a journal of the run's own
+// (bench/lib/journaled-dir.js), as a host keeps /var/lib/cni.
 // Run by `npm run bench` (bench/run.js) or alone; re-runs itself in a sandbox.
 //
 //   node bench/cni.js [--quick] [--n 50,200] [--repeats R] [--parallel P] [--json FILE]
@@ -25,6 +27,7 @@ const { join, resolve } = require('node:path');
 const { ensureSandbox } = require('pipewright/sandbox');
 const { median, settle } = require('./lib/stats');
 const { timeInBash } = require('./lib/bash-timing');
+const { journaledDir } = require('./lib/journaled-dir');
 
 ensureSandbox();
 
@@ -138,7 +141,7 @@ async function runOnce(ctx, type, n, parallel) {
   const viaEngine = type === 'pipewright-engine';
   const host = `cnib-host-${process.pid}`;
   const prefix = `cnib${process.pid}c`;
-  const ipam = mkdtempSync(join(ctx.tmp, 'ipam-'));
+  const ipam = mkdtempSync(join(ctx.store, 'ipam-'));
   const conflist = join(ctx.tmp, `${type}.conflist`);
   writeFileSync(
     conflist,
@@ -196,9 +199,12 @@ async function measure(o) {
   const why = driverUnavailable();
   if (why) return { unavailable: why };
   const tmp = mkdtempSync(join(tmpdir(), 'pw-bench-cni-'));
+  let store = null;
   try {
     if (!existsSync(FAST)) return { unavailable: `${FAST} does not exist (build it: npx node-gyp rebuild)` };
-    const ctx = { tmp, driver: await buildDriver(), bin: pluginDir(join(tmp, 'bin')), fastBin: pluginDir(join(tmp, 'bin-fast'), true), cache: join(tmp, 'cache') };
+    store = journaledDir(tmp);
+    log(`host-local's store and libcni's cache: ${store.fs}`);
+    const ctx = { tmp, store: store.dir, driver: await buildDriver(), bin: pluginDir(join(tmp, 'bin')), fastBin: pluginDir(join(tmp, 'bin-fast'), true), cache: join(store.dir, 'cache') };
     log('floors: node -e 0, each plugin\'s VERSION call, and the native client\'s through an engine');
     const floor = await floors(ctx, o.floorSamples);
     const runs = {};
@@ -214,8 +220,9 @@ async function measure(o) {
             log(`  ADD ${(res.addWallMs / n).toFixed(1)} ms/container, DEL ${(res.delWallMs / n).toFixed(1)} ms/container (load ${res.load.map((x) => x.toFixed(2)).join(' → ')})`);
             ((runs[`${n}/${mode}`] ??= {})[type] ??= []).push(res);
           }
-    return { floor, runs, parallel: o.parallel };
+    return { floor, runs, parallel: o.parallel, storeFs: store.fs };
   } finally {
+    store?.close();
     rmSync(tmp, { recursive: true, force: true });
   }
 }
@@ -229,7 +236,7 @@ function report(m) {
   const lines = [
     '## CNI plugin through libcni: pipewright (Node plugin; native client + engine) vs bridge + host-local',
     '',
-    `Per container, ms: the run's wall time ÷ N (concurrent: ${m.parallel} calls at once), and the median single call. Ratios are against bridge (per-container wall): below 1 is faster than bridge. The engine is timed warm, after an untimed first pass over the same containers (its figures below). Load average during the runs: ${f2(Math.min(...loads))}–${f2(Math.max(...loads))} (2 CPUs).`,
+    `Per container, ms: the run's wall time ÷ N (concurrent: ${m.parallel} calls at once), and the median single call. Ratios are against bridge (per-container wall): below 1 is faster than bridge. The engine is timed warm, after an untimed first pass over the same containers (its figures below). Load average during the runs: ${f2(Math.min(...loads))}–${f2(Math.max(...loads))} (2 CPUs). host-local's store and libcni's cache: ${m.storeFs ?? 'the temporary directory'} (bench/lib/journaled-dir.js says why).`,
     '',
     '| N | mode | verb | pipewright (Node) | pipewright + engine | bridge | Node ÷ bridge | engine ÷ bridge | median call: Node | engine | bridge |',
     '|---:|---|---|---:|---:|---:|---:|---:|---:|---:|---:|',
