@@ -23,20 +23,22 @@ function mountAt(dir: string): { type: string; source: string } | null {
   return null;
 }
 
-function parent(t: Test): string {
+/** A directory of the test's own; at its end, the store is closed if the test did not get to it, then the directory removed (never with a mount under it). */
+function parent(t: Test, store: () => { close: () => void } | null): string {
   const dir = mkdtempSync(join(tmpdir(), 'pw-journaled-'));
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  t.teardown(() => {
+    store()?.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
   return dir;
 }
 
 t.test('on a journaled ext4 of its own, and close() leaves no mount, loop device or file', { skip: !hostRoot && 'rootless: no loop devices to mount (the fallback is tested below)' }, async (t) => {
-  const where = parent(t);
+  let open: { close: () => void } | null = null;
+  const where = parent(t, () => open);
   const store = journaledDir(where);
+  open = store;
   const image = join(where, 'store.img');
-  let closed = false;
-  t.teardown(() => {
-    if (!closed) store.close();
-  });
   t.match(store.fs, /^ext4 with a journal/, 'the report names the filesystem');
   const m = mountAt(store.dir);
   t.equal(m?.type, 'ext4', 'the directory is an ext4 mount');
@@ -44,8 +46,8 @@ t.test('on a journaled ext4 of its own, and close() leaves no mount, loop device
   t.match(execFileSync('dumpe2fs', ['-h', image], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }), /features:.*\bhas_journal\b/, 'that has a journal');
   writeFileSync(join(store.dir, '10.30.0.2'), 'a lease');
   const loop = m!.source;
+  open = null;
   store.close();
-  closed = true;
   t.equal(mountAt(store.dir), null, 'unmounted');
   t.notOk(existsSync(store.dir), 'its directory removed');
   t.notOk(existsSync(image), 'its image removed');
@@ -54,7 +56,7 @@ t.test('on a journaled ext4 of its own, and close() leaves no mount, loop device
 });
 
 t.test('without a journaled ext4 to be had: the temporary directory, saying why, and close() removes it', async (t) => {
-  const where = parent(t);
+  const where = parent(t, () => null);
   // No mkfs.ext4 on the way (rootless, the mount is refused anyway).
   const path = process.env.PATH;
   process.env.PATH = join(where, 'no-tools-here');
