@@ -23,9 +23,10 @@ function journaledDir(parent) {
   const image = join(parent, 'store.img');
   const dir = join(parent, 'store');
   mkdirSync(dir);
-  let mounted = false;
+  let made = false;
   try {
     const fd = openSync(image, 'wx', 0o600);
+    made = true;
     try {
       ftruncateSync(fd, IMAGE_BYTES);
     } finally {
@@ -34,13 +35,13 @@ function journaledDir(parent) {
     // Inode tables and journal written now, not by the kernel's lazy-init thread while the benchmark runs.
     execFileSync('mkfs.ext4', ['-q', '-F', '-O', 'has_journal', '-E', 'lazy_itable_init=0,lazy_journal_init=0', image], { stdio: ['ignore', 'ignore', 'pipe'] });
     execFileSync('mount', ['-o', 'loop', image, dir], { stdio: ['ignore', 'ignore', 'pipe'] });
-    mounted = true;
     return { dir, fs: 'ext4 with a journal (loop-mounted image)', close: () => close(dir, image, true) };
   } catch (e) {
-    rmSync(image, { force: true });
+    if (made) rmSync(image, { force: true }); // only an image of ours: 'wx' refused one already there
     const why = String(e.stderr || e.message).trim().split('\n')[0];
     const fs = `${fsType(parent)} of the temporary directory (no journaled ext4 to be had: ${why})`;
-    return { dir, fs, close: () => close(dir, image, mounted) };
+    // Nothing mounted (the mount is the last step), no image left: a plain directory of ours.
+    return { dir, fs, close: () => close(dir, null, false) };
   }
 }
 
@@ -49,7 +50,7 @@ function close(dir, image, mounted) {
     execFileSync('umount', [dir]); // the loop device goes with it (mount -o loop sets autoclear)
     rmdirSync(dir);
   } else rmSync(dir, { recursive: true, force: true });
-  rmSync(image, { force: true });
+  if (image) rmSync(image, { force: true });
 }
 
 function fsType(path) {
