@@ -9,6 +9,7 @@
 #include "addon_state.h"
 #include "arp.h"
 #include "events.h"
+#include "engine_listener.h"
 #include "firewall.h"
 #include "js_error.h"
 #include "js_value.h"
@@ -16,7 +17,6 @@
 #include "netns_dir.h"
 #include "ns_handle.h"
 #include "ops.h"
-#include "peer_cred.h"
 #include "route_socket.h"
 #include "socket.h"
 #include "worker.h"
@@ -193,21 +193,6 @@ Napi::Value FdClose(const Napi::CallbackInfo& info) {
   return deferred.Promise();
 }
 
-// peerCredentials(fd) -> Promise<{pid, uid, gid}>: who is at the other end
-// of a connected unix socket (peer_cred.h). One getsockopt that never
-// waits, so it is answered here rather than on a thread.
-Napi::Value PeerCredentials(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  int fd = IntArg(info, 0, "fd");
-  auto deferred = Napi::Promise::Deferred::New(env);
-  try {
-    deferred.Resolve(ToJs(env, PeerCredentialsOf(fd)));
-  } catch (...) {
-    deferred.Reject(MakeJsError(env, CurrentExceptionToError("socket.peercred")).Value());
-  }
-  return deferred.Promise();
-}
-
 // stats() -> {dumpRetries, answerWaits, answersWhileWaiting, answerWaitUs,
 // polls, settledByPoll, pollUs, polling, namespaceJobsOnRoutingThread,
 // namespaceJobsOnNamespaceThreads}: process-wide counters, the answer
@@ -285,6 +270,7 @@ Napi::Object Register(Napi::Env env, Napi::Object exports) {
   data->socketCtor = Napi::Persistent(socketClass);
   Napi::Function subClass = Subscription::Define(env);
   data->subscriptionCtor = Napi::Persistent(subClass);
+  data->engineListenerCtor = Napi::Persistent(EngineListener::Define(env));
 
   exports.Set("init", Napi::Function::New(env, Init));
   exports.Set("encode", Napi::Function::New(env, Encode));
@@ -301,7 +287,8 @@ Napi::Object Register(Napi::Env env, Napi::Object exports) {
   exports.Set("netnsOpenNamed", Napi::Function::New(env, NetnsOpenNamed));
   exports.Set("netnsAlive", Napi::Function::New(env, NetnsAlive));
   exports.Set("fdClose", Napi::Function::New(env, FdClose));
-  exports.Set("peerCredentials", Napi::Function::New(env, PeerCredentials));
+  exports.Set("engineBind", Napi::Function::New(env, EngineListener::Bind));
+  exports.Set("engineListen", Napi::Function::New(env, EngineListener::Listen));
   exports.Set("sendGratuitousArp", Napi::Function::New(env, GratuitousArp));
   exports.Set("firewallProbe", Napi::Function::New(env, FirewallProbe));
   exports.Set("decodeForwardChains", Napi::Function::New(env, DecodeForwardChains));

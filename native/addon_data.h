@@ -17,6 +17,7 @@ struct AddonData {
   Napi::FunctionReference makeError;
   Napi::FunctionReference socketCtor;
   Napi::FunctionReference subscriptionCtor;
+  Napi::FunctionReference engineListenerCtor;
   // JSON.parse and JSON.stringify, looked up once (js_value.cc).
   Napi::FunctionReference jsonParse;
   Napi::FunctionReference jsonStringify;

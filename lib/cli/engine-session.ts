@@ -30,6 +30,8 @@ export function refusal(req: CliRequest): string {
   if (stateDirOf(req.env) !== stateDirOf(process.env)) return `the caller uses another state directory (${stateDirOf(req.env)})`;
   // The build the engine runs itself (started with the same PW_ADDON_PATH: the sanitizer run's) is no other.
   if (req.env.PW_ADDON_PATH && req.env.PW_ADDON_PATH !== process.env.PW_ADDON_PATH) return 'PW_ADDON_PATH asks for another build of the addon';
+  // A call that runs beside reads no working directory (runsBeside): the engine never enters it.
+  if (c?.name === 'cni' && req.v === PROTOCOL_VERSION_OWN_ENV) return '';
   try {
     if (!statSync(req.cwd).isDirectory()) return `the working directory ${req.cwd} is not a directory`;
   } catch {

@@ -77,6 +77,36 @@ export interface NativeSubscription {
   followLinks?(add: number[], remove: number[], all?: boolean): void;
 }
 
+/**
+ * Who connected to the engine's socket, as the kernel recorded it (SO_PEERCRED)
+ * and the namespaces its process was in when accepted ("dev:ino" of
+ * /proc/PID/ns/KIND; absent when unreadable). `error` instead when none of
+ * it could be read.
+ */
+export interface NativePeer {
+  pid?: number;
+  uid?: number;
+  gid?: number;
+  net?: string;
+  mnt?: string;
+  time?: string;
+  error?: string;
+}
+
+export type NativeEngineEvent = 'connection' | 'data' | 'end' | 'drained' | 'closed' | 'error';
+
+/** The engine's listening socket, polled by the event loop (native/engine_listener.h); connections are ids. */
+export interface NativeEngineListener {
+  /** true when every byte is in the socket now; false when some wait ('drained' follows) or the connection is gone. */
+  write(id: number, data: Buffer): boolean;
+  /** Closes once what was written is in the socket: true when that is now, else 'closed' follows. */
+  end(id: number): boolean;
+  /** Closes now. */
+  destroy(id: number): void;
+  /** Stops listening and closes the listening fd; connections open go on. */
+  close(): void;
+}
+
 /** A base chain on the forward hook, from an nf_tables chain dump. */
 export interface NativeForwardChain {
   /** NFPROTO_*: 1 inet, 2 ip, 3 arp, 7 bridge, 10 ip6. */
@@ -133,8 +163,16 @@ export interface Transport {
   /** Whether the namespace an nsfs file handle names still exists (without holding it). */
   netnsAlive(handle: string): Promise<{ alive: boolean }>;
   fdClose(fd: number): Promise<void>;
-  /** Who is at the other end of a connected unix socket (SO_PEERCRED): recorded by the kernel at connect time. */
-  peerCredentials(fd: number): Promise<{ pid: number; uid: number; gid: number }>;
+  /** A unix stream socket bound to path and listening; its file gets the process's umask. */
+  engineBind(path: string): number;
+  /**
+   * Serves the listening socket fd (taken over) from the event loop:
+   * onEvent('connection', id, peer), ('data', id, bytes), ('end', id) when
+   * the peer closed or failed, ('drained', id) when queued bytes went out,
+   * ('closed', id, allWritten) when a connection ended with bytes still
+   * queued is closed, ('error', 0, message) when accepting failed.
+   */
+  engineListen(fd: number, onEvent: (kind: NativeEngineEvent, id: number, arg?: unknown) => void): NativeEngineListener;
   sendGratuitousArp(nsfd: number, ifindex: number, ip: string, mac: string, count: number): Promise<{ sent: number }>;
   /** The bridge firewall's state in a namespace (-1: our own), without starting a process. */
   firewallProbe(nsfd: number): Promise<NativeFirewallState>;

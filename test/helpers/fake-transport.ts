@@ -187,8 +187,12 @@ export class FakeTransport implements Transport {
     throw kernelError('ENOSYS', 'lockedDir.apply');
   }
 
-  async peerCredentials(): Promise<never> {
-    throw kernelError('ENOTSOCK', 'socket.peercred');
+  engineBind(): never {
+    throw kernelError('ENOTSUP', 'engine.bind');
+  }
+
+  engineListen(): never {
+    throw kernelError('ENOTSUP', 'engine.listen');
   }
 
   async lockAcquire() {

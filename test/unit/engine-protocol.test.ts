@@ -76,6 +76,8 @@ t.test('what the engine leaves to its own process, or to the caller', async (t) 
   // The CNI plugin's environment is per call: run here only from a request that carries it whole.
   t.match(refusal({ ...base, argv: ['cni'] }), /protocol 2/);
   t.equal(refusal({ ...base, v: PROTOCOL_VERSION_OWN_ENV, argv: ['cni'], env: { ...env, CNI_COMMAND: 'VERSION' } }), '');
+  // A CNI call never enters its caller's working directory (it runs beside): one that cannot be entered is no reason to refuse it.
+  t.equal(refusal({ ...base, v: PROTOCOL_VERSION_OWN_ENV, argv: ['cni'], cwd: '/no/such/dir/pw', env: { ...env, CNI_COMMAND: 'VERSION' } }), '', 'a CNI call: its cwd is not looked at');
 });
 
 t.test('port problems: released, down, renamed, each said', async (t) => {

@@ -2,19 +2,15 @@
 // and its command lines only in the engine's own network and mount namespaces. A command names links,
 // namespaces and files as its caller sees them; run in another namespace
 // it would act on other objects, so such a peer runs its command itself.
-// What the peer is comes from the kernel (SO_PEERCRED, /proc), never from it.
+// What the peer is comes from the kernel (SO_PEERCRED, /proc), never from it:
+// the addon reads both when it accepts the connection (lib/core/engine-socket.ts).
 import { statSync } from 'node:fs';
-import type { PeerCredentials } from '../../core/peer-cred';
+import type { PeerIdentity } from '../../core/engine-socket';
 
-/**
- * A namespace's identity, read on the event loop's thread: a stat of a
- * /proc/PID/ns entry is answered from the kernel's memory (it never waits
- * for a disk), and doing it here spares every request two round trips
- * through libuv's thread pool (~0.2 ms of the engine's answer, measured).
- */
-function nsId(pid: number | 'self', kind: 'net' | 'mnt' | 'time'): string | null {
+/** One of the engine's own namespaces, as the addon reports a peer's ("dev:ino" of /proc/self/ns/KIND). */
+function ownNsId(kind: 'net' | 'mnt' | 'time'): string | null {
   try {
-    const st = statSync(`/proc/${pid}/ns/${kind}`);
+    const st = statSync(`/proc/self/ns/${kind}`);
     return `${st.dev}:${st.ino}`;
   } catch {
     return null;
@@ -22,7 +18,7 @@ function nsId(pid: number | 'self', kind: 'net' | 'mnt' | 'time'): string | null
 }
 
 /** Why the peer is not served at all ('' when it is). */
-export function peerRefusal(cred: PeerCredentials, allowUids: readonly number[]): string {
+export function peerRefusal(cred: PeerIdentity, allowUids: readonly number[]): string {
   if (cred.uid !== 0 && !allowUids.includes(cred.uid)) return `uid ${cred.uid} is not root (the engine serves root only unless started with --allow-uid)`;
   return '';
 }
@@ -31,12 +27,12 @@ export function peerRefusal(cred: PeerCredentials, allowUids: readonly number[])
 let own: [string | null, string | null] | undefined;
 
 /** Why the peer's command lines are not run here ('' when they are): they must run in the peer's namespaces. */
-export function namespaceRefusal(cred: PeerCredentials): string {
+export function namespaceRefusal(cred: PeerIdentity): string {
   // SO_PEERCRED gives pid 0 for a peer whose process the engine's pid namespace cannot see.
   if (cred.pid <= 0) return 'the peer is in a pid namespace the engine cannot see';
-  own ??= [nsId('self', 'net'), nsId('self', 'mnt')];
+  own ??= [ownNsId('net'), ownNsId('mnt')];
   const ours = own;
-  const theirs = [nsId(cred.pid, 'net'), nsId(cred.pid, 'mnt')];
+  const theirs = [cred.net ?? null, cred.mnt ?? null];
   if (theirs[0] === null || theirs[1] === null) return 'the peer went away before it could be identified';
   if (theirs[0] !== ours[0]) return 'the peer is in another network namespace';
   if (theirs[1] !== ours[1]) return 'the peer is in another mount namespace';
@@ -52,9 +48,9 @@ let ownClock: string | null | undefined;
  * namespace may offset that clock; a kernel without time namespaces has
  * one clock for all.
  */
-export function sharesClock(cred: PeerCredentials): boolean {
+export function sharesClock(cred: PeerIdentity): boolean {
   if (cred.pid <= 0) return false;
-  ownClock ??= nsId('self', 'time') ?? '';
+  ownClock ??= ownNsId('time') ?? '';
   if (ownClock === '') return true;
-  return nsId(cred.pid, 'time') === ownClock;
+  return cred.time === ownClock;
 }

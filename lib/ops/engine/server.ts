@@ -9,12 +9,11 @@
 // at once instead, beside the others, up to MAX_BESIDE at a time. Questions
 // to the engine itself (status) are answered at once, also while a command
 // runs.
-import { createServer, type Server, type Socket } from 'node:net';
 import { promises as fsp } from 'node:fs';
-import { peerCredentials, type PeerCredentials } from '../../core/peer-cred';
 import { FRAME, FrameReader, encodeFrame, monotonicMicros, parseRequest, type CliRequest, type Frame, type Request } from './protocol';
 import { namespaceRefusal, peerRefusal, sharesClock } from './peer';
 import { claimSocketPath, type SocketClaim } from './socket-path';
+import { EngineSocket, type Connection, type PeerIdentity } from '../../core/engine-socket';
 
 /** Where one command's output goes. */
 export interface Session {
@@ -22,7 +21,7 @@ export interface Session {
   stderr(text: string): void;
   /** stdin's bytes, when the client sent them (the command line has '-'). */
   stdin: Buffer | undefined;
-  peer: PeerCredentials;
+  peer: PeerIdentity;
   /** Aborted when the client's connection closes before the command ends. */
   signal: AbortSignal;
   /** Work the command leaves going past its answer: finished (and its lines logged) after the exit frame is sent; stop() waits for it. */
@@ -51,9 +50,9 @@ export interface ServerOptions {
 
 interface Job {
   req: CliRequest;
-  socket: Socket;
+  socket: Connection;
   stdin: Buffer | undefined;
-  peer: PeerCredentials;
+  peer: PeerIdentity;
   /** true once the job may run: the client's 'go' came, or 'a' went out before its deadline; else why not. */
   go: Promise<true | Refusal>;
   /** Settles go (the first call counts). */
@@ -79,12 +78,11 @@ export const MAX_BESIDE = 16;
 
 export class EngineServer {
   readonly #opts: ServerOptions;
-  readonly #server: Server;
+  #socket: EngineSocket | null = null;
   #claim: SocketClaim | null = null;
   #queue: Job[] = [];
   readonly #besideQueue: Job[] = [];
   readonly #beside = new Set<Promise<void>>();
-  readonly #sockets = new Set<Socket>();
   #running: Promise<void> | null = null;
   #stopping = false;
   #busy = false;
@@ -93,7 +91,6 @@ export class EngineServer {
 
   private constructor(opts: ServerOptions) {
     this.#opts = opts;
-    this.#server = createServer({ allowHalfOpen: true }, (s) => this.#accept(s));
   }
 
   static async start(opts: ServerOptions): Promise<EngineServer> {
@@ -108,45 +105,32 @@ export class EngineServer {
 
   async #listen(): Promise<void> {
     const { listenFd, socketPath, socketMode = 0o600 } = this.#opts;
-    if (listenFd === undefined) this.#claim = await claimSocketPath(socketPath, this.#opts.log);
-    await new Promise<void>((resolve, reject) => {
-      this.#server.once('error', reject);
-      const done = () => {
-        this.#server.off('error', reject);
-        resolve();
-      };
-      if (listenFd !== undefined) {
-        this.#server.listen({ fd: listenFd }, done);
-        return;
-      }
-      // Made with no access for anyone else, then opened up to exactly socketMode: never wider, not even for a moment.
-      const umask = process.umask(0o177);
-      try {
-        this.#server.listen(socketPath, done);
-      } finally {
-        process.umask(umask);
-      }
-    });
-    this.#server.on('error', (e) => this.#opts.log(`socket error: ${e.message}`));
-    if (listenFd === undefined) {
-      await fsp.chmod(socketPath, socketMode);
-      await this.#claim!.recordMade();
+    const accept = (c: Connection) => this.#accept(c);
+    const failed = (message: string) => this.#opts.log(`socket error: ${message}`);
+    if (listenFd !== undefined) {
+      this.#socket = EngineSocket.adopt(listenFd, accept, failed);
+      return;
     }
+    this.#claim = await claimSocketPath(socketPath, this.#opts.log);
+    // Made with no access for anyone else, then opened up to exactly socketMode: never wider, not even for a moment.
+    this.#socket = EngineSocket.bind(socketPath, accept, failed);
+    await fsp.chmod(socketPath, socketMode);
+    await this.#claim.recordMade();
   }
 
-  #accept(socket: Socket): void {
-    this.#sockets.add(socket);
-    socket.on('close', () => this.#sockets.delete(socket));
+  #accept(socket: Connection): void {
     const reader = new FrameReader();
     const frames: Frame[] = [];
-    let checked: PeerCredentials | null = null;
+    let checked: PeerIdentity | null = null;
     let handled = false;
     let decide: (go: true | Refusal) => void = () => {};
     const go = new Promise<true | Refusal>((resolve) => (decide = resolve));
     let job: Job | undefined;
-    socket.once('end', () => decide('left'));
-    socket.once('close', () => decide('left'));
-    const fd = (socket as unknown as { _handle?: { fd?: number } })._handle?.fd;
+    socket.onGone(() => {
+      decide('left');
+      // Gone before a whole request came: nothing of it is ours to keep.
+      if (!handled) socket.destroy();
+    });
     const proceed = () => {
       if (handled || !checked) return;
       const q = frames.find((f) => f.kind === FRAME.request);
@@ -171,7 +155,7 @@ export class EngineServer {
       if (why) this.#refuse(socket, why, peer.pid);
       else this.#enqueue(job);
     };
-    socket.on('data', (chunk: Buffer) => {
+    socket.onData((chunk: Buffer) => {
       try {
         for (const f of reader.push(chunk)) {
           // A 'go' counts only where the engine waits for one.
@@ -184,33 +168,31 @@ export class EngineServer {
       }
       proceed();
     });
-    socket.on('error', () => socket.destroy());
-    if (this.#stopping) return this.#refuse(socket, 'the engine is stopping');
-    if (fd === undefined || fd < 0) return this.#refuse(socket, 'cannot identify the peer (no socket fd)');
-    peerCredentials(fd)
-      .then((cred) => {
-        const why = peerRefusal(cred, this.#opts.allowUids ?? []);
-        if (why) {
-          handled = true;
-          return this.#refuse(socket, `uid ${cred.uid}: ${why}`, cred.pid);
-        }
-        checked = cred;
-        proceed();
-      })
-      .catch((e: unknown) => {
-        handled = true;
-        this.#refuse(socket, `cannot identify the peer: ${(e as Error).message}`);
-      });
+    if (this.#stopping) {
+      handled = true;
+      return this.#refuse(socket, 'the engine is stopping');
+    }
+    const cred = socket.peer;
+    if ('error' in cred) {
+      handled = true;
+      return this.#refuse(socket, `cannot identify the peer: ${cred.error}`);
+    }
+    const why = peerRefusal(cred, this.#opts.allowUids ?? []);
+    if (why) {
+      handled = true;
+      return this.#refuse(socket, `uid ${cred.uid}: ${why}`, cred.pid);
+    }
+    checked = cred;
   }
 
   /** Says no (the client then runs the command itself, or gave up already) and logs it: nothing of the request is run. */
-  #refuse(socket: Socket, reason: string, pid?: number): void {
+  #refuse(socket: Connection, reason: string, pid?: number): void {
     this.#refused++;
     this.#opts.log(`refused a request${pid === undefined ? '' : ` from pid ${pid}`}: ${reason}`);
     if (!socket.destroyed) socket.end(encodeFrame(FRAME.refused, JSON.stringify({ reason })));
   }
 
-  #answerStatus(socket: Socket): void {
+  #answerStatus(socket: Connection): void {
     const body = JSON.stringify({ pid: process.pid, ...this.counts, ...this.#opts.status() });
     socket.end(Buffer.concat([encodeFrame(FRAME.accepted, '{}'), encodeFrame(FRAME.started), encodeFrame(FRAME.stdout, `${body}\n`), encodeFrame(FRAME.exit, '{"exitCode":0}')]));
   }
@@ -223,8 +205,8 @@ export class EngineServer {
     const accepted = encodeFrame(FRAME.accepted, JSON.stringify({ v: 1, pid: process.pid, ...(job.byClock ? { committed: true } : {}) }));
     // By the clock, it is read once 'a' is in the client's socket (the write's callback): a reading before the deadline
     // proves the client, which looks after its deadline, sees the 'a' and leaves the command to us (protocol.ts).
-    const byClock = (err?: Error | null) => {
-      if (err) job.decide('left');
+    const byClock = (written: boolean) => {
+      if (!written) job.decide('left');
       else job.decide(monotonicMicros() < deadline! ? true : 'late-accept');
     };
     job.socket.write(accepted, job.byClock ? byClock : undefined);
@@ -241,7 +223,11 @@ export class EngineServer {
   #startBeside(): void {
     while (this.#beside.size < MAX_BESIDE && this.#besideQueue.length > 0) {
       const job = this.#besideQueue.shift()!;
-      if (job.socket.destroyed || !job.socket.writable) continue;
+      // A client that went away before its turn ran nothing: its connection goes.
+      if (!job.socket.writable) {
+        job.socket.destroy();
+        continue;
+      }
       const p: Promise<void> = (async () => {
         if (await this.#awaitGo(job)) await this.#runJob(job);
       })().finally(() => {
@@ -254,8 +240,11 @@ export class EngineServer {
 
   async #drain(): Promise<void> {
     for (let job = this.#queue.shift(); job; job = this.#queue.shift()) {
-      // A client that went away before its turn ran nothing: skip it.
-      if (job.socket.destroyed || !job.socket.writable) continue;
+      // A client that went away before its turn ran nothing: skip it, and close its connection.
+      if (!job.socket.writable) {
+        job.socket.destroy();
+        continue;
+      }
       if (!(await this.#awaitGo(job))) continue;
       await this.#runJob(job);
     }
@@ -283,26 +272,16 @@ export class EngineServer {
     // Output goes out at the loop's next turn, with whatever follows it in
     // this one: a command that answers at its end (a CNI call) sends its
     // output and its exit in one write, which wakes the client once.
-    let corked = false;
     const send = (kind: typeof FRAME.stdout | typeof FRAME.stderr, text: string) => {
       if (socket.destroyed || text === '') return;
-      if (!corked) {
-        corked = true;
-        socket.cork();
-        setImmediate(() => {
-          corked = false;
-          socket.uncork();
-        });
-      }
+      socket.cork();
       socket.write(encodeFrame(kind, text));
     };
     // 'started' goes at once, alone: the client counts the command as run from then on.
     socket.write(encodeFrame(FRAME.started));
     // A client never half-closes while it waits for its answer: its end of the stream ending means it is gone.
     const gone = new AbortController();
-    const onClose = () => gone.abort();
-    socket.once('end', onClose);
-    socket.once('close', onClose);
+    const unwatch = socket.onGone(() => gone.abort());
     const serial = !this.#opts.beside?.(job.req);
     if (serial) this.#busy = true;
     let exitCode: number;
@@ -315,8 +294,7 @@ export class EngineServer {
       send(FRAME.stderr, `pipewright: the engine failed to run the command: ${(e as Error).message}\n`);
       exitCode = 1;
     } finally {
-      socket.off('end', onClose);
-      socket.off('close', onClose);
+      unwatch();
       if (serial) this.#busy = false;
     }
     this.#served++;
@@ -334,13 +312,12 @@ export class EngineServer {
   async stop(): Promise<void> {
     if (this.#stopping) return;
     this.#stopping = true;
-    const closed = new Promise<void>((resolve) => this.#server.close(() => resolve()));
+    this.#socket?.stopListening();
     for (const job of [...this.#queue.splice(0), ...this.#besideQueue.splice(0)]) this.#refuse(job.socket, 'the engine is stopping', job.peer.pid);
     await this.#running;
     await Promise.all([...this.#beside]);
     // Connections that never sent a whole request hold nothing of ours.
-    for (const s of this.#sockets) s.destroy();
+    this.#socket?.destroyAll();
     await this.#claim?.release();
-    await closed;
   }
 }
