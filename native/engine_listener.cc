@@ -267,20 +267,21 @@ Napi::Value EngineListener::Write(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (!info[0].IsNumber() || !info[1].IsBuffer()) throw Napi::TypeError::New(env, "write(id, buffer)");
   auto it = conns_.find(info[0].As<Napi::Number>().Uint32Value());
-  if (it == conns_.end() || it->second.ending) return Napi::Boolean::New(env, false);
+  if (it == conns_.end() || it->second.ending) return Napi::Number::New(env, -1);
   Conn& c = it->second;
   auto data = info[1].As<Napi::Buffer<char>>();
   bool queuedBefore = !c.out.empty();
   c.out.append(data.Data(), data.Length());
-  if (queuedBefore) return Napi::Boolean::New(env, false);
+  if (queuedBefore) return Napi::Number::New(env, 0);
   if (!Flush(c)) {
-    // Broken: the poll reports it (or reported it) as the peer's end.
+    // Broken (the peer is gone): nothing more goes out; the poll reports
+    // (or reported) the peer's end.
     c.out.clear();
-    return Napi::Boolean::New(env, false);
+    return Napi::Number::New(env, -1);
   }
-  if (c.out.empty()) return Napi::Boolean::New(env, true);
+  if (c.out.empty()) return Napi::Number::New(env, 1);
   Repoll(c);
-  return Napi::Boolean::New(env, false);
+  return Napi::Number::New(env, 0);
 }
 
 Napi::Value EngineListener::End(const Napi::CallbackInfo& info) {

@@ -47,8 +47,8 @@ class EngineListener : public Napi::ObjectWrap<EngineListener> {
   };
 
   void Start(Napi::Env env, int fd, Napi::Function onEvent);
-  // write(id, buf) -> true when every byte is in the socket now; false when
-  // some wait ('drained' follows) or the connection is gone.
+  // write(id, buf) -> 1 when every byte is in the socket now, 0 when some
+  // wait ('drained' follows), -1 when the connection is gone or broken.
   Napi::Value Write(const Napi::CallbackInfo& info);
   // end(id) -> true when closed now (all written); false when it closes
   // once the rest is in the socket ('closed' follows).

@@ -116,7 +116,13 @@ export class Connection {
   }
 
   #send(data: Buffer): void {
-    if (this.#listener.write(this.id, data)) this.#settleWrites(true);
+    const sent = this.#listener.write(this.id, data);
+    if (sent === 1) this.#settleWrites(true);
+    else if (sent === -1) {
+      // The peer is gone: nothing written waits any more (its end is reported too, or was).
+      this.#peerGone = true;
+      this.#settleWrites(false);
+    }
   }
 
   #settleWrites(written: boolean): void {

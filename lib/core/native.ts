@@ -97,8 +97,8 @@ export type NativeEngineEvent = 'connection' | 'data' | 'end' | 'drained' | 'clo
 
 /** The engine's listening socket, polled by the event loop (native/engine_listener.h); connections are ids. */
 export interface NativeEngineListener {
-  /** true when every byte is in the socket now; false when some wait ('drained' follows) or the connection is gone. */
-  write(id: number, data: Buffer): boolean;
+  /** 1 when every byte is in the socket now, 0 when some wait ('drained' follows), -1 when the connection is gone or broken. */
+  write(id: number, data: Buffer): 1 | 0 | -1;
   /** Closes once what was written is in the socket: true when that is now, else 'closed' follows. */
   end(id: number): boolean;
   /** Closes now. */
