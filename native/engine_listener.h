@@ -21,7 +21,8 @@ class EngineListener : public Napi::ObjectWrap<EngineListener> {
  public:
   static Napi::Function Define(Napi::Env env);
   // JS: engineListen(fd, onEvent) -> EngineListener. Takes the listening
-  // unix socket fd (made non-blocking here) and polls it. onEvent(kind, id,
+  // unix socket fd (made non-blocking here) and polls it; if it throws, the
+  // fd is still the caller's. onEvent(kind, id,
   // arg): 'connection' (arg: {pid, uid, gid, net, mnt, time}: the peer as
   // the kernel recorded it; a namespace it could not read is absent),
   // 'data' (arg: a Buffer), 'end' (the peer closed or failed: nothing more

@@ -171,7 +171,13 @@ export class EngineSocket {
     } finally {
       process.umask(umask);
     }
-    return new EngineSocket(fd, onConnection, onError);
+    try {
+      return new EngineSocket(fd, onConnection, onError);
+    } catch (e) {
+      // Not served: the socket made here is closed before the error is reported (its file is the caller's claim).
+      void transport().fdClose(fd).catch(() => undefined);
+      throw e;
+    }
   }
 
   /** Serves a listening socket handed over (systemd socket activation). */
