@@ -2,15 +2,18 @@
 // native/engine_listener.cc), below the engine's protocol: who connected, as
 // the kernel says; bytes in and out in order; a write the socket cannot take
 // at once finishing later, and said so; an end that sends everything first;
-// a peer's leaving noticed; no fd left open by anything here, nor by an
-// engine whose clients leave at any point of a request.
+// a peer's leaving noticed; accepting paused, not spun, while the process
+// has no fd to spare; no fd left open by anything here, by an engine whose
+// clients leave at any point of a request, nor by an engine whose start
+// fails after its socket was made.
 import t, { type Test } from 'tap';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { connect, type Socket } from 'node:net';
-import { mkdtempSync, readdirSync, readlinkSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readlinkSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { EngineSocket, type Connection } from '../../lib/core/engine-socket';
+import { EngineServer } from '../../lib/ops/engine/server';
 import { withScene } from '../helpers/scene';
 import { sceneEngine, fast, until } from '../helpers/engine';
 import { finish } from '../helpers/cli';
@@ -204,3 +207,81 @@ t.test('the engine keeps no connection: served, refused, and clients that leave 
     t.equal(after, before, `${before} fds before 20 more connections, as many after`, { before: listBefore, after: fdList() });
   }),
 );
+
+t.test('out of fds, the socket stops accepting (it does not spin), retries, and takes every waiting client once an fd is free', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'pw-engine-emfile-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const path = join(dir, 'engine.sock');
+  const engineSocket = join(__dirname, '..', '..', 'dist', 'lib', 'core', 'engine-socket.js');
+  // A process of its own, since its fd limit is lowered: it reports each connection, each error (with its own
+  // clock's time) and closes a connection when its peer leaves.
+  const script = `
+    const { EngineSocket } = require(${JSON.stringify(engineSocket)});
+    const say = (line) => process.stdout.write(line + '\\n');
+    EngineSocket.bind(process.argv[1], (c) => {
+      say('connection ' + c.id);
+      c.onData(() => {});
+      c.onGone(() => c.destroy());
+    }, (m) => say('error ' + (Number(process.hrtime.bigint() / 1000n) / 1000) + ' ' + m));
+    say('ready');
+  `;
+  const child = spawn(process.execPath, ['-e', script, path], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const closed = new Promise((resolve) => child.once('close', resolve));
+  t.teardown(async () => {
+    child.kill('SIGKILL');
+    await closed;
+  });
+  const lines: string[] = [];
+  let rest = '';
+  child.stdout.on('data', (d: Buffer) => {
+    const parts = (rest + d.toString()).split('\n');
+    rest = parts.pop()!;
+    lines.push(...parts);
+  });
+  const seen = (what: string, test: (l: string[]) => boolean) => until(what, async () => (test(lines) ? true : undefined));
+  const connections = () => lines.filter((l) => l.startsWith('connection ')).length;
+  const errors = () => lines.filter((l) => l.startsWith('error '));
+  await seen('the socket to listen', (l) => l.includes('ready'));
+
+  // Its soft fd limit set so that exactly one more fd can be opened (fds are taken lowest first).
+  const open = readdirSync(`/proc/${child.pid}/fd`).map(Number).sort((a, b) => a - b);
+  let limit = 0;
+  while (limit - open.filter((fd) => fd < limit).length < 1) limit++;
+  const set = spawnSync('prlimit', [`--pid=${child.pid}`, `--nofile=${limit}:`], { encoding: 'utf8' });
+  t.equal(set.status, 0, `prlimit: ${set.stderr}`);
+
+  const clients = await Promise.all([dial(path), dial(path), dial(path)]);
+  t.teardown(() => clients.forEach((c) => c.destroy()));
+  await seen('accept to fail for want of an fd, twice', () => errors().length >= 3);
+  t.equal(connections(), 1, 'one client taken with the one fd there was');
+  t.match(errors()[0], /accept: Too many open files/, 'the failure reported');
+  const at = errors().slice(0, 3).map((l) => Number(l.split(' ')[1]));
+  // Spinning on the readable socket would report failures microseconds apart; paused, the next try waits for its timer (100 ms).
+  t.ok(at[1] - at[0] >= 50 && at[2] - at[1] >= 50, `tries ${(at[1] - at[0]).toFixed(1)} and ${(at[2] - at[1]).toFixed(1)} ms apart`);
+
+  clients[0].destroy();
+  await seen('the second client to be taken once the first left', () => connections() === 2);
+  clients[1].destroy();
+  await seen('the third client to be taken', () => connections() === 3);
+  t.pass('every waiting client was taken, each as soon as an fd was free');
+});
+
+t.test('an engine whose start fails after its socket was made removes the socket file and closes the socket', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'pw-engine-start-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const path = join(dir, 'engine.sock');
+  const logged: string[] = [];
+  const options = { socketPath: path, refuse: () => '', run: async () => 0, status: () => ({}), log: (l: string) => void logged.push(l) };
+  const fdsBefore = openFds();
+  // A mode chmod refuses: the failure comes after the socket was bound.
+  await t.rejects(EngineServer.start({ ...options, socketMode: -1 }), { code: 'ERR_OUT_OF_RANGE' }, 'the start fails');
+  t.notOk(existsSync(path), 'the socket file made is removed');
+  t.equal(openFds(), fdsBefore, 'the socket is closed');
+  const server = await EngineServer.start(options);
+  t.notMatch(logged.join('\n'), /stale socket/, 'the next start finds nothing left to judge');
+  await t.rejects(EngineServer.start(options), /an engine already answers/, 'a second start over a live engine is refused');
+  t.ok(existsSync(path), '... and leaves the live engine\'s socket in place');
+  await server.stop();
+  t.notOk(existsSync(path), 'a stop removes the socket file');
+  t.equal(openFds(), fdsBefore, 'and nothing is left open');
+});

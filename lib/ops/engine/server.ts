@@ -111,11 +111,20 @@ export class EngineServer {
       this.#socket = EngineSocket.adopt(listenFd, accept, failed);
       return;
     }
-    this.#claim = await claimSocketPath(socketPath, this.#opts.log);
+    const claim = await claimSocketPath(socketPath, this.#opts.log);
     // Made with no access for anyone else, then opened up to exactly socketMode: never wider, not even for a moment.
-    this.#socket = EngineSocket.bind(socketPath, accept, failed);
-    await fsp.chmod(socketPath, socketMode);
-    await this.#claim.recordMade();
+    const socket = EngineSocket.bind(socketPath, accept, failed);
+    try {
+      // Recorded before anything else can fail, so that a failure below removes the file made here (and only it).
+      await claim.recordMade();
+      await fsp.chmod(socketPath, socketMode);
+    } catch (e) {
+      socket.stopListening();
+      await claim.release();
+      throw e;
+    }
+    this.#claim = claim;
+    this.#socket = socket;
   }
 
   #accept(socket: Connection): void {
