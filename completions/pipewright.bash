@@ -2,12 +2,12 @@
 _pipewright() {
   local cur="${COMP_WORDS[COMP_CWORD]}" cmd="${COMP_WORDS[1]}" sub="${COMP_WORDS[2]}" opts pos
   if [ "$COMP_CWORD" -eq 1 ]; then
-    COMPREPLY=($(compgen -W "attach detach route rule tc batch bridge overlay apply find-ip doctor gc show netns repro engine cni completion help --help -h --version -V --guest-if -i --host-end -l --family -a --direct-phys --wait --timeout --mtu --owner --no-arp --dry-run --watch --repair --force --json --verbose -v --quiet -q --help -h $(ls /sys/class/net 2>/dev/null)" -- "$cur"))
+    COMPREPLY=($(compgen -W "attach detach route rule tc batch bridge overlay apply find-ip doctor gc show netns repro engine cni completion help --help -h --version -V --guest-if -i --host-end -l --family -a --direct-phys --wait --timeout --mtu --owner --no-arp --ipv6-link-local --dry-run --watch --repair --force --json --verbose -v --quiet -q --help -h $(ls /sys/class/net 2>/dev/null)" -- "$cur"))
     return
   fi
   case "$cmd" in
     attach)
-      opts="--host-if --guest --guest-if -i --host-end -l --address --gateway --family -a --mac --vlan --direct-phys --mtu --dhcp --timeout --no-arp --owner --dry-run --watch --repair --json --verbose -v --quiet -q --help -h"
+      opts="--host-if --guest --guest-if -i --host-end -l --address --gateway --family -a --mac --vlan --direct-phys --mtu --dhcp --timeout --no-arp --ipv6-link-local --owner --dry-run --watch --repair --json --verbose -v --quiet -q --help -h"
       pos=(-W "$(ls /run/netns 2>/dev/null)")
       ;;
     detach)
@@ -99,7 +99,7 @@ _pipewright() {
       opts="--help -h"
       pos=(-W "attach detach route rule tc batch bridge overlay apply find-ip doctor gc show netns repro engine cni completion help")
       ;;
-    *) opts="--guest-if -i --host-end -l --family -a --direct-phys --wait --timeout --mtu --owner --no-arp --dry-run --watch --repair --force --json --verbose -v --quiet -q --help -h"; pos=(-W "$(ls /run/netns 2>/dev/null)") ;;
+    *) opts="--guest-if -i --host-end -l --family -a --direct-phys --wait --timeout --mtu --owner --no-arp --ipv6-link-local --dry-run --watch --repair --force --json --verbose -v --quiet -q --help -h"; pos=(-W "$(ls /run/netns 2>/dev/null)") ;;
   esac
   if [[ "$cur" == -* ]]; then COMPREPLY=($(compgen -W "$opts" -- "$cur")); else COMPREPLY=($(compgen "${pos[@]}" -- "$cur")); fi
 }

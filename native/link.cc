@@ -8,6 +8,7 @@
 #include "args.h"
 #include "link_kinds.h"
 #include "ops.h"
+#include "rtcommon.h"
 
 namespace pw {
 
@@ -68,6 +69,16 @@ void EncodeSet(const Value& a, Builder& b) {
   b.PutHeader(ifi);
   EncodeCommonLinkAttrs(a, b);
   if (auto name = OptString(a, "name")) b.PutString(IFLA_IFNAME, *name, "name");
+  // IFLA_AF_SPEC is applied after the flags of the same request: a link
+  // brought up by it would make its link-local address first. So "up" and
+  // this go in two requests, this one first (lib/ops/attach/plan.ts).
+  if (auto mode = OptNamed(a, "ipv6AddrGenMode", kAddrGenModeNames, UINT8_MAX)) {
+    size_t spec = b.NestStart(IFLA_AF_SPEC, "ipv6AddrGenMode");
+    size_t inet6 = b.NestStart(AF_INET6, "ipv6AddrGenMode");
+    b.PutU8(IFLA_INET6_ADDR_GEN_MODE, uint8_t(*mode), "ipv6AddrGenMode");
+    b.NestEnd(inet6);
+    b.NestEnd(spec);
+  }
   const Value& bridge = a.Get("bridge");
   if (bridge.IsNullish()) return;
   if (!bridge.IsObject()) throw EncodeError("bridge", "must be an object");
@@ -227,6 +238,13 @@ Value DecodeLink(const nlmsghdr* h) {
   if (auto v = t.Str(IFLA_IFALIAS)) link.Set("alias", *v);
   if (auto v = t.U8(IFLA_CARRIER)) link.Set("carrier", *v != 0);
   if (const Attr* a = t.Get(IFLA_LINKINFO)) DecodeLinkInfo(*a, link);
+  if (const Attr* a = t.Get(IFLA_AF_SPEC)) {
+    AttrTable af(*a, AF_MAX);
+    if (const Attr* inet6 = af.Get(AF_INET6)) {
+      AttrTable i6(*inet6, IFLA_INET6_MAX);
+      if (auto v = i6.U8(IFLA_INET6_ADDR_GEN_MODE)) link.Set("ipv6AddrGenMode", NameOf(*v, kAddrGenModeNames));
+    }
+  }
   if (const Attr* a = t.Get(IFLA_STATS64); a && a->len >= sizeof(rtnl_link_stats64)) {
     rtnl_link_stats64 s;
     std::memcpy(&s, a->data, sizeof(s));

@@ -94,6 +94,13 @@ const Named kNeighStateNames[8] = {
     {NUD_PERMANENT, "permanent"},
 };
 
+const Named kAddrGenModeNames[4] = {
+    {IN6_ADDR_GEN_MODE_EUI64, "eui64"},
+    {IN6_ADDR_GEN_MODE_NONE, "none"},
+    {IN6_ADDR_GEN_MODE_STABLE_PRIVACY, "stable-privacy"},
+    {IN6_ADDR_GEN_MODE_RANDOM, "random"},
+};
+
 const Named kNeighFlagNames[7] = {
     {NTF_SELF, "self"},
     {NTF_MASTER, "master"},
@@ -183,6 +190,7 @@ const ArgKey kOpLinkSet[] = {
     {"index", nullptr, 0},
     {"name", nullptr, 0},
     {"bridge", kArgsBridgeSettings, sizeof(kArgsBridgeSettings) / sizeof(ArgKey)},
+    {"ipv6AddrGenMode", nullptr, 0},
 };
 
 const ArgKey kOpLinkDel[] = {
@@ -431,7 +439,7 @@ const ArgKey kOpNetnsCookie[] = {
 
 const OpKeys kOpKeys[] = {
     {"link.add", kOpLinkAdd, 33, kExclusiveLinkAdd, 1},
-    {"link.set", kOpLinkSet, 12, nullptr, 0},
+    {"link.set", kOpLinkSet, 13, nullptr, 0},
     {"link.del", kOpLinkDel, 2, nullptr, 0},
     {"link.delGroup", kOpLinkDelGroup, 1, nullptr, 0},
     {"link.get", kOpLinkGet, 3, nullptr, 0},

@@ -40,6 +40,7 @@ extern const Named kRouteTypeNames[11];
 extern const Named kRouteProtocolNames[15];
 extern const Named kRuleActionNames[6];
 extern const Named kNeighStateNames[8];
+extern const Named kAddrGenModeNames[4];
 extern const Named kNeighFlagNames[7];
 
 }  // namespace pw

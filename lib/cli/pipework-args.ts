@@ -41,7 +41,7 @@ export function verbosity(verbose: boolean, quiet: boolean): Verbosity {
 /** pipework's --wait default: 30 s, then exit 7. */
 export const DEFAULT_WAIT_MS = 30_000;
 
-type Flag = 'json' | 'dryRun' | 'repair' | 'directPhys' | 'wait' | 'noArp' | 'help' | 'force' | 'watch' | 'owner' | 'timeout' | 'mtu' | 'guestIf' | 'hostEnd' | 'family' | 'verbose' | 'quiet';
+type Flag = 'json' | 'dryRun' | 'repair' | 'directPhys' | 'wait' | 'noArp' | 'ipv6LinkLocal' | 'help' | 'force' | 'watch' | 'owner' | 'timeout' | 'mtu' | 'guestIf' | 'hostEnd' | 'family' | 'verbose' | 'quiet';
 
 /**
  * Every flag: its spelling(s), the key it sets, whether it takes a value;
@@ -57,7 +57,7 @@ for (const o of PIPEWORK_OPTIONS) {
 
 /** The flags each form accepts; anything else given is a usage error naming it. */
 const APPLIES: Record<Exclude<ParsedKind, 'help'>, Flag[]> = {
-  attach: ['json', 'dryRun', 'repair', 'directPhys', 'noArp', 'watch', 'owner', 'timeout', 'mtu', 'guestIf', 'hostEnd', 'family', 'verbose', 'quiet'],
+  attach: ['json', 'dryRun', 'repair', 'directPhys', 'noArp', 'ipv6LinkLocal', 'watch', 'owner', 'timeout', 'mtu', 'guestIf', 'hostEnd', 'family', 'verbose', 'quiet'],
   detach: ['json', 'guestIf', 'force', 'verbose', 'quiet'],
   route: ['json'],
   rule: ['json'],
@@ -150,6 +150,7 @@ function parseAttach(s: Scan): Parsed {
   if (f('hostEnd') !== undefined) spec.hostEnd = f('hostEnd')!;
   if (s.flags.has('directPhys')) spec.directPhys = true;
   if (s.flags.has('noArp')) spec.arp = false;
+  if (s.flags.has('ipv6LinkLocal')) spec.ipv6LinkLocal = true;
   if (f('mtu') !== undefined) spec.mtu = parseUint('--mtu', f('mtu')!, 68, 65535);
   if (f('owner') !== undefined) spec.owner = f('owner')!;
   const watchMs = f('watch') !== undefined ? parseMs('--watch', f('watch')!) : 0;

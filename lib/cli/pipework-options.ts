@@ -20,6 +20,7 @@ export const PIPEWORK_OPTIONS: readonly OptionSpec[] = [
   { name: 'mtu', value: 'N', summary: "MTU of the new interfaces (default: the host interface's)" },
   { name: 'owner', value: 'NAME', summary: "ownership tag written into the host end's ifalias (default pipewright)" },
   { name: 'no-arp', summary: 'do not send the gratuitous ARP after addressing' },
+  { name: 'ipv6-link-local', summary: "keep an IPv4-only guest interface's IPv6 link-local address (by default it makes none)" },
   { name: 'dry-run', summary: 'print the ordered plan and its undo plan; change nothing' },
   { name: 'watch', value: 'MS', summary: 'after attaching, watch the host end for MS ms and report what undoes it' },
   { name: 'repair', summary: 'with --watch: put the port back (up, enslaved) when something undoes it' },

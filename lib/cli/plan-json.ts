@@ -11,7 +11,7 @@ import type { AttachSpec } from '../ops/attach/spec';
 import { UsageError } from './args-common';
 
 /** The fields the command line can set (pipework-args.ts, `attach` options), as the library names them. */
-export const PLAN_FIELDS = ['hostIf', 'guest', 'guestIf', 'hostEnd', 'address', 'gateway', 'mac', 'vlan', 'directPhys', 'mtu', 'dhcp', 'arp', 'owner'] as const;
+export const PLAN_FIELDS = ['hostIf', 'guest', 'guestIf', 'hostEnd', 'address', 'gateway', 'mac', 'vlan', 'directPhys', 'mtu', 'dhcp', 'arp', 'ipv6LinkLocal', 'owner'] as const;
 
 /** Library fields a plan refuses, with why (anything else unknown is refused too). */
 const REFUSED: Record<string, string> = {

@@ -97,6 +97,7 @@ export const COMMANDS: readonly CommandSpec[] = [
       { name: 'dhcp', value: 'CLIENT', summary: 'dhcp|udhcpc|dhclient|dhcpcd[-f][:OPTS]: get the address by DHCP' },
       { name: 'timeout', value: 'MS', summary: 'how long to wait for the DHCP lease' },
       { name: 'no-arp', summary: 'do not send the gratuitous ARP' },
+      { name: 'ipv6-link-local', summary: "keep an IPv4-only guest interface's IPv6 link-local address (by default it makes none)" },
       { name: 'owner', value: 'NAME', summary: 'ownership tag in the host end ifalias' },
       { name: 'dry-run', summary: 'print the plan and its undo plan; change nothing' },
       { name: 'watch', value: 'MS', summary: 'watch the host end this long after attaching' },

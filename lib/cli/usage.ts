@@ -32,6 +32,9 @@ Options accepted anywhere in those forms:
   --owner NAME   ownership tag written into the host end's ifalias (default pipewright)
   --mtu N        MTU of the new interfaces (default: the host interface's)
   --no-arp       do not send the gratuitous ARP after addressing
+  --ipv6-link-local
+                 keep an IPv4-only guest interface's IPv6 link-local address
+                 (by default it makes none: no DAD, MLD or router solicitation)
   --timeout MS   for --wait (default 30000), or the DHCP lease wait`;
 
 export const EXIT_CODES_TEXT = `Exit codes:

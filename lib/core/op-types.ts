@@ -17,6 +17,8 @@ export const RULE_ACTION_NAMES = ['lookup', 'goto', 'nop', 'blackhole', 'unreach
 export type RuleActionName = (typeof RULE_ACTION_NAMES)[number];
 export const NEIGH_STATE_NAMES = ['incomplete', 'reachable', 'stale', 'delay', 'probe', 'failed', 'noarp', 'permanent'] as const;
 export type NeighStateName = (typeof NEIGH_STATE_NAMES)[number];
+export const ADDR_GEN_MODE_NAMES = ['eui64', 'none', 'stable-privacy', 'random'] as const;
+export type AddrGenModeName = (typeof ADDR_GEN_MODE_NAMES)[number];
 export const NEIGH_FLAG_NAMES = ['self', 'master', 'router', 'extern', 'proxy', 'use', 'sticky'] as const;
 export type NeighFlagName = (typeof NEIGH_FLAG_NAMES)[number];
 
@@ -94,6 +96,7 @@ export interface OpArgs {
     index: number | string;
     name?: string;
     bridge?: BridgeSettingsArgs;
+    ipv6AddrGenMode?: AddrGenModeName;
   };
   'link.del': {
     index?: number | string;
@@ -367,7 +370,7 @@ export const OP_NAMES = [
 /** The argument keys of each operation, at run time (the addon refuses any other; so does the fake transport). */
 export const OP_ARG_KEYS: { readonly [K in OpName]: ReadonlyArray<keyof OpArgs[K] & string> } = {
   'link.add': ['up', 'mtu', 'address', 'txqlen', 'group', 'master', 'netnsFd', 'netnsPid', 'alias', 'txQueues', 'rxQueues', 'stp', 'forwardDelay', 'ageingTime', 'priority', 'vlanFiltering', 'multicastSnooping', 'peer', 'parent', 'mode', 'vni', 'port', 'local', 'remote', 'multicastGroup', 'dev', 'learning', 'ttl', 'ageing', 'vlanId', 'protocol', 'kind', 'name'],
-  'link.set': ['up', 'mtu', 'address', 'txqlen', 'group', 'master', 'netnsFd', 'netnsPid', 'alias', 'index', 'name', 'bridge'],
+  'link.set': ['up', 'mtu', 'address', 'txqlen', 'group', 'master', 'netnsFd', 'netnsPid', 'alias', 'index', 'name', 'bridge', 'ipv6AddrGenMode'],
   'link.del': ['index', 'name'],
   'link.delGroup': ['group'],
   'link.get': ['index', 'name', 'orNull'],

@@ -1,6 +1,7 @@
 // The shapes of what the kernel reports (decoded by the addon) and of what
 // callers ask for. Specs accept a link by name or ifindex (LinkRef).
 import type { Netns } from './netns';
+import type { AddrGenModeName } from './op-types';
 
 /** A link by name ('br0') or ifindex (7). */
 export type LinkRef = string | number;
@@ -43,6 +44,8 @@ export interface Link {
   rxQueues?: number;
   alias?: string;
   carrier?: boolean;
+  /** How the kernel makes the link's IPv6 link-local address ('none': it makes none); absent when the link has no IPv6 (the kernel's ipv6.disable). */
+  ipv6AddrGenMode?: AddrGenModeName | number;
   /** Present when the link is a port of a bridge (or other master). */
   port?: { kind: string; state?: PortState; hairpin?: boolean; learning?: boolean; cost?: number };
   bridge?: { stp?: boolean; forwardDelay?: number; ageingTime?: number; priority?: number; vlanFiltering?: boolean; multicastSnooping?: boolean };
@@ -150,6 +153,14 @@ export interface LinkChanges {
   txqlen?: number;
   /** A bridge's own settings, changed in place (the link must be a bridge). */
   bridge?: BridgeSettings;
+  /**
+   * How the kernel makes the link's IPv6 link-local address, as `ip link set
+   * DEV addrgenmode` sets it: 'none' makes none, so the link sends no DAD,
+   * MLD report or router solicitation of its own. Given with `up: true`,
+   * it is sent first, in the same hop (the kernel would apply it after the
+   * up, when the address is already made).
+   */
+  ipv6AddrGenMode?: AddrGenModeName;
 }
 
 export type AddrScope = 'universe' | 'site' | 'link' | 'host' | 'nowhere';

@@ -11,7 +11,7 @@ import { attach, attachUnsettled, planAttach, AttachError, type AttachResult } f
 import type { AttachSpec } from '../../lib/ops/attach/spec';
 import { failAt, setFailpoint } from '../../lib/ops/transaction';
 import { FakeTransport } from '../helpers/fake-transport';
-import type { FakeNamespace } from '../helpers/fake-kernel';
+import { kernelError, type FakeNamespace } from '../helpers/fake-kernel';
 
 interface Scene {
   fake: FakeTransport;
@@ -151,11 +151,11 @@ t.test("the guest's address, link up and default route go to the kernel in one h
   t.teardown(() => s.close());
   const r = await attach(s.spec);
   t.equal(r.status, 'attached');
-  t.match(r.steps, [/create bridge/, /create veth/, /add 10\.0\.0\.3\/24/, /bring eth1 up/, /set the default route/, /verify/], 'each step reported as before');
+  t.match(r.steps, [/create bridge/, /create veth/, /add 10\.0\.0\.3\/24/, /make no IPv6 link-local address on eth1/, /bring eth1 up/, /set the default route/, /verify/], 'each step reported as before');
   const hops = s.fake.hops.map((h) => h.join(','));
   // Verification's reads of the guest ride at the end of that hop, after the three (transaction.ts ReadAhead).
-  const at = hops.indexOf('addr.add,link.set,route.add,link.get,addr.list,route.list');
-  t.ok(at >= 0, `one hop carries the three, then the verification's reads in the guest (hops: ${hops.join(' | ')})`);
+  const at = hops.indexOf('addr.add,link.set,link.set,route.add,link.get,addr.list,route.list');
+  t.ok(at >= 0, `one hop carries the three (the link's IPv6 mode before its up), then the verification's reads in the guest (hops: ${hops.join(' | ')})`);
   t.notOk(hops.includes('link.get,addr.list,route.list'), 'the guest is not read again in a hop of its own');
   // An announcement follows, which judges the host end's port state: the host end is read after that hop.
   t.notOk(hops.slice(hops.lastIndexOf('link.add'), at).includes('link.get'), 'the host end is not read before the guest end is up');
@@ -169,7 +169,7 @@ t.test("without an announcement too, the host end is read only once the guest en
   const r2 = await attach(q.spec);
   t.equal(r2.status, 'attached');
   const hops2 = q.fake.hops.map((h) => h.join(','));
-  const at2 = hops2.indexOf('addr.add,link.set,route.add,link.get,addr.list,route.list');
+  const at2 = hops2.indexOf('addr.add,link.set,link.set,route.add,link.get,addr.list,route.list');
   t.ok(at2 >= 0, `the three and the guest's reads in one hop (hops: ${hops2.join(' | ')})`);
   t.notOk(hops2.slice(hops2.lastIndexOf('link.add'), at2).includes('link.get'), 'the host end is not read between its creation and that hop');
   t.same(hops2.slice(at2 + 1), ['link.get'], 'but once, after it');
@@ -187,7 +187,7 @@ t.test('verification reads the guest alone, read by read, when its batch fails, 
   t.equal(r.status, 'attached');
   t.same(r.guest.addresses, ['10.0.0.3/24']);
   t.equal(batches, 3, 'the routes read in the hop, in their own batch, then alone');
-  t.match(r.steps, [/create bridge/, /create veth/, /add 10\.0\.0\.3\/24/, /bring eth1 up/, /set the default route/, /verify/], 'every step done once');
+  t.match(r.steps, [/create bridge/, /create veth/, /add 10\.0\.0\.3\/24/, /make no IPv6 link-local address on eth1/, /bring eth1 up/, /set the default route/, /verify/], 'every step done once');
 });
 t.test("attachUnsettled: the caller's addresses and routes ride the guest's hop, are verified, the bridge is read beside it and the host end after it", async (t) => {
   const s = await scene(async (_fake, host) => {
@@ -204,8 +204,8 @@ t.test("attachUnsettled: the caller's addresses and routes ride the guest's hop,
   t.equal(result.status, 'attached');
   t.same(result.guest.addresses, ['10.0.0.5/24'], 'verified as read back');
   const hops = s.fake.hops.map((h) => h.join(','));
-  t.ok(hops.includes('link.set,addr.replace,route.replace,link.get,addr.list'), `up, the address, the route, then the reads: one hop (hops: ${hops.join(' | ')})`);
-  const at = hops.indexOf('link.set,addr.replace,route.replace,link.get,addr.list');
+  t.ok(hops.includes('link.set,link.set,addr.replace,route.replace,link.get,addr.list'), `the link's IPv6 mode, up, the address, the route, then the reads: one hop (hops: ${hops.join(' | ')})`);
+  const at = hops.indexOf('link.set,link.set,addr.replace,route.replace,link.get,addr.list');
   t.same(hops.slice(hops.lastIndexOf('link.add') + 1, at), ['link.get'], 'the bridge read beside it (and nothing else: the host end is not read before the guest end is up)');
   t.same(hops.slice(at + 1), ['link.get'], 'the host end read once, after it');
   t.equal(links.hostIf?.name, 'br2');
@@ -224,4 +224,41 @@ t.test('attachUnsettled: settings that cannot be had fail the attach with their 
   t.ok(err instanceof AttachError, String(err));
   t.match((err as Error).message, /add the caller's addresses and routes.*no address for you/);
   t.same(state(q), before, 'links, addresses, routes, journal and fds as they were');
+});
+
+t.test("an IPv4-only guest interface is told to make no IPv6 link-local address before it comes up; otherwise it keeps it", async (t) => {
+  // What the kernel was asked, recorded at the boundary.
+  const recordModes = (s: Scene) => {
+    const modes: unknown[] = [];
+    s.fake.failWhen((call) => void (call.op === 'link.set' && 'ipv6AddrGenMode' in call.args && modes.push(call.args.ipv6AddrGenMode)));
+    return modes;
+  };
+  const cases: Array<[string, Omit<AttachSpec, 'host' | 'guest'>, string[]]> = [
+    ['an IPv4 address', { hostIf: 'br0', address: '10.0.0.3/24' }, ['none']],
+    ['an IPv4 address, ipv6LinkLocal: true', { hostIf: 'br0', address: '10.0.0.3/24', ipv6LinkLocal: true }, []],
+    ['an IPv6 address', { hostIf: 'br0', address: 'fd00::3/64' }, []],
+    ['no address', { hostIf: 'br0', address: '0/0' }, []],
+    ['no address, ipv6LinkLocal: false', { hostIf: 'br0', address: '0/0', ipv6LinkLocal: false }, ['none']],
+  ];
+  for (const [name, spec, expected] of cases) {
+    const s = await scene(async () => spec);
+    const modes = recordModes(s);
+    const r = await attach(s.spec);
+    t.equal(r.status, 'attached', name);
+    t.same(modes, expected, `${name}: ${expected.length ? 'told to make none' : 'left as the kernel makes it'}`);
+    if (expected.length) {
+      const hop = s.fake.hops.find((h) => h.includes('link.set'))!;
+      t.ok(hop.indexOf('link.set') < hop.lastIndexOf('link.set'), `${name}: before the up, in the same hop`);
+    }
+    await s.close();
+  }
+});
+
+t.test('a guest kernel without IPv6 for the interface (EAFNOSUPPORT): the attach goes on without it', async (t) => {
+  const s = await scene(async () => ({ hostIf: 'br0', address: '10.0.0.3/24', gateway: '10.0.0.1' }));
+  t.teardown(() => s.close());
+  s.fake.failWhen((call) => (call.op === 'link.set' && 'ipv6AddrGenMode' in call.args ? kernelError('EAFNOSUPPORT', 'link.set') : undefined));
+  const r = await attach(s.spec);
+  t.equal(r.status, 'attached');
+  t.same(r.guest.addresses, ['10.0.0.3/24'], 'addressed, up and routed all the same');
 });

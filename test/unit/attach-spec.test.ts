@@ -148,3 +148,18 @@ t.test('hostIfLink: the host interface as the caller read it, taken as a frozen 
   t.not(s.hostIfLink, link, 'as a copy');
   t.ok(Object.isFrozen(s.hostIfLink), 'frozen');
 });
+
+t.test('ipv6LinkLocal: asked three ways it is one spec; its default follows the address; refused where it cannot apply', async (t) => {
+  const library = buildSpec({ hostIf: 'br0', guest: 'web1', address: '10.0.0.3/24', ipv6LinkLocal: true });
+  t.strictSame(specOf(parsePipeworkArgs(['br0', 'web1', '10.0.0.3/24', '--ipv6-link-local'])), library, 'positional = library');
+  t.strictSame(specOf(attachFromOptions({ hostIf: 'br0', guest: 'web1', address: '10.0.0.3/24', arp: true, ipv6LinkLocal: true })), library, 'named = library');
+  t.strictSame(batchSpecs(JSON.stringify([{ hostIf: 'br0', guest: 'web1', address: '10.0.0.3/24', ipv6LinkLocal: true }]), 'plan.json')[0]!.spec, library, 'batch JSON = library');
+  const dflt = (s: AttachSpec) => buildSpec(s).ipv6LinkLocal;
+  t.equal(dflt({ hostIf: 'br0', guest: 'g', address: '10.0.0.3/24' }), false, 'an IPv4 address: none');
+  t.equal(dflt({ hostIf: 'br0', guest: 'g', address: 'fd00::3/64' }), true, 'an IPv6 address: kept');
+  t.equal(dflt({ hostIf: 'br0', guest: 'g', dhcp: { client: 'dhcp' } }), true, 'DHCP: kept (the network may offer IPv6 too)');
+  t.equal(dflt({ hostIf: 'eth0', guest: 'g', address: '10.0.0.3/24', directPhys: true }), true, "directPhys: kept (the host's own device)");
+  t.equal(dflt({ hostIf: 'br0', guest: 'g', address: '0/0' }), undefined, "no address: the caller's settings decide (kept without them)");
+  t.throws(() => buildSpec({ hostIf: 'eth0', guest: 'g', address: '10.0.0.3/24', directPhys: true, ipv6LinkLocal: false }), { code: 'ERR_PW_INVALID_ARGUMENT', message: /ipv6LinkLocal.*directPhys/ }, 'false with directPhys is refused');
+  t.throws(() => buildSpec({ hostIf: 'br0', guest: 'g', ipv6LinkLocal: 'yes' as unknown as boolean }), { code: 'ERR_PW_INVALID_ARGUMENT', message: /ipv6LinkLocal/ }, 'not a boolean: refused, naming the field');
+});

@@ -11,7 +11,7 @@ const plan = (...entries: unknown[]) => JSON.stringify(entries);
 t.test('every command-line field is accepted, as are the explicit guest forms', async (t) => {
   const full = {
     hostIf: 'br0', guest: 'netns:web1', guestIf: 'eth0', hostEnd: 'vh1', address: '10.0.0.3/24', gateway: '10.0.0.1',
-    mac: 'U:web1', vlan: 10, directPhys: false, mtu: 1400, arp: false, owner: 'ci',
+    mac: 'U:web1', vlan: 10, directPhys: false, mtu: 1400, arp: false, ipv6LinkLocal: true, owner: 'ci',
   };
   t.same(Object.keys(full).sort(), PLAN_FIELDS.filter((f) => f !== 'dhcp').sort(), 'the test covers every field but dhcp');
   t.same(parseJsonPlan(plan(full), 'p.json'), [full]);

@@ -31,6 +31,7 @@ interface AttachOptions {
   dhcp?: string;
   timeout?: string;
   arp: boolean;
+  ipv6LinkLocal?: boolean;
   owner?: string;
   json?: boolean;
   dryRun?: boolean;
@@ -64,6 +65,7 @@ export function attachFromOptions(o: AttachOptions): AttachParsed {
   if (o.directPhys) spec.directPhys = true;
   if (o.mtu !== undefined) spec.mtu = parseUint('--mtu', o.mtu, 68, 65535);
   if (!o.arp) spec.arp = false;
+  if (o.ipv6LinkLocal) spec.ipv6LinkLocal = true;
   if (o.owner !== undefined) spec.owner = o.owner;
   const watchMs = o.watch !== undefined ? parseMs('--watch', o.watch) : 0;
   if (o.repair && watchMs === 0) throw new UsageError('--repair needs --watch MS (it repairs what happens while watching)');
@@ -82,7 +84,7 @@ export async function run({ args, io }: CommandContext): Promise<number> {
     ['vlan', 'vlan'], ['mtu', 'mtu'], ['dhcp', 'dhcp'], ['timeout', 'timeout'], ['owner', 'owner'], ['watch', 'watch'],
   ];
   for (const [key, name] of named) if (o(name) !== undefined) Object.assign(opts, { [key]: o(name) });
-  const flags: Array<[keyof AttachOptions, string]> = [['directPhys', 'direct-phys'], ['json', 'json'], ['dryRun', 'dry-run'], ['repair', 'repair'], ['verbose', 'verbose'], ['quiet', 'quiet']];
+  const flags: Array<[keyof AttachOptions, string]> = [['directPhys', 'direct-phys'], ['ipv6LinkLocal', 'ipv6-link-local'], ['json', 'json'], ['dryRun', 'dry-run'], ['repair', 'repair'], ['verbose', 'verbose'], ['quiet', 'quiet']];
   for (const [key, name] of flags) if (f(name)) Object.assign(opts, { [key]: true });
   return runAttach(attachFromOptions(opts), io);
 }

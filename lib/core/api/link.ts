@@ -5,7 +5,7 @@ import { invalidArgument, isNetlinkError, NetlinkError, PipewrightError } from '
 import type { Link, LinkChanges, LinkRef, LinkSpec, NetnsTarget, VethPeer } from '../types';
 import * as v from '../validate';
 import { netnsArgs } from './netns-target';
-import { LINK_KIND_NAMES, MACVLAN_MODE_NAMES, VLAN_PROTOCOL_NAMES, type BridgeSettingsArgs, type LinkKindName, type OpArgs, type VethPeerArgs } from '../op-types';
+import { ADDR_GEN_MODE_NAMES, LINK_KIND_NAMES, MACVLAN_MODE_NAMES, VLAN_PROTOCOL_NAMES, type BridgeSettingsArgs, type LinkKindName, type OpArgs, type VethPeerArgs } from '../op-types';
 
 const COMMON = ['kind', 'name', 'mtu', 'address', 'up', 'master', 'group', 'alias', 'netns', 'txqlen', 'txQueues', 'rxQueues'] as const;
 const KIND_FIELDS: Record<LinkKindName, readonly string[]> = {
@@ -119,15 +119,28 @@ export function linkAddArgs(spec: LinkSpec): OpArgs['link.add'] {
 
 export function linkSetArgs(ref: LinkRef, changes: LinkChanges): OpArgs['link.set'] {
   const o = v.object('changes', changes) as Record<string, unknown>;
-  v.knownKeys('', o, ['name', 'up', 'mtu', 'address', 'master', 'group', 'alias', 'netns', 'txqlen', 'bridge']);
+  v.knownKeys('', o, ['name', 'up', 'mtu', 'address', 'master', 'group', 'alias', 'netns', 'txqlen', 'bridge', 'ipv6AddrGenMode']);
   const a: OpArgs['link.set'] = { index: v.linkRef('link', ref), ...commonArgs('', o, true) };
   if (o.name !== undefined) a.name = v.ifname('name', o.name);
+  if (o.ipv6AddrGenMode !== undefined) a.ipv6AddrGenMode = v.oneOf('ipv6AddrGenMode', o.ipv6AddrGenMode, ADDR_GEN_MODE_NAMES);
   if (o.bridge !== undefined) {
     const b = v.object('bridge', o.bridge) as Record<string, unknown>;
     v.knownKeys('bridge', b, KIND_FIELDS.bridge);
     a.bridge = bridgeArgs('bridge.', b);
   }
   return a;
+}
+
+/**
+ * One change as the kernel needs it: it applies a request's flags before
+ * its IFLA_AF_SPEC, so a link brought up in the request that sets its IPv6
+ * address generation would make its link-local address first. The mode
+ * then goes in a request of its own, sent first (same hop).
+ */
+export function setRequests(a: OpArgs['link.set']): OpArgs['link.set'][] {
+  if (a.ipv6AddrGenMode === undefined || a.up !== true) return [a];
+  const { ipv6AddrGenMode, ...rest } = a;
+  return [{ index: a.index, ipv6AddrGenMode }, rest];
 }
 
 /** The same kernel refusal, pointed at the field and object it was about (the original as `cause`). */
@@ -205,7 +218,9 @@ export class LinkApi {
 
   /** Changes a link; every field given is applied in one request. */
   async set(ref: LinkRef, changes: LinkChanges): Promise<void> {
-    await this.h.run('link.set', linkSetArgs(ref, changes));
+    const reqs = setRequests(linkSetArgs(ref, changes));
+    if (reqs.length === 1) await this.h.run('link.set', reqs[0]);
+    else await this.h.runBatch(reqs.map((a) => ({ op: 'link.set' as const, args: a })));
   }
 
   /**
@@ -214,7 +229,7 @@ export class LinkApi {
    * ones before it are applied), as for Handle.runBatch.
    */
   async setEach(items: ReadonlyArray<readonly [LinkRef, LinkChanges]>): Promise<void> {
-    const args = items.map(([ref, changes]) => linkSetArgs(ref, changes));
+    const args = items.flatMap(([ref, changes]) => setRequests(linkSetArgs(ref, changes)));
     await this.h.runBatch(args.map((a) => ({ op: 'link.set' as const, args: a })));
   }
 

@@ -44,6 +44,8 @@ export interface Ctx {
   };
   /** The caller's addresses and routes for the guest interface (guest-settings.ts), added in the hop that brings it up. */
   guestSettings?: Promise<GuestSettings>;
+  /** The guest interface was told to make no IPv6 link-local address (link-local.ts): verification checks it still makes none. */
+  linkLocalOff?: boolean;
   /** Bridge mode: read the host interface again with verification (its MAC follows its ports), into hostIfRead. */
   readHostIf?: boolean;
   hostIfRead?: Link;

@@ -17,6 +17,7 @@ import { verify, verifyReads } from './verify';
 import { completedFields } from './record';
 import { announce } from './announce';
 import { guestSettingsStep } from './guest-settings';
+import { linkLocalStep } from './link-local';
 import { bridgeAlias, physAlias, leftoverSentence, unfinishedEntry } from '../ownership';
 
 /** A veth end's queues as attach creates them: one each way (see the veth step). */
@@ -272,6 +273,9 @@ export async function makePlan(ctx: Ctx): Promise<Plan> {
       }),
     );
   }
+  // Before the up: an interface makes its link-local address as it comes up.
+  const linkLocal = linkLocalStep(g, spec.ipv6LinkLocal, ctx.guestSettings);
+  if (linkLocal) steps.push(linkLocal);
   steps.push(
     requestStep({
       describe: `bring ${g} up in the guest`,

@@ -41,6 +41,14 @@ export interface AttachSpec {
   dhcp?: DhcpSpec;
   /** Announce the address with a gratuitous ARP (default true). */
   arp?: boolean;
+  /**
+   * Whether the guest interface makes an IPv6 link-local address (and so
+   * sends DAD, MLD and router solicitations, flooded to every port of the
+   * bridge). Default: not when it is given an IPv4 address only, as Docker
+   * leaves IPv6 off on IPv4-only interfaces; yes with an IPv6 address, DHCP,
+   * no address, or directPhys (the host's own device is not changed).
+   */
+  ipv6LinkLocal?: boolean;
   /** Ownership tag written into the host end's ifalias (default 'pipewright'). */
   owner?: string;
   /** Link group of the host end, for bulk removal (default PIPEWRIGHT_GROUP). */
@@ -105,6 +113,8 @@ export interface NormalizedSpec {
   readonly mtu?: number;
   readonly dhcp?: NormalizedDhcp;
   readonly arp: boolean;
+  /** As given, or the default for the address; undefined: the caller's guest settings decide (plan.ts), kept when there are none. */
+  readonly ipv6LinkLocal?: boolean;
   readonly owner: string;
   readonly group: number;
   readonly watchMs: number;
@@ -112,7 +122,7 @@ export interface NormalizedSpec {
   readonly repair: boolean;
 }
 
-const KEYS = ['hostIf', 'guest', 'guestIf', 'hostEnd', 'address', 'gateway', 'mac', 'vlan', 'directPhys', 'mtu', 'dhcp', 'arp', 'owner', 'group', 'host', 'guestHandle', 'hostIfLink', 'watchMs', 'watchSignal', 'repair', 'runDir'];
+const KEYS = ['hostIf', 'guest', 'guestIf', 'hostEnd', 'address', 'gateway', 'mac', 'vlan', 'directPhys', 'mtu', 'dhcp', 'arp', 'ipv6LinkLocal', 'owner', 'group', 'host', 'guestHandle', 'hostIfLink', 'watchMs', 'watchSignal', 'repair', 'runDir'];
 
 /** Specs this module built: handed back in, they are taken as they are. */
 const built = new WeakSet<object>();
@@ -206,6 +216,11 @@ export function buildSpec(spec: AttachSpec | NormalizedSpec): NormalizedSpec {
   }
   if (address === undefined && out.gateway) throw invalidArgument('gateway', o.gateway, 'needs an address (ADDRESS/PREFIX@GATEWAY)');
   if (directPhys && o.hostEnd !== undefined) throw invalidArgument('hostEnd', o.hostEnd, 'has no meaning with directPhys (the device itself moves)');
+  if (o.ipv6LinkLocal !== undefined) {
+    out.ipv6LinkLocal = v.bool('ipv6LinkLocal', o.ipv6LinkLocal);
+    if (directPhys && !out.ipv6LinkLocal) throw invalidArgument('ipv6LinkLocal', o.ipv6LinkLocal, "cannot be false with directPhys: the device is the host's own, and its IPv6 settings are not changed");
+  } else if (directPhys || out.dhcp) out.ipv6LinkLocal = true;
+  else if (address) out.ipv6LinkLocal = address.family === 6;
   Object.assign(out, { arp, owner, group, watchMs, repair });
   if (o.watchSignal !== undefined) out.watchSignal = o.watchSignal;
   return seal(out);

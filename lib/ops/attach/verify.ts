@@ -6,6 +6,7 @@ import type { Address, Link, Route } from '../../core/types';
 import type { OpCall } from '../../core/op-types';
 import type { ReadAhead } from '../transaction';
 import { checkGuestSettings } from './guest-settings';
+import { linkLocalProblem } from './link-local';
 
 function verifyFailed(message: string): PipewrightError {
   return new PipewrightError('ERR_PW_VERIFY_FAILED', message);
@@ -118,6 +119,8 @@ export async function verify(c: Ctx): Promise<void> {
   }
   if (!gl) throw verifyFailed(`${g} is not in the guest`);
   if (!gl.up) throw verifyFailed(`${g} is down in the guest`);
+  const linkLocal = linkLocalProblem(g, c.linkLocalOff === true, gl.ipv6AddrGenMode);
+  if (linkLocal) throw verifyFailed(linkLocal);
   c.guestLink = gl;
   const own = addrs.filter((x) => x.index === gl.index);
   c.addresses = own.map((x) => `${x.address}/${x.prefixLen}`);

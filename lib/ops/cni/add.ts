@@ -207,6 +207,8 @@ async function fresh(conf: NetConf, env: CniEnv, ns: Netns, host: Handle, gh: Ha
         // As looked for (or made) just now: attach need not look again.
         hostIfLink: bridge,
         ...(conf.mtu ? { mtu: conf.mtu } : {}),
+        // Unset: IPAM's answer decides (an IPv4-only interface makes no link-local address).
+        ...(conf.ipv6LinkLocal !== undefined ? { ipv6LinkLocal: conf.ipv6LinkLocal } : {}),
       }, { firstChangeAfter: recordWritten, guestSettings: settingsP, readHostIf: true });
       settled = completing;
       return { bridge, attached, links };

@@ -30,6 +30,8 @@ export interface NetConf {
   prevResult?: CniResult;
   /** GC: the attachments the runtime still has. */
   validAttachments?: ValidAttachment[];
+  /** Whether the container's interface makes an IPv6 link-local address; unset: only when IPAM gives it an IPv6 address (docs/cni.md). */
+  ipv6LinkLocal?: boolean;
   /** Warnings to stderr. */
   verbose: boolean;
   /** The bytes as received: handed unchanged to the IPAM plugin. */
@@ -43,7 +45,7 @@ const CONTAINER_ID = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
 /** Fields the spec defines for every plugin or that runtimes add. */
 const SPEC_KEYS = ['cniVersion', 'cniVersions', 'name', 'type', 'args', 'runtimeConfig', 'capabilities', 'prevResult', 'ipam', 'dns', 'disableCheck', 'disableGC', 'cni.dev/valid-attachments'];
 /** pipewright's own fields (the reference bridge plugin's names where they mean the same). */
-const OWN_KEYS = ['bridge', 'mtu', 'isGateway', 'isDefaultGateway', 'ipMasq', 'hairpinMode', 'promiscMode', 'vlan', 'verbose'];
+const OWN_KEYS = ['bridge', 'mtu', 'isGateway', 'isDefaultGateway', 'ipMasq', 'hairpinMode', 'promiscMode', 'vlan', 'verbose', 'ipv6LinkLocal'];
 
 /** Bridge-plugin fields pipewright refuses, and why: a runtime must not believe they took effect. */
 const REFUSED: Record<string, (value: unknown) => string | null> = {
@@ -89,6 +91,7 @@ export function parseConfig(stdin: string): NetConf {
     raw: stdin,
   };
   if (conf.isDefaultGateway) conf.isGateway = true;
+  if (o.ipv6LinkLocal !== undefined && o.ipv6LinkLocal !== null) conf.ipv6LinkLocal = bool(o, 'ipv6LinkLocal');
   if (o.bridge !== undefined) conf.bridge = wrap('bridge', o.bridge, () => v.ifname('bridge', o.bridge));
   if (o.mtu !== undefined && o.mtu !== 0) conf.mtu = wrap('mtu', o.mtu, () => v.mtu('mtu', o.mtu));
   if (o.ipam !== undefined && o.ipam !== null) {
