@@ -25,11 +25,23 @@ t.test('attach: IPv4 only makes no link-local address; kept when asked, and with
     const off = await ipv6Of(g1.handle, 'eth1');
     t.equal(off.mode, 'none', 'IPv4 only: the kernel is told to make none');
     t.same(off.addresses, [], 'and the interface, up, has no IPv6 address at all');
+    const again = await attach({ host: s.host, hostIf: 'br0', guest: g1.ns.name!, address: '10.0.0.3/24', gateway: '10.0.0.1' });
+    t.equal(again.status, 'already-attached', 'the same attach again: already in place');
+    await t.rejects(
+      attach({ host: s.host, hostIf: 'br0', guest: g1.ns.name!, address: '10.0.0.3/24', gateway: '10.0.0.1', ipv6LinkLocal: true }),
+      { code: 'ERR_PW_CONFLICT', field: 'ipv6LinkLocal', message: /making no IPv6 link-local address; this attach keeps it/ },
+      'asked to keep the link-local address: a conflict naming the field',
+    );
 
     await attach({ host: s.host, hostIf: 'br0', guest: g2.ns.name!, address: '10.0.0.4/24', ipv6LinkLocal: true });
     const kept = await ipv6Of(g2.handle, 'eth1');
     t.not(kept.mode, 'none', `ipv6LinkLocal: true: the kernel's own mode (${String(kept.mode)})`);
     t.equal(linkLocal(kept.addresses).length, 1, 'and its link-local address');
+    await t.rejects(
+      attach({ host: s.host, hostIf: 'br0', guest: g2.ns.name!, address: '10.0.0.4/24' }),
+      { code: 'ERR_PW_CONFLICT', field: 'ipv6LinkLocal', message: /with an IPv6 link-local address; this attach makes none/ },
+      'the other way round too',
+    );
 
     await attach({ host: s.host, hostIf: 'br0', guest: g3.ns.name!, address: 'fd00:9::3/64' });
     const v6 = await ipv6Of(g3.handle, 'eth1');

@@ -1,7 +1,8 @@
 // Is the requested attachment already there? A re-run of the same attach is
 // a no-op only when everything the attach would set is as asked: the host
 // interface, the veth pair (or macvlan) and the host end's name when one is
-// given, the ownership mark, MAC, MTU, up, the address with its prefix, the
+// given, the ownership mark, MAC, MTU, up, whether it makes an IPv6
+// link-local address, the address with its prefix, the
 // default route via the gateway (or none through this interface when no
 // gateway is asked for) and the gateway's on-link route. The first
 // difference is an ERR_PW_CONFLICT naming its field; nothing is changed.
@@ -117,6 +118,14 @@ async function checkGuestSide(ctx: Ctx, inGuest: Link, where: string): Promise<v
   if (spec.mac && inGuest.address !== spec.mac) throw conflict(`${where} with MAC ${inGuest.address}, not ${spec.mac}`, 'mac', spec.mac);
   if (inGuest.mtu !== ctx.mtu) throw conflict(`${where} with MTU ${inGuest.mtu}, not ${ctx.mtu}`, 'mtu', ctx.mtu);
   if (!inGuest.up) throw conflict(`${where} but is down`, 'guestIf', spec.guestIf);
+  // Whether it makes an IPv6 link-local address (link-local.ts); a moved device's is the host's business, not asked.
+  const makesNone = inGuest.ipv6AddrGenMode === 'none';
+  if (!spec.directPhys && spec.ipv6LinkLocal !== undefined && inGuest.ipv6AddrGenMode !== undefined && makesNone === spec.ipv6LinkLocal)
+    throw conflict(
+      makesNone ? `${where} making no IPv6 link-local address; this attach keeps it` : `${where} with an IPv6 link-local address; this attach makes none`,
+      'ipv6LinkLocal',
+      spec.ipv6LinkLocal,
+    );
   const a = spec.address;
   const gw = spec.gateway;
   // The default route this interface would carry: of the gateway's family,
