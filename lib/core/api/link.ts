@@ -216,7 +216,7 @@ export class LinkApi {
     return this.get(spec.name);
   }
 
-  /** Changes a link; every field given is applied in one request. */
+  /** Changes a link; every field given is applied in one request (an IPv6 address generation mode given with `up: true` in one just before it, same hop: setRequests). */
   async set(ref: LinkRef, changes: LinkChanges): Promise<void> {
     const reqs = setRequests(linkSetArgs(ref, changes));
     if (reqs.length === 1) await this.h.run('link.set', reqs[0]);

@@ -36,7 +36,7 @@ export function linkLocalStep(g: string, decided: boolean | undefined, settings:
   const ready = settings && decided === undefined ? () => settings.then((s) => (off = ipv4Only(s))) : undefined;
   ready?.().catch(() => undefined); // judged where the settings' step runs
   return requestStep({
-    describe: `make no IPv6 link-local address on ${g} (it has IPv4 addresses only)`,
+    describe: ready ? `make no IPv6 link-local address on ${g} if the caller's addresses are IPv4 only` : `make no IPv6 link-local address on ${g} (no IPv6 address is asked for it)`,
     ...(ready ? { ready } : {}),
     request: (c) => {
       c.linkLocalOff = off;
