@@ -53,7 +53,12 @@ Napi::Object Identify(Napi::Env env, int fd) {
   if (cred.pid <= 0) return o;
   std::string dir = "/proc/" + std::to_string(cred.pid) + "/ns";
   int nsDir = open(dir.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
-  if (nsDir < 0) return o;
+  if (nsDir < 0) {
+    // A process gone meanwhile has no /proc entry; anything else (out of
+    // fds) is said, so that a refusal names the real reason.
+    if (errno != ENOENT && errno != ESRCH) o.Set("nsError", "open " + dir + ": " + strerror(errno));
+    return o;
+  }
   for (const char* kind : {"net", "mnt", "time"}) {
     std::string id = NsIdAt(nsDir, kind);
     if (!id.empty()) o.Set(kind, id);

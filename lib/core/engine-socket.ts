@@ -8,7 +8,7 @@
 import { transport, type NativeEngineListener, type NativePeer } from './native';
 
 /** The peer of a connection: SO_PEERCRED, and its namespaces ("dev:ino") when they could be read. */
-export type PeerIdentity = Required<Pick<NativePeer, 'pid' | 'uid' | 'gid'>> & Pick<NativePeer, 'net' | 'mnt' | 'time'>;
+export type PeerIdentity = Required<Pick<NativePeer, 'pid' | 'uid' | 'gid'>> & Pick<NativePeer, 'net' | 'mnt' | 'time' | 'nsError'>;
 
 export class Connection {
   readonly id: number;

@@ -90,6 +90,8 @@ export interface NativePeer {
   net?: string;
   mnt?: string;
   time?: string;
+  /** Why the namespaces could not be read, when the process was not simply gone (e.g. out of fds). */
+  nsError?: string;
   error?: string;
 }
 

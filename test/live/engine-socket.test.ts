@@ -219,7 +219,7 @@ t.test('out of fds, the socket stops accepting (it does not spin), retries, and 
     const { EngineSocket } = require(${JSON.stringify(engineSocket)});
     const say = (line) => process.stdout.write(line + '\\n');
     EngineSocket.bind(process.argv[1], (c) => {
-      say('connection ' + c.id);
+      say('connection ' + c.id + ' ' + (c.peer.nsError || ''));
       c.onData(() => {});
       c.onGone(() => c.destroy());
     }, (m) => say('error ' + (Number(process.hrtime.bigint() / 1000n) / 1000) + ' ' + m));
@@ -254,6 +254,7 @@ t.test('out of fds, the socket stops accepting (it does not spin), retries, and 
   t.teardown(() => clients.forEach((c) => c.destroy()));
   await seen('accept to fail for want of an fd, twice', () => errors().length >= 3);
   t.equal(connections(), 1, 'one client taken with the one fd there was');
+  t.match(lines.find((l) => l.startsWith('connection ')), /open \/proc\/\d+\/ns: Too many open files/, "its namespaces could not be read, and the reason is said (not taken for a peer that left)");
   t.match(errors()[0], /accept: Too many open files/, 'the failure reported');
   const at = errors().slice(0, 3).map((l) => Number(l.split(' ')[1]));
   // Spinning on the readable socket would report failures microseconds apart; paused, the next try waits for its timer (100 ms).

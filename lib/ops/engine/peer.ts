@@ -33,7 +33,7 @@ export function namespaceRefusal(cred: PeerIdentity): string {
   own ??= [ownNsId('net'), ownNsId('mnt')];
   const ours = own;
   const theirs = [cred.net ?? null, cred.mnt ?? null];
-  if (theirs[0] === null || theirs[1] === null) return 'the peer went away before it could be identified';
+  if (theirs[0] === null || theirs[1] === null) return cred.nsError ? `the peer's namespaces could not be read (${cred.nsError})` : 'the peer went away before it could be identified';
   if (theirs[0] !== ours[0]) return 'the peer is in another network namespace';
   if (theirs[1] !== ours[1]) return 'the peer is in another mount namespace';
   return '';
