@@ -228,10 +228,18 @@ t.test('attachUnsettled: settings that cannot be had fail the attach with their 
 
 t.test("an IPv4-only guest interface is told to make no IPv6 link-local address before it comes up; otherwise it keeps it", async (t) => {
   // What the kernel was asked, recorded at the boundary.
-  const recordModes = (s: Scene) => {
-    const modes: unknown[] = [];
-    s.fake.failWhen((call) => void (call.op === 'link.set' && 'ipv6AddrGenMode' in call.args && modes.push(call.args.ipv6AddrGenMode)));
-    return modes;
+  // What the kernel was asked, recorded at the boundary: each link.set that
+  // sets the mode or brings a link up, with the hop it rode in.
+  const recordSets = (s: Scene) => {
+    const sets: Array<{ what: string; hop: number }> = [];
+    s.fake.failWhen((call) => {
+      if (call.op !== 'link.set') return undefined;
+      const a = call.args as { ipv6AddrGenMode?: string; up?: boolean };
+      if (a.ipv6AddrGenMode !== undefined) sets.push({ what: `mode ${a.ipv6AddrGenMode}`, hop: s.fake.hops.length - 1 });
+      else if (a.up === true) sets.push({ what: 'up', hop: s.fake.hops.length - 1 });
+      return undefined;
+    });
+    return sets;
   };
   const cases: Array<[string, Omit<AttachSpec, 'host' | 'guest'>, string[]]> = [
     ['an IPv4 address', { hostIf: 'br0', address: '10.0.0.3/24' }, ['none']],
@@ -242,13 +250,15 @@ t.test("an IPv4-only guest interface is told to make no IPv6 link-local address 
   ];
   for (const [name, spec, expected] of cases) {
     const s = await scene(async () => spec);
-    const modes = recordModes(s);
+    const sets = recordSets(s);
     const r = await attach(s.spec);
     t.equal(r.status, 'attached', name);
+    const modes = sets.filter((x) => x.what.startsWith('mode ')).map((x) => x.what.slice(5));
     t.same(modes, expected, `${name}: ${expected.length ? 'told to make none' : 'left as the kernel makes it'}`);
     if (expected.length) {
-      const hop = s.fake.hops.find((h) => h.includes('link.set'))!;
-      t.ok(hop.indexOf('link.set') < hop.lastIndexOf('link.set'), `${name}: before the up, in the same hop`);
+      const mode = sets.findIndex((x) => x.what.startsWith('mode '));
+      const up = sets.findIndex((x) => x.what === 'up');
+      t.ok(mode >= 0 && up === mode + 1 && sets[up]!.hop === sets[mode]!.hop, `${name}: just before the up, in the same hop (${JSON.stringify(sets)})`);
     }
     await s.close();
   }
