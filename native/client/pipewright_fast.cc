@@ -306,7 +306,12 @@ int main(int argc, char** argv) {
   std::string request = encodeFrame('q', requestJson(mode, argc, argv, withStdin, deadline));
   if (withStdin) request += encodeFrame('i', input);
   if (!writeAll(fd, request.data(), request.size())) {
-    note("the engine closed the connection before taking the request");
+    // The engine knows who asks as it accepts, and may refuse (and close)
+    // before the request is all written: its reason is then already here.
+    char kind = 0;
+    std::string why;
+    if (readableBefore(fd, monotonicMicros()) && readFrame(fd, kind, why, 0) && kind == 'r') note("the engine refused: " + why);
+    else note("the engine closed the connection before taking the request");
     close(fd);
     execNodeCli(mode, argc, argv, consumed);
   }
