@@ -3,10 +3,12 @@
 // (re-runs itself in a sandbox; the stores are made in a temporary
 // directory and removed after). Each store's files are left to age past the
 // addon's 100 ms (native/store_file_cache.h), as the leases of running
-// containers are; then, for each size, the median µs of:
-//  - openLockedDir: the lock taken and the entries read (the addon's
-//    `lstat` per file, and only the files changed since sent to JS);
-//  - openStore: the same, plus the leases parsed (kept per unchanged entry).
+// containers are; then, for each size, the median µs of a process's
+// repeated readings (what the engine does; from the second on, the
+// directory is watched and only the names with events are looked at):
+//  - openLockedDir: the lock taken and what changed since read (entries
+//    new or changed, names gone: only those sent to JS);
+//  - openStore: the same, plus the index of leases by owner updated.
 'use strict';
 
 const { ensureSandbox } = require('pipewright/sandbox');

@@ -62,109 +62,175 @@ Value FileEntry(const std::string& name, const std::string& data) {
   return e;
 }
 
-// Every entry, with the contents of the regular files (read without
-// following links; a file unchanged since the last reading is not read
-// again: store_file_cache.h), set on `out` as entries, same and reading.
-// When `since` is the number of the reading the cache comes from, the caller
-// holds that reading's entries, so a file unchanged since is named in `same`
-// (names joined by '/', which no entry name holds) rather than sent again:
-// a store of 200 leases is then a few names and the leases that changed.
-void ReadEntries(int dirFd, const std::string& path, uint64_t since, Value* out) {
-  Value entries = Value::MakeArray();
-  std::string same;
-  struct stat dirSt;
-  const bool cacheable = fstat(dirFd, &dirSt) == 0;
-  CachedStore before = cacheable ? TakeCachedFiles(dirSt) : CachedStore{};
-  const bool callerHolds = since != 0 && since == before.reading;
-  CachedFiles kept;
-  struct timespec now;
-  clock_gettime(CLOCK_REALTIME, &now);
-  // What was read before, if the file at this name now is the same: one stat instead of four calls.
-  auto known = [&](const std::string& name, const struct stat* st) -> const CachedFile* {
-    auto c = before.files.find(name);
-    if (c == before.files.end()) return nullptr;
-    struct stat current;
-    if (!st) {
-      if (fstatat(dirFd, name.c_str(), &current, AT_SYMLINK_NOFOLLOW) != 0) return nullptr;
-      st = &current;
-    }
-    if (!StillTheSame(c->second, *st)) return nullptr;
-    return &kept.emplace(name, std::move(c->second)).first->second;
-  };
-  auto unchanged = [&](const std::string& name, const CachedFile& c) {
-    if (!callerHolds) return entries.Push(FileEntry(name, c.data));
-    if (!same.empty()) same += '/';
-    same += name;
-  };
-  auto keep = [&](const std::string& name, const struct stat& st, const std::string& data) {
-    if (MayKeep(st, now) && data.size() == static_cast<size_t>(st.st_size)) kept[name] = CachedFile{st.st_ino, st.st_size, st.st_mtim, st.st_ctim, data};
-  };
-  int scanFd = dup(dirFd);
-  DIR* d = scanFd >= 0 ? fdopendir(scanFd) : nullptr;
-  if (!d) {
-    int e = errno;
-    if (scanFd >= 0) close(scanFd);
-    FailAt(e, "opendir", path, "");
+Value EntryOf(const std::string& name, const CachedFile& c) {
+  if (c.hasData) return FileEntry(name, c.data);
+  Value e = Value::MakeObject();
+  e.Set("name", name);
+  e.Set("type", c.type);
+  return e;
+}
+
+// One reading of a store directory: what it sends (entries, gone) and what
+// it keeps for the next (files).
+class Reading {
+ public:
+  Reading(int dirFd, CachedStore before, bool callerHolds) : dirFd_(dirFd), before_(std::move(before)), callerHolds_(callerHolds) {
+    clock_gettime(CLOCK_REALTIME, &now_);
   }
-  std::string buf;
-  while (struct dirent* ent = readdir(d)) {
-    std::string name = ent->d_name;
-    if (name == "." || name == "..") continue;
-    // A regular file by the directory's own word (d_type) is, unless known,
-    // opened at once, which tells its type too (fstat): a stat less per
-    // lease, the store's bulk. O_NONBLOCK: a FIFO swapped in since the
-    // readdir must not hang us.
-    if (ent->d_type == DT_REG) {
-      if (const CachedFile* c = known(name, nullptr)) {
-        unchanged(name, *c);
-        continue;
-      }
-      int fd = openat(dirFd, name.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+
+  // Every name, listed: those unchanged since the caller's reading (by a stat,
+  // for files kept without a watch) are not sent again; names of that
+  // reading not found now are gone.
+  void Scan(const std::string& path) {
+    int scanFd = dup(dirFd_);
+    DIR* d = scanFd >= 0 ? fdopendir(scanFd) : nullptr;
+    if (!d) {
+      int e = errno;
+      if (scanFd >= 0) close(scanFd);
+      FailAt(e, "opendir", path, "");
+    }
+    while (struct dirent* ent = readdir(d)) {
+      std::string name = ent->d_name;
+      if (name == "." || name == "..") continue;
+      Look(name, ent->d_type == DT_REG, true);
+    }
+    closedir(d);
+    if (callerHolds_)
+      for (const auto& [name, c] : before_.files)
+        if (!files_.count(name)) Gone(name);
+  }
+
+  // Only the names with events since the caller's reading, and the files
+  // the caller does not keep: the rest are as they were.
+  void Changes() {
+    std::unordered_set<std::string> names = std::move(before_.changed);
+    for (const auto& [name, c] : before_.files)
+      if (c.resend) names.insert(name);
+    files_ = std::move(before_.files);
+    for (const auto& name : names) {
+      // A name that came and went since is neither sent nor gone: the caller never had it.
+      if (!Look(name, false, false) && files_.erase(name)) Gone(name);
+    }
+  }
+
+  Value TakeEntries() { return std::move(entries_); }
+  std::string TakeGone() { return std::move(gone_); }
+  CachedFiles TakeFiles() { return std::move(files_); }
+
+ private:
+  // Looks at one name now; false when it is gone. A regular file by the
+  // directory's own word (isFile: d_type) is opened at once, which tells
+  // its type too (fstat): a stat less per lease, the store's bulk, unless
+  // its kept contents are still good (mayReuse, by one stat). O_NONBLOCK: a
+  // FIFO swapped in since the listing must not hang us.
+  bool Look(const std::string& name, bool isFile, bool mayReuse) {
+    if (isFile) {
+      if (mayReuse && Reused(name, nullptr)) return true;
+      int fd = openat(dirFd_, name.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
       const int openError = fd < 0 ? errno : 0;
       struct stat fst;
       if (fd >= 0 && fstat(fd, &fst) == 0) {
-        Value e = Value::MakeObject();
-        e.Set("name", name);
-        e.Set("type", TypeOf(fst.st_mode));
-        if (S_ISREG(fst.st_mode) && static_cast<size_t>(fst.st_size) <= kMaxStateFile) {
-          ReadUpTo(fd, static_cast<size_t>(fst.st_size), &buf);
-          e.Set("data", buf);
-          keep(name, fst, buf);
-        }
+        Read(name, fd, fst);
         close(fd);
-        entries.Push(std::move(e));
-        continue;
+        return true;
       }
       if (fd >= 0) close(fd);
-      if (openError == ENOENT) continue;  // gone since readdir
+      if (openError == ENOENT) return false;
       // Anything else (a link swapped in: ELOOP): looked at as below.
     }
     struct stat st;
-    if (fstatat(dirFd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) continue;  // gone since readdir
-    if (const CachedFile* c = known(name, &st)) {
-      unchanged(name, *c);
-      continue;
-    }
-    Value e = Value::MakeObject();
-    e.Set("name", name);
-    e.Set("type", TypeOf(st.st_mode));
+    if (fstatat(dirFd_, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) return false;
+    if (mayReuse && Reused(name, &st)) return true;
     // Opened only when it is a regular file: opening a device can do things.
-    if (S_ISREG(st.st_mode) && static_cast<size_t>(st.st_size) <= kMaxStateFile) {
-      int fd = openat(dirFd, name.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+    if (S_ISREG(st.st_mode)) {
+      int fd = openat(dirFd_, name.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
       struct stat fst;
       if (fd >= 0 && fstat(fd, &fst) == 0 && S_ISREG(fst.st_mode)) {
-        ReadUpTo(fd, static_cast<size_t>(fst.st_size), &buf);
-        e.Set("data", buf);
-        keep(name, fst, buf);
+        Read(name, fd, fst);
+        close(fd);
+        return true;
       }
       if (fd >= 0) close(fd);
     }
-    entries.Push(std::move(e));
+    CachedFile c{TypeOf(st.st_mode), st.st_ino, st.st_size, st.st_mtim, st.st_ctim};
+    entries_.Push(EntryOf(name, c));
+    files_[name] = std::move(c);
+    return true;
   }
-  closedir(d);
-  const uint64_t reading = cacheable ? KeepCachedFiles(dirSt, std::move(kept)) : 0;
-  out->Set("entries", std::move(entries));
-  out->Set("same", same);
+
+  // The caller's reading had this file, and it has not changed since (st: an lstat of it now, or null).
+  bool Reused(const std::string& name, const struct stat* st) {
+    auto c = before_.files.find(name);
+    if (c == before_.files.end() || !c->second.settled) return false;
+    struct stat current;
+    if (!st) {
+      if (fstatat(dirFd_, name.c_str(), &current, AT_SYMLINK_NOFOLLOW) != 0) return false;
+      st = &current;
+    }
+    if (!StillTheSame(c->second, *st)) return false;
+    if (!callerHolds_) entries_.Push(FileEntry(name, c->second.data));
+    files_.emplace(name, std::move(c->second));
+    return true;
+  }
+
+  void Read(const std::string& name, int fd, const struct stat& fst) {
+    CachedFile c{TypeOf(fst.st_mode), fst.st_ino, fst.st_size, fst.st_mtim, fst.st_ctim};
+    Value e = Value::MakeObject();
+    e.Set("name", name);
+    e.Set("type", c.type);
+    if (S_ISREG(fst.st_mode) && static_cast<size_t>(fst.st_size) <= kMaxStateFile) {
+      ReadUpTo(fd, static_cast<size_t>(fst.st_size), &buf_);
+      e.Set("data", buf_);
+      if (MayKeep(fst, now_, before_.watched) && buf_.size() == static_cast<size_t>(fst.st_size)) {
+        c.data = buf_;
+        c.hasData = true;
+        c.settled = Settled(fst, now_);
+      } else {
+        c.resend = true;
+      }
+    }
+    entries_.Push(std::move(e));
+    files_[name] = std::move(c);
+  }
+
+  void Gone(const std::string& name) {
+    if (!gone_.empty()) gone_ += '/';
+    gone_ += name;
+  }
+
+  int dirFd_;
+  CachedStore before_;
+  bool callerHolds_;
+  struct timespec now_;
+  Value entries_ = Value::MakeArray();
+  std::string gone_;
+  CachedFiles files_;
+  std::string buf_;
+};
+
+// Every entry, with the contents of the regular files (read without
+// following links), set on `out`. When `since` is the number of the
+// reading the cache comes from, the caller holds that reading's entries, so
+// only what changed since is sent: entries new or changed, and `gone`, the
+// names of those removed (joined by '/', which no entry name holds); a
+// store of 200 leases is then the lease or two that changed. Otherwise
+// (`whole`) every entry is sent. What changed is known from the directory's
+// events when it is watched, else by listing it and a stat per file
+// (store_file_cache.h); `scanned` says whether it was listed.
+void ReadEntries(int dirFd, const std::string& path, uint64_t since, Value* out) {
+  StoreId id;
+  const bool cacheable = StoreIdOf(dirFd, &id);
+  CachedStore before = cacheable ? TakeCachedFiles(dirFd, id) : CachedStore{};
+  const bool callerHolds = since != 0 && since == before.reading;
+  const bool scan = !callerHolds || before.allChanged;
+  Reading r(dirFd, std::move(before), callerHolds);
+  if (scan) r.Scan(path);
+  else r.Changes();
+  const uint64_t reading = cacheable ? KeepCachedFiles(id, r.TakeFiles()) : 0;
+  out->Set("entries", r.TakeEntries());
+  out->Set("gone", r.TakeGone());
+  out->Set("whole", !callerHolds);
+  out->Set("scanned", scan);
   // A JS number: exact far beyond any count of readings a process makes.
   out->Set("reading", static_cast<double>(reading));
 }

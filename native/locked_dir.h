@@ -21,19 +21,20 @@
 namespace pw {
 
 // {dirFd, lockFd, entries: [{name, type: 'file'|'link'|'dir'|'other', data?}],
-// same, reading}. With wait, blocks until the lock is granted (the caller
-// runs it on the lock thread); without, takes it only if it is free, else
-// gives everything back and returns {busy: true}. Makes parent (and its
-// missing ancestors, mode 0755) and parent/name (0755) when missing;
-// parent/name must not be a symbolic link. The lock file is made (0600) when
-// missing and refused when it is a symbolic link or not a regular file. data
-// is given for regular files up to 64 KiB: read now, or, for a file
-// unchanged since this process last read the store, as read then
+// gone, whole, scanned, reading}. With wait, blocks until the lock is
+// granted (the caller runs it on the lock thread); without, takes it only if
+// it is free, else gives everything back and returns {busy: true}. Makes
+// parent (and its missing ancestors, mode 0755) and parent/name (0755) when
+// missing; parent/name must not be a symbolic link. The lock file is made
+// (0600) when missing and refused when it is a symbolic link or not a
+// regular file. data is given for regular files up to 64 KiB: read now, or,
+// for a file unchanged since this process last read the store, as read then
 // (store_file_cache.h). `reading` numbers this reading (0: not remembered).
 // A caller that passes as `since` the number of the last reading it holds
-// the entries of is told the names of the files unchanged since in `same`
-// ('/'-joined) instead of their entries; with any other `since` (0: none),
-// `same` is empty and every entry is in `entries`.
+// the entries of is sent only what changed since (whole false): the entries
+// new or changed, and in `gone` ('/'-joined) the names no longer there;
+// with any other `since` (0: none), every entry (whole true, gone empty).
+// scanned: the directory was listed (false: its events said what changed).
 Value LockedDirOpen(const std::string& parent, const std::string& name, const std::string& lockName, bool wait, uint64_t since);
 
 struct LockedDirChange {

@@ -11,11 +11,14 @@
 // by other processes' holders, never by a holder of our own that needs it.
 //
 // The entries of the last reading of each directory are kept here (`views`)
-// for the next: the addon then names the files unchanged since instead of
-// sending them again, and an entry that did not change is the same object
-// as before (frozen), so what a caller derived from it can be kept too
-// (lib/ops/cni/host-local/store.ts). A store of 200 leases read by every
-// ADD costs the files that changed, not 200 objects made and parsed again.
+// for the next: the addon then sends only what changed since (new or changed
+// entries, and the names gone), and an entry that did not change is the same
+// object as before (frozen), so what a caller derived from it can be kept
+// too (lib/ops/cni/host-local/store.ts, which is told which names changed).
+// A store of 200 leases read by every ADD costs the files that changed, not
+// 200 objects made and parsed again; in a process that reads it again and
+// again (an engine), the addon learns what changed from the directory's
+// events, without listing it (native/store_file_cache.h).
 import { resolve } from 'node:path';
 import { transport, type NativeLockedDir, type NativeLockedDirChange, type NativeLockedDirEntry, type NativeLockedDirOutcome } from './native';
 
@@ -27,7 +30,16 @@ export type LockedDirOutcome = NativeLockedDirOutcome;
 /** A shared directory, its lock held, as it was when the lock was granted. */
 export interface LockedDir {
   readonly path: string;
-  readonly entries: readonly LockedDirEntry[];
+  /** Every entry, by name. */
+  readonly entries: ReadonlyMap<string, LockedDirEntry>;
+  /**
+   * What changed since the reading before (`reading`, this process's last
+   * of the directory): the names of entries new, changed or gone. Null when
+   * there is no such reading to compare with.
+   */
+  readonly changed: { readonly since: number; readonly names: readonly string[] } | null;
+  /** This reading's number (0: not remembered), for a later reading's `changed.since`. */
+  readonly reading: number;
   /** Runs changes (in order) under the lock; the lock stays held. */
   apply(changes: LockedDirChange[]): Promise<LockedDirOutcome[]>;
   /** Runs changes, then gives the lock back (also when a change fails). */
@@ -54,33 +66,54 @@ const MAX_VIEWS = 64;
 const MAX_KEPT_DATA = 4096;
 const views = new Map<string, View>();
 
+/** A reading of `path`, the view it was built on updated with what the addon sent. */
+interface Entries {
+  entries: ReadonlyMap<string, LockedDirEntry>;
+  changed: { since: number; names: string[] } | null;
+}
+
 /**
- * The entries of a reading: those sent, each the object of the last reading
- * when it is the same entry, and those named as unchanged since the last
- * reading, taken from it. Remembered for the next reading of `path`.
+ * The entries of a reading: all those sent (whole), or the view of the
+ * reading before with what changed since (each entry sent that is the same
+ * as before stays the object of the reading before). Remembered for the
+ * next reading of `path`.
  */
-function entriesOf(path: string, before: View | undefined, opened: NativeLockedDir): readonly LockedDirEntry[] {
+function entriesOf(path: string, before: View | undefined, opened: NativeLockedDir): Entries {
   views.delete(path); // until this reading is whole: a reading that fails here leaves none to build on
-  const now = new Map<string, LockedDirEntry>();
-  for (const e of opened.entries) {
-    const old = before?.entries.get(e.name);
-    now.set(e.name, old && old.type === e.type && old.data === e.data ? old : Object.freeze(e));
-  }
-  if (opened.same !== '') {
-    for (const name of opened.same.split('/')) {
-      const old = before?.entries.get(name);
-      // The addon names only files of the reading `since` came from, which is this view's.
-      if (!old) throw new Error(`internal: the addon reported ${path}/${name} unchanged since a reading this process does not hold`);
-      now.set(name, old);
+  let now: Map<string, LockedDirEntry>;
+  let changed: Entries['changed'] = null;
+  if (opened.whole) now = new Map();
+  else {
+    // The addon answers so only to the `since` asked for, which is this view's.
+    if (!before) throw new Error(`internal: the addon sent ${path} as changes since a reading this process does not hold`);
+    now = new Map(before.entries);
+    changed = { since: before.reading, names: [] };
+    if (opened.gone !== '') {
+      for (const name of opened.gone.split('/')) {
+        now.delete(name);
+        changed.names.push(name);
+      }
     }
   }
-  const all = [...now.values()];
-  if (opened.reading > 0) {
-    for (const [name, e] of now) if (e.data !== undefined && e.data.length > MAX_KEPT_DATA) now.delete(name);
-    if (views.size >= MAX_VIEWS) views.clear();
-    views.set(path, { reading: opened.reading, entries: now });
+  for (const e of opened.entries) {
+    const old = before?.entries.get(e.name);
+    const same = old !== undefined && old.type === e.type && old.data === e.data;
+    now.set(e.name, same ? old : Object.freeze(e));
+    if (changed && !same) changed.names.push(e.name);
   }
-  return all;
+  if (opened.reading > 0) {
+    // An entry too big to keep is sent with every reading: left out of the view, not of this reading.
+    let view = now;
+    for (const e of opened.entries) {
+      if (e.data !== undefined && e.data.length > MAX_KEPT_DATA) {
+        if (view === now) view = new Map(now);
+        view.delete(e.name);
+      }
+    }
+    if (views.size >= MAX_VIEWS) views.clear();
+    views.set(path, { reading: opened.reading, entries: view });
+  }
+  return { entries: now, changed };
 }
 
 /** Waits for, then holds, the lock of parent/name (both made when missing). */
@@ -109,9 +142,9 @@ export async function openLockedDir(parent: string, name: string, lockName: stri
     throw e;
   }
   const { dirFd, lockFd } = opened;
-  let entries: readonly LockedDirEntry[];
+  let read: Entries;
   try {
-    entries = entriesOf(path, views.get(path), opened);
+    read = entriesOf(path, views.get(path), opened);
   } catch (e) {
     await transport().fdClose(lockFd).catch(() => undefined);
     await transport().fdClose(dirFd).catch(() => undefined);
@@ -130,7 +163,9 @@ export async function openLockedDir(parent: string, name: string, lockName: stri
   };
   return {
     path,
-    entries,
+    entries: read.entries,
+    changed: read.changed,
+    reading: opened.reading,
     apply: (changes) => {
       if (!held) return Promise.reject(new Error(`the lock of ${path} was already given back`));
       return transport().lockedDirApply(dirFd, lockFd, changes, false, path);

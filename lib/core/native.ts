@@ -247,10 +247,14 @@ export interface NativeLockedDirEntry {
 export interface NativeLockedDir {
   dirFd: number;
   lockFd: number;
-  /** Every entry, but those named in `same`. */
+  /** whole: every entry; else those new or changed since reading `since`. */
   entries: NativeLockedDirEntry[];
-  /** The names ('/'-joined, '' for none) of the files as they were in reading `since`: not sent again. */
-  same: string;
+  /** The names ('/'-joined, '' for none) of the entries of reading `since` no longer there. */
+  gone: string;
+  /** The entries are all there is (the reading `since` was not the addon's last of this directory). */
+  whole: boolean;
+  /** The directory was listed (false: its events said what changed). */
+  scanned: boolean;
   /** This reading's number, for the next one's `since` (0: the addon keeps nothing of it). */
   reading: number;
 }

@@ -37,8 +37,9 @@ export interface Lease {
 /** The store, locked, as it was when the lock was granted. */
 export interface Store {
   dir: LockedDir;
-  leases: Lease[];
   entries: ReadonlyMap<string, LockedDirEntry>;
+  /** The leases by owner (a file's trimmed content), each owner's in lexical order of their names. */
+  byOwner: ReadonlyMap<string, readonly Lease[]>;
 }
 
 /**
@@ -58,30 +59,73 @@ function leaseOf(e: LockedDirEntry): Readonly<Lease> | null {
   return lease;
 }
 
+// Go's filepath.Walk visits names in lexical (byte) order: so do we.
+const lexical = (a: { name: string }, b: { name: string }) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
+
+/** The leases of a reading by owner, with the reading's entries they were made from. */
+interface Index {
+  reading: number;
+  entries: ReadonlyMap<string, LockedDirEntry>;
+  byOwner: Map<string, readonly Lease[]>;
+}
+
+/** The index of the last reading of each store, updated by the names that changed since (LockedDir.changed). */
+const indexes = new Map<string, Index>();
+/** As many as openLockedDir keeps views of. */
+const MAX_INDEXES = 64;
+
+function indexAll(entries: ReadonlyMap<string, LockedDirEntry>): Map<string, readonly Lease[]> {
+  const byOwner = new Map<string, Lease[]>();
+  for (const e of entries.values()) {
+    const lease = leaseOf(e);
+    if (!lease) continue;
+    const list = byOwner.get(lease.owner);
+    if (list) list.push(lease);
+    else byOwner.set(lease.owner, [lease]);
+  }
+  for (const list of byOwner.values()) list.sort(lexical);
+  return byOwner;
+}
+
+/** `before` with the leases of `names` (new, changed or gone) as they are in `entries` now. */
+function indexChanges(before: Index, entries: ReadonlyMap<string, LockedDirEntry>, names: readonly string[]): Map<string, readonly Lease[]> {
+  const byOwner = new Map(before.byOwner);
+  for (const name of new Set(names)) {
+    const was = before.entries.get(name);
+    const old = was ? leaseOf(was) : null;
+    if (old) {
+      const rest = byOwner.get(old.owner)!.filter((l) => l !== old);
+      if (rest.length > 0) byOwner.set(old.owner, rest);
+      else byOwner.delete(old.owner);
+    }
+    const e = entries.get(name);
+    const lease = e ? leaseOf(e) : null;
+    if (lease) byOwner.set(lease.owner, [...(byOwner.get(lease.owner) ?? []), lease].sort(lexical));
+  }
+  return byOwner;
+}
+
 export async function openStore(dataDir: string, network: string): Promise<Store> {
   const dir = await openLockedDir(dataDir, network, LOCK_FILE);
-  const entries = new Map(dir.entries.map((e) => [e.name, e]));
-  // Go's filepath.Walk visits names in lexical (byte) order: so do we.
-  const names = [...entries.keys()].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
-  const leases: Lease[] = [];
-  for (const name of names) {
-    const lease = leaseOf(entries.get(name)!);
-    if (lease) leases.push(lease);
+  const before = indexes.get(dir.path);
+  indexes.delete(dir.path);
+  const byOwner = before && dir.changed && dir.changed.since === before.reading ? indexChanges(before, dir.entries, dir.changed.names) : indexAll(dir.entries);
+  if (dir.reading > 0) {
+    if (indexes.size >= MAX_INDEXES) indexes.clear();
+    indexes.set(dir.path, { reading: dir.reading, entries: dir.entries, byOwner });
   }
-  return { dir, leases, entries };
+  return { dir, entries: dir.entries, byOwner };
 }
 
 /** The leases of one attachment: in the current format, else (as the reference falls back) the old one. */
-export function leasesOf(store: Store, id: string, ifname: string): { current: Lease[]; old: Lease[] } {
-  const key = leaseContent(id, ifname);
-  const bare = id.trim();
-  return { current: store.leases.filter((l) => l.owner === key), old: store.leases.filter((l) => l.owner === bare) };
+export function leasesOf(store: Store, id: string, ifname: string): { current: readonly Lease[]; old: readonly Lease[] } {
+  return { current: store.byOwner.get(leaseContent(id, ifname)) ?? [], old: store.byOwner.get(id.trim()) ?? [] };
 }
 
 /** What the allocator sees of the store, for one attachment. */
 export function viewOf(store: Store, id: string, ifname: string): StoreView {
   const { current, old } = leasesOf(store, id, ifname);
-  const heldNames = new Set([...current, ...old].map((l) => l.name));
+  const held = current === old ? [...current] : [...current, ...old].sort(lexical);
   return {
     taken: (name) => store.entries.has(name),
     lastReserved: (set) => {
@@ -89,7 +133,7 @@ export function viewOf(store: Store, id: string, ifname: string): StoreView {
       // net.ParseIP of the whole content: anything but a bare address is no address.
       return e && e.type === 'file' && e.data !== undefined ? parseIp(e.data) : null;
     },
-    held: store.leases.filter((l) => heldNames.has(l.name)).map((l) => l.ip),
+    held: held.map((l) => l.ip),
   };
 }
 
