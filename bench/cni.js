@@ -15,9 +15,13 @@
 // apart) and 'bridge'. host-local's store and libcni's cache, which every
 // call of every way writes to, are on an ext4 with a journal of the run's own
 // (bench/lib/journaled-dir.js), as a host keeps /var/lib/cni.
+// A busy network too: at the largest N, sequential, the engine and bridge
+// again with host-local's store already holding --busy other leases (1,000;
+// none with --quick), as on a host with many containers on the network:
+// what an ADD costs as the store grows.
 // Run by `npm run bench` (bench/run.js) or alone; re-runs itself in a sandbox.
 //
-//   node bench/cni.js [--quick] [--n 50,200] [--repeats R] [--parallel P] [--json FILE]
+//   node bench/cni.js [--quick] [--n 50,200] [--repeats R] [--parallel P] [--busy L] [--json FILE]
 'use strict';
 
 const { execFileSync, spawn } = require('node:child_process');
@@ -51,12 +55,14 @@ function options(argv) {
     else if (a === '--n') o.ns = argv[++i].split(',').map(Number);
     else if (a === '--repeats') o.repeats = Number(argv[++i]);
     else if (a === '--parallel') o.parallel = Number(argv[++i]);
+    else if (a === '--busy') o.busy = Number(argv[++i]);
     else if (a === '--json') o.json = argv[++i];
     else throw new Error(`unknown option ${a}`);
   }
   o.ns ??= o.quick ? [20, 50] : [50, 200];
   o.repeats ??= o.quick ? 1 : 3;
   o.parallel ??= DEFAULT_PARALLEL;
+  o.busy ??= o.quick ? 0 : 1000;
   o.floorSamples = o.quick ? 10 : 30;
   return o;
 }
@@ -137,7 +143,14 @@ async function floors(ctx, samples) {
 }
 
 /** One measured run: N containers ADDed then DELeted through libcni, checked in between. */
-async function runOnce(ctx, type, n, parallel) {
+/** `count` leases of other containers in the network's store, as host-local writes them, at addresses no run of ours reaches. */
+function otherLeases(ipam, count) {
+  const dir = join(ipam, 'benchnet');
+  mkdirSync(dir, { recursive: true });
+  for (let i = 0; i < count; i++) writeFileSync(join(dir, `10.30.${100 + (i >> 8)}.${i & 255}`), `other${i}\r\neth0`);
+}
+
+async function runOnce(ctx, type, n, parallel, busy = 0) {
   const viaEngine = type === 'pipewright-engine';
   const host = `cnib-host-${process.pid}`;
   const prefix = `cnib${process.pid}c`;
@@ -165,7 +178,8 @@ async function runOnce(ctx, type, n, parallel) {
     return r.result;
   };
   const ports = () => JSON.parse(sh('ip', ['-n', host, '-j', 'link', 'show', 'master', 'cni0'])).length;
-  const leases = () => readdirSync(join(ipam, 'benchnet')).filter((f) => /^\d+\.\d+\.\d+\.\d+$/.test(f)).length;
+  const leases = () => readdirSync(join(ipam, 'benchnet')).filter((f) => /^\d+\.\d+\.\d+\.\d+$/.test(f)).length - busy;
+  otherLeases(ipam, busy);
   let cold = null;
   try {
     if (viaEngine) {
@@ -220,6 +234,18 @@ async function measure(o) {
             log(`  ADD ${(res.addWallMs / n).toFixed(1)} ms/container, DEL ${(res.delWallMs / n).toFixed(1)} ms/container (load ${res.load.map((x) => x.toFixed(2)).join(' → ')})`);
             ((runs[`${n}/${mode}`] ??= {})[type] ??= []).push(res);
           }
+    if (o.busy > 0) {
+      const n = Math.max(...o.ns);
+      for (let r = 0; r < o.repeats; r++)
+        for (const type of r % 2 ? ['bridge', 'pipewright-engine'] : ['pipewright-engine', 'bridge']) {
+          const load = loadavg()[0];
+          await settle(300, 3000);
+          log(`N=${n} sequential, the store holding ${o.busy} other leases, round ${r + 1}/${o.repeats}: ${type}`);
+          const res = { ...(await runOnce(ctx, type, n, 1, o.busy)), load: [load, loadavg()[0]] };
+          log(`  ADD ${(res.addWallMs / n).toFixed(1)} ms/container, DEL ${(res.delWallMs / n).toFixed(1)} ms/container (load ${res.load.map((x) => x.toFixed(2)).join(' → ')})`);
+          ((runs[`${n}/sequential, ${o.busy} other leases`] ??= {})[type] ??= []).push(res);
+        }
+    }
     return { floor, runs, parallel: o.parallel, storeFs: store.fs };
   } finally {
     store?.close();
@@ -236,7 +262,7 @@ function report(m) {
   const lines = [
     '## CNI plugin through libcni: pipewright (Node plugin; native client + engine) vs bridge + host-local',
     '',
-    `Per container, ms: the run's wall time ÷ N (concurrent: ${m.parallel} calls at once), and the median single call. Ratios are against bridge (per-container wall): below 1 is faster than bridge. The engine is timed warm, after an untimed first pass over the same containers (its figures below). Load average during the runs: ${f2(Math.min(...loads))}–${f2(Math.max(...loads))} (2 CPUs). host-local's store and libcni's cache: ${m.storeFs ?? 'the temporary directory'} (bench/lib/journaled-dir.js says why).`,
+    `Per container, ms: the run's wall time ÷ N (concurrent: ${m.parallel} calls at once), and the median single call. Ratios are against bridge (per-container wall): below 1 is faster than bridge. A mode "sequential, L other leases": host-local's store already held L leases of other containers (a busy network; the Node plugin not run). The engine is timed warm, after an untimed first pass over the same containers (its figures below). Load average during the runs: ${f2(Math.min(...loads))}–${f2(Math.max(...loads))} (2 CPUs). host-local's store and libcni's cache: ${m.storeFs ?? 'the temporary directory'} (bench/lib/journaled-dir.js says why).`,
     '',
     '| N | mode | verb | pipewright (Node) | pipewright + engine | bridge | Node ÷ bridge | engine ÷ bridge | median call: Node | engine | bridge |',
     '|---:|---|---|---:|---:|---:|---:|---:|---:|---:|---:|',
